@@ -1,0 +1,94 @@
+// swift-tools-version: 6.2
+//
+// robotctl: an embedded real-time controller that learns on the robot.
+// Module map (one job each):
+//   FixedNN      fixed-size, allocation-free networks, training kernels, tensor files
+//   Control      the 200 Hz loop, safety, policy slot, recording; owns RobotInterface
+//   Hardware     serial motor bus, GPIO, teleop devices; conforms to Control's protocol
+//   H2OTrainer   replay, H2O+ and baselines, onboard simulator and tasks, system id
+//   robotctl     the command-line tool: parses, wires modules, prints
+import PackageDescription
+
+/// x86-64's default target is SSE2, which turns SIMD FMAs into scalar libm calls
+/// (performance-notes.md, trap 1). Haswell (AVX2 + FMA) is the portable x86 baseline;
+/// ARM64 has NEON and FMA by default and needs nothing.
+#if arch(x86_64)
+let cpuFlags: [String] = ["-target-cpu", "haswell"]
+let cCPUFlags: [String] = ["-march=haswell"]
+#else
+let cpuFlags: [String] = []
+let cCPUFlags: [String] = []
+#endif
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+    .unsafeFlags(cpuFlags),
+]
+let strictC: [CSetting] = [.unsafeFlags(["-Wall", "-Wextra", "-Werror", "-std=c11"] + cCPUFlags)]
+
+let package = Package(
+    name: "robotctl",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "robotctl", targets: ["robotctl"]),
+        .library(name: "FixedNN", targets: ["FixedNN"]),
+        .library(name: "Control", targets: ["Control"]),
+        .library(name: "Hardware", targets: ["Hardware"]),
+        .library(name: "H2OTrainer", targets: ["H2OTrainer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+    ],
+    targets: [
+        // MARK: C libraries, one system-library target each, imported only where needed.
+        .systemLibrary(
+            name: "CGPIOD", path: "Sources/CGPIOD", pkgConfig: "libgpiod",
+            providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(
+            name: "CSerialPort", path: "Sources/CSerialPort", pkgConfig: "libserialport",
+            providers: [.apt(["libserialport-dev"])]),
+
+        // MARK: Libraries
+        .target(name: "FixedNN", swiftSettings: swiftSettings),
+        .target(name: "Control", dependencies: ["FixedNN"], swiftSettings: swiftSettings),
+        .target(
+            name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control"],
+            swiftSettings: swiftSettings),
+
+        // MARK: The command-line tool
+        .executableTarget(
+            name: "robotctl",
+            dependencies: [
+                "FixedNN", "Control", "Hardware", "H2OTrainer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // MARK: Tests
+        // Counts malloc/calloc/realloc/free per thread by interposing glibc's allocator.
+        .target(name: "MallocCounter", path: "Tests/MallocCounter", cSettings: strictC),
+        .target(
+            name: "TestSupport", dependencies: ["MallocCounter", "FixedNN", "Control"],
+            path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FixedNNTests", dependencies: ["FixedNN", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ControlTests", dependencies: ["Control", "FixedNN", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HardwareTests", dependencies: ["Hardware", "Control", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "H2OTrainerTests",
+            dependencies: ["H2OTrainer", "FixedNN", "Control", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RobotctlTests", dependencies: ["TestSupport"],
+            swiftSettings: swiftSettings),
+    ]
+)

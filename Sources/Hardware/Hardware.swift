@@ -1,0 +1,2 @@
+/// Hardware: serial motor bus, GPIO, teleop devices.
+public enum HardwareModule {}

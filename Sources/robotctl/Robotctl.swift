@@ -1,0 +1,31 @@
+import ArgumentParser
+
+/// The `robotctl` command: a real-time controller that learns on the robot.
+///
+/// Each subcommand lives in its own file and is listed here once.
+@main
+struct Robotctl: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "robotctl",
+        abstract: "Run, record, calibrate and fine-tune a small robot with an on-board H2O+ learner.",
+        discussion: """
+            With no robot attached, every command works against the emulated robot: the \
+            reference firmware built for this machine, driving a physics model over a \
+            pseudo-terminal.
+
+            Example: robotctl run --duration 60
+            """,
+        subcommands: [
+            Bench.self
+        ]
+    )
+}
+
+/// `robotctl bench`: the benchmarks `make bench` runs.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
+        discussion: "Example: robotctl bench inference --json",
+        subcommands: []
+    )
+}
