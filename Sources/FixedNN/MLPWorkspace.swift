@@ -77,7 +77,7 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
     /// Runs rows `0..<batch` of ``input`` through `network`, keeping every layer's output.
     /// Real-time safe: does not allocate, lock or throw.
     public mutating func forward(_ network: borrowing MLP, batch: Int) {
-        precondition(network.shape == shape, "MLPWorkspace.forward: network shape differs from the workspace's")
+        precondition(sameGeometry(network), "MLPWorkspace.forward: network shape differs from the workspace's")
         precondition(batch >= 0 && batch <= maxBatch, "MLPWorkspace.forward: batch exceeds maxBatch")
         let params = UnsafePointer(network.parameters.baseAddress)
         let base = activations.baseAddress
@@ -96,6 +96,17 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
         }
     }
 
+    /// True when `network` has this workspace's layer sizes and activations (compares the raw
+    /// layer tables: no array traffic, so no allocation even in debug builds).
+    func sameGeometry(_ network: borrowing MLP) -> Bool {
+        guard network.layerCount == layerCount else { return false }
+        for l in 0..<layerCount {
+            let a = layers[l], b = network.layers[l]
+            if a.inputs != b.inputs || a.outputs != b.outputs || a.activation != b.activation { return false }
+        }
+        return true
+    }
+
     /// Back-propagates ``outputGradient`` (rows `0..<batch`) through the last `forward`:
     /// **adds** dLoss/dParameters into `gradient` (laid out like `network.parameters`) and, when
     /// `inputGradient` is true, writes dLoss/dInput into ``inputGradient``. `outputGradient` is
@@ -104,7 +115,7 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
         _ network: borrowing MLP, batch: Int, accumulatingInto gradient: inout FloatBuffer,
         inputGradient computeInputGradient: Bool = true
     ) {
-        precondition(network.shape == shape, "MLPWorkspace.backward: network shape differs from the workspace's")
+        precondition(sameGeometry(network), "MLPWorkspace.backward: network shape differs from the workspace's")
         precondition(gradient.count == shape.parameterCount, "MLPWorkspace.backward: gradient buffer size differs")
         precondition(batch >= 0 && batch <= maxBatch, "MLPWorkspace.backward: batch exceeds maxBatch")
         let params = UnsafePointer(network.parameters.baseAddress)

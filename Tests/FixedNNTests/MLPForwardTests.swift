@@ -80,18 +80,22 @@ struct MLPForwardTests {
         var head = TanhGaussianHead(actionSize: 2, maxBatch: 32)
         let noise = FloatBuffer(count: 64)
         let targets = FloatBuffer(count: 32)
+        func trainingStep() {
+            ws.forward(net, batch: 32)
+            _ = Loss.meanSquaredError(
+                predictions: ws.output, predictionStride: ws.outputStride, targets: targets.baseAddress, count: 32,
+                gradient: ws.outputGradient, gradientStride: ws.outputStride)
+            grad.fill(0)
+            ws.backward(net, batch: 32, accumulatingInto: &grad)
+            adam.step(&net.parameters, gradient: grad)
+            head.forward(networkOutput: ws.input, stride: ws.inputStride, batch: 32, logStdScale: 1, logStdBias: -1,
+                         noise: noise.baseAddress)
+        }
+        // One warm-up step first: unoptimised (debug) builds instantiate generic runtime
+        // metadata on first use, once per process; release builds need no warm-up.
+        trainingStep()
         let count = allocationsOnThisThread {
-            for _ in 0..<100 {
-                ws.forward(net, batch: 32)
-                _ = Loss.meanSquaredError(
-                    predictions: ws.output, predictionStride: ws.outputStride, targets: targets.baseAddress, count: 32,
-                    gradient: ws.outputGradient, gradientStride: ws.outputStride)
-                grad.fill(0)
-                ws.backward(net, batch: 32, accumulatingInto: &grad)
-                adam.step(&net.parameters, gradient: grad)
-                head.forward(networkOutput: ws.input, stride: ws.inputStride, batch: 32, logStdScale: 1, logStdBias: -1,
-                             noise: noise.baseAddress)
-            }
+            for _ in 0..<100 { trainingStep() }
         }
         #expect(count == 0)
     }
