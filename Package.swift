@@ -50,7 +50,10 @@ let package = Package(
             providers: [.apt(["libserialport-dev"])]),
 
         // MARK: Libraries
-        .target(name: "FixedNN", swiftSettings: swiftSettings),
+        // SIMD builtins Swift leaves scalar, and heap statistics for the inference benchmark.
+        .target(name: "CFixedNN", cSettings: strictC),
+        .target(
+            name: "FixedNN", dependencies: ["CFixedNN"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "Control", dependencies: ["FixedNN"], swiftSettings: swiftSettings),
         .target(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
@@ -63,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "H2OTrainer",
+                "FixedNN", "Control", "Hardware", "H2OTrainer", "CFixedNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

@@ -1,3 +1,5 @@
+internal import CFixedNN
+
 /// Adam (Kingma & Ba) exactly as PyTorch's `torch.optim.Adam` computes it (no weight decay,
 /// no amsgrad):
 ///
@@ -62,7 +64,7 @@ public struct Adam: ~Copyable, @unchecked Sendable {
             let vv = SIMD16<Float>.load(v + i) * b2 + (gv * gv) * (1 - b2)
             mv.store(m + i)
             vv.store(v + i)
-            let denominator = VectorMath.squareRoot(vv) * inverseRootCorrection2 + eps
+            let denominator = cfixednn_sqrt16(vv) * inverseRootCorrection2 + eps
             (SIMD16<Float>.load(p + i) - stepSize * mv / denominator).store(p + i)
             i += 16
         }

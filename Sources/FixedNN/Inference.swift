@@ -205,14 +205,3 @@ public enum VectorMath {
         return large.replacing(with: small, where: ax .< 0.625)
     }
 }
-
-extension VectorMath {
-    /// `√x` for 16 lanes. `SIMD16.squareRoot()` is scalarised by the compiler
-    /// (performance-notes.md, trap 2); this loop over lanes is vectorised by LLVM.
-    @inlinable @inline(__always)
-    public static func squareRoot(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        var r = x
-        for lane in 0..<16 { r[lane] = x[lane].squareRoot() }
-        return r
-    }
-}
