@@ -2,6 +2,15 @@
 /// strides; every column count `n` handed to them is a multiple of 16 (padded layouts).
 /// Internal: the public entry points are ``MLPWorkspace``'s.
 
+/// Register blocking of `gemmAccumulate`: 4 rows × 32 columns (8 SIMD16 accumulators) where
+/// the vector file holds them (x86-64: 16 × 256-bit = eight SIMD16 plus loads and broadcasts);
+/// 4 rows × 16 columns on ARM64, whose 32 × 128-bit registers hold eight SIMD16 in total.
+#if arch(arm64)
+@usableFromInline let gemmWideBlocks = false
+#else
+@usableFromInline let gemmWideBlocks = true
+#endif
+
 /// `C[r][0..<n] += Σ_k A(r, k)·B[k][0..<n]` for `r < m`, where `A(r, k) = a[r·aRow + k·aCol]`.
 /// Used for the forward pass (`A = X`, `aRow = stride`, `aCol = 1`) and for the weight
 /// gradient (`A = Xᵀ`, `aRow = 1`, `aCol = stride`).
@@ -23,7 +32,7 @@ func gemmAccumulate(
         let c2 = c1 + ldc
         let c3 = c2 + ldc
         var j = 0
-        while j + 32 <= n {
+        while gemmWideBlocks && j + 32 <= n {
             var s00 = SIMD16<Float>.load(c0 + j), s01 = SIMD16<Float>.load(c0 + j + 16)
             var s10 = SIMD16<Float>.load(c1 + j), s11 = SIMD16<Float>.load(c1 + j + 16)
             var s20 = SIMD16<Float>.load(c2 + j), s21 = SIMD16<Float>.load(c2 + j + 16)
@@ -54,7 +63,7 @@ func gemmAccumulate(
             s30.store(c3 + j); s31.store(c3 + j + 16)
             j += 32
         }
-        if j < n {
+        while j < n {
             var s0 = SIMD16<Float>.load(c0 + j)
             var s1 = SIMD16<Float>.load(c1 + j)
             var s2 = SIMD16<Float>.load(c2 + j)
@@ -71,6 +80,7 @@ func gemmAccumulate(
                 off += aCol
             }
             s0.store(c0 + j); s1.store(c1 + j); s2.store(c2 + j); s3.store(c3 + j)
+            j += 16
         }
         r += 4
     }
