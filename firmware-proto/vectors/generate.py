@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates protocol-v1.txt, the shared test vectors of PROTOCOL.md (format: README.md).
 
-An independent reference of the link layer (COBS, CRC-16/CCITT-FALSE) and the message
+An independent reference of the link layer (COBS, CRC-32C) and the message
 layer, written from PROTOCOL.md alone, so that the C firmware and the Swift host codec are
 both checked against a third implementation. Run by hand: python3 generate.py > protocol-v1.txt
 Deterministic (fixed seed); standard library only.
@@ -22,15 +22,14 @@ TYPES = {
 CODES = {name: code for code, name in TYPES.items()}
 
 
-def crc16(data: bytes) -> int:
-    """CRC-16/CCITT-FALSE: poly 0x1021, init 0xFFFF, no reflection, xorout 0."""
-    crc = 0xFFFF
+def crc32c(data: bytes) -> int:
+    """CRC-32C: poly 0x1EDC6F41 (reflected 0x82F63B78), init and xorout 0xFFFFFFFF, reflected."""
+    crc = 0xFFFFFFFF
     for b in data:
-        crc ^= b << 8
+        crc ^= b
         for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-            crc &= 0xFFFF
-    return crc
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
 
 
 def cobs_encode(data: bytes) -> bytes:
@@ -59,7 +58,7 @@ def cobs_encode(data: bytes) -> bytes:
 
 def payload(type_code: int, seq: int, body: bytes, version: int = VERSION) -> bytes:
     head = struct.pack("<BBH", version, type_code, seq) + body
-    return head + struct.pack("<H", crc16(head))
+    return head + struct.pack("<I", crc32c(head))
 
 
 def frame(type_code: int, seq: int, body: bytes, version: int = VERSION) -> bytes:
@@ -88,14 +87,14 @@ class Receiver:
                 ev = None
             elif self.left != 0:
                 ev = ("error", "cobs")
-            elif len(self.buf) < 6:
+            elif len(self.buf) < 8:
                 ev = ("error", "short")
             else:
                 data = bytes(self.buf)
-                if crc16(data[:-2]) != struct.unpack("<H", data[-2:])[0]:
+                if crc32c(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
                     ev = ("error", "crc")
                 else:
-                    ev = ("frame", data[0], data[1], struct.unpack("<H", data[2:4])[0], data[4:-2])
+                    ev = ("frame", data[0], data[1], struct.unpack("<H", data[2:4])[0], data[4:-4])
             self.reset()
             return ev
         if self.over:
@@ -254,7 +253,7 @@ def main():
     out.append("")
     # CRC check values.
     for data in [b"123456789", b"", b"\x00", b"\xff" * 4, bytes(range(32))]:
-        out.append("crc %s %04x" % (data.hex() or "-", crc16(data)))
+        out.append("crc %s %08x" % (data.hex() or "-", crc32c(data)))
     out.append("")
     # COBS encodings, including the 254-byte block boundaries.
     for data in [b"\x00", b"\x00\x00", b"\x11\x22\x00\x33", b"\x11\x22\x33\x44", b"\x11\x00\x00\x00",
@@ -326,13 +325,13 @@ def main():
     emit_vector("state_truncated", "STATE whose count says 2 but carries 1 motor: BAD_LENGTH",
                 frame(0x82, 21, b_state(1, 0, 0, 1, 0, [(1, 2, 3)])[:10] + b"\x02" + struct.pack("<iih", 1, 2, 3)))
     emit_vector("max_payload", "payload of exactly 128 bytes (unknown type 0x7f): link accepts it",
-                frame(0x7F, 22, bytes(rng.randrange(256) for _ in range(122))))
+                frame(0x7F, 22, bytes(rng.randrange(256) for _ in range(120))))
 
     # Link-layer errors.
     emit_vector("empty", "no bytes: no event", b"")
     emit_vector("delimiters_only", "empty frames are ignored", b"\x00\x00\x00")
     emit_vector("oversize_payload", "payload of 129 bytes (130 encoded): oversize",
-                frame(0x7F, 23, bytes(rng.randrange(1, 256) for _ in range(123))))
+                frame(0x7F, 23, bytes(rng.randrange(1, 256) for _ in range(121))))
     emit_vector("oversize_garbage", "300 non-zero bytes then a delimiter, then a valid HELLO",
                 bytes(rng.randrange(1, 256) for _ in range(300)) + b"\x00" + frame(0x01, 24, b""))
     w = frame(0x03, 25, b_command([1500]))
@@ -340,13 +339,13 @@ def main():
     emit_vector("partial_half", "the first half of a COMMAND without delimiter", w[: len(w) // 2])
     emit_vector("truncated_cobs", "a COMMAND cut inside a COBS block, then the delimiter: cobs",
                 cobs_encode(payload(0x01, 26, b"\x11\x22\x33\x44"))[:-2] + b"\x00")
-    emit_vector("truncated_crc", "a COMMAND with its last (non-zero-block) byte dropped",
+    emit_vector("truncated_crc", "a COMMAND with its third-last encoded byte dropped",
                 w[:-3] + w[-2:])
-    emit_vector("short", "a 5-byte payload: short", cobs_encode(b"\x01\x01\x00\x00\x05") + b"\x00")
+    emit_vector("short", "a 7-byte payload: short", cobs_encode(b"\x01\x01\x00\x00\x05\x06\x07") + b"\x00")
     emit_vector("short_one_byte", "a 1-byte frame", b"\x01\x00")
     p = bytearray(payload(0x03, 27, b_command([1500])))
     p[-1] ^= 0x01
-    emit_vector("bad_crc", "a COMMAND with its CRC's high byte off by one bit", cobs_encode(bytes(p)) + b"\x00")
+    emit_vector("bad_crc", "a COMMAND with its CRC's last byte off by one bit", cobs_encode(bytes(p)) + b"\x00")
     p = bytearray(payload(0x03, 28, b_command([1500])))
     p[5] ^= 0x40
     emit_vector("bad_crc_body", "a COMMAND whose setpoint changed after the CRC was computed",
