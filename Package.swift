@@ -49,6 +49,12 @@ let package = Package(
             name: "CSerialPort", path: "Sources/CSerialPort", pkgConfig: "libserialport",
             providers: [.apt(["libserialport-dev"])]),
 
+        // The emulated robot's "real" plant physics (portable C11, no heap); the emulator's
+        // firmware drives it over a pty, H2OTrainer steps it directly for fast evaluation.
+        .target(
+            name: "CPlant", path: "firmware-proto/plant", exclude: ["tests", "Makefile"],
+            publicHeadersPath: "include", cSettings: strictC),
+
         // MARK: Libraries
         .target(name: "FixedNN", swiftSettings: swiftSettings),
         .target(name: "Control", dependencies: ["FixedNN"], swiftSettings: swiftSettings),
@@ -56,7 +62,7 @@ let package = Package(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
             swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
