@@ -47,8 +47,8 @@ void fp_firmware_init(fp_firmware *fw, const fp_hal *hal, const fp_board *board)
     fw->watchdog_ms = 100;
     fw->torque_limit_mnm = INT32_MAX;
     for (uint8_t i = 0; i < fw->board.motor_count; i++) {
-        if (fw->board.torque_max_mnm[i] < 1) fw->board.torque_max_mnm[i] = 1;
-        if (fw->board.torque_max_mnm[i] < fw->torque_limit_mnm)
+        if (fw->board.torque_max_mnm[i] < 0) fw->board.torque_max_mnm[i] = 0; /* 0: passive axis */
+        if (fw->board.torque_max_mnm[i] > 0 && fw->board.torque_max_mnm[i] < fw->torque_limit_mnm)
             fw->torque_limit_mnm = fw->board.torque_max_mnm[i];
         fw->position_min[i] = INT32_MIN;
         fw->position_max[i] = INT32_MAX;
@@ -404,6 +404,7 @@ void fp_firmware_tick(fp_firmware *fw) {
         return;
     }
 
+    if (!(fw->status & FP_STATUS_MOTORS_ON)) h->motors_enable(h->ctx, true);
     bool clamped = false;
     for (uint8_t i = 0; i < n; i++) {
         int64_t tau;
@@ -421,6 +422,5 @@ void fp_firmware_tick(fp_firmware *fw) {
         fw->torque_mnm[i] = fp_clamp(tau, limit, &clamped);
         h->motor_set_torque(h->ctx, i, fw->torque_mnm[i]);
     }
-    if (!(fw->status & FP_STATUS_MOTORS_ON)) h->motors_enable(h->ctx, true);
     fw->status = (uint8_t)(FP_STATUS_MOTORS_ON | (clamped ? FP_STATUS_CLAMPED : 0));
 }

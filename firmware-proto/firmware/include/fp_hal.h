@@ -48,7 +48,8 @@ typedef struct {
 typedef struct {
     uint8_t motor_count;                    /* 1..FP_MAX_MOTORS */
     uint32_t counts_per_rev[8];             /* encoder resolution per motor */
-    int32_t torque_max_mnm[8];              /* driver peak torque per motor, > 0 */
+    int32_t torque_max_mnm[8];              /* driver peak torque per motor; 0 = passive axis
+                                               (an encoder without a motor) */
     uint16_t control_rate_hz;               /* rate at which fp_firmware_tick is called */
 } fp_board;
 
