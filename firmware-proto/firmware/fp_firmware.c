@@ -419,7 +419,8 @@ void fp_firmware_tick(fp_firmware *fw) {
         }
         int32_t limit = fw->torque_limit_mnm < fw->board.torque_max_mnm[i] ? fw->torque_limit_mnm
                                                                              : fw->board.torque_max_mnm[i];
-        fw->torque_mnm[i] = fp_clamp(tau, limit, &clamped);
+        /* A passive axis (torque_max 0) outputs nothing and does not count as clamped. */
+        fw->torque_mnm[i] = limit == 0 ? 0 : fp_clamp(tau, limit, &clamped);
         h->motor_set_torque(h->ctx, i, fw->torque_mnm[i]);
     }
     fw->status = (uint8_t)(FP_STATUS_MOTORS_ON | (clamped ? FP_STATUS_CLAMPED : 0));

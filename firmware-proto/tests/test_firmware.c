@@ -174,6 +174,24 @@ static void test_torque_mode_and_clamp(void) {
     CHECK_EQ(r.hw.torque[0], 2000);
 }
 
+static void test_passive_axis(void) {
+    rig r;
+    rig_init(&r, 2);
+    r.fw.board.torque_max_mnm[1] = 0; /* as fp_firmware_init leaves a board's passive axis */
+    fp_message req = configure(FP_MODE_TORQUE, 100, 5000, 0), rep;
+    rig_request(&r, &req, &rep);
+    req = simple(FP_MSG_COMMAND);
+    req.u.command.count = 2;
+    req.u.command.setpoint[0] = 700;
+    req.u.command.setpoint[1] = 900;
+    rig_request(&r, &req, &rep);
+    CHECK_EQ(rep.type, FP_MSG_STATE);
+    run_ms(&r, 1);
+    CHECK_EQ(r.hw.torque[0], 700);
+    CHECK_EQ(r.hw.torque[1], 0);
+    CHECK(!(r.fw.status & FP_STATUS_CLAMPED));
+}
+
 static void test_watchdog(void) {
     rig r;
     rig_init(&r, 1);
@@ -490,6 +508,7 @@ static void test_firmware_garbage(void) {
 void test_firmware(void) {
     test_hello();
     test_torque_mode_and_clamp();
+    test_passive_axis();
     test_watchdog();
     test_watchdog_clock_wrap();
     test_estop_and_motor_fault();
