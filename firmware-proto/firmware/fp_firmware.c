@@ -54,6 +54,7 @@ void fp_firmware_init(fp_firmware *fw, const fp_hal *hal, const fp_board *board)
         fw->position_max[i] = INT32_MAX;
     }
     fw->velocity_filter_shift = 2;
+    fw->velocity_window = 4;
     fp_motors_off(fw);
 }
 
@@ -145,7 +146,7 @@ static int fp_is_per_motor(uint16_t id) {
 }
 
 static int fp_is_known(uint16_t id) {
-    return (id >= FP_PARAM_WATCHDOG_MS && id <= FP_PARAM_VELOCITY_FILTER_SHIFT) ||
+    return (id >= FP_PARAM_WATCHDOG_MS && id <= FP_PARAM_VELOCITY_WINDOW) ||
            (id >= FP_PARAM_POSITION_MIN && id <= FP_PARAM_KV) ||
            (id >= FP_PARAM_COUNTS_PER_REV && id <= FP_PARAM_CONTROL_RATE_HZ) ||
            (id >= FP_PARAM_RX_FRAMES_OK && id <= FP_PARAM_TX_OVERRUNS);
@@ -166,6 +167,7 @@ int fp_firmware_param_get(const fp_firmware *fw, uint16_t id, uint8_t index, int
     case FP_PARAM_TORQUE_LIMIT_MNM: *value = fw->torque_limit_mnm; break;
     case FP_PARAM_VELOCITY_LIMIT_CPS: *value = fw->velocity_limit_cps; break;
     case FP_PARAM_VELOCITY_FILTER_SHIFT: *value = fw->velocity_filter_shift; break;
+    case FP_PARAM_VELOCITY_WINDOW: *value = fw->velocity_window; break;
     case FP_PARAM_POSITION_MIN: *value = fw->position_min[index]; break;
     case FP_PARAM_POSITION_MAX: *value = fw->position_max[index]; break;
     case FP_PARAM_KP: *value = fw->kp[index]; break;
@@ -206,6 +208,10 @@ int fp_firmware_param_set(fp_firmware *fw, uint16_t id, uint8_t index, int32_t v
     case FP_PARAM_VELOCITY_FILTER_SHIFT:
         if (value < 0 || value > 8) return FP_ERR_OUT_OF_RANGE;
         fw->velocity_filter_shift = (uint8_t)value;
+        return 0;
+    case FP_PARAM_VELOCITY_WINDOW:
+        if (value < 1 || value > (int32_t)FP_VELOCITY_WINDOW_MAX - 1) return FP_ERR_OUT_OF_RANGE;
+        fw->velocity_window = (uint8_t)value;
         return 0;
     case FP_PARAM_POSITION_MIN: fw->position_min[index] = value; return 0;
     case FP_PARAM_POSITION_MAX: fw->position_max[index] = value; return 0;
@@ -365,23 +371,30 @@ static int32_t fp_clamp(int64_t v, int32_t limit, bool *clamped) {
 void fp_firmware_tick(fp_firmware *fw) {
     const fp_hal *h = fw->hal;
     uint32_t now = h->clock_us(h->ctx);
-    uint32_t dt = now - fw->tick_us;
     uint8_t n = fw->board.motor_count;
     int64_t div = (int64_t)1 << fw->velocity_filter_shift;
+    /* Velocity over the last `window` ticks (fewer right after start). */
+    uint8_t back = fw->history < fw->velocity_window ? fw->history : fw->velocity_window;
+    uint8_t slot = fw->history_slot;
+    uint8_t old = (uint8_t)((slot + FP_VELOCITY_WINDOW_MAX - back) % FP_VELOCITY_WINDOW_MAX);
+    uint32_t dt = now - fw->history_us[old];
 
     for (uint8_t i = 0; i < n; i++) {
         int32_t x = h->encoder_read(h->ctx, i);
-        if (fw->ticked && dt > 0) {
-            int32_t delta = fp_u32_as_i32((uint32_t)x - (uint32_t)fw->position[i]);
+        if (back > 0 && dt > 0) {
+            int32_t delta = fp_u32_as_i32((uint32_t)x - (uint32_t)fw->history_pos[i][old]);
             int64_t raw = (int64_t)delta * 1000000 / (int64_t)dt;
             fw->velocity_q4[i] += fp_div_round(raw * 16 - fw->velocity_q4[i], div);
             fw->velocity[i] = fp_sat_i32(fp_div_round(fw->velocity_q4[i], 16));
         }
+        fw->history_pos[i][slot] = x;
         fw->position[i] = x;
         fw->current_ma[i] = h->current_read_ma(h->ctx, i);
     }
+    fw->history_us[slot] = now;
+    fw->history_slot = (uint8_t)((slot + 1) % FP_VELOCITY_WINDOW_MAX);
+    if (fw->history < FP_VELOCITY_WINDOW_MAX) fw->history++;
     fw->tick_us = now;
-    fw->ticked = true;
 
     /* Faults: latched here, cleared only by CLEAR_FAULT. */
     if (h->motor_fault(h->ctx)) fw->faults |= FP_FAULT_MOTOR;

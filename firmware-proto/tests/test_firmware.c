@@ -332,6 +332,7 @@ static void test_limits(void) {
     }
     CHECK_EQ(r.fw.faults, FP_FAULT_VELOCITY_LIMIT);
     CHECK(!r.hw.enabled);
+    run_ms(&r, 20); /* standing still: the filtered velocity decays below the limit */
     req = simple(FP_MSG_CLEAR_FAULT);
     rig_request(&r, &req, &rep);
     /* Position limit. */
@@ -351,18 +352,22 @@ static void test_limits(void) {
 static void test_velocity_filter(void) {
     rig r;
     rig_init(&r, 1);
-    /* Constant 2 counts per ms: the filter converges to exactly 2000 counts/s. */
+    CHECK_EQ(r.fw.velocity_window, 4);
+    CHECK_EQ(r.fw.velocity_filter_shift, 2);
+    /* Constant 2 counts per ms: the default filter settles on exactly 2000 counts/s. */
     for (int i = 0; i < 100; i++) {
         r.hw.encoder[0] += 2;
         run_ms(&r, 1);
     }
     CHECK_EQ(r.fw.velocity[0], 2000);
-    /* Step response with shift 2: after one tick a quarter of the step. */
+    /* Window 4: a 6-count step in one tick is averaged over 4 ms (raw 3000), then a quarter
+     * of the change reaches the output: 2000 + (3000 - 2000) / 4. */
     r.hw.encoder[0] += 6;
     run_ms(&r, 1);
-    CHECK_EQ(r.fw.velocity[0], 2000 + (6000 - 2000) / 4);
-    /* Shift 0: raw difference. */
-    fp_firmware_param_set(&r.fw, FP_PARAM_VELOCITY_FILTER_SHIFT, 0, 0);
+    CHECK_EQ(r.fw.velocity[0], 2250);
+    /* Window 1, shift 0: the raw one-tick difference. */
+    CHECK_EQ(fp_firmware_param_set(&r.fw, FP_PARAM_VELOCITY_WINDOW, 0, 1), 0);
+    CHECK_EQ(fp_firmware_param_set(&r.fw, FP_PARAM_VELOCITY_FILTER_SHIFT, 0, 0), 0);
     r.hw.encoder[0] -= 7;
     run_ms(&r, 1);
     CHECK_EQ(r.fw.velocity[0], -7000);
@@ -372,6 +377,31 @@ static void test_velocity_filter(void) {
     r.hw.encoder[0] = INT32_MIN + 4; /* +5 counts across the wrap */
     run_ms(&r, 1);
     CHECK_EQ(r.fw.velocity[0], 5000);
+    CHECK_EQ(fp_firmware_param_set(&r.fw, FP_PARAM_VELOCITY_WINDOW, 0, 16), FP_ERR_OUT_OF_RANGE);
+    CHECK_EQ(fp_firmware_param_set(&r.fw, FP_PARAM_VELOCITY_WINDOW, 0, 0), FP_ERR_OUT_OF_RANGE);
+    CHECK_EQ(fp_firmware_param_set(&r.fw, FP_PARAM_VELOCITY_WINDOW, 0, 15), 0);
+
+    /* Quantised encoder at a slow, constant 0.3 counts per ms: window 1 jumps between 0 and
+     * 1000 counts/s; the default window 4 + shift 2 stays much closer to the true 300. */
+    int64_t worst_of[5] = {0};
+    for (int window = 1; window <= 4; window += 3) {
+        rig q;
+        rig_init(&q, 1);
+        fp_firmware_param_set(&q.fw, FP_PARAM_VELOCITY_WINDOW, 0, window);
+        int64_t worst = 0;
+        for (int i = 0; i < 1000; i++) {
+            q.hw.encoder[0] = (int32_t)((i * 3) / 10);
+            run_ms(&q, 1);
+            int64_t err = q.fw.velocity[0] - 300;
+            if (err < 0) err = -err;
+            if (i > 100 && err > worst) worst = err;
+        }
+        worst_of[window] = worst;
+    }
+    printf("velocity filter: worst error at 300 counts/s (0.3 counts per tick): window 1 %lld, window 4 %lld "
+           "counts/s\n", (long long)worst_of[1], (long long)worst_of[4]);
+    CHECK(worst_of[4] * 2 < worst_of[1]);
+    CHECK(worst_of[4] < 250);
 }
 
 static void test_position_and_velocity_modes(void) {
@@ -380,6 +410,7 @@ static void test_position_and_velocity_modes(void) {
     fp_firmware_param_set(&r.fw, FP_PARAM_KP, 0, 2000);  /* 2 mN·m per count */
     fp_firmware_param_set(&r.fw, FP_PARAM_KD, 0, 100);   /* 0.1 mN·m per count/s */
     fp_firmware_param_set(&r.fw, FP_PARAM_KV, 0, 500);
+    fp_firmware_param_set(&r.fw, FP_PARAM_VELOCITY_WINDOW, 0, 1);
     fp_message req = configure(FP_MODE_POSITION, 100, 2000, 0), rep;
     rig_request(&r, &req, &rep);
     r.hw.encoder[0] = 100;

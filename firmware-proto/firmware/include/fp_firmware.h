@@ -26,6 +26,9 @@
 #define FP_FW_VERSION_MINOR 0u
 #define FP_FW_VERSION_PATCH 0u
 
+/* Longest velocity difference window, in ticks, plus one. */
+#define FP_VELOCITY_WINDOW_MAX 16u
+
 /* Bytes handled per fp_firmware_poll call at most, so a flood cannot starve the tick. */
 #define FP_POLL_BUDGET 256u
 
@@ -53,6 +56,7 @@ typedef struct {
     int32_t torque_limit_mnm;
     int32_t velocity_limit_cps;
     uint8_t velocity_filter_shift;
+    uint8_t velocity_window; /* ticks, 1..FP_VELOCITY_WINDOW_MAX-1 */
     int32_t position_min[FP_MAX_MOTORS];
     int32_t position_max[FP_MAX_MOTORS];
     int32_t kp[FP_MAX_MOTORS]; /* µN·m per count */
@@ -67,9 +71,12 @@ typedef struct {
     uint32_t last_command_us; /* time of the last accepted COMMAND, CONFIGURE or CLEAR_FAULT */
     uint16_t tx_seq;
 
-    /* Sampled at the last tick. */
-    bool ticked;
+    /* Sampled at the last tick, and the positions of the last FP_VELOCITY_WINDOW_MAX ticks. */
     uint32_t tick_us;
+    uint32_t history_us[FP_VELOCITY_WINDOW_MAX];
+    int32_t history_pos[FP_MAX_MOTORS][FP_VELOCITY_WINDOW_MAX];
+    uint8_t history_slot; /* where the next tick is stored */
+    uint8_t history;      /* ticks stored so far, saturating at FP_VELOCITY_WINDOW_MAX */
     int32_t position[FP_MAX_MOTORS];
     int64_t velocity_q4[FP_MAX_MOTORS]; /* counts/s with 4 fractional bits */
     int32_t velocity[FP_MAX_MOTORS];    /* counts/s */
