@@ -33,6 +33,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "robotctl", targets: ["robotctl"]),
+        .executable(name: "robot-emulator", targets: ["robot-emulator"]),
         .library(name: "FixedNN", targets: ["FixedNN"]),
         .library(name: "Control", targets: ["Control"]),
         .library(name: "Hardware", targets: ["Hardware"]),
@@ -50,6 +51,19 @@ let package = Package(
             name: "CSerialPort", path: "Sources/CSerialPort", pkgConfig: "libserialport",
             providers: [.apt(["libserialport-dev"])]),
 
+        // The emulated robot's "real" plant physics (portable C11, no heap); the emulator's
+        // firmware drives it over a pty, H2OTrainer steps it directly for fast evaluation.
+        .target(
+            name: "CPlant", path: "firmware-proto/plant", exclude: ["tests", "Makefile"],
+            publicHeadersPath: "include", cSettings: strictC),
+        // The reference motor-controller firmware core (portable C11, integer-only, no heap)
+        // and the emulated robot: that core on the host, CPlant as its HAL, over a pty.
+        .target(name: "CFirmware", path: "firmware-proto/firmware", cSettings: strictC),
+        .executableTarget(
+            name: "robot-emulator", dependencies: ["CFirmware", "CPlant"],
+            path: "firmware-proto/emulator", cSettings: strictC,
+            linkerSettings: [.linkedLibrary("m")]),
+
         // MARK: Libraries
         .target(name: "FixedNN", swiftSettings: swiftSettings),
         .target(name: "Reporting", swiftSettings: swiftSettings),
@@ -58,7 +72,7 @@ let package = Package(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
             swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
