@@ -109,73 +109,62 @@ func gemmAccumulate(
     }
 }
 
-/// `C[r][i] = Σ_{o < n} A[r][o]·B[i][o]` for `r < m`, `i < p` (A times Bᵀ, both row-major,
-/// `n` a multiple of 16); columns `p..<pStride` of each C row are set to zero.
-/// Used for the input gradient `dX = dZ·Wᵀ` with W stored `[in][outStride]`.
+/// `C[r][i] = Σ_{o < n} A[r][o]·W(i, o)` for `r < m`, `i < p`: A times the transpose of a
+/// panelled weight block `w` (``MLPShape``: panels of 64 output columns, each `[p][width]`), `n`
+/// the padded output count (a multiple of 16). Columns `p..<pStride` of each C row are set to
+/// zero. Used for the input gradient `dX = dZ·Wᵀ`; each output is one dot product accumulated
+/// in SIMD16 lanes across all panels and reduced once.
 @inline(__always)
-func gemmTransposedB(
+func gemmTransposedPanels(
     m: Int, n: Int, p: Int, pStride: Int,
     a: UnsafePointer<Float>, lda: Int,
-    b: UnsafePointer<Float>, ldb: Int,
+    w: UnsafePointer<Float>,
     c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+    let panelWidth = MLPShape.panelWidth
     var r = 0
-    while r + 2 <= m {
+    while r < m {
+        let twoRows = r + 2 <= m
         let a0 = a + r * lda
-        let a1 = a0 + lda
+        let a1 = twoRows ? a0 + lda : a0
         let c0 = c + r * ldc
-        let c1 = c0 + ldc
+        let c1 = twoRows ? c0 + ldc : c0
         var i = 0
-        while i + 2 <= p {
-            let b0 = b + i * ldb
-            let b1 = b0 + ldb
+        while i < p {
+            let twoColumns = i + 2 <= p
             var s00 = SIMD16<Float>.zero, s01 = SIMD16<Float>.zero
             var s10 = SIMD16<Float>.zero, s11 = SIMD16<Float>.zero
-            var o = 0
-            while o < n {
-                let x0 = SIMD16<Float>.load(a0 + o)
-                let x1 = SIMD16<Float>.load(a1 + o)
-                let w0 = SIMD16<Float>.load(b0 + o)
-                let w1 = SIMD16<Float>.load(b1 + o)
-                s00 = s00.addingProduct(x0, w0)
-                s01 = s01.addingProduct(x0, w1)
-                s10 = s10.addingProduct(x1, w0)
-                s11 = s11.addingProduct(x1, w1)
-                o += 16
+            var column = 0
+            while column < n {
+                let width = Swift.min(panelWidth, n - column)
+                let b0 = w + column * p + i * width
+                let b1 = twoColumns ? b0 + width : b0
+                var o = 0
+                while o < width {
+                    let x0 = SIMD16<Float>.load(a0 + column + o)
+                    let x1 = SIMD16<Float>.load(a1 + column + o)
+                    let w0 = SIMD16<Float>.load(b0 + o)
+                    let w1 = SIMD16<Float>.load(b1 + o)
+                    s00 = s00.addingProduct(x0, w0)
+                    s01 = s01.addingProduct(x0, w1)
+                    s10 = s10.addingProduct(x1, w0)
+                    s11 = s11.addingProduct(x1, w1)
+                    o += 16
+                }
+                column += width
             }
-            c0[i] = s00.sum(); c0[i + 1] = s01.sum()
-            c1[i] = s10.sum(); c1[i + 1] = s11.sum()
-            i += 2
-        }
-        if i < p {
-            let b0 = b + i * ldb
-            var s0 = SIMD16<Float>.zero, s1 = SIMD16<Float>.zero
-            var o = 0
-            while o < n {
-                let w0 = SIMD16<Float>.load(b0 + o)
-                s0 = s0.addingProduct(SIMD16<Float>.load(a0 + o), w0)
-                s1 = s1.addingProduct(SIMD16<Float>.load(a1 + o), w0)
-                o += 16
+            c0[i] = s00.sum()
+            if twoColumns { c0[i + 1] = s01.sum() }
+            if twoRows {
+                c1[i] = s10.sum()
+                if twoColumns { c1[i + 1] = s11.sum() }
             }
-            c0[i] = s0.sum(); c1[i] = s1.sum()
-            i += 1
+            i += twoColumns ? 2 : 1
         }
-        for q in p..<pStride { c0[q] = 0; c1[q] = 0 }
-        r += 2
-    }
-    if r < m {
-        let a0 = a + r * lda
-        let c0 = c + r * ldc
-        for i in 0..<p {
-            let b0 = b + i * ldb
-            var s0 = SIMD16<Float>.zero
-            var o = 0
-            while o < n {
-                s0 = s0.addingProduct(SIMD16<Float>.load(a0 + o), SIMD16<Float>.load(b0 + o))
-                o += 16
-            }
-            c0[i] = s0.sum()
+        for q in p..<pStride {
+            c0[q] = 0
+            c1[q] = 0
         }
-        for q in p..<pStride { c0[q] = 0 }
+        r += twoRows ? 2 : 1
     }
 }

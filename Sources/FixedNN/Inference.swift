@@ -72,57 +72,64 @@ extension DeterministicPolicy {
     }
 }
 
-/// `y[0..<stride] = act(b + Σ_i x[i]·W[i][·])` for one sample; `stride` is a multiple of 16.
+/// `y[0..<stride] = act(b + Σ_i x[i]·W[i][·])` for one sample; `stride` is a multiple of 16 and
+/// `w` is the layer's panelled weight block (``MLPShape``): each panel of 64 output columns is
+/// `[inputs][64]`, streamed contiguously.
 @inline(__always)
 func denseSingle(
     _ x: UnsafePointer<Float>, _ inputs: Int, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
     _ y: UnsafeMutablePointer<Float>, _ stride: Int, _ activation: Activation
 ) {
     var j = 0
-    // Blocks of 64 outputs: four independent SIMD16 accumulator chains.
+    var panel = w
+    // Full panels of 64 outputs: four independent SIMD16 accumulator chains.
     while j + 64 <= stride {
         var a0 = SIMD16<Float>.load(b + j)
         var a1 = SIMD16<Float>.load(b + j + 16)
         var a2 = SIMD16<Float>.load(b + j + 32)
         var a3 = SIMD16<Float>.load(b + j + 48)
-        var wp = w + j
+        var wp = panel
         for i in 0..<inputs {
             let xi = SIMD16<Float>(repeating: x[i])
             a0 = a0.addingProduct(xi, SIMD16<Float>.load(wp))
             a1 = a1.addingProduct(xi, SIMD16<Float>.load(wp + 16))
             a2 = a2.addingProduct(xi, SIMD16<Float>.load(wp + 32))
             a3 = a3.addingProduct(xi, SIMD16<Float>.load(wp + 48))
-            wp += stride
+            wp += 64
         }
         activate(a0, activation).store(y + j)
         activate(a1, activation).store(y + j + 16)
         activate(a2, activation).store(y + j + 32)
         activate(a3, activation).store(y + j + 48)
         j += 64
+        panel += 64 * inputs
     }
-    // Remaining 16-wide columns: the reduction split over four interleaved accumulators.
-    while j < stride {
-        var a0 = SIMD16<Float>.load(b + j)
+    // The last, narrower panel (16, 32 or 48 columns, rows of `width`): one 16-column slice at a
+    // time, the reduction split over four interleaved accumulators.
+    let width = stride - j
+    var column = 0
+    while column < width {
+        var a0 = SIMD16<Float>.load(b + j + column)
         var a1 = SIMD16<Float>.zero
         var a2 = SIMD16<Float>.zero
         var a3 = SIMD16<Float>.zero
-        var wp = w + j
+        var wp = panel + column
         var i = 0
         while i + 4 <= inputs {
             a0 = a0.addingProduct(SIMD16<Float>(repeating: x[i]), SIMD16<Float>.load(wp))
-            a1 = a1.addingProduct(SIMD16<Float>(repeating: x[i + 1]), SIMD16<Float>.load(wp + stride))
-            a2 = a2.addingProduct(SIMD16<Float>(repeating: x[i + 2]), SIMD16<Float>.load(wp + 2 * stride))
-            a3 = a3.addingProduct(SIMD16<Float>(repeating: x[i + 3]), SIMD16<Float>.load(wp + 3 * stride))
-            wp += 4 * stride
+            a1 = a1.addingProduct(SIMD16<Float>(repeating: x[i + 1]), SIMD16<Float>.load(wp + width))
+            a2 = a2.addingProduct(SIMD16<Float>(repeating: x[i + 2]), SIMD16<Float>.load(wp + 2 * width))
+            a3 = a3.addingProduct(SIMD16<Float>(repeating: x[i + 3]), SIMD16<Float>.load(wp + 3 * width))
+            wp += 4 * width
             i += 4
         }
         while i < inputs {
             a0 = a0.addingProduct(SIMD16<Float>(repeating: x[i]), SIMD16<Float>.load(wp))
-            wp += stride
+            wp += width
             i += 1
         }
-        activate((a0 + a1) + (a2 + a3), activation).store(y + j)
-        j += 16
+        activate((a0 + a1) + (a2 + a3), activation).store(y + j + column)
+        column += 16
     }
 }
 

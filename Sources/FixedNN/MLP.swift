@@ -79,19 +79,12 @@ public struct MLP: ~Copyable, @unchecked Sendable {
     /// Index in `parameters` of the weight from `input` to `output` in layer `layer`
     /// (PyTorch `<net>.<layer>.weight[output][input]`).
     public func weightIndex(layer: Int, output: Int, input: Int) -> Int {
-        precondition(layer >= 0 && layer < layerCount, "MLP.weightIndex: layer out of range")
-        let g = layers[layer]
-        precondition(output >= 0 && output < g.outputs && input >= 0 && input < g.inputs,
-                     "MLP.weightIndex: index out of range")
-        return g.weightOffset + input * g.outputStride + output
+        shape.weightIndex(layer: layer, output: output, input: input)
     }
 
     /// Index in `parameters` of the bias of `output` in layer `layer`.
     public func biasIndex(layer: Int, output: Int) -> Int {
-        precondition(layer >= 0 && layer < layerCount, "MLP.biasIndex: layer out of range")
-        let g = layers[layer]
-        precondition(output >= 0 && output < g.outputs, "MLP.biasIndex: index out of range")
-        return g.biasOffset + output
+        shape.biasIndex(layer: layer, output: output)
     }
 
     /// The weight from `input` to `output` in layer `layer` (PyTorch `weight[output][input]`).

@@ -89,9 +89,14 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
             for r in 0..<batch {
                 (y + r * g.outputStride).update(from: bias, count: g.outputStride)
             }
-            gemmAccumulate(
-                m: batch, n: g.outputStride, k: g.inputs, a: x, aRow: g.inputStride, aCol: 1,
-                b: params + g.weightOffset, ldb: g.outputStride, c: y, ldc: g.outputStride)
+            var column = 0
+            while column < g.outputStride {  // one weight panel of ≤ 64 output columns at a time
+                let width = min(MLPShape.panelWidth, g.outputStride - column)
+                gemmAccumulate(
+                    m: batch, n: width, k: g.inputs, a: x, aRow: g.inputStride, aCol: 1,
+                    b: params + g.weightOffset + column * g.inputs, ldb: width, c: y + column, ldc: g.outputStride)
+                column += width
+            }
             applyActivation(y, count: batch * g.outputStride, g.activation)
         }
     }
@@ -134,15 +139,21 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
                 upstream: upstream, output: y, delta: delta, rows: batch, columns: g.outputs,
                 stride: g.outputStride, g.activation)
             // dW += Xᵀ·dZ  ([in][outStride]); db += column sums of dZ.
-            gemmAccumulate(
-                m: g.inputs, n: g.outputStride, k: batch, a: x, aRow: 1, aCol: g.inputStride,
-                b: UnsafePointer(delta), ldb: g.outputStride, c: grads + g.weightOffset, ldc: g.outputStride)
+            var column = 0
+            while column < g.outputStride {
+                let width = min(MLPShape.panelWidth, g.outputStride - column)
+                gemmAccumulate(
+                    m: g.inputs, n: width, k: batch, a: x, aRow: 1, aCol: g.inputStride,
+                    b: UnsafePointer(delta + column), ldb: g.outputStride,
+                    c: grads + g.weightOffset + column * g.inputs, ldc: width)
+                column += width
+            }
             columnSumsAccumulate(UnsafePointer(delta), rows: batch, stride: g.outputStride, into: grads + g.biasOffset)
             if l > 0 || computeInputGradient {
                 let target = l > 0 ? spare : gradIn.baseAddress
-                gemmTransposedB(
+                gemmTransposedPanels(
                     m: batch, n: g.outputStride, p: g.inputs, pStride: g.inputStride,
-                    a: UnsafePointer(delta), lda: g.outputStride, b: params + g.weightOffset, ldb: g.outputStride,
+                    a: UnsafePointer(delta), lda: g.outputStride, w: params + g.weightOffset,
                     c: target, ldc: g.inputStride)
                 upstream = UnsafePointer(target)
                 swap(&delta, &spare)

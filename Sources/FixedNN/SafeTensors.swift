@@ -306,11 +306,12 @@ public struct SafeTensors: Sendable {
         precondition(buffer.count == shape.parameterCount, "SafeTensors.insertLayered: buffer does not match the shape")
         for l in 0..<shape.layerCount {
             let (fanIn, fanOut) = (shape.layerSizes[l], shape.layerSizes[l + 1])
-            let stride = shape.outputStride(ofLayer: l)
-            let w = shape.weightOffset(ofLayer: l), b = shape.biasOffset(ofLayer: l)
+            let b = shape.biasOffset(ofLayer: l)
             var weight = [Float](repeating: 0, count: fanIn * fanOut)
             for o in 0..<fanOut {
-                for i in 0..<fanIn { weight[o * fanIn + i] = buffer.baseAddress[w + i * stride + o] }
+                for i in 0..<fanIn {
+                    weight[o * fanIn + i] = buffer.baseAddress[shape.weightIndex(layer: l, output: o, input: i)]
+                }
             }
             tensors["\(prefix).\(l).weight"] = Tensor(shape: [fanOut, fanIn], values: weight)
             tensors["\(prefix).\(l).bias"] = Tensor(shape: [fanOut], values: Array(UnsafeBufferPointer(start: buffer.baseAddress + b, count: fanOut)))
@@ -332,10 +333,11 @@ public struct SafeTensors: Sendable {
             let (fanIn, fanOut) = (shape.layerSizes[l], shape.layerSizes[l + 1])
             let weight = try tensor("\(prefix).\(l).weight", shape: [fanOut, fanIn])
             let bias = try tensor("\(prefix).\(l).bias", shape: [fanOut])
-            let stride = shape.outputStride(ofLayer: l)
-            let w = shape.weightOffset(ofLayer: l), b = shape.biasOffset(ofLayer: l)
+            let b = shape.biasOffset(ofLayer: l)
             for o in 0..<fanOut {
-                for i in 0..<fanIn { buffer.baseAddress[w + i * stride + o] = weight.values[o * fanIn + i] }
+                for i in 0..<fanIn {
+                    buffer.baseAddress[shape.weightIndex(layer: l, output: o, input: i)] = weight.values[o * fanIn + i]
+                }
                 buffer.baseAddress[b + o] = bias.values[o]
             }
         }
