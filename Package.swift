@@ -49,9 +49,14 @@ let package = Package(
             name: "CSerialPort", path: "Sources/CSerialPort", pkgConfig: "libserialport",
             providers: [.apt(["libserialport-dev"])]),
 
+        // Real-time calls Swift cannot make (CPU_SET, MXCSR/FPCR, TIMER_ABSTIME); `crt_` symbols.
+        .target(name: "CRealtime", path: "Sources/CRealtime", cSettings: strictC),
+
         // MARK: Libraries
         .target(name: "FixedNN", swiftSettings: swiftSettings),
-        .target(name: "Control", dependencies: ["FixedNN"], swiftSettings: swiftSettings),
+        .target(
+            name: "Control", dependencies: ["FixedNN", "CRealtime"], exclude: ["DATASET.md"],
+            swiftSettings: swiftSettings),
         .target(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
             swiftSettings: swiftSettings),
