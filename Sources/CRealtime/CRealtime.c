@@ -69,6 +69,12 @@ int crt_denormals_flushed(void) {
 #endif
 }
 
+void crt_set_thread_name(const char *name) {
+    char shortName[16] = {0};
+    for (int i = 0; i < 15 && name[i]; i++) shortName[i] = name[i];
+    pthread_setname_np(pthread_self(), shortName);
+}
+
 uint64_t crt_monotonic_nanos(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -8,6 +8,7 @@
 //   intrinsics or inline assembly.
 // - crt_sleep_until / crt_monotonic_nanos: TIMER_ABSTIME and timespec arithmetic in one
 //   call, retrying EINTR, so the control tick makes exactly one syscall to sleep.
+// - crt_set_thread_name: pthread_setname_np is a GNU extension Swift's Glibc module hides.
 // - crt_atomic_*: relaxed atomic loads/adds on plain uint64_t memory (histogram buckets
 //   that live in a preallocated raw buffer); Swift's Atomic needs its own storage.
 #ifndef CREALTIME_H
@@ -30,6 +31,8 @@ int crt_available_cpus(void);
 int crt_flush_denormals(void);
 /// 1 when flush-to-zero is set on the calling thread.
 int crt_denormals_flushed(void);
+/// Names the calling thread (first 15 bytes), as shown by `top -H` and `ps -L`.
+void crt_set_thread_name(const char *name);
 /// CLOCK_MONOTONIC in nanoseconds.
 uint64_t crt_monotonic_nanos(void);
 /// Sleeps until CLOCK_MONOTONIC reaches `deadline_nanos` (clock_nanosleep, TIMER_ABSTIME),
