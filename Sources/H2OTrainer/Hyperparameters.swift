@@ -32,10 +32,6 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     public var initialLogAlpha: Double = 0
     /// Target entropy H̄; nil means −A (the action size).
     public var targetEntropy: Double? = nil
-    /// Lower clamp of the policy's logσ.
-    public var logStdMin: Double = -20
-    /// Upper clamp of the policy's logσ.
-    public var logStdMax: Double = 2
     /// Initial value of the trainable scale m in logσ = m·raw + c.
     public var logStdMultiplierInit: Double = 1
     /// Initial value of the trainable offset c in logσ = m·raw + c.
@@ -124,7 +120,6 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
         try check(simWeightMin > 0 && simWeightMin <= simWeightMax, "simWeightMin must be in (0, simWeightMax]")
         try check(learningRate > 0, "learningRate must be > 0 (got \(learningRate))")
         try check(adamBeta1 >= 0 && adamBeta1 < 1 && adamBeta2 >= 0 && adamBeta2 < 1, "Adam betas must be in [0, 1)")
-        try check(logStdMin < logStdMax, "logStdMin must be below logStdMax")
         try check(simBufferRatio >= 1, "simBufferRatio must be ≥ 1 (got \(simBufferRatio))")
         try check(simStepsPerEpoch >= 0 && updatesPerEpoch >= 1, "simStepsPerEpoch ≥ 0 and updatesPerEpoch ≥ 1")
         try check(evaluateEveryEpochs >= 1 && evaluationEpisodes >= 1, "evaluateEveryEpochs and evaluationEpisodes must be ≥ 1")

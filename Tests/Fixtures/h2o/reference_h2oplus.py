@@ -98,7 +98,7 @@ def step(params, batch, noise, hp):
     S = b["real_observations"].shape[1]
     A = b["real_actions"].shape[1]
     Nr = b["real_observations"].shape[0]
-    sd = hp["disc_noise_std"]
+    sd = hp["discriminator_noise_std"]
     grads = {}
 
     # ---- 1. Discriminators ------------------------------------------------------------
@@ -245,7 +245,7 @@ def make_fixture():
     B = 8
     Nr = Ns = B // 2
     hp = {"gamma": 0.99, "exploit_coefficient": 0.3, "expectile": 0.7, "polyak": 0.005,
-          "disc_noise_std": 0.1, "learning_rate": 3e-4, "adam_beta1": 0.9, "adam_beta2": 0.999,
+          "discriminator_noise_std": 0.1, "learning_rate": 3e-4, "adam_beta1": 0.9, "adam_beta2": 0.999,
           "adam_epsilon": 1e-8}
     shapes = {
         "policy": [S, H, H, 2 * A], "q1": [S + A, H, H, 1], "q2": [S + A, H, H, 1],
