@@ -6,6 +6,7 @@
 //   Control      the 200 Hz loop, safety, policy slot, recording; owns RobotInterface
 //   Hardware     serial motor bus, GPIO, teleop devices; conforms to Control's protocol
 //   H2OTrainer   replay, H2O+ and baselines, onboard simulator and tasks, system id
+//   Reporting    run-directory files, SVG charts and the offline HTML report
 //   robotctl     the command-line tool: parses, wires modules, prints
 import PackageDescription
 
@@ -60,6 +61,7 @@ let package = Package(
 
         // MARK: Libraries
         .target(name: "FixedNN", swiftSettings: swiftSettings),
+        .target(name: "Reporting", swiftSettings: swiftSettings),
         .target(
             name: "Control", dependencies: ["FixedNN", "CRealtime"], exclude: ["DATASET.md"],
             swiftSettings: swiftSettings),
@@ -74,7 +76,7 @@ let package = Package(
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "H2OTrainer",
+                "FixedNN", "Control", "Hardware", "H2OTrainer", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -97,6 +99,9 @@ let package = Package(
         .testTarget(
             name: "H2OTrainerTests",
             dependencies: ["H2OTrainer", "FixedNN", "Control", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ReportingTests", dependencies: ["Reporting", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RobotctlTests", dependencies: ["TestSupport"],
