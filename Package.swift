@@ -6,6 +6,7 @@
 //   Control      the 200 Hz loop, safety, policy slot, recording; owns RobotInterface
 //   Hardware     serial motor bus, GPIO, teleop devices; conforms to Control's protocol
 //   H2OTrainer   replay, H2O+ and baselines, onboard simulator and tasks, system id
+//   Reporting    run-directory files, SVG charts and the offline HTML report
 //   robotctl     the command-line tool: parses, wires modules, prints
 import PackageDescription
 
@@ -49,11 +50,18 @@ let package = Package(
             name: "CSerialPort", path: "Sources/CSerialPort", pkgConfig: "libserialport",
             providers: [.apt(["libserialport-dev"])]),
 
+        // The emulated robot's "real" plant physics (portable C11, no heap); the emulator's
+        // firmware drives it over a pty, H2OTrainer steps it directly for fast evaluation.
+        .target(
+            name: "CPlant", path: "firmware-proto/plant", exclude: ["tests", "Makefile"],
+            publicHeadersPath: "include", cSettings: strictC),
+
         // Real-time calls Swift cannot make (CPU_SET, MXCSR/FPCR, TIMER_ABSTIME); `crt_` symbols.
         .target(name: "CRealtime", path: "Sources/CRealtime", cSettings: strictC),
 
         // MARK: Libraries
         .target(name: "FixedNN", swiftSettings: swiftSettings),
+        .target(name: "Reporting", swiftSettings: swiftSettings),
         .target(
             name: "Control", dependencies: ["FixedNN", "CRealtime"], exclude: ["DATASET.md"],
             swiftSettings: swiftSettings),
@@ -61,14 +69,14 @@ let package = Package(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
             swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "H2OTrainer",
+                "FixedNN", "Control", "Hardware", "H2OTrainer", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -95,6 +103,9 @@ let package = Package(
         .testTarget(
             name: "H2OTrainerTests",
             dependencies: ["H2OTrainer", "FixedNN", "Control", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ReportingTests", dependencies: ["Reporting", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RobotctlTests", dependencies: ["TestSupport"],
