@@ -1,4 +1,5 @@
 import Control
+import FixedNN
 import Foundation
 import Testing
 import TestSupport
@@ -133,4 +134,36 @@ struct DatasetTests {
         #expect(a.timeouts == [false, false, true, false, false, false])
         #expect(a.terminals == [false, false, false, false, false, true])
     }
+
+    @Test("the summary counts episodes, drops and late ticks, and the .npz export carries D4RL keys")
+    func summaryAndExport() throws {
+        let dir = makeTemporaryDirectory("ds-summary")
+        defer { removeTemporaryDirectory(dir) }
+        let w = try DatasetWriter(directory: dir, schema: testSchema())
+        for i in 0..<30 {
+            var t = syntheticTransition(tick: UInt64(i), episode: UInt32(i / 10))
+            if i % 10 == 0 { t.header.flags.insert(.episodeStart) }
+            if i % 10 == 9 { t.header.flags.insert(.timeout) }
+            if i == 5 { t.header.flags.insert(.late) }
+            if i == 7 { t.header.droppedBefore = 2 }
+            try w.append(t)
+        }
+        try w.close()
+        let reader = try DatasetReader(directory: dir)
+        let s = DatasetSummary(reader)
+        #expect(s.transitions == 30 && s.episodes == 3 && s.timeoutEpisodes == 3)
+        #expect(s.droppedTransitions == 2 && s.lateTicks == 1 && s.droppedBytes == 0)
+        #expect(abs(s.durationSeconds - 29 * 0.005) < 1e-9)
+        let path = dir + "/out.npz"
+        let arrays = reader.d4rlArrays()
+        try NumpyArchive.writeNPZ(arrays.numpyArrays(), path: path)
+        let back = try NumpyArchive.readNPZ(path: path)
+        #expect(Set(back.keys).isSuperset(of: ["observations", "actions", "rewards", "next_observations", "terminals", "timeouts"]))
+        #expect(back["observations"]?.shape == [arrays.count, 3])
+        #expect(back["observations"]?.floats() == arrays.observations)
+        #expect(back["timeouts"]?.bools() == arrays.timeouts)
+        // Episode 0 loses record 6 (the drop gap before 7) and record 9 (time-out, no successor).
+        #expect(arrays.count == 30 - 3 - 1)
+    }
 }
+

@@ -161,3 +161,44 @@ struct HistogramTests {
         }
     }
 }
+
+@Suite("Control loop ThreadSanitized")
+struct LoopThreadSanitizedTests {
+    @Test("loop, publisher, logger and a statistics reader run concurrently without data races")
+    func wholePipeline() throws {
+        let dir = makeTemporaryDirectory("loop-tsan")
+        defer { removeTemporaryDirectory(dir) }
+        let fx = try LoopFixture(configuration: LoopConfiguration(pacing: .asFastAsPossible, maxTicks: 3000, resetBetweenEpisodes: false),
+                                 ringCapacity: 256, episodeTicks: 300)
+        let schema = DatasetSchema(robotID: "fake", task: fx.task.name, controlRateHz: 200, observation: fx.task.observationChannels,
+                                   action: fx.task.actionChannels, rewardDefinition: fx.task.rewardDefinition)
+        let logger = TransitionLogger(ring: fx.ring!, writer: try DatasetWriter(directory: dir, schema: schema), pollInterval: 0.0005)
+        try logger.start()
+        let done = Atomic<Bool>(false)
+        let slot = fx.slot, loop = fx.loop
+        let publisher = try NativeThread(name: "publisher") {
+            let candidate = LinearTestPolicy(observationSize: 2, actionSize: 1)
+            candidate.parameters[0] = -2
+            candidate.parameters[1] = -0.5
+            while !done.load(ordering: .relaxed) {
+                candidate.parameters[2] = candidate.parameters[2] == 0 ? 0.01 : 0
+                _ = try? slot.publish(candidate)
+            }
+        }
+        let observer = try NativeThread(name: "observer") {
+            while !done.load(ordering: .relaxed) {
+                _ = loop.statistics.snapshot()
+                usleep(1000)
+            }
+        }
+        let r = try fx.loop.run()
+        done.store(true, ordering: .relaxed)
+        publisher.join()
+        observer.join()
+        #expect(logger.stop() == nil)
+        #expect(r.reasons == .requested)
+        let reader = try DatasetReader(directory: dir)
+        #expect(reader.transitionCount + Int(fx.ring!.droppedTotal) == 3000)
+        #expect(fx.loop.statistics.value(.policySwaps) > 0)
+    }
+}
