@@ -165,5 +165,21 @@ struct DatasetTests {
         // Episode 0 loses record 6 (the drop gap before 7) and record 9 (time-out, no successor).
         #expect(arrays.count == 30 - 3 - 1)
     }
+
+    @Test("reads the dataset an independent Python implementation of DATASET.md wrote, torn tail included")
+    func pythonWrittenDataset() throws {
+        let r = try DatasetReader(directory: controlFixturePath("python_dataset"))
+        #expect(r.schema.robotID == "python" && r.schema.observation.map(\.unit) == ["rad", "rad/s"])
+        #expect(r.droppedBytes == 13)
+        let t = r.transitions()
+        #expect(t.count == 10)
+        for (i, x) in t.enumerated() {
+            let f = Float(i)
+            #expect(x.header.tick == UInt64(i) && x.header.episode == UInt32(i / 5) && x.header.policyVersion == 3)
+            #expect(x.header.timestampNanos == 1_000_000_000 + UInt64(i) * 5_000_000 && x.header.reward == -f * 0.5)
+            #expect(x.observation == [f * 0.5, -f * 0.25] && x.action == [f / 16])
+            #expect(x.header.flags == (i % 5 == 0 ? .episodeStart : i % 5 == 4 ? .timeout : []))
+        }
+    }
 }
 
