@@ -64,13 +64,18 @@ let package = Package(
             path: "firmware-proto/emulator", cSettings: strictC,
             linkerSettings: [.linkedLibrary("m")]),
 
+        // Real-time calls Swift cannot make (CPU_SET, MXCSR/FPCR, TIMER_ABSTIME); `crt_` symbols.
+        .target(name: "CRealtime", path: "Sources/CRealtime", cSettings: strictC),
+
         // MARK: Libraries
         // SIMD builtins Swift leaves scalar, and heap statistics for the inference benchmark.
         .target(name: "CFixedNN", cSettings: strictC),
         .target(
             name: "FixedNN", dependencies: ["CFixedNN"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "Reporting", swiftSettings: swiftSettings),
-        .target(name: "Control", dependencies: ["FixedNN"], swiftSettings: swiftSettings),
+        .target(
+            name: "Control", dependencies: ["FixedNN", "CRealtime"], exclude: ["DATASET.md"],
+            swiftSettings: swiftSettings),
         .target(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
             swiftSettings: swiftSettings),
@@ -98,6 +103,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ControlTests", dependencies: ["Control", "FixedNN", "TestSupport"],
+            swiftSettings: swiftSettings),
+        // A child process the crash-safety test records with and kills (SIGKILL).
+        .executableTarget(
+            name: "CrashRecorder", dependencies: ["Control"], path: "Tests/CrashRecorder",
             swiftSettings: swiftSettings),
         .testTarget(
             name: "HardwareTests", dependencies: ["Hardware", "Control", "TestSupport"],

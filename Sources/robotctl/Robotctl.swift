@@ -17,7 +17,9 @@ struct Robotctl: ParsableCommand {
             """,
         subcommands: [
             Bench.self,
+            Train.self,
             ReportCommand.self,
+            DatasetCommand.self,
         ]
     )
 }
@@ -27,6 +29,10 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
-        subcommands: [BenchInference.self]
+        subcommands: [
+            BenchInference.self,
+            BenchLoop.self,
+            BenchTrain.self,
+        ]
     )
 }
