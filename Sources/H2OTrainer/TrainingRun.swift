@@ -31,14 +31,15 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
     /// Epochs completed (restored from a checkpoint on resume).
     public private(set) var epoch = 0
     /// Sum of the losses since the last `drainLossMeans`.
-    var lossSums = [Double](repeating: 0, count: StepLosses().named.count)
+    var lossSums = [Double](repeating: 0, count: StepLosses.names.count)
     var lossCount = 0
 
     /// A run of `algorithm` on `real` (moved in) with a sim FIFO of `simBufferRatio × real`
-    /// capacity. `agent` nil starts fresh from `hyperparameters.seed`. Allocates.
+    /// capacity. `agent` nil starts fresh from `hyperparameters.seed`. `threads: 2` runs the
+    /// discriminator half of each step on a helper thread. Allocates.
     public init(
         algorithm: Algorithm, hyperparameters h: Hyperparameters, real: consuming ReplayBuffer, agent: consuming H2OAgent?,
-        simEnvironment: SimEnv, evalEnvironment: EvalEnv, startEpoch: Int = 0
+        simEnvironment: SimEnv, evalEnvironment: EvalEnv, startEpoch: Int = 0, threads: Int = 1
     ) throws {
         try h.validate()
         let S = simEnvironment.observationSize, A = simEnvironment.actionSize
@@ -56,7 +57,7 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
         case .none: self.agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
         }
         inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
-        step = H2OStep(agent: self.agent, inputs: inputs)
+        step = H2OStep(agent: self.agent, inputs: inputs, threads: threads)
         sim = ReplayBuffer(
             observationSize: S, actionSize: A, capacity: max(h.batchSize, h.simBufferRatio * max(real.capacity, 1)),
             overflow: .overwriteOldest)
@@ -115,11 +116,7 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
         if let bad = losses.firstNonFinite {
             throw .nonFiniteLoss(step: agent.updateCount, loss: bad.name, value: bad.value)
         }
-        var i = 0
-        for (_, v) in losses.named {
-            lossSums[i] += Double(v)
-            i += 1
-        }
+        for i in 0..<StepLosses.names.count { lossSums[i] += Double(losses.value(at: i)) }
         lossCount += 1
         return losses
     }
@@ -179,7 +176,7 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
         epoch += 1
         var evalReturn: Double? = nil
         if epoch % h.evaluateEveryEpochs == 0 { evalReturn = evaluate(episodes: h.evaluationEpisodes) }
-        let names = StepLosses().named.map(\.0)
+        let names = StepLosses.names
         let means = zip(names, lossSums).map { ($0, $1 / Double(max(lossCount, 1))) }
         for i in lossSums.indices { lossSums[i] = 0 }
         lossCount = 0
