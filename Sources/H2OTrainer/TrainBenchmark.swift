@@ -35,7 +35,7 @@ public enum TrainBenchmark {
     /// sizes S, A on random replay data; one sample of the wall clock per step.
     public static func run(
         preset: String, hyperparameters h: Hyperparameters, algorithm: Algorithm = .h2oPlus, observationSize S: Int = 3,
-        actionSize A: Int = 1, steps: Int = 200, warmup: Int = 20, peakGflopsPerCore: Double = 250
+        actionSize A: Int = 1, threads: Int = 1, steps: Int = 200, warmup: Int = 20, peakGflopsPerCore: Double = 250
     ) -> Result {
         var random = TrainerRandom(seed: h.seed)
         let n = 4096
@@ -53,7 +53,7 @@ public enum TrainBenchmark {
         }
         var agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
         var inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
-        var step = H2OStep(agent: agent, inputs: inputs)
+        var step = H2OStep(agent: agent, inputs: inputs, threads: threads)
         for _ in 0..<warmup {
             inputs.sample(real: real, sim: sim, using: &random)
             _ = step.run(&agent, inputs)
@@ -79,9 +79,6 @@ public enum TrainBenchmark {
 }
 
 extension H2OStep {
-    /// Threads the step runs on.
-    public var threadCount: Int { 1 }
-
     /// FLOPs of the GEMMs of one `run` (forward 2·rows·in·out per layer; backward the same for
     /// the weight gradient and again for each input gradient it propagates).
     public func flopsPerStep(_ agent: borrowing H2OAgent) -> Double {
