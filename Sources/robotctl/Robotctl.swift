@@ -19,6 +19,7 @@ struct Robotctl: ParsableCommand {
             Bench.self,
             Train.self,
             ReportCommand.self,
+            Sim.self,
         ]
     )
 }
@@ -28,6 +29,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
-        subcommands: []
+        subcommands: [BenchSim.self]
     )
 }
