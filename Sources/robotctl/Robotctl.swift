@@ -20,6 +20,7 @@ struct Robotctl: ParsableCommand {
             Train.self,
             ReportCommand.self,
             DatasetCommand.self,
+            Sim.self,
         ]
     )
 }
@@ -33,6 +34,7 @@ struct Bench: ParsableCommand {
             BenchInference.self,
             BenchLoop.self,
             BenchTrain.self,
+            BenchSim.self,
         ]
     )
 }
