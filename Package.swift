@@ -48,12 +48,14 @@ let package = Package(
         .systemLibrary(
             name: "CSerialPort", path: "Sources/CSerialPort", pkgConfig: "libserialport",
             providers: [.apt(["libserialport-dev"])]),
+        // Calls Swift cannot make (ppoll, posix_openpt, signal-safe terminal restore).
+        .target(name: "CHardwareShims", cSettings: strictC),
 
         // MARK: Libraries
         .target(name: "FixedNN", swiftSettings: swiftSettings),
         .target(name: "Control", dependencies: ["FixedNN"], swiftSettings: swiftSettings),
         .target(
-            name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
+            name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort", "CHardwareShims"],
             swiftSettings: swiftSettings),
         .target(
             name: "H2OTrainer", dependencies: ["FixedNN", "Control"],
