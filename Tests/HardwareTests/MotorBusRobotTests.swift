@@ -62,7 +62,8 @@ struct MotorBusRobotTests {
     @Test("a lost reply is recovered by a resend within the same tick")
     func retryOnLoss() throws {
         let fake = FakeMotorController()
-        let robot = makeRobot(fake)
+        // A generous budget: on a loaded machine a 1 ms sleep can overshoot a 3 ms budget.
+        let robot = makeRobot(fake) { $0.replyBudgetNanos = 500_000_000 }
         try robot.configure(torqueConfig())
         try robot.activate()
         fake.dropReplies = 1
@@ -76,7 +77,7 @@ struct MotorBusRobotTests {
     @Test("a corrupted reply is rejected, counted, and the resend's reply is used")
     func retryOnCorruption() throws {
         let fake = FakeMotorController()
-        let robot = makeRobot(fake)
+        let robot = makeRobot(fake) { $0.replyBudgetNanos = 500_000_000 }
         try robot.configure(torqueConfig())
         try robot.activate()
         fake.corruptReplies = 1

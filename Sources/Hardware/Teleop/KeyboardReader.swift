@@ -35,7 +35,7 @@ public final class RawTerminalMode {
         t.c_lflag &= ~(tcflag_t(ICANON) | tcflag_t(ECHO) | tcflag_t(IEXTEN))
         t.c_iflag &= ~(tcflag_t(IXON) | tcflag_t(ICRNL))
         withUnsafeMutableBytes(of: &t.c_cc) { cc in
-            cc[Int(VMIN)] = 0
+            cc[Int(VMIN)] = 1  // a read after poll() returns what is there, never 0 for "none"
             cc[Int(VTIME)] = 0
         }
         guard tcsetattr(fd, TCSANOW, &t) == 0 else {
@@ -72,10 +72,10 @@ public final class KeyboardReader {
     /// True once the fd reported end of file (terminal closed).
     public private(set) var isClosed = false
 
-    /// Reads from `fd` (made non-blocking). Does not take ownership.
+    /// Reads from `fd`, which is left as it is (no O_NONBLOCK on the shell's terminal):
+    /// it reads only after `poll` says there is input. Does not take ownership.
     public init(fileDescriptor: Int32) {
         fd = fileDescriptor
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         buffer = .allocate(capacity: KeyboardReader.capacity)
     }
 
@@ -128,6 +128,12 @@ public final class KeyboardReader {
             end = n
         }
         while end < KeyboardReader.capacity {
+            let ready = hwshim_poll_ns(fd, Int16(POLLIN), 0)
+            if ready <= 0 { return }
+            if ready & Int32(POLLIN) == 0 {
+                isClosed = true
+                return
+            }
             let n = Glibc.read(fd, buffer + end, KeyboardReader.capacity - end)
             if n > 0 {
                 end += n

@@ -104,7 +104,9 @@ public final class TermiosTransport: ByteTransport {
         _ = ioctl(fd, UInt(TIOCEXCL))
     }
 
-    /// Raw 8N1, no flow control, reads return immediately (VMIN 0, VTIME 0).
+    /// Raw 8N1, no flow control. VMIN 1 / VTIME 0 with O_NONBLOCK: an empty read fails with
+    /// EAGAIN, and a read of 0 bytes means the other side hung up (with VMIN 0 a tty
+    /// returns 0 for "no data", which would be indistinguishable).
     static func makeRaw(_ fd: Int32, speed: speed_t, path: String) throws {
         var t = termios()
         guard tcgetattr(fd, &t) == 0 else {
@@ -117,7 +119,7 @@ public final class TermiosTransport: ByteTransport {
         t.c_cflag &= ~(tcflag_t(CRTSCTS) | tcflag_t(CSTOPB))
         t.c_iflag &= ~tcflag_t(IXON | IXOFF | IXANY)
         withUnsafeMutableBytes(of: &t.c_cc) { cc in
-            cc[Int(VMIN)] = 0
+            cc[Int(VMIN)] = 1
             cc[Int(VTIME)] = 0
         }
         cfsetispeed(&t, speed)
