@@ -6,6 +6,7 @@
 //   Control      the 200 Hz loop, safety, policy slot, recording; owns RobotInterface
 //   Hardware     serial motor bus, GPIO, teleop devices; conforms to Control's protocol
 //   H2OTrainer   replay, H2O+ and baselines, onboard simulator and tasks, system id
+//   Reporting    run-directory files, SVG charts and the offline HTML report
 //   robotctl     the command-line tool: parses, wires modules, prints
 import PackageDescription
 
@@ -32,6 +33,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "robotctl", targets: ["robotctl"]),
+        .executable(name: "robot-emulator", targets: ["robot-emulator"]),
         .library(name: "FixedNN", targets: ["FixedNN"]),
         .library(name: "Control", targets: ["Control"]),
         .library(name: "Hardware", targets: ["Hardware"]),
@@ -51,21 +53,35 @@ let package = Package(
         // Calls Swift cannot make (ppoll, posix_openpt, signal-safe terminal restore).
         .target(name: "CHardwareShims", cSettings: strictC),
 
+        // The emulated robot's "real" plant physics (portable C11, no heap); the emulator's
+        // firmware drives it over a pty, H2OTrainer steps it directly for fast evaluation.
+        .target(
+            name: "CPlant", path: "firmware-proto/plant", exclude: ["tests", "Makefile"],
+            publicHeadersPath: "include", cSettings: strictC),
+        // The reference motor-controller firmware core (portable C11, integer-only, no heap)
+        // and the emulated robot: that core on the host, CPlant as its HAL, over a pty.
+        .target(name: "CFirmware", path: "firmware-proto/firmware", cSettings: strictC),
+        .executableTarget(
+            name: "robot-emulator", dependencies: ["CFirmware", "CPlant"],
+            path: "firmware-proto/emulator", cSettings: strictC,
+            linkerSettings: [.linkedLibrary("m")]),
+
         // MARK: Libraries
         .target(name: "FixedNN", swiftSettings: swiftSettings),
+        .target(name: "Reporting", swiftSettings: swiftSettings),
         .target(name: "Control", dependencies: ["FixedNN"], swiftSettings: swiftSettings),
         .target(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort", "CHardwareShims"],
             swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "H2OTrainer",
+                "FixedNN", "Control", "Hardware", "H2OTrainer", "Reporting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -88,6 +104,9 @@ let package = Package(
         .testTarget(
             name: "H2OTrainerTests",
             dependencies: ["H2OTrainer", "FixedNN", "Control", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ReportingTests", dependencies: ["Reporting", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RobotctlTests", dependencies: ["TestSupport"],

@@ -16,7 +16,8 @@ struct Robotctl: ParsableCommand {
             Example: robotctl run --duration 60
             """,
         subcommands: [
-            Bench.self
+            Bench.self,
+            ReportCommand.self,
         ]
     )
 }

@@ -1,0 +1,126 @@
+internal import CPlant
+
+/// Which "real" plant (the emulated robot's C physics in firmware-proto/plant).
+public enum RealPlantKind: Sendable {
+    case pendulum
+    case cartpole
+
+    var cKind: plant_kind { self == .pendulum ? PLANT_PENDULUM : PLANT_CARTPOLE }
+}
+
+/// An error setting up the real plant; the message names the parameter, the problem and the fix.
+public struct RealPlantError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The emulated robot's physics (C, `plant.c`) held by value and stepped directly, without
+/// the firmware or a pseudo-terminal: fast real-domain evaluation and system-identification
+/// tests. Same code the emulator's firmware drives.
+///
+/// Thread contract: a value type; one instance per thread. `step`, `setCommand` and the
+/// readings are real-time safe: they do not allocate, lock or throw.
+public struct RealPlant: Sendable {
+    var state: plant_state
+
+    /// The names `set(_:to:)` accepts, with a one-line description each.
+    public static var parameterNames: [(name: String, doc: String)] {
+        var result: [(String, String)] = []
+        var index: Int32 = 0
+        while let name = plant_param_name(index), let doc = plant_param_doc(index) {
+            result.append((String(cString: name), String(cString: doc)))
+            index += 1
+        }
+        return result
+    }
+
+    /// A plant of `kind` with the reference parameters, overridden by `parameters`
+    /// (names as in `plant.h`), noise seeded by `seed`, at rest hanging down.
+    public init(kind: RealPlantKind, parameters: [String: Double] = [:], seed: UInt64) throws {
+        var params = plant_params()
+        plant_default_params(kind.cKind, &params)
+        for (name, value) in parameters.sorted(by: { $0.key < $1.key }) {
+            switch plant_set_param(&params, name, value) {
+            case PLANT_OK: break
+            case PLANT_ERR_UNKNOWN_PARAM:
+                let known = Self.parameterNames.map(\.name).joined(separator: ", ")
+                throw RealPlantError(
+                    description: "real plant: unknown parameter '\(name)'; use one of: \(known)")
+            default:
+                throw RealPlantError(
+                    description:
+                        "real plant: parameter '\(name)' = \(value) is out of range; see firmware-proto/plant/include/plant.h"
+                )
+            }
+        }
+        state = plant_state()
+        let status = plant_init(&state, &params, seed)
+        guard status == PLANT_OK else {
+            throw RealPlantError(description: "real plant: invalid parameters (code \(status)); see plant.h")
+        }
+    }
+
+    /// Number of joints (1 pendulum, 2 cart-pole).
+    public var jointCount: Int { Int(state.joint_count) }
+
+    /// Reads one parameter by its `plant.h` name; nil if unknown.
+    public func parameter(_ name: String) -> Double? {
+        var value = 0.0
+        var params = state.params
+        return plant_get_param(&params, name, &value) == PLANT_OK ? value : nil
+    }
+
+    /// Puts the plant in a state (per-joint positions and velocities; missing entries are 0).
+    public mutating func reset(positions: (Double, Double), velocities: (Double, Double)) {
+        var p = [positions.0, positions.1]
+        var v = [velocities.0, velocities.1]
+        p.withUnsafeMutableBufferPointer { pp in
+            v.withUnsafeMutableBufferPointer { vp in
+                plant_reset(&state, pp.baseAddress, vp.baseAddress)
+            }
+        }
+    }
+
+    /// Sets the command of the actuated joint 0 (N·m or N) for the next `step`.
+    /// Real-time safe: does not allocate, lock or throw.
+    @inline(__always) public mutating func setCommand(_ effort: Double) {
+        plant_set_command(&state, 0, effort)
+    }
+
+    /// Advances `dt` seconds. Real-time safe: does not allocate, lock or throw.
+    @inline(__always) public mutating func step(_ dt: Double) { plant_step(&state, dt) }
+
+    /// Latched encoder counts of `joint`. Real-time safe.
+    public func encoderCounts(_ joint: Int) -> Int32 {
+        withUnsafePointer(to: state) { plant_encoder_counts($0, Int32(joint)) }
+    }
+    /// Encoder resolution of `joint`: counts per revolution, or per metre for the cart.
+    public func encoderResolution(_ joint: Int) -> Double {
+        withUnsafePointer(to: state) { plant_encoder_resolution($0, Int32(joint)) }
+    }
+    /// True when `joint` is prismatic (metres), false when revolute (radians).
+    public func isPrismatic(_ joint: Int) -> Bool {
+        withUnsafePointer(to: state) { plant_joint_is_prismatic($0, Int32(joint)) != 0 }
+    }
+    /// Latched measured motor current, A.
+    public func motorCurrent(_ joint: Int) -> Double {
+        withUnsafePointer(to: state) { plant_motor_current($0, Int32(joint)) }
+    }
+    /// True position (no noise, no quantisation).
+    public func truePosition(_ joint: Int) -> Double {
+        withUnsafePointer(to: state) { plant_true_position($0, Int32(joint)) }
+    }
+    /// True velocity.
+    public func trueVelocity(_ joint: Int) -> Double {
+        withUnsafePointer(to: state) { plant_true_velocity($0, Int32(joint)) }
+    }
+    /// Effort delivered in the last substep, after latency, driver limits and gain.
+    public func appliedEffort(_ joint: Int) -> Double {
+        withUnsafePointer(to: state) { plant_applied_effort($0, Int32(joint)) }
+    }
+    /// Measured position of `joint` from the quantised encoder, rad or m.
+    public func measuredPosition(_ joint: Int) -> Double {
+        let counts = Double(encoderCounts(joint))
+        let resolution = encoderResolution(joint)
+        return isPrismatic(joint) ? counts / resolution : counts * (2 * Double.pi) / resolution
+    }
+}

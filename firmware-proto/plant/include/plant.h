@@ -1,0 +1,202 @@
+/*
+ * plant.h - the "real" plant physics of the emulated robot, in portable C11.
+ *
+ * This is the physics the reference firmware drives when it is built for the host (the
+ * emulator): the firmware's HAL reads encoder counts and motor currents from here and sends
+ * motor commands here. It is deliberately richer than the onboard simulator (Swift,
+ * H2OTrainer/Sim): encoder quantisation, Coulomb plus viscous friction, a motor with back-EMF
+ * behind a voltage-limited current driver and torque saturation, actuation latency in ticks,
+ * sensor noise. The difference between the two is the dynamics gap H2O+ exists for.
+ *
+ * Rules: no heap, no globals, no I/O; the plant is a plain struct the caller holds by value
+ * (on the stack, in a static, in a Swift struct). Every function is O(1) per call (plant_step
+ * is O(substeps)) and never allocates. Not thread-safe: one plant per thread.
+ *
+ * Joints and units (angles are continuous, never wrapped; 0 = pole upright, as in
+ * Gymnasium's Pendulum-v1; positive torque accelerates the angle positively):
+ *   PLANT_PENDULUM  joint 0: pendulum angle, rad. Command: motor torque, N*m.
+ *   PLANT_CARTPOLE  joint 0: cart position, m (actuated; command: belt force, N).
+ *                   joint 1: pole angle, rad (passive; commands to it are ignored).
+ *
+ * Typical use (the emulator):
+ *   plant_params p; plant_default_params(PLANT_PENDULUM, &p);
+ *   if (plant_set_param(&p, "coulomb", 0.1) != PLANT_OK) ...;
+ *   plant_state s; plant_init(&s, &p, seed);
+ *   each tick: plant_set_command(&s, 0, torque); plant_step(&s, 0.005);
+ *              counts = plant_encoder_counts(&s, 0); amps = plant_motor_current(&s, 0);
+ */
+#ifndef PLANT_H
+#define PLANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Most joints any plant has. */
+#define PLANT_MAX_JOINTS 2
+/** Largest supported actuation latency, in plant_step calls. */
+#define PLANT_MAX_LATENCY_TICKS 16
+
+/** Return codes. */
+#define PLANT_OK 0
+/** plant_set_param: no parameter of that name. */
+#define PLANT_ERR_UNKNOWN_PARAM (-1)
+/** plant_set_param / plant_init: value out of its documented range (or not finite). */
+#define PLANT_ERR_RANGE (-2)
+/** plant_init: the kind is not a known plant_kind. */
+#define PLANT_ERR_KIND (-3)
+
+/** Which physical system. */
+typedef enum plant_kind {
+    /** A uniform rod on a motor shaft, torque-limited: the swing-up pendulum. */
+    PLANT_PENDULUM = 0,
+    /** A belt-driven cart on a finite track with a passive uniform pole. */
+    PLANT_CARTPOLE = 1
+} plant_kind;
+
+/**
+ * Physical parameters. Fill with plant_default_params, change with plant_set_param (by name,
+ * range-checked) or directly. Per-joint arrays are indexed by joint; unused entries are
+ * ignored. "effort" means N*m for a revolute joint, N for the cart.
+ */
+typedef struct plant_params {
+    plant_kind kind;
+    /** Gravity, m/s^2. Name "gravity". */
+    double gravity;
+    /** Mass of the rod/pole, kg. Name "mass". */
+    double mass;
+    /** Full length of the rod/pole (uniform, pivoted at one end), m. Name "length". */
+    double length;
+    /** Extra inertia at the pivot (motor rotor, hub), kg*m^2. Pendulum only. Name "rotor_inertia". */
+    double rotor_inertia;
+    /** Cart mass, kg. Cart-pole only. Name "cart_mass". */
+    double cart_mass;
+    /** Viscous friction per joint, effort per (rad/s or m/s). Names "damping" (joint 0), "damping1". */
+    double damping[PLANT_MAX_JOINTS];
+    /** Coulomb friction per joint, effort. Names "coulomb" (joint 0), "coulomb1". */
+    double coulomb[PLANT_MAX_JOINTS];
+    /** Delivered effort / commanded effort of the actuator (1 = ideal). Name "actuator_gain". */
+    double actuator_gain;
+    /** Motor constant: effort per amp, equal to back-EMF volts per (rad/s or m/s). Name "torque_constant". */
+    double torque_constant;
+    /** Winding resistance, ohm. Name "resistance". */
+    double resistance;
+    /** Driver supply voltage, V: the current is limited to what it can push against back-EMF. Name "supply_voltage". */
+    double supply_voltage;
+    /** Commands are clamped to +-max_effort before the driver. Name "max_effort". */
+    double max_effort;
+    /** Actuation latency: a command set before step k acts during step k + latency_ticks. Name "latency_ticks". */
+    int latency_ticks;
+    /** Encoder resolution per joint: counts per revolution (revolute) or per metre (cart). Names "encoder_cpr", "encoder_cpr1". */
+    double encoder_counts_per_unit[PLANT_MAX_JOINTS];
+    /** Std of Gaussian position noise before quantisation, rad or m. Name "position_noise". */
+    double position_noise;
+    /** Std of Gaussian noise on the measured motor current, A. Name "current_noise". */
+    double current_noise;
+    /** Cart track half-length, m: hard, inelastic end stops at +-track_limit. Name "track_limit". */
+    double track_limit;
+    /** Largest internal integration substep, s. Name "max_substep". */
+    double max_substep;
+} plant_params;
+
+/** The plant: parameters, true state, latency line, sensors, noise generator. Hold it by value. */
+typedef struct plant_state {
+    plant_params params;
+    int joint_count;
+    /** True positions (rad or m) and velocities. */
+    double position[PLANT_MAX_JOINTS];
+    double velocity[PLANT_MAX_JOINTS];
+    /** Latency line of commands; slot (head + i) % (latency_ticks + 1). */
+    double command_line[PLANT_MAX_LATENCY_TICKS + 1][PLANT_MAX_JOINTS];
+    int command_head;
+    /** The command most recently given by plant_set_command (not yet in the line). */
+    double pending_command[PLANT_MAX_JOINTS];
+    /** Effort the actuator delivered in the last substep, and its true current, A. */
+    double applied_effort[PLANT_MAX_JOINTS];
+    double true_current[PLANT_MAX_JOINTS];
+    /** Sensor readings latched at the end of the last step (or reset). */
+    int32_t encoder_counts[PLANT_MAX_JOINTS];
+    double measured_current[PLANT_MAX_JOINTS];
+    /** Simulated time since reset, s. */
+    double time;
+    /** splitmix64 state and a cached second Box-Muller normal. */
+    uint64_t rng;
+    double spare_normal;
+    int has_spare_normal;
+} plant_state;
+
+/** Fills `params` with the reference robot of `kind` (see plant.c for the figures). */
+void plant_default_params(plant_kind kind, plant_params *params);
+
+/**
+ * Sets one parameter by its name (listed on each field above), range-checked.
+ * Returns PLANT_OK, PLANT_ERR_UNKNOWN_PARAM or PLANT_ERR_RANGE (params unchanged on error).
+ */
+int plant_set_param(plant_params *params, const char *name, double value);
+
+/** Reads one parameter by name into *value. Returns PLANT_OK or PLANT_ERR_UNKNOWN_PARAM. */
+int plant_get_param(const plant_params *params, const char *name, double *value);
+
+/** The name of parameter `index` (0-based), or NULL past the last: for --help listings. */
+const char *plant_param_name(int index);
+/** One-line description with units of parameter `index`, or NULL past the last. */
+const char *plant_param_doc(int index);
+
+/** Checks every parameter's range. Returns PLANT_OK, PLANT_ERR_KIND or PLANT_ERR_RANGE. */
+int plant_validate_params(const plant_params *params);
+
+/**
+ * Initialises `plant` with a copy of `params` and a noise seed, at rest in the stable
+ * equilibrium (pendulum hanging down, theta = pi; cart centred, pole hanging down).
+ * Returns PLANT_OK or the plant_validate_params error (plant then zeroed).
+ */
+int plant_init(plant_state *plant, const plant_params *params, uint64_t seed);
+
+/**
+ * Puts the plant in a state: positions and velocities of joint_count entries (either may be
+ * NULL for zeros). Clears the latency line, the pending command and the time; latches
+ * sensors. Does not reseed the noise.
+ */
+void plant_reset(plant_state *plant, const double *positions, const double *velocities);
+
+/** Sets the command of `joint` (N*m or N) for the next plant_step. Ignored for passive joints. */
+void plant_set_command(plant_state *plant, int joint, double effort);
+
+/**
+ * Advances by dt_seconds (> 0): pushes the pending command into the latency line, integrates
+ * the delayed command through the motor model with substeps no longer than max_substep
+ * (semi-implicit Euler; Coulomb friction handled implicitly so joints stick), then latches
+ * the noisy, quantised sensors.
+ */
+void plant_step(plant_state *plant, double dt_seconds);
+
+/** Number of joints of this plant (1 pendulum, 2 cart-pole). */
+int plant_joint_count(const plant_state *plant);
+/** Latched encoder reading of `joint`: round((position + noise) * counts per unit [/ 2 pi]). */
+int32_t plant_encoder_counts(const plant_state *plant, int joint);
+/** Encoder resolution of `joint`: counts per revolution (revolute) or per metre (cart). */
+double plant_encoder_resolution(const plant_state *plant, int joint);
+/** 1 if `joint` is prismatic (metres), 0 if revolute (radians). */
+int plant_joint_is_prismatic(const plant_state *plant, int joint);
+/** Latched measured motor current of `joint`, A (0 for passive joints). */
+double plant_motor_current(const plant_state *plant, int joint);
+/** True position (rad or m) of `joint`, without noise or quantisation: for tests. */
+double plant_true_position(const plant_state *plant, int joint);
+/** True velocity of `joint`: for tests. */
+double plant_true_velocity(const plant_state *plant, int joint);
+/** Effort the actuator delivered in the last substep of `joint` (after latency, driver, gain). */
+double plant_applied_effort(const plant_state *plant, int joint);
+/**
+ * Total mechanical energy, J (kinetic + potential, zero potential at the pivot/track
+ * height): for tests of the integrator.
+ */
+double plant_energy(const plant_state *plant);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PLANT_H */
