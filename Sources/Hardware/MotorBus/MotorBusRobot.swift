@@ -17,7 +17,7 @@ import Synchronization
 public final class MotorBusRobot: RobotInterface {
     public let configuration: MotorBusConfiguration
     private let openTransport: () throws -> any ByteTransport
-    private var link: MotorBusLink?
+    private(set) var link: MotorBusLink?
     private let lifecycleRaw = Atomic<UInt8>(LifecycleState.unconfigured.rawValue)
     public private(set) var info = RobotInfo(
         jointCount: 0, jointNames: [], encoderCountsPerRevolution: [], firmwareVersion: "", robotID: "")
@@ -402,6 +402,8 @@ public final class MotorBusRobot: RobotInterface {
     private func request(_ message: WireMessage, what: String) throws -> WireMessage {
         guard let link else { throw setupError(.ioFailure, "no link", "configure first") }
         for _ in 0..<max(1, configuration.setupAttempts) {
+            // Whatever has arrived answers older requests: count it and move past it.
+            link.drainArrived()
             let deadline = monotonicNanos() &+ configuration.setupReplyTimeoutNanos
             let (seq, st) = link.send(message, deadlineNanos: deadline)
             if st == .disconnected || st == .ioError {
