@@ -1,2 +1,0 @@
-/// FixedNN: fixed-size, allocation-free neural networks (filled in by the FixedNN work).
-public enum FixedNNModule {}

@@ -1,0 +1,218 @@
+// Everything the `@_noAllocation` entry point calls lives in this file: in debug (per-file)
+// builds the checker cannot see bodies defined in other files of the module and rejects them.
+
+/// Single-sample inference: one GEMV per layer, W stored `[in][outStride]`, `x[i]` broadcast and
+/// FMA'd into several SIMD16 accumulators (performance-notes.md, trap 6).
+extension MLP {
+    /// Evaluates the network on one input of `shape.inputSize` floats and writes
+    /// `shape.outputSize` floats to `output`.
+    ///
+    /// `scratch` must be at least `shape.maxStride` wide (``InferenceScratch/init(shape:)``).
+    /// `input` and `output` need no alignment and may be the caller's own storage.
+    /// Real-time safe: does not allocate, lock or throw.
+    @_noAllocation
+    public func infer(
+        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, scratch: inout InferenceScratch
+    ) {
+        precondition(scratch.capacity >= maxStride, "InferenceScratch narrower than the network")
+        run(input, into: output, ping: scratch.ping.baseAddress, pong: scratch.pong.baseAddress)
+    }
+
+    /// The layer loop behind `infer`: `ping` and `pong` are two rows of at least `maxStride` floats.
+    @inline(__always)
+    func run(
+        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        ping: UnsafeMutablePointer<Float>, pong: UnsafeMutablePointer<Float>
+    ) {
+        let params = UnsafePointer(parameters.baseAddress)
+        var source = input
+        var target = ping
+        var spare = pong
+        for l in 0..<layerCount {
+            let g = layers[l]
+            denseSingle(
+                source, g.inputs, params + g.weightOffset, params + g.biasOffset, target, g.outputStride,
+                g.activation)
+            source = UnsafePointer(target)
+            swap(&target, &spare)
+        }
+        // An element loop: `update(from:count:)` is generic over element types that may need
+        // releasing, which `@_noAllocation` rejects.
+        for k in 0..<layers[layerCount - 1].outputs { output[k] = source[k] }
+    }
+
+    /// Evaluates the network on `input` (exactly `shape.inputSize` floats) into `output`
+    /// (exactly `shape.outputSize` floats). Real-time safe: does not allocate, lock or throw.
+    @inlinable
+    public func infer(
+        _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
+        scratch: inout InferenceScratch
+    ) {
+        precondition(input.count == layers[0].inputs, "MLP.infer: input count differs from the network's input size")
+        precondition(output.count == layers[layerCount - 1].outputs,
+                     "MLP.infer: output count differs from the network's output size")
+        infer(input.baseAddress!, into: output.baseAddress!, scratch: &scratch)
+    }
+}
+
+extension DeterministicPolicy {
+    /// Writes the deterministic action (in [−1, 1], `actionSize` values) for one observation
+    /// (`observationSize` values). Real-time safe: does not allocate, lock or throw.
+    @_noAllocation
+    public func act(observation: UnsafePointer<Float>, action: UnsafeMutablePointer<Float>) {
+        let x = normalized.baseAddress
+        let mu = mean.baseAddress
+        let inv = inverseStd.baseAddress
+        for i in 0..<observationSize { x[i] = (observation[i] - mu[i]) * inv[i] }
+        network.run(UnsafePointer(x), into: output.baseAddress, ping: ping.baseAddress, pong: pong.baseAddress)
+        let y = output.baseAddress
+        for j in 0..<actionSize {
+            action[j] = VectorMath.tanh(SIMD16<Float>(repeating: y[j]))[0]
+        }
+    }
+}
+
+/// `y[0..<stride] = act(b + Σ_i x[i]·W[i][·])` for one sample; `stride` is a multiple of 16.
+@inline(__always)
+func denseSingle(
+    _ x: UnsafePointer<Float>, _ inputs: Int, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ y: UnsafeMutablePointer<Float>, _ stride: Int, _ activation: Activation
+) {
+    var j = 0
+    // Blocks of 64 outputs: four independent SIMD16 accumulator chains.
+    while j + 64 <= stride {
+        var a0 = SIMD16<Float>.load(b + j)
+        var a1 = SIMD16<Float>.load(b + j + 16)
+        var a2 = SIMD16<Float>.load(b + j + 32)
+        var a3 = SIMD16<Float>.load(b + j + 48)
+        var wp = w + j
+        for i in 0..<inputs {
+            let xi = SIMD16<Float>(repeating: x[i])
+            a0 = a0.addingProduct(xi, SIMD16<Float>.load(wp))
+            a1 = a1.addingProduct(xi, SIMD16<Float>.load(wp + 16))
+            a2 = a2.addingProduct(xi, SIMD16<Float>.load(wp + 32))
+            a3 = a3.addingProduct(xi, SIMD16<Float>.load(wp + 48))
+            wp += stride
+        }
+        activate(a0, activation).store(y + j)
+        activate(a1, activation).store(y + j + 16)
+        activate(a2, activation).store(y + j + 32)
+        activate(a3, activation).store(y + j + 48)
+        j += 64
+    }
+    // Remaining 16-wide columns: the reduction split over four interleaved accumulators.
+    while j < stride {
+        var a0 = SIMD16<Float>.load(b + j)
+        var a1 = SIMD16<Float>.zero
+        var a2 = SIMD16<Float>.zero
+        var a3 = SIMD16<Float>.zero
+        var wp = w + j
+        var i = 0
+        while i + 4 <= inputs {
+            a0 = a0.addingProduct(SIMD16<Float>(repeating: x[i]), SIMD16<Float>.load(wp))
+            a1 = a1.addingProduct(SIMD16<Float>(repeating: x[i + 1]), SIMD16<Float>.load(wp + stride))
+            a2 = a2.addingProduct(SIMD16<Float>(repeating: x[i + 2]), SIMD16<Float>.load(wp + 2 * stride))
+            a3 = a3.addingProduct(SIMD16<Float>(repeating: x[i + 3]), SIMD16<Float>.load(wp + 3 * stride))
+            wp += 4 * stride
+            i += 4
+        }
+        while i < inputs {
+            a0 = a0.addingProduct(SIMD16<Float>(repeating: x[i]), SIMD16<Float>.load(wp))
+            wp += stride
+            i += 1
+        }
+        activate((a0 + a1) + (a2 + a3), activation).store(y + j)
+        j += 16
+    }
+}
+
+/// The activation applied to 16 lanes.
+@inline(__always)
+func activate(_ v: SIMD16<Float>, _ activation: Activation) -> SIMD16<Float> {
+    switch activation {
+    case .identity: return v
+    case .relu: return v.replacing(with: 0, where: v .< 0)
+    case .tanh: return VectorMath.tanh(v)
+    }
+}
+
+extension SIMD16 where Scalar == Float {
+    /// Loads 16 floats from `p` (no alignment requirement).
+    @inlinable @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    /// Loads 16 floats from `p` (no alignment requirement).
+    @inlinable @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    /// Stores the 16 lanes at `p` (no alignment requirement).
+    @inlinable @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: SIMD16<Float>.self)
+    }
+}
+
+/// Vectorised elementary functions for the kernels (pure `+ − × ÷` and bit operations, which the
+/// compiler turns into packed instructions; `Foundation`'s scalar `tanhf` is ~20× slower per
+/// element). Accuracy is tested against `Foundation` over dense grids.
+public enum VectorMath {
+    /// `e^x` for 16 lanes, Cephes `expf` method: `x = n·ln2 + r`, degree-6 polynomial for `e^r`,
+    /// `2^n` built in the exponent bits. Relative error ≤ 2 ulp for x in [−87, 88]; inputs are
+    /// clamped to that range (so `exp(±∞)` gives `e^±87…88`, never NaN for finite input).
+    @inlinable @inline(__always)
+    public static func exp(_ input: SIMD16<Float>) -> SIMD16<Float> {
+        var x = input.replacing(with: 88.3762626647949, where: input .> 88.3762626647949)
+        x.replace(with: -87.3365447504, where: x .< -87.3365447504)
+        // n = round(x·log2 e) via the 1.5·2^23 trick (pure adds, vectorises).
+        let magic = SIMD16<Float>(repeating: 12582912)
+        let t = x * 1.44269504088896341 + magic
+        let n = t - magic
+        var r = x.addingProduct(n, SIMD16<Float>(repeating: -0.693359375))
+        r = r.addingProduct(n, SIMD16<Float>(repeating: 2.12194440e-4))
+        var p = SIMD16<Float>(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        p = (p * r) * r + r + 1
+        let ni = unsafeBitCast(t, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
+        let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD16<Float>.self)
+        return p * scale
+    }
+
+    /// `tanh(x)` for 16 lanes: Cephes `tanhf` (odd polynomial for |x| < 0.625, otherwise
+    /// `1 − 2/(e^{2|x|} + 1)` with the sign restored). Absolute error ≤ 3e-7 everywhere; NaN in
+    /// gives NaN out.
+    @inlinable @inline(__always)
+    public static func tanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let negative = x .< 0
+        let ax = x.replacing(with: -x, where: negative)
+        let z = x * x
+        var p = SIMD16<Float>(repeating: -5.70498872745e-3)
+        p = p * z + 2.06390887954e-2
+        p = p * z - 5.37397155531e-2
+        p = p * z + 1.33314422036e-1
+        p = p * z - 3.33332819422e-1
+        let small = x.addingProduct(x * z, p)  // x + x·z·p
+        let e = exp(ax + ax)
+        var large = 1 - 2 / (e + 1)
+        large.replace(with: -large, where: negative)
+        return large.replacing(with: small, where: ax .< 0.625)
+    }
+}
+
+extension VectorMath {
+    /// `√x` for 16 lanes. `SIMD16.squareRoot()` is scalarised by the compiler
+    /// (performance-notes.md, trap 2); this loop over lanes is vectorised by LLVM.
+    @inlinable @inline(__always)
+    public static func squareRoot(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        var r = x
+        for lane in 0..<16 { r[lane] = x[lane].squareRoot() }
+        return r
+    }
+}

@@ -1,0 +1,108 @@
+/// The fixed architecture of a multilayer perceptron: layer widths and one activation per layer.
+///
+/// `layerSizes = [8, 256, 256, 4]` is an 8→256→256→4 network with three affine layers;
+/// `activations[l]` follows layer `l`. Set-up value (holds arrays); kernels read the layer table
+/// built from it by ``MLP``.
+///
+/// Parameter layout in the one contiguous buffer (`parameterCount` floats, 64-byte aligned):
+/// for each layer `l` in order, its weight stored **transposed** as `[in][outStride]` (row `i`
+/// holds the weights from input `i` to every output), then its bias `[outStride]`, where
+/// `outStride = out` rounded up to a multiple of 16. Padding entries are zero and stay zero
+/// (their gradients are zero). Files use PyTorch's `[out][in]`; see ``SafeTensors``.
+public struct MLPShape: Sendable, Hashable, CustomStringConvertible {
+    /// Widths from input to output; at least two entries, each ≥ 1.
+    public let layerSizes: [Int]
+    /// One activation per affine layer (`layerSizes.count − 1` entries).
+    public let activations: [Activation]
+
+    /// A network with `hidden` after every layer but the last and `output` after the last.
+    public init(layerSizes: [Int], hidden: Activation, output: Activation = .identity) {
+        precondition(layerSizes.count >= 2, "MLPShape needs at least input and output sizes")
+        let acts = Array(repeating: hidden, count: layerSizes.count - 2) + [output]
+        self.init(layerSizes: layerSizes, activations: acts)
+    }
+
+    /// A network with an explicit activation per layer.
+    public init(layerSizes: [Int], activations: [Activation]) {
+        precondition(layerSizes.count >= 2, "MLPShape needs at least input and output sizes")
+        precondition(layerSizes.allSatisfy { $0 >= 1 }, "MLPShape layer sizes must be ≥ 1")
+        precondition(activations.count == layerSizes.count - 1, "MLPShape needs one activation per layer")
+        self.layerSizes = layerSizes
+        self.activations = activations
+    }
+
+    /// Number of affine layers.
+    public var layerCount: Int { layerSizes.count - 1 }
+    /// Width of the input.
+    public var inputSize: Int { layerSizes[0] }
+    /// Width of the output.
+    public var outputSize: Int { layerSizes[layerSizes.count - 1] }
+
+    /// `n` rounded up to a multiple of 16 (the row stride of padded matrices).
+    public static func stride(_ n: Int) -> Int { (n + 15) & ~15 }
+
+    /// Row stride of layer `l`'s output (and of its transposed weight rows).
+    public func outputStride(ofLayer l: Int) -> Int { MLPShape.stride(layerSizes[l + 1]) }
+
+    /// Offset (in floats) of layer `l`'s transposed weight `[in][outStride]` in the parameter buffer.
+    public func weightOffset(ofLayer l: Int) -> Int {
+        var offset = 0
+        for k in 0..<l { offset += (layerSizes[k] + 1) * MLPShape.stride(layerSizes[k + 1]) }
+        return offset
+    }
+
+    /// Offset (in floats) of layer `l`'s bias `[outStride]` in the parameter buffer.
+    public func biasOffset(ofLayer l: Int) -> Int {
+        weightOffset(ofLayer: l) + layerSizes[l] * outputStride(ofLayer: l)
+    }
+
+    /// Floats in the parameter buffer, padding included.
+    public var parameterCount: Int { weightOffset(ofLayer: layerCount) }
+
+    /// Trainable scalars (weights and biases, padding excluded), as PyTorch counts them.
+    public var logicalParameterCount: Int {
+        (0..<layerCount).reduce(0) { $0 + (layerSizes[$1] + 1) * layerSizes[$1 + 1] }
+    }
+
+    /// Widest padded activation row (scratch size for single-sample inference).
+    public var maxStride: Int { layerSizes.map(MLPShape.stride).max() ?? 16 }
+
+    /// Multiply-adds of one single-sample forward pass (for FLOP accounting: FLOPs = 2×).
+    public var multiplyAddsPerSample: Int {
+        (0..<layerCount).reduce(0) { $0 + layerSizes[$1] * layerSizes[$1 + 1] }
+    }
+
+    /// `"8→256→256→4 (tanh,tanh,identity)"`.
+    public var description: String {
+        layerSizes.map(String.init).joined(separator: "→") + " ("
+            + activations.map(\.rawValue).joined(separator: ",") + ")"
+    }
+}
+
+/// One layer's geometry as the kernels read it (plain integers, no arrays).
+@usableFromInline
+struct LayerGeometry: Sendable {
+    @usableFromInline var inputs: Int
+    @usableFromInline var outputs: Int
+    @usableFromInline var inputStride: Int
+    @usableFromInline var outputStride: Int
+    @usableFromInline var weightOffset: Int
+    @usableFromInline var biasOffset: Int
+    @usableFromInline var activation: Activation
+}
+
+extension MLPShape {
+    /// Allocates and fills the kernels' layer table (caller deallocates).
+    func makeLayerTable() -> UnsafeMutablePointer<LayerGeometry> {
+        let table = UnsafeMutablePointer<LayerGeometry>.allocate(capacity: layerCount)
+        for l in 0..<layerCount {
+            table.advanced(by: l).initialize(
+                to: LayerGeometry(
+                    inputs: layerSizes[l], outputs: layerSizes[l + 1],
+                    inputStride: MLPShape.stride(layerSizes[l]), outputStride: outputStride(ofLayer: l),
+                    weightOffset: weightOffset(ofLayer: l), biasOffset: biasOffset(ofLayer: l),
+                    activation: activations[l]))
+        }
+        return table
+    }
+}
