@@ -18,6 +18,8 @@ struct Robotctl: ParsableCommand {
         subcommands: [
             Bench.self,
             ReportCommand.self,
+            PortsCommand.self,
+            GPIOCommand.self,
         ]
     )
 }
@@ -27,6 +29,8 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
-        subcommands: []
+        subcommands: [
+            BenchLinkCommand.self
+        ]
     )
 }

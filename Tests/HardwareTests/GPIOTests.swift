@@ -15,7 +15,7 @@ struct GPIOErrorTests {
         defer { rmdir(empty) }
         let e = #expect(throws: HardwareError.self) { _ = try GPIOChips.list(in: empty) }
         #expect(e?.kind == .noGPIOChip)
-        #expect(e?.description == "\(empty)/gpiochip*: no GPIO chip found; on a Raspberry Pi-class board check that the GPIO driver is loaded (`ls /dev/gpiochip*`); without GPIO run with --no-gpio (software e-stop only)")
+        #expect(e?.description == "\(empty)/gpiochip*: no GPIO chip found; check that the board's GPIO driver is loaded (`ls /dev/gpiochip*` should list a chip); on a machine without GPIO, leave the e-stop, enable and LED lines unconfigured")
     }
 
     @Test("requesting an e-stop line on a machine without chips fails clearly", .enabled(if: GPIOChips.chipPaths().isEmpty))

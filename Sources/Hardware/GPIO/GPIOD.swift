@@ -208,7 +208,7 @@ public enum GPIOErrors {
     static func noChip(directory: String) -> HardwareError {
         HardwareError(
             .noGPIOChip, device: "\(directory)/gpiochip*", problem: "no GPIO chip found",
-            fix: "on a Raspberry Pi-class board check that the GPIO driver is loaded (`ls /dev/gpiochip*`); without GPIO run with --no-gpio (software e-stop only)")
+            fix: "check that the board's GPIO driver is loaded (`ls /dev/gpiochip*` should list a chip); on a machine without GPIO, leave the e-stop, enable and LED lines unconfigured")
     }
 
     /// Maps an errno from opening a chip.

@@ -71,7 +71,7 @@ public enum LinkBenchmark {
                     guard r.status == .ok else { return false }
                     got += r.count
                 }
-                return rx.elementsEqual(tx)
+                return UnsafeRawBufferPointer(rebasing: rx[..<tx.count]).elementsEqual(tx)
             }
         }
     }
