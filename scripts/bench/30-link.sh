@@ -3,15 +3,17 @@
 # the same bytes bounced off a trivial C echo over a pseudo-terminal in the same run (the peer:
 # what the kernel's pty and two process wake-ups cost with no firmware in between).
 # Writes bench-results/link.json and bench-results/link.md.
-# Reproduce: scripts/bench/30-link.sh   (SECONDS_PER_RUN=10 by default)
+# Reproduce: scripts/bench/30-link.sh   (SECONDS_PER_RUN=10 by default; SKIP_BUILD=1 to reuse a build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${BENCH_OUT:-$PWD/bench-results}"
 mkdir -p "$out"
 seconds="${SECONDS_PER_RUN:-10}"
 
-swift build -c release --product robotctl >&2
-swift build -c release --product robot-emulator >&2
+if [ -z "${SKIP_BUILD:-}" ]; then  # SKIP_BUILD=1 reuses the release build already there
+    swift build -c release --product robotctl >&2
+    swift build -c release --product robot-emulator >&2
+fi
 bin="$(swift build -c release --show-bin-path)"
 
 # The peer: a pty echo following robot-emulator's start-up contract (first stdout line ends
