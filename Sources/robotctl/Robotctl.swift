@@ -21,6 +21,8 @@ struct Robotctl: ParsableCommand {
             ReportCommand.self,
             DatasetCommand.self,
             Sim.self,
+            PortsCommand.self,
+            GPIOCommand.self,
         ]
     )
 }
@@ -35,6 +37,7 @@ struct Bench: ParsableCommand {
             BenchLoop.self,
             BenchTrain.self,
             BenchSim.self,
+            BenchLinkCommand.self,
         ]
     )
 }
