@@ -24,7 +24,7 @@ public final class MotorBusRobot: RobotInterface {
     /// The firmware's CAPABILITIES, valid after `configure`.
     public private(set) var capabilities = WireCapabilities()
     private var robotConfiguration: RobotConfiguration?
-    private var calibration = InlineArray<8, JointCalibration>(repeating: JointCalibration())
+    private var calibration = InlineArray<8, EncoderConversion>(repeating: EncoderConversion())
     private var setpointLimit = zeroJoints()
     private var jointCount = 0
 
@@ -234,7 +234,7 @@ public final class MotorBusRobot: RobotInterface {
         }
         jointCount = n
         for i in 0..<n {
-            calibration[i] = (cal.isEmpty ? JointCalibration() : cal[i]).resolved(firmwareCountsPerRevolution: caps.countsPerRevolution[i])
+            calibration[i] = (cal.isEmpty ? EncoderConversion() : cal[i]).resolved(firmwareCountsPerRevolution: caps.countsPerRevolution[i])
             setpointLimit[i] = abs(configuration.setpointLimit[i])
         }
         robotConfiguration = configuration
