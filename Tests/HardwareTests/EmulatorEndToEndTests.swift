@@ -192,6 +192,31 @@ struct EmulatorEndToEndTests {
         #expect(r.allocations == 0)
     }
 
+    @Test("after the emulator restarts behind the same path, reconnect brings the link back")
+    func reconnect() throws {
+        let link = "/tmp/robotctl-e2e-\(getpid())-tty"
+        var first: EmulatorProcess? = try startEmulator(["--link", link])
+        let robot = MotorBusRobot(configuration: config(link))
+        try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: [1.0]))
+        try robot.activate()
+        var state = RobotState()
+        _ = robot.write(torqueCommand(0.1, seq: 1))
+        #expect(robot.read(into: &state) == .ok)
+        first?.terminate()
+        first = nil
+        _ = robot.write(torqueCommand(0.1, seq: 2))
+        #expect(robot.read(into: &state) == .disconnected)
+        let second = try startEmulator(["--link", link])
+        try robot.reconnect()
+        #expect(robot.counters.reconnects == 1 && robot.lifecycle == .fault)
+        try robot.clearFault()
+        try robot.activate()
+        _ = robot.write(torqueCommand(0.1, seq: 3))
+        #expect(robot.read(into: &state) == .ok && state.commandSequenceEcho == 3)
+        robot.shutdown()
+        second.terminate()
+    }
+
     @Test("when the host stops sending, the motors go off within the watchdog period and the fault stays latched until cleared")
     func watchdog() throws {
         let emulator = try startEmulator()

@@ -24,6 +24,8 @@ public final class MotorBusRobot: RobotInterface {
     /// The firmware's CAPABILITIES, valid after `configure`.
     public private(set) var capabilities = WireCapabilities()
     private var robotConfiguration: RobotConfiguration?
+    /// The configured mode, kept apart so the tick never touches the configuration's arrays.
+    private var commandMode: ControlMode = .torque
     private var calibration = InlineArray<8, JointCalibration>(repeating: JointCalibration())
     private var setpointLimit = zeroJoints()
     private var jointCount = 0
@@ -128,9 +130,8 @@ public final class MotorBusRobot: RobotInterface {
         case .fault: return .fault
         default: return .notActive
         }
-        guard let link, let mode = robotConfiguration?.mode, command.mode == mode else {
-            return link == nil ? .disconnected : .notActive
-        }
+        let mode = commandMode
+        guard let link, command.mode == mode else { return link == nil ? .disconnected : .notActive }
         var setpoints = WireInts(repeating: 0)
         for i in 0..<jointCount {
             let limit = setpointLimit[i]
@@ -238,6 +239,7 @@ public final class MotorBusRobot: RobotInterface {
             setpointLimit[i] = abs(configuration.setpointLimit[i])
         }
         robotConfiguration = configuration
+        commandMode = configuration.mode
         try sendConfigure(mode: 0)
         capabilities = caps
         let names = self.configuration.jointNames.count == n ? self.configuration.jointNames : (0..<n).map { "joint\($0)" }

@@ -72,11 +72,14 @@ public final class SerialPortTransport: ByteTransport {
             let n = sp_nonblocking_read(port, base, buffer.count).rawValue
             if n > 0 { return TransportResult(count: Int(n), status: .ok) }
             if n < 0 { return FileDescriptorIO.failure(sp_last_error_code()) }
-            // 0: nothing yet (or end of file, which poll reports as a hang-up).
+            // 0: nothing yet, or end of file, which poll reports as a hang-up.
+            if monotonicNanos() >= deadlineNanos { return TransportResult(count: 0, status: .timeout) }
             let revents = FileDescriptorIO.wait(fd, events: Int16(POLLIN), deadlineNanos: deadlineNanos)
             if revents == 0 { return TransportResult(count: 0, status: .timeout) }
             if revents < 0 { return FileDescriptorIO.failure(-revents) }
-            if revents & Int32(POLLIN) == 0 { return TransportResult(count: 0, status: .disconnected) }
+            if revents & Int32(POLLHUP | POLLERR | POLLNVAL) != 0 || revents & Int32(POLLIN) == 0 {
+                return TransportResult(count: 0, status: .disconnected)
+            }
         }
     }
 
