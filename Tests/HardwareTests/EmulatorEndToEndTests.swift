@@ -1,7 +1,7 @@
 import Control
 import Glibc
-import Testing
 import TestSupport
+import Testing
 
 @testable import Hardware
 
@@ -11,10 +11,13 @@ private func startEmulator(_ arguments: [String] = []) throws -> EmulatorProcess
     do {
         path = try EmulatorProcess.locateBesideExecutable()
     } catch {
-        Issue.record("robot-emulator is missing: \(error). Build it with the tests: `swift build -c release -Xswiftc -enable-testing --build-tests` builds every product.")
+        Issue.record(
+            "robot-emulator is missing: \(error). Build it with the tests: `swift build -c release -Xswiftc -enable-testing --build-tests` builds every product."
+        )
         throw error
     }
-    return try EmulatorProcess(executable: path, arguments: ["--seed", "7"] + arguments, realtimePriority: 50)
+    return try EmulatorProcess(
+        executable: path, arguments: ["--seed", "7"] + arguments, realtimePriority: 50)
 }
 
 /// Runs `body` with the calling thread under SCHED_FIFO when permitted (as the control
@@ -52,7 +55,8 @@ private struct LoopResult {
     var seconds = 0.0
 }
 
-private func runLoop(_ robot: MotorBusRobot, ticks: Int, countAllocationsAfter warmUp: Int = 50) -> LoopResult {
+private func runLoop(_ robot: MotorBusRobot, ticks: Int, countAllocationsAfter warmUp: Int = 50) -> LoopResult
+{
     var result = LoopResult()
     var statusCounts = InlineArray<8, Int>(repeating: 0)
     var state = RobotState()
@@ -81,7 +85,8 @@ private func runLoop(_ robot: MotorBusRobot, ticks: Int, countAllocationsAfter w
     result.allocations = threadAllocationCount() - allocationsAtWarmUp
     result.seconds = Double(monotonicNanos() - start) / 1e9
     result.ticks = ticks
-    for s in [IOStatus.ok, .timeout, .corrupted, .disconnected, .notActive, .fault] where statusCounts[Int(s.rawValue)] > 0 {
+    for s in [IOStatus.ok, .timeout, .corrupted, .disconnected, .notActive, .fault]
+    where statusCounts[Int(s.rawValue)] > 0 {
         result.statuses[s] = statusCounts[Int(s.rawValue)]
     }
     return result
@@ -112,7 +117,9 @@ struct EmulatorEndToEndTests {
         let mcuSent = try robot.parameter(0x0116)  // includes the replies to the two PARAM_GETs before
         robot.shutdown()
         _ = emulator.terminate()
-        print("e2e 10 s: \(r.okReads)/\(r.ticks) ticks answered in time, \(String(format: "%.2f", Double(r.ticks) / r.seconds)) Hz, late ticks \(r.lateTicks), \(c), firmware received \(mcuReceived) sent \(mcuSent)")
+        print(
+            "e2e 10 s: \(r.okReads)/\(r.ticks) ticks answered in time, \(String(format: "%.2f", Double(r.ticks) / r.seconds)) Hz, late ticks \(r.lateTicks), \(c), firmware received \(mcuReceived) sent \(mcuSent)"
+        )
         // No lost frame: every frame the host sent reached the firmware intact, and every
         // frame the firmware sent reached the host intact.
         #expect(Int(mcuReceived) == c.framesSent + 1)
@@ -137,7 +144,8 @@ struct EmulatorEndToEndTests {
         c.maxConsecutiveFailures = 50
         c.setupAttempts = 10  // set-up requests on a link this noisy need more tries
         let robot = MotorBusRobot(configuration: c) {
-            let w = CorruptingTransport(try TermiosTransport(path: emulator.ptyPath), probability: 0.01, seed: 11)
+            let w = CorruptingTransport(
+                try TermiosTransport(path: emulator.ptyPath), probability: 0.01, seed: 11)
             wrapper = w
             return w
         }
@@ -161,7 +169,8 @@ struct EmulatorEndToEndTests {
             var errors = 0
             for b in bytes {
                 switch rx.feed(b) {
-                case .frame(let f)?: out.append([f.type, UInt8(f.sequence & 0xFF), UInt8(f.sequence >> 8)] + Array(f.body))
+                case .frame(let f)?:
+                    out.append([f.type, UInt8(f.sequence & 0xFF), UInt8(f.sequence >> 8)] + Array(f.body))
                 case .error?: errors += 1
                 case nil: break
                 }
@@ -178,12 +187,16 @@ struct EmulatorEndToEndTests {
             if j == clean.frames.count { bogus += 1 } else { j += 1 }
         }
         let damaged = clean.frames.count - received.frames.count
-        print("e2e corrupted: \(w.flippedBytes) bytes flipped to host, \(damaged) frames damaged, \(received.errors) rejected; mcu crc \(mcuCRC) cobs \(mcuCOBS); \(r.okReads)/\(r.ticks) ok at \(String(format: "%.2f", Double(r.ticks) / r.seconds)) Hz, late \(r.lateTicks); \(counters)")
+        print(
+            "e2e corrupted: \(w.flippedBytes) bytes flipped to host, \(damaged) frames damaged, \(received.errors) rejected; mcu crc \(mcuCRC) cobs \(mcuCOBS); \(r.okReads)/\(r.ticks) ok at \(String(format: "%.2f", Double(r.ticks) / r.seconds)) Hz, late \(r.lateTicks); \(counters)"
+        )
         #expect(clean.errors == 0, "the emulator's own output is clean")
         #expect(w.flippedBytes > 100)
         #expect(bogus == 0, "no damaged frame accepted")
         #expect(received.errors > 0 && received.errors >= damaged / 2)
-        #expect(counters.crcErrors + counters.framingErrors == received.errors, "the robot counted every rejection")
+        #expect(
+            counters.crcErrors + counters.framingErrors == received.errors,
+            "the robot counted every rejection")
         #expect(mcuCRC + mcuCOBS > 0, "the firmware rejected the frames damaged on the way in")
         // The pace holds: retries stay inside the 3 ms reply budget of the 5 ms period. (Late
         // ticks come from the shared machine's load, not the link; the clean run has them too.)
@@ -217,7 +230,9 @@ struct EmulatorEndToEndTests {
         second.terminate()
     }
 
-    @Test("when the host stops sending, the motors go off within the watchdog period and the fault stays latched until cleared")
+    @Test(
+        "when the host stops sending, the motors go off within the watchdog period and the fault stays latched until cleared"
+    )
     func watchdog() throws {
         let emulator = try startEmulator()
         let robot = MotorBusRobot(configuration: config(emulator.ptyPath))
@@ -247,8 +262,12 @@ struct EmulatorEndToEndTests {
             sleepUntil(monotonicNanos: monotonicNanos() + 1_000_000)
         }
         let off = try #require(offAfterMicros, "the motors never went off")
-        print("e2e watchdog: motors off \(off) µs (device clock) after the last command's state; watchdog 50 ms")
-        #expect(off <= 50_000 + 1_000 + 5_000, "off within the watchdog period (+1 firmware tick, +1 host period)")
+        print(
+            "e2e watchdog: motors off \(off) µs (device clock) after the last command's state; watchdog 50 ms"
+        )
+        #expect(
+            off <= 50_000 + 1_000 + 5_000, "off within the watchdog period (+1 firmware tick, +1 host period)"
+        )
         #expect(off >= 45_000)
         #expect(faultStatus == .fault && robot.lifecycle == .fault)
         // Latched: still faulted 0.2 s later, commands refused.

@@ -59,7 +59,8 @@ public final class SerialPortTransport: ByteTransport {
         }
         throw HardwareError(
             .ioFailure, device: devicePath,
-            problem: "libserialport could not \(what): \(r == SP_ERR_FAIL ? errnoText(code) : "error \(r.rawValue)")",
+            problem:
+                "libserialport could not \(what): \(r == SP_ERR_FAIL ? errnoText(code) : "error \(r.rawValue)")",
             fix: "check the port with `robotctl ports` and the baud rate the firmware uses")
     }
 
@@ -126,7 +127,8 @@ public enum PseudoTerminalPath {
     /// True for /dev/pts/N, /dev/ptmx and symlinks to them.
     public static func isPseudoTerminal(_ path: String) -> Bool {
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let real = realpath(path, &resolved) != nil
+        let real =
+            realpath(path, &resolved) != nil
             ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             : path
         return real.hasPrefix("/dev/pts/") || real == "/dev/ptmx"
