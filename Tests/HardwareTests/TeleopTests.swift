@@ -150,3 +150,31 @@ struct KeyboardTests {
         #expect(downs == 500)
     }
 }
+
+@Suite("Terminal restore on a signal")
+struct TerminalSignalTests {
+    @Test("SIGTERM restores the terminal before the process dies")
+    func sigterm() async throws {
+        let pty = try PseudoTerminal()
+        let fd = Glibc.open(pty.slavePath, O_RDWR | O_NOCTTY)
+        #expect(fd >= 0)
+        defer { Glibc.close(fd) }
+        var before = termios()
+        tcgetattr(fd, &before)
+        #expect(before.c_lflag & tcflag_t(ICANON) != 0)
+        let path = pty.slavePath
+        await #expect(processExitsWith: .signal(SIGTERM)) { [path = path as String] in
+            let child = Glibc.open(path, O_RDWR | O_NOCTTY)
+            let raw = try? RawTerminalMode(fileDescriptor: child, name: path)
+            var t = termios()
+            tcgetattr(child, &t)
+            // Prove raw mode was on, then die by SIGTERM with it still on.
+            if raw == nil || t.c_lflag & tcflag_t(ICANON) != 0 { exit(3) }
+            kill(getpid(), SIGTERM)
+            pause()
+        }
+        var after = termios()
+        tcgetattr(fd, &after)
+        #expect(after.c_lflag == before.c_lflag && after.c_iflag == before.c_iflag)
+    }
+}
