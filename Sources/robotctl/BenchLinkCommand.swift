@@ -28,7 +28,10 @@ struct BenchLinkCommand: ParsableCommand {
     @Option(help: "The robot-emulator executable (default: next to robotctl).")
     var emulator: String?
 
-    @Option(help: "An echo program that prints \"...pty /dev/pts/N\" on its first stdout line and echoes every byte.")
+    @Option(
+        help:
+            "An echo program that prints \"...pty /dev/pts/N\" on its first stdout line and echoes every byte."
+    )
     var peer: String?
 
     @Flag(help: "Print JSON.")
@@ -45,14 +48,17 @@ struct BenchLinkCommand: ParsableCommand {
         defer { RealtimeThread.restore(realtime) }
 
         let emulatorPath = try emulator ?? EmulatorProcess.locateBesideExecutable()
-        let emu = try EmulatorProcess(executable: emulatorPath, arguments: ["--seed", "1"], realtimePriority: 50)
+        let emu = try EmulatorProcess(
+            executable: emulatorPath, arguments: ["--seed", "1"], realtimePriority: 50)
         var config = MotorBusConfiguration(devicePath: emu.ptyPath)
         config.maxConsecutiveFailures = Int.max  // a benchmark counts failed ticks, it does not stop
         let robot = MotorBusRobot(configuration: config)
         try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: [0.5]))
         try robot.activate()
         _ = LinkBenchmark.robotRoundTrip(robot, ticks: Int(rate / 2), rateHz: rate)  // warm-up
-        let ours = LinkBenchmark.robotRoundTrip(robot, ticks: ticks, rateHz: rate) { k in 0.2 * Float(sin(Double(k) / 40)) }
+        let ours = LinkBenchmark.robotRoundTrip(robot, ticks: ticks, rateHz: rate) { k in
+            0.2 * Float(sin(Double(k) / 40))
+        }
         let counters = robot.counters
         robot.shutdown()
         emu.terminate()
@@ -89,10 +95,14 @@ struct BenchLinkCommand: ParsableCommand {
         var out = [UInt8](repeating: 0, count: WireLimits.maxFrame)
         var setpoints = WireInts(repeating: 0)
         setpoints[0] = 150
-        let (type, n) = body.withUnsafeMutableBytes { WireBody.write(.command(count: 1, setpoints: setpoints), into: $0.baseAddress!) }
+        let (type, n) = body.withUnsafeMutableBytes {
+            WireBody.write(.command(count: 1, setpoints: setpoints), into: $0.baseAddress!)
+        }
         let count = body.withUnsafeBytes { b in
             scratch.withUnsafeMutableBytes { s in
-                FrameEncoder.encode(type: type, sequence: 1, body: UnsafeRawBufferPointer(rebasing: b[..<n]), scratch: s.baseAddress!, into: &out)
+                FrameEncoder.encode(
+                    type: type, sequence: 1, body: UnsafeRawBufferPointer(rebasing: b[..<n]),
+                    scratch: s.baseAddress!, into: &out)
             }
         }
         return [0] + out[..<count]
@@ -124,10 +134,13 @@ struct BenchLinkCommand: ParsableCommand {
         var text: String {
             func f(_ x: Double) -> String { String(format: "%.1f", x) }
             var s = "link round trip at \(f(rateHz)) Hz, \(ticks) ticks\(realtime ? " (SCHED_FIFO)" : ""):\n"
-            s += "  emulator: median \(f(emulator.medianMicros)) µs, p99 \(f(emulator.p99Micros)) µs, max \(f(emulator.maxMicros)) µs, failed \(emulator.failedTicks), late \(emulator.lateTicks)\n"
+            s +=
+                "  emulator: median \(f(emulator.medianMicros)) µs, p99 \(f(emulator.p99Micros)) µs, max \(f(emulator.maxMicros)) µs, failed \(emulator.failedTicks), late \(emulator.lateTicks)\n"
             if let peer {
-                s += "  pty echo: median \(f(peer.medianMicros)) µs, p99 \(f(peer.p99Micros)) µs, max \(f(peer.maxMicros)) µs, failed \(peer.failedTicks)\n"
-                s += "  ratio (emulator / echo): median \(String(format: "%.2f", emulator.medianMicros / peer.medianMicros)), p99 \(String(format: "%.2f", emulator.p99Micros / peer.p99Micros))"
+                s +=
+                    "  pty echo: median \(f(peer.medianMicros)) µs, p99 \(f(peer.p99Micros)) µs, max \(f(peer.maxMicros)) µs, failed \(peer.failedTicks)\n"
+                s +=
+                    "  ratio (emulator / echo): median \(String(format: "%.2f", emulator.medianMicros / peer.medianMicros)), p99 \(String(format: "%.2f", emulator.p99Micros / peer.p99Micros))"
             }
             return s
         }

@@ -40,7 +40,8 @@ struct GPIOCommand: ParsableCommand {
                     },
                 ])
             }
-            let data = try JSONSerialization.data(withJSONObject: out, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(
+                withJSONObject: out, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: data, as: UTF8.self))
             return
         }
@@ -48,8 +49,10 @@ struct GPIOCommand: ParsableCommand {
             print("\(c.path) [\(c.label)] \(c.lines.count) lines")
             for l in c.lines {
                 let name = l.name.isEmpty ? "unnamed" : "\"\(l.name)\""
-                let holder = l.isUsed ? "used by \(l.consumer.isEmpty ? "kernel" : "\"\(l.consumer)\"")" : "free"
-                print("  line \(l.offset): \(name) \(l.direction)\(l.activeLow ? " active-low" : "") \(holder)")
+                let holder =
+                    l.isUsed ? "used by \(l.consumer.isEmpty ? "kernel" : "\"\(l.consumer)\"")" : "free"
+                print(
+                    "  line \(l.offset): \(name) \(l.direction)\(l.activeLow ? " active-low" : "") \(holder)")
             }
         }
     }

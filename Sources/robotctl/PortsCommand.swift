@@ -44,7 +44,8 @@ struct PortsCommand: ParsableCommand {
     static func table(_ ports: [SerialPortInfo]) -> String {
         var lines: [String] = []
         if ports.isEmpty {
-            lines.append("No serial ports found. Plug in the motor controller (USB) and check `dmesg | tail`.")
+            lines.append(
+                "No serial ports found. Plug in the motor controller (USB) and check `dmesg | tail`.")
         } else {
             let header = ["PORT", "TRANSPORT", "USB VID:PID", "DESCRIPTION"]
             var rows = [header]
@@ -58,10 +59,13 @@ struct PortsCommand: ParsableCommand {
             let widths = (0..<3).map { c in rows.map { $0[c].count }.max() ?? 0 }
             for r in rows {
                 lines.append(
-                    (0..<3).map { r[$0].padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }.joined() + r[3])
+                    (0..<3).map { r[$0].padding(toLength: widths[$0] + 2, withPad: " ", startingAt: 0) }
+                        .joined() + r[3])
             }
         }
-        lines.append("Pseudo-terminals are not listed (libserialport cannot see them): use the path robot-emulator prints.")
+        lines.append(
+            "Pseudo-terminals are not listed (libserialport cannot see them): use the path robot-emulator prints."
+        )
         return lines.joined(separator: "\n")
     }
 }

@@ -1,7 +1,7 @@
 import Control
 import Glibc
-import Testing
 import TestSupport
+import Testing
 
 @testable import Hardware
 
@@ -11,23 +11,26 @@ private func startEmulator(_ arguments: [String] = []) throws -> EmulatorProcess
     do {
         path = try EmulatorProcess.locateBesideExecutable()
     } catch {
-        Issue.record("robot-emulator is missing: \(error). Build it with the tests: `swift build -c release -Xswiftc -enable-testing --build-tests` builds every product.")
+        Issue.record(
+            "robot-emulator is missing: \(error). Build it with the tests: `swift build -c release -Xswiftc -enable-testing --build-tests` builds every product."
+        )
         throw error
     }
-    return try EmulatorProcess(executable: path, arguments: ["--seed", "7"] + arguments, realtimePriority: 50)
+    return try EmulatorProcess(
+        executable: path, arguments: ["--seed", "7"] + arguments, realtimePriority: 50)
 }
 
 /// Runs `body` with the calling thread under SCHED_FIFO when permitted (as the control
 /// thread runs on the robot), so that other tests running in parallel on this 2-core machine
 /// cannot starve the loop; restores the old policy after.
-private func withRealtimeThread<T>(_ body: () throws -> T) rethrows -> T {
+private func withRealtimeThread<T>(_ body: () throws -> T) rethrows -> (result: T, realtime: Bool) {
     var oldPolicy: Int32 = 0
     var oldParam = sched_param()
     pthread_getschedparam(pthread_self(), &oldPolicy, &oldParam)
     var param = sched_param(sched_priority: 60)
     let raised = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param) == 0
     defer { if raised { pthread_setschedparam(pthread_self(), oldPolicy, &oldParam) } }
-    return try body()
+    return (try body(), raised)
 }
 
 private func torqueCommand(_ v: Float, seq: UInt32) -> RobotCommand {
@@ -52,19 +55,20 @@ private struct LoopResult {
     var seconds = 0.0
 }
 
-private func runLoop(_ robot: MotorBusRobot, ticks: Int, countAllocationsAfter warmUp: Int = 50) -> LoopResult {
+private func runLoop(_ robot: MotorBusRobot, ticks: Int, countAllocationsAfter warmUp: Int = 50) -> LoopResult
+{
     var result = LoopResult()
     var statusCounts = InlineArray<8, Int>(repeating: 0)
     var state = RobotState()
     var lastSent: UInt32 = 0
     var sentAny = false
-    let start = monotonicNanos() + period
+    let start = Control.monotonicNanos() + period
     var next = start
     var allocationsAtWarmUp: UInt64 = 0
     for k in 0..<ticks {
         if k == warmUp { allocationsAtWarmUp = threadAllocationCount() }
         sleepUntil(monotonicNanos: next)
-        if monotonicNanos() > next + period { result.lateTicks += 1 }
+        if Control.monotonicNanos() > next + period { result.lateTicks += 1 }
         let st = robot.read(into: &state)
         statusCounts[Int(st.rawValue)] += 1
         if st == .ok {
@@ -79,9 +83,10 @@ private func runLoop(_ robot: MotorBusRobot, ticks: Int, countAllocationsAfter w
         next += period
     }
     result.allocations = threadAllocationCount() - allocationsAtWarmUp
-    result.seconds = Double(monotonicNanos() - start) / 1e9
+    result.seconds = Double(Control.monotonicNanos() - start) / 1e9
     result.ticks = ticks
-    for s in [IOStatus.ok, .timeout, .corrupted, .disconnected, .notActive, .fault] where statusCounts[Int(s.rawValue)] > 0 {
+    for s in [IOStatus.ok, .timeout, .corrupted, .disconnected, .notActive, .fault]
+    where statusCounts[Int(s.rawValue)] > 0 {
         result.statuses[s] = statusCounts[Int(s.rawValue)]
     }
     return result
@@ -99,11 +104,13 @@ struct EmulatorEndToEndTests {
     @Test("200 Hz command/state exchange for 10 s: no lost frame, no allocation in the loop")
     func tenSeconds() throws {
         let emulator = try startEmulator()
-        let robot = MotorBusRobot(configuration: config(emulator.ptyPath))
+        var cfg = config(emulator.ptyPath)
+        cfg.maxConsecutiveFailures = 40  // 200 ms: a starved emulator is not a broken link
+        let robot = MotorBusRobot(configuration: cfg)
         try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: [1.0]))
         #expect(robot.info.jointCount == 1 && robot.info.encoderCountsPerRevolution == [4096])
         try robot.activate()
-        let r = withRealtimeThread { runLoop(robot, ticks: 2_000) }
+        let (r, realtime) = withRealtimeThread { runLoop(robot, ticks: 2_000) }
         try robot.deactivate()
         let c = robot.counters
         // The firmware counts a frame when it arrives, and a reply after sending it.
@@ -112,7 +119,9 @@ struct EmulatorEndToEndTests {
         let mcuSent = try robot.parameter(0x0116)  // includes the replies to the two PARAM_GETs before
         robot.shutdown()
         _ = emulator.terminate()
-        print("e2e 10 s: \(r.okReads)/\(r.ticks) ticks answered in time, \(String(format: "%.2f", Double(r.ticks) / r.seconds)) Hz, late ticks \(r.lateTicks), \(c), firmware received \(mcuReceived) sent \(mcuSent)")
+        print(
+            "e2e 10 s: \(r.okReads)/\(r.ticks) ticks answered in time, \(String(format: "%.2f", Double(r.ticks) / r.seconds)) Hz, late ticks \(r.lateTicks), \(c), firmware received \(mcuReceived) sent \(mcuSent)"
+        )
         // No lost frame: every frame the host sent reached the firmware intact, and every
         // frame the firmware sent reached the host intact.
         #expect(Int(mcuReceived) == c.framesSent + 1)
@@ -122,7 +131,10 @@ struct EmulatorEndToEndTests {
         // Timing: on an idle machine every reply comes within the 3 ms budget; on this shared
         // 2-core machine a descheduled emulator can miss one now and then (a retry or a stale
         // reply, never a lost frame).
-        #expect(r.okReads >= 1_990, "ticks answered in time: \(r.statuses)")
+        // Without SCHED_FIFO (not permitted), other tests running in parallel can starve the
+        // emulator for a few ticks: a looser bound then.
+        let inTime = realtime && emulator.isRealtime ? 1_990 : 1_900
+        #expect(r.okReads >= inTime, "ticks answered in time: \(r.statuses)")
         #expect(abs(Double(r.ticks) / r.seconds - 200) < 2)
         #expect(r.allocations == 0, "the control thread allocated \(r.allocations) times in 1950 ticks")
     }
@@ -137,13 +149,14 @@ struct EmulatorEndToEndTests {
         c.maxConsecutiveFailures = 50
         c.setupAttempts = 10  // set-up requests on a link this noisy need more tries
         let robot = MotorBusRobot(configuration: c) {
-            let w = CorruptingTransport(try TermiosTransport(path: emulator.ptyPath), probability: 0.01, seed: 11)
+            let w = CorruptingTransport(
+                try TermiosTransport(path: emulator.ptyPath), probability: 0.01, seed: 11)
             wrapper = w
             return w
         }
         try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: [1.0]))
         try robot.activate()
-        let r = withRealtimeThread { runLoop(robot, ticks: 1_000) }
+        let (r, _) = withRealtimeThread { runLoop(robot, ticks: 1_000) }
         try robot.deactivate()
         let mcuCRC = try robot.parameter(0x0111)
         let mcuCOBS = try robot.parameter(0x0112)
@@ -161,7 +174,8 @@ struct EmulatorEndToEndTests {
             var errors = 0
             for b in bytes {
                 switch rx.feed(b) {
-                case .frame(let f)?: out.append([f.type, UInt8(f.sequence & 0xFF), UInt8(f.sequence >> 8)] + Array(f.body))
+                case .frame(let f)?:
+                    out.append([f.type, UInt8(f.sequence & 0xFF), UInt8(f.sequence >> 8)] + Array(f.body))
                 case .error?: errors += 1
                 case nil: break
                 }
@@ -178,12 +192,16 @@ struct EmulatorEndToEndTests {
             if j == clean.frames.count { bogus += 1 } else { j += 1 }
         }
         let damaged = clean.frames.count - received.frames.count
-        print("e2e corrupted: \(w.flippedBytes) bytes flipped to host, \(damaged) frames damaged, \(received.errors) rejected; mcu crc \(mcuCRC) cobs \(mcuCOBS); \(r.okReads)/\(r.ticks) ok at \(String(format: "%.2f", Double(r.ticks) / r.seconds)) Hz, late \(r.lateTicks); \(counters)")
+        print(
+            "e2e corrupted: \(w.flippedBytes) bytes flipped to host, \(damaged) frames damaged, \(received.errors) rejected; mcu crc \(mcuCRC) cobs \(mcuCOBS); \(r.okReads)/\(r.ticks) ok at \(String(format: "%.2f", Double(r.ticks) / r.seconds)) Hz, late \(r.lateTicks); \(counters)"
+        )
         #expect(clean.errors == 0, "the emulator's own output is clean")
         #expect(w.flippedBytes > 100)
         #expect(bogus == 0, "no damaged frame accepted")
         #expect(received.errors > 0 && received.errors >= damaged / 2)
-        #expect(counters.crcErrors + counters.framingErrors == received.errors, "the robot counted every rejection")
+        #expect(
+            counters.crcErrors + counters.framingErrors == received.errors,
+            "the robot counted every rejection")
         #expect(mcuCRC + mcuCOBS > 0, "the firmware rejected the frames damaged on the way in")
         // The pace holds: retries stay inside the 3 ms reply budget of the 5 ms period. (Late
         // ticks come from the shared machine's load, not the link; the clean run has them too.)
@@ -192,7 +210,34 @@ struct EmulatorEndToEndTests {
         #expect(r.allocations == 0)
     }
 
-    @Test("when the host stops sending, the motors go off within the watchdog period and the fault stays latched until cleared")
+    @Test("after the emulator restarts behind the same path, reconnect brings the link back")
+    func reconnect() throws {
+        let link = "/tmp/robotctl-e2e-\(getpid())-tty"
+        var first: EmulatorProcess? = try startEmulator(["--link", link])
+        let robot = MotorBusRobot(configuration: config(link))
+        try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: [1.0]))
+        try robot.activate()
+        var state = RobotState()
+        _ = robot.write(torqueCommand(0.1, seq: 1))
+        #expect(robot.read(into: &state) == .ok)
+        first?.terminate()
+        first = nil
+        _ = robot.write(torqueCommand(0.1, seq: 2))
+        #expect(robot.read(into: &state) == .disconnected)
+        let second = try startEmulator(["--link", link])
+        try robot.reconnect()
+        #expect(robot.counters.reconnects == 1 && robot.lifecycle == .fault)
+        try robot.clearFault()
+        try robot.activate()
+        _ = robot.write(torqueCommand(0.1, seq: 3))
+        #expect(robot.read(into: &state) == .ok && state.commandSequenceEcho == 3)
+        robot.shutdown()
+        second.terminate()
+    }
+
+    @Test(
+        "when the host stops sending, the motors go off within the watchdog period and the fault stays latched until cleared"
+    )
     func watchdog() throws {
         let emulator = try startEmulator()
         let robot = MotorBusRobot(configuration: config(emulator.ptyPath))
@@ -203,27 +248,31 @@ struct EmulatorEndToEndTests {
         // 0.3 s of commands: the motors are on.
         for k in 0..<60 {
             _ = robot.write(torqueCommand(0.3, seq: UInt32(k + 1)))
-            sleepUntil(monotonicNanos: monotonicNanos() + period)
+            sleepUntil(monotonicNanos: Control.monotonicNanos() + period)
             #expect(robot.read(into: &state) == .ok)
             lastCommandDeviceTime = state.deviceTimeMicros
         }
         #expect(robot.lastWireState.status & WireStatus.motorsOn != 0)
         // Stop commanding; only ask for state every millisecond.
-        let stopped = monotonicNanos()
+        let stopped = Control.monotonicNanos()
         var offAfterMicros: UInt32?
         var faultStatus: IOStatus = .ok
-        while monotonicNanos() - stopped < 200_000_000 {
+        while Control.monotonicNanos() - stopped < 200_000_000 {
             let st = robot.read(into: &state)
             if offAfterMicros == nil && robot.lastWireState.status & WireStatus.motorsOn == 0 {
                 offAfterMicros = state.deviceTimeMicros &- lastCommandDeviceTime
                 faultStatus = st
                 #expect(state.faults.contains(.watchdog))
             }
-            sleepUntil(monotonicNanos: monotonicNanos() + 1_000_000)
+            sleepUntil(monotonicNanos: Control.monotonicNanos() + 1_000_000)
         }
         let off = try #require(offAfterMicros, "the motors never went off")
-        print("e2e watchdog: motors off \(off) µs (device clock) after the last command's state; watchdog 50 ms")
-        #expect(off <= 50_000 + 1_000 + 5_000, "off within the watchdog period (+1 firmware tick, +1 host period)")
+        print(
+            "e2e watchdog: motors off \(off) µs (device clock) after the last command's state; watchdog 50 ms"
+        )
+        #expect(
+            off <= 50_000 + 1_000 + 5_000, "off within the watchdog period (+1 firmware tick, +1 host period)"
+        )
         #expect(off >= 45_000)
         #expect(faultStatus == .fault && robot.lifecycle == .fault)
         // Latched: still faulted 0.2 s later, commands refused.

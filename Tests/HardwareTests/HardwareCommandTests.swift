@@ -5,7 +5,8 @@ import Testing
 
 /// Runs the robotctl binary next to the test bundle; returns (status, stdout, stderr).
 private func robotctl(_ arguments: [String]) throws -> (Int32, String, String) {
-    let dir = URL(fileURLWithPath: try EmulatorProcess.locateBesideExecutable(named: "robotctl")).deletingLastPathComponent()
+    let dir = URL(fileURLWithPath: try EmulatorProcess.locateBesideExecutable(named: "robotctl"))
+        .deletingLastPathComponent()
     let p = Process()
     p.executableURL = dir.appendingPathComponent("robotctl")
     p.arguments = arguments
@@ -27,18 +28,26 @@ struct HardwareCommandTests {
         let (status, out, _) = try robotctl(["ports"])
         #expect(status == 0)
         for p in try SerialPorts.list() { #expect(out.contains(p.path)) }
-        #expect(out.hasSuffix("Pseudo-terminals are not listed (libserialport cannot see them): use the path robot-emulator prints.\n"))
+        #expect(
+            out.hasSuffix(
+                "Pseudo-terminals are not listed (libserialport cannot see them): use the path robot-emulator prints.\n"
+            ))
         let (jsonStatus, json, _) = try robotctl(["ports", "--json"])
         #expect(jsonStatus == 0)
         let rows = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]]
         #expect(rows?.count == (try SerialPorts.list()).count)
     }
 
-    @Test("gpio without a chip prints one line naming /dev/gpiochip* and exits 1", .enabled(if: GPIOChips.chipPaths().isEmpty))
+    @Test(
+        "gpio without a chip prints one line naming /dev/gpiochip* and exits 1",
+        .enabled(if: GPIOChips.chipPaths().isEmpty))
     func gpioWithoutChip() throws {
         let (status, out, err) = try robotctl(["gpio"])
         #expect(status == 1 && out.isEmpty)
-        #expect(err == "robotctl gpio: /dev/gpiochip*: no GPIO chip found; check that the board's GPIO driver is loaded (`ls /dev/gpiochip*` should list a chip); on a machine without GPIO, leave the e-stop, enable and LED lines unconfigured\n")
+        #expect(
+            err
+                == "robotctl gpio: /dev/gpiochip*: no GPIO chip found; check that the board's GPIO driver is loaded (`ls /dev/gpiochip*` should list a chip); on a machine without GPIO, leave the e-stop, enable and LED lines unconfigured\n"
+        )
     }
 
     @Test("bench link rejects a nonsense rate")

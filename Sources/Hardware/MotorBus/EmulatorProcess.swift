@@ -20,11 +20,13 @@ public final class EmulatorProcess {
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
         let exe = n > 0 ? String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-        let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        let dir = exe.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(
+            separator: "/")
         let path = dir + "/" + name
         guard access(path, X_OK) == 0 else {
             throw HardwareError(
-                .noSuchDevice, device: path, problem: "\(name) not found next to \(exe.isEmpty ? "this program" : exe)",
+                .noSuchDevice, device: path,
+                problem: "\(name) not found next to \(exe.isEmpty ? "this program" : exe)",
                 fix: "build it with `swift build --product \(name)` (same configuration, e.g. -c release)")
         }
         return path
@@ -102,7 +104,8 @@ public final class EmulatorProcess {
             usleep(2_000)
         }
         guard let line, let slash = line.firstIndex(of: "/") else {
-            let err = EmulatorProcess.readFile(stderrPath)?.split(separator: "\n").first.map(String.init) ?? ""
+            let err =
+                EmulatorProcess.readFile(stderrPath)?.split(separator: "\n").first.map(String.init) ?? ""
             if !exited {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, nil, 0)

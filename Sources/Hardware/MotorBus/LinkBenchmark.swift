@@ -13,7 +13,8 @@ public struct LatencySummary: Sendable, Equatable {
         let s = samples.sorted()
         count = s.count
         func rank(_ p: Double) -> UInt64 {
-            s.isEmpty ? 0 : s[Swift.min(s.count - 1, Swift.max(0, Int((p * Double(s.count)).rounded(.up)) - 1))]
+            s.isEmpty
+                ? 0 : s[Swift.min(s.count - 1, Swift.max(0, Int((p * Double(s.count)).rounded(.up)) - 1))]
         }
         median = rank(0.5)
         p99 = rank(0.99)
@@ -57,7 +58,8 @@ public enum LinkBenchmark {
 
     /// Per tick: write `frame` to an echo device and read the same number of bytes back.
     public static func echoRoundTrip(
-        _ transport: any ByteTransport, frame: [UInt8], ticks: Int, rateHz: Double, timeoutNanos: UInt64 = 4_000_000
+        _ transport: any ByteTransport, frame: [UInt8], ticks: Int, rateHz: Double,
+        timeoutNanos: UInt64 = 4_000_000
     ) -> LinkBenchmarkResult {
         let rx = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
         defer { rx.deallocate() }
@@ -67,7 +69,9 @@ public enum LinkBenchmark {
                 guard transport.write(tx, deadlineNanos: deadline).status == .ok else { return false }
                 var got = 0
                 while got < tx.count {
-                    let r = transport.read(into: UnsafeMutableRawBufferPointer(rebasing: rx[got..<tx.count]), deadlineNanos: deadline)
+                    let r = transport.read(
+                        into: UnsafeMutableRawBufferPointer(rebasing: rx[got..<tx.count]),
+                        deadlineNanos: deadline)
                     guard r.status == .ok else { return false }
                     got += r.count
                 }

@@ -84,16 +84,20 @@ final class MotorBusLink {
         // A leading 0x00 (PROTOCOL.md section 1 allows it) ends whatever partial frame the
         // MCU holds, so a delimiter lost to noise costs one frame, not two.
         txFrame[0] = 0
-        txCount = 1 + FrameEncoder.encode(
-            type: type, sequence: seq, body: UnsafeRawBufferPointer(start: body, count: n), scratch: scratch,
-            into: txFrame + 1)
+        txCount =
+            1
+            + FrameEncoder.encode(
+                type: type, sequence: seq, body: UnsafeRawBufferPointer(start: body, count: n),
+                scratch: scratch,
+                into: txFrame + 1)
         return (seq, resend(deadlineNanos: deadlineNanos))
     }
 
     /// Sends the last frame again, byte for byte. Real-time safe: does not allocate, lock or
     /// throw.
     func resend(deadlineNanos: UInt64) -> TransportStatus {
-        let r = transport.write(UnsafeRawBufferPointer(start: txFrame, count: txCount), deadlineNanos: deadlineNanos)
+        let r = transport.write(
+            UnsafeRawBufferPointer(start: txFrame, count: txCount), deadlineNanos: deadlineNanos)
         if r.status == .ok { counters.framesSent += 1 }
         return r.status
     }
