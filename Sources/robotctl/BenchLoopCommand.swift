@@ -28,6 +28,9 @@ struct BenchLoop: ParsableCommand {
     @Option(help: "Period in microseconds.")
     var periodMicros = 5000
 
+    @Option(help: "Wake this many microseconds before each deadline to pull the policy weights into the cache, then spin to the deadline (0: off).")
+    var prewarmMicros = 100
+
     @Option(help: "SCHED_FIFO priority (0: normal scheduling).")
     var priority = 80
 
@@ -46,6 +49,9 @@ struct BenchLoop: ParsableCommand {
     func validate() throws {
         guard duration > 0 else { throw ValidationError("--duration must be > 0, got \(duration)") }
         guard periodMicros >= 100 else { throw ValidationError("--period-micros must be at least 100, got \(periodMicros)") }
+        guard prewarmMicros >= 0 && prewarmMicros * 2 <= periodMicros else {
+            throw ValidationError("--prewarm-micros must be 0...half the period, got \(prewarmMicros)")
+        }
         guard (0...99).contains(priority) else { throw ValidationError("--priority must be 0...99, got \(priority)") }
     }
 
@@ -58,6 +64,7 @@ struct BenchLoop: ParsableCommand {
         var o = LoopBenchmark.Options()
         o.duration = duration
         o.periodNanos = UInt64(periodMicros) * 1000
+        o.prewarmNanos = UInt64(prewarmMicros) * 1000
         let pin = cpu ?? RealtimeOptions.lastCPU
         o.realtime = RealtimeOptions(fifoPriority: priority == 0 ? nil : Int32(priority), cpu: pin < 0 ? nil : pin, lockMemory: priority != 0)
         o.load = load
@@ -72,7 +79,7 @@ struct BenchLoop: ParsableCommand {
             return
         }
         let f = { (v: Double) in String(format: "%.1f", v) }
-        print("loop \(r.network), \(f(r.periodMicros)) µs period, \(r.schedPolicy), cpu \(r.cpu.map(String.init) ?? "any"), load \(r.load ? "on" : "off")")
+        print("loop \(r.network), \(f(r.periodMicros)) µs period, prewarm \(f(r.prewarmMicros)) µs, \(r.schedPolicy), cpu \(r.cpu.map(String.init) ?? "any"), load \(r.load ? "on" : "off")")
         print("  \(r.ticks) ticks, \(r.missedDeadlines) missed deadlines, \(r.overruns) overruns; stop: \(r.stopReasons)")
         print("  wake-up latency µs: p50 \(f(r.wakeLatency.p50))  p99 \(f(r.wakeLatency.p99))  p99.9 \(f(r.wakeLatency.p999))  max \(f(r.wakeLatency.max))")
         print("  tick compute µs:    p50 \(f(r.tickCompute.p50))  p99 \(f(r.tickCompute.p99))  p99.9 \(f(r.tickCompute.p999))  max \(f(r.tickCompute.max))")

@@ -91,7 +91,8 @@ def f(v):
 md = ["## Control loop timing vs cyclictest", "",
       f"`{command}`: the real loop (FixedNN 8→256→256→4 inference, safety filter, recording through the "
       f"ring and logger thread, mock robot) at {int(interval)} µs, SCHED_FIFO {priority}, pinned to CPU {cpu}, "
-      f"{duration} s per row, beside `cyclictest -m -p {priority} -i {interval} -t 1 -a {cpu}` in the same run. "
+      f"{duration} s per row, waking {rows[0]['robotctl']['prewarm_micros']:.0f} µs early to pull the policy weights into the cache "
+      f"(wake-up latency measured against that early target; tick compute from the deadline), beside `cyclictest -m -p {priority} -i {interval} -t 1 -a {cpu}` in the same run. "
       f"“busy” = the same trainer-like load (batched 256-wide MLP training + Adam, publishing policies) on CPU {load_cpu} "
       f"for both. Wake-up latency = woken − deadline (cyclictest's latency). Ratio = ours ÷ cyclictest.", ""]
 md += ["| load | wake-up µs | robotctl loop | cyclictest | ratio |", "|---|---|---|---|---|"]

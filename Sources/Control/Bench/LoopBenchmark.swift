@@ -14,6 +14,8 @@ public enum LoopBenchmark {
         public var loadCPU: Int32? = 0
         /// Policy network hidden width (8 → hidden → hidden → 4, the reference MLP at 256).
         public var hidden = 256
+        /// Cache warming before each deadline (`LoopConfiguration.prewarmNanos`); 0: off.
+        public var prewarmNanos: UInt64 = 100_000
         /// Where to record; nil: a temporary directory removed afterwards.
         public var datasetDirectory: String? = nil
         public init() {}
@@ -35,6 +37,7 @@ public enum LoopBenchmark {
     public struct Result: Codable, Sendable {
         public var durationSeconds: Double
         public var periodMicros: Double
+        public var prewarmMicros: Double
         public var load: Bool
         public var loadTrainingSteps: UInt64
         public var policyPublishes: UInt64
@@ -76,7 +79,8 @@ public enum LoopBenchmark {
         let ticks = UInt64(o.duration * 1e9 / Double(o.periodNanos))
         let loop = try ControlLoop(
             robot: robot, task: task, slot: slot, limits: limits, mode: .torque, ring: ring,
-            configuration: LoopConfiguration(pacing: .deadlines(periodNanos: o.periodNanos), maxTicks: ticks, resetBetweenEpisodes: false))
+            configuration: LoopConfiguration(pacing: .deadlines(periodNanos: o.periodNanos), maxTicks: ticks, resetBetweenEpisodes: false,
+                                             prewarmNanos: o.prewarmNanos))
 
         let temporary = o.datasetDirectory == nil
         let dir = o.datasetDirectory ?? NSTemporaryDirectory() + "/robotctl-bench-loop-\(getpid())"
@@ -120,7 +124,8 @@ public enum LoopBenchmark {
         let run = try outcome.result!.get()
         let s = loop.statistics.snapshot()
         return Result(
-            durationSeconds: o.duration, periodMicros: Double(o.periodNanos) / 1000, load: o.load, loadTrainingSteps: steps,
+            durationSeconds: o.duration, periodMicros: Double(o.periodNanos) / 1000,
+            prewarmMicros: Double(o.prewarmNanos) / 1000, load: o.load, loadTrainingSteps: steps,
             policyPublishes: trainer?.publishCount ?? 0, policySwaps: s[.policySwaps], network: shape.description,
             schedPolicy: outcome.policyName, memoryLocked: outcome.report.memoryLocked, cpu: outcome.report.cpu,
             realtimeWarning: outcome.report.warning, ticks: s[.ticks], missedDeadlines: s[.missedDeadlines],
