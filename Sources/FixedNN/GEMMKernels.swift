@@ -11,7 +11,8 @@
 @usableFromInline let gemmWideBlocks = true
 #endif
 
-/// `C[r][0..<n] += Σ_k A(r, k)·B[k][0..<n]` for `r < m`, where `A(r, k) = a[r·aRow + k·aCol]`.
+/// `C[r][0..<n] += Σ_k A(r, k)·B[k][0..<n]` for `r < m`, where `A(r, k) = a[r·aRow + k·aCol]`
+/// (`C = …` instead when `overwrite`).
 /// Used for the forward pass (`A = X`, `aRow = stride`, `aCol = 1`) and for the weight
 /// gradient (`A = Xᵀ`, `aRow = 1`, `aCol = stride`).
 @inline(__always)
@@ -19,8 +20,11 @@ func gemmAccumulate(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Float>, aRow: Int, aCol: Int,
     b: UnsafePointer<Float>, ldb: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int
+    c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool = false
 ) {
+    @inline(__always) func start(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
+        overwrite ? .zero : SIMD16<Float>.load(p)
+    }
     var r = 0
     while r + 4 <= m {
         let a0p = a + r * aRow
@@ -33,10 +37,10 @@ func gemmAccumulate(
         let c3 = c2 + ldc
         var j = 0
         while gemmWideBlocks && j + 32 <= n {
-            var s00 = SIMD16<Float>.load(c0 + j), s01 = SIMD16<Float>.load(c0 + j + 16)
-            var s10 = SIMD16<Float>.load(c1 + j), s11 = SIMD16<Float>.load(c1 + j + 16)
-            var s20 = SIMD16<Float>.load(c2 + j), s21 = SIMD16<Float>.load(c2 + j + 16)
-            var s30 = SIMD16<Float>.load(c3 + j), s31 = SIMD16<Float>.load(c3 + j + 16)
+            var s00 = start(c0 + j), s01 = start(c0 + j + 16)
+            var s10 = start(c1 + j), s11 = start(c1 + j + 16)
+            var s20 = start(c2 + j), s21 = start(c2 + j + 16)
+            var s30 = start(c3 + j), s31 = start(c3 + j + 16)
             var bp = b + j
             var off = 0
             for _ in 0..<k {
@@ -64,10 +68,10 @@ func gemmAccumulate(
             j += 32
         }
         while j < n {
-            var s0 = SIMD16<Float>.load(c0 + j)
-            var s1 = SIMD16<Float>.load(c1 + j)
-            var s2 = SIMD16<Float>.load(c2 + j)
-            var s3 = SIMD16<Float>.load(c3 + j)
+            var s0 = start(c0 + j)
+            var s1 = start(c1 + j)
+            var s2 = start(c2 + j)
+            var s3 = start(c3 + j)
             var bp = b + j
             var off = 0
             for _ in 0..<k {
@@ -89,7 +93,7 @@ func gemmAccumulate(
         let cr = c + r * ldc
         var j = 0
         while j < n {
-            var s0 = SIMD16<Float>.load(cr + j)
+            var s0 = start(cr + j)
             var s1 = SIMD16<Float>.zero
             var bp = b + j
             var off = 0
@@ -166,5 +170,29 @@ func gemmTransposedPanels(
             c1[q] = 0
         }
         r += twoRows ? 2 : 1
+    }
+}
+
+/// Writes the panelled weight block `w` (``MLPShape``; `inputs` rows, `stride` padded output
+/// columns) transposed into `t` as `[stride][inputStride]`, with columns `inputs..<inputStride`
+/// zero, so `dX = dZ·Wᵀ` becomes a plain register-blocked GEMM.
+@inline(__always)
+func transposePanels(
+    _ w: UnsafePointer<Float>, inputs: Int, stride: Int, into t: UnsafeMutablePointer<Float>, inputStride: Int
+) {
+    var column = 0
+    while column < stride {
+        let width = Swift.min(MLPShape.panelWidth, stride - column)
+        let panel = w + column * inputs
+        for c in 0..<width {
+            let row = t + (column + c) * inputStride
+            var src = panel + c
+            for i in 0..<inputs {
+                row[i] = src.pointee
+                src += width
+            }
+            for i in inputs..<inputStride { row[i] = 0 }
+        }
+        column += width
     }
 }

