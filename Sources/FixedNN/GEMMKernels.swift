@@ -113,66 +113,6 @@ func gemmAccumulate(
     }
 }
 
-/// `C[r][i] = Σ_{o < n} A[r][o]·W(i, o)` for `r < m`, `i < p`: A times the transpose of a
-/// panelled weight block `w` (``MLPShape``: panels of 64 output columns, each `[p][width]`), `n`
-/// the padded output count (a multiple of 16). Columns `p..<pStride` of each C row are set to
-/// zero. Used for the input gradient `dX = dZ·Wᵀ`; each output is one dot product accumulated
-/// in SIMD16 lanes across all panels and reduced once.
-@inline(__always)
-func gemmTransposedPanels(
-    m: Int, n: Int, p: Int, pStride: Int,
-    a: UnsafePointer<Float>, lda: Int,
-    w: UnsafePointer<Float>,
-    c: UnsafeMutablePointer<Float>, ldc: Int
-) {
-    let panelWidth = MLPShape.panelWidth
-    var r = 0
-    while r < m {
-        let twoRows = r + 2 <= m
-        let a0 = a + r * lda
-        let a1 = twoRows ? a0 + lda : a0
-        let c0 = c + r * ldc
-        let c1 = twoRows ? c0 + ldc : c0
-        var i = 0
-        while i < p {
-            let twoColumns = i + 2 <= p
-            var s00 = SIMD16<Float>.zero, s01 = SIMD16<Float>.zero
-            var s10 = SIMD16<Float>.zero, s11 = SIMD16<Float>.zero
-            var column = 0
-            while column < n {
-                let width = Swift.min(panelWidth, n - column)
-                let b0 = w + column * p + i * width
-                let b1 = twoColumns ? b0 + width : b0
-                var o = 0
-                while o < width {
-                    let x0 = SIMD16<Float>.load(a0 + column + o)
-                    let x1 = SIMD16<Float>.load(a1 + column + o)
-                    let w0 = SIMD16<Float>.load(b0 + o)
-                    let w1 = SIMD16<Float>.load(b1 + o)
-                    s00 = s00.addingProduct(x0, w0)
-                    s01 = s01.addingProduct(x0, w1)
-                    s10 = s10.addingProduct(x1, w0)
-                    s11 = s11.addingProduct(x1, w1)
-                    o += 16
-                }
-                column += width
-            }
-            c0[i] = s00.sum()
-            if twoColumns { c0[i + 1] = s01.sum() }
-            if twoRows {
-                c1[i] = s10.sum()
-                if twoColumns { c1[i + 1] = s11.sum() }
-            }
-            i += twoColumns ? 2 : 1
-        }
-        for q in p..<pStride {
-            c0[q] = 0
-            c1[q] = 0
-        }
-        r += twoRows ? 2 : 1
-    }
-}
-
 /// Writes the panelled weight block `w` (``MLPShape``; `inputs` rows, `stride` padded output
 /// columns) transposed into `t` as `[stride][inputStride]`, with columns `inputs..<inputStride`
 /// zero, so `dX = dZ·Wᵀ` becomes a plain register-blocked GEMM.
