@@ -27,8 +27,12 @@ pin=()
 command -v taskset >/dev/null && pin=(taskset -c "$cpu")
 peer_note=""
 packages=(numpy onnx onnxruntime safetensors)
-[ "${FIXEDNN_BENCH_TORCH:-0}" = 1 ] && packages+=(torch)
 if py=$(scripts/bench-venv.sh "${packages[@]}"); then
+    if [ "${FIXEDNN_BENCH_TORCH:-0}" = 1 ] && ! "$py" -c 'import torch' 2>/dev/null; then
+        # The default Linux wheel pulls ~2 GB of CUDA libraries; the CPU wheel is ~200 MB.
+        "$py" -m pip install -q torch --index-url https://download.pytorch.org/whl/cpu >&2 \
+            || echo "bench: could not install the PyTorch CPU wheel; its row is skipped" >&2
+    fi
     "${pin[@]}" "$py" - "$work" "$PEER_CALLS" > "$work/peers.json" <<'PY'
 import json, sys, time
 import numpy as np
