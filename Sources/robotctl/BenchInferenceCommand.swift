@@ -82,9 +82,10 @@ struct BenchInference: ParsableCommand {
         }
         print("batched (batch \(batch), \(repetitions) repetitions, medians):")
         for b in batched {
-            print(String(format: "  %-32@ forward %8.1f µs  forward+backward %8.1f µs (%5.1f GFLOP/s)  Adam %6.1f µs",
+            print(String(format: "  %-32@ forward %8.1f µs  forward+backward %8.1f µs (%5.1f GFLOP/s; fastest %8.1f µs, %5.1f GFLOP/s)  Adam %6.1f µs",
                          b.network as NSString, b.forwardMedianMicroseconds, b.forwardBackwardMedianMicroseconds,
-                         b.forwardBackwardGigaflopsPerSecond, b.adamMedianMicroseconds))
+                         b.forwardBackwardGigaflopsPerSecond, b.forwardBackwardMinimumMicroseconds,
+                         b.forwardBackwardGigaflopsPerSecondAtMinimum, b.adamMedianMicroseconds))
         }
     }
 
