@@ -6,9 +6,9 @@
 /// the vector file holds them (x86-64: 16 × 256-bit = eight SIMD16 plus loads and broadcasts);
 /// 4 rows × 16 columns on ARM64, whose 32 × 128-bit registers hold eight SIMD16 in total.
 #if arch(arm64)
-@usableFromInline let gemmWideBlocks = false
+    @usableFromInline let gemmWideBlocks = false
 #else
-@usableFromInline let gemmWideBlocks = true
+    @usableFromInline let gemmWideBlocks = true
 #endif
 
 /// `C[r][0..<n] += Σ_k A(r, k)·B[k][0..<n]` for `r < m`, where `A(r, k) = a[r·aRow + k·aCol]`
