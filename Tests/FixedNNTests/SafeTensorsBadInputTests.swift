@@ -131,6 +131,8 @@ struct SafeTensorsBadInputTests {
         expectError(long, mentioning: ["past the end", "truncated"])
         // Not JSON, not an object, metadata not strings, fractional or non-numeric offsets.
         expectError(file(header: #"{"a":"#, data: []), mentioning: ["not valid JSON"])
+        let deep = "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        expectError(file(header: deep, data: []), mentioning: ["not valid JSON"])
         expectError(file(header: #"[1,2]"#, data: []), mentioning: ["start with '{'"])
         expectError(
             file(header: #"{"__metadata__":{"k":3}}"#, data: []), mentioning: ["'k'", "not a string"])
