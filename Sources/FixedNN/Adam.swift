@@ -43,8 +43,9 @@ public struct Adam: ~Copyable, @unchecked Sendable {
     /// One update of `parameters` with `gradient` (same count). The gradient is not cleared.
     /// Real-time safe: does not allocate, lock or throw.
     public mutating func step(_ parameters: inout FloatBuffer, gradient: borrowing FloatBuffer) {
-        precondition(parameters.count == firstMoment.count && gradient.count == firstMoment.count,
-                     "Adam.step: parameter, gradient and moment counts differ")
+        precondition(
+            parameters.count == firstMoment.count && gradient.count == firstMoment.count,
+            "Adam.step: parameter, gradient and moment counts differ")
         stepCount += 1
         let t = Float(stepCount)
         let correction1 = 1 - pow(beta1, t)

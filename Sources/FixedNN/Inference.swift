@@ -12,7 +12,8 @@ extension MLP {
     /// Real-time safe: does not allocate, lock or throw.
     @_noAllocation
     public func infer(
-        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, scratch: inout InferenceScratch
+        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        scratch: inout InferenceScratch
     ) {
         precondition(scratch.capacity >= maxStride, "InferenceScratch narrower than the network")
         run(input, into: output, ping: scratch.ping.baseAddress, pong: scratch.pong.baseAddress)
@@ -48,9 +49,11 @@ extension MLP {
         _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
         scratch: inout InferenceScratch
     ) {
-        precondition(input.count == layers[0].inputs, "MLP.infer: input count differs from the network's input size")
-        precondition(output.count == layers[layerCount - 1].outputs,
-                     "MLP.infer: output count differs from the network's output size")
+        precondition(
+            input.count == layers[0].inputs, "MLP.infer: input count differs from the network's input size")
+        precondition(
+            output.count == layers[layerCount - 1].outputs,
+            "MLP.infer: output count differs from the network's output size")
         infer(input.baseAddress!, into: output.baseAddress!, scratch: &scratch)
     }
 }
@@ -64,7 +67,8 @@ extension DeterministicPolicy {
         let mu = mean.baseAddress
         let inv = inverseStd.baseAddress
         for i in 0..<observationSize { x[i] = (observation[i] - mu[i]) * inv[i] }
-        network.run(UnsafePointer(x), into: output.baseAddress, ping: ping.baseAddress, pong: pong.baseAddress)
+        network.run(
+            UnsafePointer(x), into: output.baseAddress, ping: ping.baseAddress, pong: pong.baseAddress)
         let y = output.baseAddress
         for j in 0..<actionSize {
             action[j] = VectorMath.tanh(SIMD16<Float>(repeating: y[j]))[0]

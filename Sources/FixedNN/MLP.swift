@@ -50,7 +50,9 @@ public struct MLP: ~Copyable, @unchecked Sendable {
     /// Re-draws every parameter: hidden layers weight and bias ~ U(−1/√fan_in, 1/√fan_in)
     /// (PyTorch `nn.Linear` default); the last layer as `lastLayer` says. Padding stays zero.
     /// Draw order: layer by layer, weights in PyTorch order (`[out][in]`, row-major), then biases.
-    public mutating func initialize(lastLayer: LastLayerInitialization, using rng: inout some RandomNumberGenerator) {
+    public mutating func initialize(
+        lastLayer: LastLayerInitialization, using rng: inout some RandomNumberGenerator
+    ) {
         parameters.fill(0)
         for l in 0..<layerCount {
             let fanIn = shape.layerSizes[l]
@@ -67,7 +69,9 @@ public struct MLP: ~Copyable, @unchecked Sendable {
                     setWeight(layer: l, output: o, input: i, uniform(weightBound, &rng))
                 }
             }
-            for o in 0..<fanOut { setBias(layer: l, output: o, biasBound == 0 ? 0 : uniform(biasBound, &rng)) }
+            for o in 0..<fanOut {
+                setBias(layer: l, output: o, biasBound == 0 ? 0 : uniform(biasBound, &rng))
+            }
         }
     }
 

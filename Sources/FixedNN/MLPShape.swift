@@ -54,8 +54,9 @@ public struct MLPShape: Sendable, Hashable, CustomStringConvertible {
     /// (PyTorch `<net>.<l>.weight[output][input]`).
     public func weightIndex(layer l: Int, output: Int, input: Int) -> Int {
         precondition(l >= 0 && l < layerCount, "MLPShape.weightIndex: layer out of range")
-        precondition(output >= 0 && output < layerSizes[l + 1] && input >= 0 && input < layerSizes[l],
-                     "MLPShape.weightIndex: index out of range")
+        precondition(
+            output >= 0 && output < layerSizes[l + 1] && input >= 0 && input < layerSizes[l],
+            "MLPShape.weightIndex: index out of range")
         let panel = output / MLPShape.panelWidth
         let width = Swift.min(MLPShape.panelWidth, outputStride(ofLayer: l) - panel * MLPShape.panelWidth)
         return weightOffset(ofLayer: l) + panel * MLPShape.panelWidth * layerSizes[l] + input * width
@@ -64,8 +65,9 @@ public struct MLPShape: Sendable, Hashable, CustomStringConvertible {
 
     /// Index in the parameter buffer of the bias of `output` in layer `l`.
     public func biasIndex(layer l: Int, output: Int) -> Int {
-        precondition(l >= 0 && l < layerCount && output >= 0 && output < layerSizes[l + 1],
-                     "MLPShape.biasIndex: index out of range")
+        precondition(
+            l >= 0 && l < layerCount && output >= 0 && output < layerSizes[l + 1],
+            "MLPShape.biasIndex: index out of range")
         return biasOffset(ofLayer: l) + output
     }
 

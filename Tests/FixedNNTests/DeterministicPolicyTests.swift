@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import FixedNN
 
 @Suite("Deterministic policy for the control loop")
@@ -17,7 +18,9 @@ struct DeterministicPolicyTests {
     func actMatchesReference() throws {
         for useTanhHead in [true, false] {
             let file = useTanhHead ? tanhHeadPolicy() : smallPolicy()
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("fixednn-\(getpid())-det.safetensors").path
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fixednn-\(getpid())-det.safetensors"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: path) }
             try file.save(path: path)
             let loaded = try PolicyFile.load(path: path)
@@ -27,9 +30,13 @@ struct DeterministicPolicyTests {
             let obs = randomValues(file.observationSize, seed: 3, scale: 2)
             var action = [Float](repeating: 0, count: file.actionSize)
             obs.withUnsafeBufferPointer { o in
-                action.withUnsafeMutableBufferPointer { a in policy.act(observation: o.baseAddress!, action: a.baseAddress!) }
+                action.withUnsafeMutableBufferPointer { a in
+                    policy.act(observation: o.baseAddress!, action: a.baseAddress!)
+                }
             }
-            let normalised = (0..<obs.count).map { Double((obs[$0] - file.observationMean[$0]) / file.observationStd[$0]) }
+            let normalised = (0..<obs.count).map {
+                Double((obs[$0] - file.observationMean[$0]) / file.observationStd[$0])
+            }
             let out = ref.forward(normalised)
             for j in 0..<file.actionSize { #expect(abs(Double(action[j]) - tanh(out[j])) <= 1e-5) }
         }

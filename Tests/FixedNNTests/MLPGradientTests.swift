@@ -1,4 +1,5 @@
 import Testing
+
 @testable import FixedNN
 
 /// Finite-difference checks of the batched backward pass: analytic Float gradients against
@@ -15,11 +16,15 @@ struct MLPGradientTests {
         let inputs = randomValues(batch * shape.inputSize, seed: seed + 1, scale: 1.5)
         let coeff = randomValues(batch * shape.outputSize, seed: seed + 2)
         for b in 0..<batch {
-            for i in 0..<shape.inputSize { ws.input[b * ws.inputStride + i] = inputs[b * shape.inputSize + i] }
+            for i in 0..<shape.inputSize {
+                ws.input[b * ws.inputStride + i] = inputs[b * shape.inputSize + i]
+            }
         }
         ws.forward(net, batch: batch)
         for b in 0..<batch {
-            for k in 0..<shape.outputSize { ws.outputGradient[b * ws.outputStride + k] = coeff[b * shape.outputSize + k] }
+            for k in 0..<shape.outputSize {
+                ws.outputGradient[b * ws.outputStride + k] = coeff[b * shape.outputSize + k]
+            }
         }
         var grad = net.makeGradient()
         ws.backward(net, batch: batch, accumulatingInto: &grad)
