@@ -40,7 +40,7 @@ final class NetworkSlotPolicy: SlotPolicy, @unchecked Sendable {
 struct TrainerThreadThreadSanitizedTests {
     @Test("the trainer publishes validated policies while a control thread keeps acting, never blocked")
     func publishesWhileControlRuns() throws {
-        var h = Hyperparameters.robot
+        var h = smallHyperparameters()  // small networks: this test also runs unoptimised under TSan
         h.simStepsPerEpoch = 20
         h.updatesPerEpoch = 10
         let run = try pendulumRun(hyperparameters: h, realCount: 300)
