@@ -19,6 +19,10 @@ public enum TrainBenchmark {
         public var steps: Int
         /// Median milliseconds per step (sampling included).
         public var medianMilliseconds: Double
+        /// Median CPU time of the calling thread per step, milliseconds: equal to the wall time
+        /// on an idle machine, and unaffected by waiting for a CPU on a loaded one (for two
+        /// threads it counts the calling thread only, which spins while the helper works).
+        public var medianThreadCPUMilliseconds: Double
         /// 10th and 90th percentiles, milliseconds.
         public var p10Milliseconds: Double
         public var p90Milliseconds: Double
@@ -59,23 +63,34 @@ public enum TrainBenchmark {
             _ = step.run(&agent, inputs)
         }
         var times = [Double](repeating: 0, count: steps)
+        var cpu = [Double](repeating: 0, count: steps)
         for i in 0..<steps {
+            let cpuStart = threadCPUNanoseconds()
             let start = DispatchTime.now().uptimeNanoseconds
             inputs.sample(real: real, sim: sim, using: &random)
             _ = step.run(&agent, inputs)
             times[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            cpu[i] = Double(threadCPUNanoseconds() - cpuStart) / 1e6
         }
         times.sort()
+        cpu.sort()
         let median = times[steps / 2]
         let flops = step.flopsPerStep(agent)
         let gflops = flops / (median * 1e-3) / 1e9
         return Result(
             preset: preset, algorithm: algorithm.rawValue, threads: step.threadCount, hiddenSize: h.hiddenSize,
             batchSize: h.batchSize, discriminatorHiddenSize: h.discriminatorHiddenSize, observationSize: S, actionSize: A,
-            steps: steps, medianMilliseconds: median, p10Milliseconds: times[steps / 10],
+            steps: steps, medianMilliseconds: median, medianThreadCPUMilliseconds: cpu[steps / 2], p10Milliseconds: times[steps / 10],
             p90Milliseconds: times[(steps * 9) / 10], flopsPerStep: flops, gflops: gflops,
             fractionOfPeak: gflops / (Double(step.threadCount) * peakGflopsPerCore), peakGflopsPerCore: peakGflopsPerCore)
     }
+}
+
+/// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID), nanoseconds.
+func threadCPUNanoseconds() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
 }
 
 extension H2OStep {

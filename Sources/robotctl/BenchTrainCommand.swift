@@ -62,7 +62,7 @@ struct BenchTrain: ParsableCommand {
         } else {
             for r in results {
                 print(
-                    "\(r.preset): \(String(format: "%.3f", r.medianMilliseconds)) ms/step (p10 \(String(format: "%.3f", r.p10Milliseconds)), p90 \(String(format: "%.3f", r.p90Milliseconds))), \(String(format: "%.1f", r.flopsPerStep / 1e6)) MFLOP, \(String(format: "%.1f", r.gflops)) GFLOP/s = \(String(format: "%.1f", 100 * r.fractionOfPeak))% of \(r.threads)×\(Int(r.peakGflopsPerCore)) GFLOP/s"
+                    "\(r.preset): \(String(format: "%.3f", r.medianMilliseconds)) ms/step (thread CPU \(String(format: "%.3f", r.medianThreadCPUMilliseconds)) ms, p10 \(String(format: "%.3f", r.p10Milliseconds)), p90 \(String(format: "%.3f", r.p90Milliseconds))), \(String(format: "%.1f", r.flopsPerStep / 1e6)) MFLOP, \(String(format: "%.1f", r.gflops)) GFLOP/s = \(String(format: "%.1f", 100 * r.fractionOfPeak))% of \(r.threads)×\(Int(r.peakGflopsPerCore)) GFLOP/s"
                 )
             }
         }
