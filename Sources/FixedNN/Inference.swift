@@ -15,10 +15,19 @@ extension MLP {
         _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, scratch: inout InferenceScratch
     ) {
         precondition(scratch.capacity >= maxStride, "InferenceScratch narrower than the network")
+        run(input, into: output, ping: scratch.ping.baseAddress, pong: scratch.pong.baseAddress)
+    }
+
+    /// The layer loop behind `infer`: `ping` and `pong` are two rows of at least `maxStride` floats.
+    @inline(__always)
+    func run(
+        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        ping: UnsafeMutablePointer<Float>, pong: UnsafeMutablePointer<Float>
+    ) {
         let params = UnsafePointer(parameters.baseAddress)
         var source = input
-        var target = scratch.ping.baseAddress
-        var spare = scratch.pong.baseAddress
+        var target = ping
+        var spare = pong
         for l in 0..<layerCount {
             let g = layers[l]
             denseSingle(
@@ -43,6 +52,23 @@ extension MLP {
         precondition(output.count == layers[layerCount - 1].outputs,
                      "MLP.infer: output count differs from the network's output size")
         infer(input.baseAddress!, into: output.baseAddress!, scratch: &scratch)
+    }
+}
+
+extension DeterministicPolicy {
+    /// Writes the deterministic action (in [−1, 1], `actionSize` values) for one observation
+    /// (`observationSize` values). Real-time safe: does not allocate, lock or throw.
+    @_noAllocation
+    public func act(observation: UnsafePointer<Float>, action: UnsafeMutablePointer<Float>) {
+        let x = normalized.baseAddress
+        let mu = mean.baseAddress
+        let inv = inverseStd.baseAddress
+        for i in 0..<observationSize { x[i] = (observation[i] - mu[i]) * inv[i] }
+        network.run(UnsafePointer(x), into: output.baseAddress, ping: ping.baseAddress, pong: pong.baseAddress)
+        let y = output.baseAddress
+        for j in 0..<actionSize {
+            action[j] = VectorMath.tanh(SIMD16<Float>(repeating: y[j]))[0]
+        }
     }
 }
 

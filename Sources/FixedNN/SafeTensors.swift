@@ -1,0 +1,381 @@
+import Foundation
+
+/// Named f32 tensors and string metadata in the `.safetensors` format (Hugging Face), read and
+/// written without dependencies.
+///
+/// Format: an 8-byte little-endian `UInt64` header length `N`; `N` bytes of UTF-8 JSON mapping
+/// each tensor name to `{"dtype":"F32","shape":[…],"data_offsets":[begin,end]}` plus an optional
+/// `"__metadata__"` object of string values; then the data buffer, offsets relative to its start,
+/// row-major (C order), little-endian. This reader accepts only `F32` tensors and checks the
+/// header against the file before touching data: every offset in range, ranges matching shapes,
+/// tensors contiguous and non-overlapping and covering the whole buffer (the rules of the
+/// reference implementation), all values finite unless asked otherwise.
+///
+/// The writer sorts tensors by name, writes metadata first, pads the header with spaces to a
+/// multiple of 8 bytes (as the reference implementation does) and lays tensors out back to back
+/// in name order, so files are byte-for-byte reproducible.
+///
+/// Networks use PyTorch's `nn.Linear` naming: ``insert(_:prefix:)`` stores layer `i` of an
+/// ``MLP`` as `<prefix>.<i>.weight` (shape `[out, in]`) and `<prefix>.<i>.bias` (shape `[out]`),
+/// `i` counting affine layers from 0 (a `torch.nn.ModuleList` of `nn.Linear`; for an
+/// `nn.Sequential` that interleaves activations, rename its indices 0, 2, 4 → 0, 1, 2).
+///
+/// Set-up code: allocates and throws ``SafeTensorsError``; never real-time.
+public struct SafeTensors: Sendable {
+    /// One tensor: its shape and its values in row-major order.
+    public struct Tensor: Sendable, Equatable {
+        public var shape: [Int]
+        public var values: [Float]
+
+        /// A tensor of `shape` holding `values` (`values.count` must equal the shape's product).
+        public init(shape: [Int], values: [Float]) {
+            precondition(shape.reduce(1, *) == values.count, "SafeTensors.Tensor: values do not fill the shape")
+            self.shape = shape
+            self.values = values
+        }
+    }
+
+    /// Tensors by name.
+    public var tensors: [String: Tensor]
+    /// The `__metadata__` strings.
+    public var metadata: [String: String]
+    /// Where these tensors came from (a path, or `"<memory>"`), used in error messages.
+    public var source: String
+
+    /// Largest header accepted (the reference implementation's limit).
+    public static let maximumHeaderLength = 100_000_000
+
+    /// An empty collection.
+    public init(source: String = "<memory>") {
+        tensors = [:]
+        metadata = [:]
+        self.source = source
+    }
+
+    // MARK: Files
+
+    /// Reads and validates `path`. Values must be finite unless `allowNonFinite`.
+    public static func read(path: String, allowNonFinite: Bool = false) throws(SafeTensorsError) -> SafeTensors {
+        let bytes: [UInt8]
+        do {
+            bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw SafeTensorsError(
+                file: path, problem: "cannot read the file (\(Self.reason(error)))",
+                fix: "check the path and its permissions")
+        }
+        return try decode(bytes, source: path, allowNonFinite: allowNonFinite)
+    }
+
+    /// Writes the encoded file to `path` atomically (temporary file, then rename).
+    public func write(path: String) throws(SafeTensorsError) {
+        do {
+            try Data(encode()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw SafeTensorsError(
+                file: path, problem: "cannot write the file (\(Self.reason(error)))",
+                fix: "check that the directory exists and is writable")
+        }
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return ns.localizedDescription
+    }
+
+    // MARK: Encoding
+
+    /// The file's bytes.
+    public func encode() -> [UInt8] {
+        let names = tensors.keys.sorted()
+        var header = "{"
+        var fields: [String] = []
+        if !metadata.isEmpty {
+            let entries = metadata.keys.sorted().map { "\(Self.jsonString($0)):\(Self.jsonString(metadata[$0]!))" }
+            fields.append("\"__metadata__\":{" + entries.joined(separator: ",") + "}")
+        }
+        var offset = 0
+        for name in names {
+            let t = tensors[name]!
+            let end = offset + 4 * t.values.count
+            let shape = t.shape.map(String.init).joined(separator: ",")
+            fields.append("\(Self.jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            offset = end
+        }
+        header += fields.joined(separator: ",") + "}"
+        var headerBytes = Array(header.utf8)
+        while headerBytes.count % 8 != 0 { headerBytes.append(0x20) }
+        var out: [UInt8] = []
+        out.reserveCapacity(8 + headerBytes.count + offset)
+        withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(contentsOf: headerBytes)
+        for name in names {
+            for v in tensors[name]!.values {
+                withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+            }
+        }
+        return out
+    }
+
+    /// `s` as a JSON string literal.
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                        + String(scalar.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    // MARK: Decoding
+
+    /// Parses and validates a file's bytes; `source` names it in errors.
+    public static func decode(_ bytes: [UInt8], source: String = "<memory>", allowNonFinite: Bool = false)
+        throws(SafeTensorsError) -> SafeTensors
+    {
+        func fail(_ problem: String, _ fix: String = "") -> SafeTensorsError {
+            SafeTensorsError(file: source, problem: problem, fix: fix)
+        }
+        let notSafetensors = "re-export the file with safetensors' save_file, or restore it from a good copy"
+        guard bytes.count >= 8 else {
+            throw fail("file is \(bytes.count) bytes, too short for the 8-byte header length (truncated or not a .safetensors file)",
+                       notSafetensors)
+        }
+        var n: UInt64 = 0
+        for k in 0..<8 { n |= UInt64(bytes[k]) << (8 * UInt64(k)) }
+        guard n <= UInt64(maximumHeaderLength) else {
+            throw fail("header length \(n) is implausible (limit \(maximumHeaderLength) bytes); not a .safetensors file or corrupted",
+                       notSafetensors)
+        }
+        let headerLength = Int(n)
+        guard 8 + headerLength <= bytes.count else {
+            throw fail("header length \(headerLength) runs past the end of the \(bytes.count)-byte file (truncated)", notSafetensors)
+        }
+        guard headerLength >= 2, bytes[8] == UInt8(ascii: "{") else {
+            throw fail("header does not start with '{' (not a .safetensors file or corrupted)", notSafetensors)
+        }
+        let headerData = Data(bytes[8..<(8 + headerLength)])
+        guard String(data: headerData, encoding: .utf8) != nil else {
+            throw fail("header is not valid UTF-8 (corrupted)", notSafetensors)
+        }
+        let root: [String: Any]
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
+                throw fail("header is not a JSON object", notSafetensors)
+            }
+            root = object
+        } catch let error as SafeTensorsError {
+            throw error
+        } catch {
+            throw fail("header is not valid JSON (truncated or corrupted)", notSafetensors)
+        }
+        let dataStart = 8 + headerLength
+        let dataLength = bytes.count - dataStart
+        var result = SafeTensors(source: source)
+
+        if let meta = root["__metadata__"] {
+            guard let dict = meta as? [String: Any] else { throw fail("__metadata__ is not a JSON object", notSafetensors) }
+            for (k, v) in dict {
+                guard let s = v as? String else {
+                    throw fail("__metadata__ entry '\(k)' is not a string (safetensors metadata values must be strings)",
+                               "store numbers and lists as JSON text")
+                }
+                result.metadata[k] = s
+            }
+        }
+
+        struct Entry { var name: String; var shape: [Int]; var begin: Int; var end: Int }
+        var entries: [Entry] = []
+        for (name, value) in root where name != "__metadata__" {
+            guard let info = value as? [String: Any] else { throw fail("tensor '\(name)' is not described by a JSON object", notSafetensors) }
+            guard let dtype = info["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype", notSafetensors) }
+            guard dtype == "F32" else {
+                throw fail("tensor '\(name)' has dtype \(dtype); only F32 is supported",
+                           "convert before saving (torch: tensor.float(); numpy: array.astype(np.float32))")
+            }
+            guard let shapeAny = info["shape"] as? [Any], let shape = integers(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
+                throw fail("tensor '\(name)' has a shape that is not a list of non-negative integers", notSafetensors)
+            }
+            guard let offsetsAny = info["data_offsets"] as? [Any], let offsets = integers(offsetsAny), offsets.count == 2 else {
+                throw fail("tensor '\(name)' has data_offsets that are not two integers", notSafetensors)
+            }
+            let (begin, end) = (offsets[0], offsets[1])
+            guard begin >= 0, end >= 0 else {
+                throw fail("tensor '\(name)' has negative data_offsets [\(begin), \(end)]", notSafetensors)
+            }
+            guard begin <= end else {
+                throw fail("tensor '\(name)' has data_offsets [\(begin), \(end)] that end before they begin", notSafetensors)
+            }
+            guard end <= dataLength else {
+                throw fail("tensor '\(name)' data_offsets [\(begin), \(end)] run past the end of the \(dataLength)-byte data (truncated file?)",
+                           notSafetensors)
+            }
+            var elements = 1
+            for d in shape {
+                let (p, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, p <= dataLength else {
+                    throw fail("tensor '\(name)' shape \(shape) is larger than the file's data", notSafetensors)
+                }
+                elements = p
+            }
+            guard end - begin == 4 * elements else {
+                throw fail("tensor '\(name)' spans \(end - begin) bytes but shape \(shape) of F32 needs \(4 * elements)", notSafetensors)
+            }
+            entries.append(Entry(name: name, shape: shape, begin: begin, end: end))
+        }
+        entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        var expected = 0
+        var previous = ""
+        for e in entries {
+            if e.begin < expected {
+                throw fail("tensors '\(previous)' and '\(e.name)' overlap in the data buffer", notSafetensors)
+            }
+            if e.begin > expected {
+                throw fail("bytes \(expected)..<\(e.begin) of the data buffer belong to no tensor (offsets leave a gap)", notSafetensors)
+            }
+            expected = e.end
+            previous = e.name
+        }
+        guard expected == dataLength else {
+            throw fail("the data buffer has \(dataLength) bytes but the tensors cover \(expected) (trailing bytes or truncated header)",
+                       notSafetensors)
+        }
+        for e in entries {
+            let count = (e.end - e.begin) / 4
+            var values = [Float](repeating: 0, count: count)
+            var p = dataStart + e.begin
+            for i in 0..<count {
+                let bits = UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24
+                let v = Float(bitPattern: bits)
+                if !allowNonFinite && !v.isFinite {
+                    throw fail("tensor '\(e.name)' holds \(v) at index \(i) (training diverged?)",
+                               "use an earlier checkpoint or retrain")
+                }
+                values[i] = v
+                p += 4
+            }
+            result.tensors[e.name] = Tensor(shape: e.shape, values: values)
+        }
+        return result
+    }
+
+    /// JSON numbers as exact Ints (nil if any is fractional, out of range or not a number).
+    private static func integers(_ list: [Any]) -> [Int]? {
+        var out: [Int] = []
+        for item in list {
+            guard let number = jsonNumber(item) else { return nil }
+            let d = number.doubleValue
+            guard d.isFinite, d == d.rounded(), abs(d) < 9.0e15 else { return nil }
+            out.append(Int(d))
+        }
+        return out
+    }
+
+    /// `item` as a JSON number (nil for strings, booleans, null, …). Foundation on Linux
+    /// bridges `0`/`1` to `Bool` too, so booleans are told apart by their `objCType` "c".
+    static func jsonNumber(_ item: Any) -> NSNumber? {
+        guard let number = item as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
+        return number
+    }
+
+    // MARK: Networks and buffers
+
+    /// Stores `network`'s parameters as `<prefix>.<i>.weight` `[out, in]` and `<prefix>.<i>.bias` `[out]`.
+    public mutating func insert(_ network: borrowing MLP, prefix: String) {
+        insertLayered(network.parameters, shape: network.shape, prefix: prefix)
+    }
+
+    /// Stores a buffer laid out like the parameters of `shape` (gradients, Adam moments) under
+    /// the network naming (`<prefix>.<i>.weight`, `<prefix>.<i>.bias`).
+    public mutating func insertLayered(_ buffer: borrowing FloatBuffer, shape: MLPShape, prefix: String) {
+        precondition(buffer.count == shape.parameterCount, "SafeTensors.insertLayered: buffer does not match the shape")
+        for l in 0..<shape.layerCount {
+            let (fanIn, fanOut) = (shape.layerSizes[l], shape.layerSizes[l + 1])
+            let stride = shape.outputStride(ofLayer: l)
+            let w = shape.weightOffset(ofLayer: l), b = shape.biasOffset(ofLayer: l)
+            var weight = [Float](repeating: 0, count: fanIn * fanOut)
+            for o in 0..<fanOut {
+                for i in 0..<fanIn { weight[o * fanIn + i] = buffer.baseAddress[w + i * stride + o] }
+            }
+            tensors["\(prefix).\(l).weight"] = Tensor(shape: [fanOut, fanIn], values: weight)
+            tensors["\(prefix).\(l).bias"] = Tensor(shape: [fanOut], values: Array(UnsafeBufferPointer(start: buffer.baseAddress + b, count: fanOut)))
+        }
+    }
+
+    /// A network of `shape` whose parameters are `<prefix>.<i>.weight` / `.bias`.
+    public func network(prefix: String, shape: MLPShape) throws(SafeTensorsError) -> MLP {
+        var net = MLP(shape: shape)
+        try readLayered(prefix: prefix, shape: shape, into: &net.parameters)
+        return net
+    }
+
+    /// Fills `buffer` (laid out like the parameters of `shape`) from `<prefix>.<i>.weight` / `.bias`.
+    public func readLayered(prefix: String, shape: MLPShape, into buffer: inout FloatBuffer) throws(SafeTensorsError) {
+        precondition(buffer.count == shape.parameterCount, "SafeTensors.readLayered: buffer does not match the shape")
+        buffer.fill(0)
+        for l in 0..<shape.layerCount {
+            let (fanIn, fanOut) = (shape.layerSizes[l], shape.layerSizes[l + 1])
+            let weight = try tensor("\(prefix).\(l).weight", shape: [fanOut, fanIn])
+            let bias = try tensor("\(prefix).\(l).bias", shape: [fanOut])
+            let stride = shape.outputStride(ofLayer: l)
+            let w = shape.weightOffset(ofLayer: l), b = shape.biasOffset(ofLayer: l)
+            for o in 0..<fanOut {
+                for i in 0..<fanIn { buffer.baseAddress[w + i * stride + o] = weight.values[o * fanIn + i] }
+                buffer.baseAddress[b + o] = bias.values[o]
+            }
+        }
+        if let extra = tensors.keys.sorted().first(where: {
+            $0.hasPrefix(prefix + ".") && Int($0.dropFirst(prefix.count + 1).split(separator: ".").first ?? "")
+                .map { $0 >= shape.layerCount } == true
+        }) {
+            throw SafeTensorsError(
+                file: source, problem: "tensor '\(extra)' belongs to a layer beyond the \(shape.layerCount) layers of \(shape)",
+                fix: "check the layer sizes in the metadata")
+        }
+    }
+
+    /// Stores a flat buffer as a 1-D tensor `name`.
+    public mutating func insert(_ buffer: borrowing FloatBuffer, name: String) {
+        tensors[name] = Tensor(shape: [buffer.count], values: buffer.array)
+    }
+
+    /// Fills `buffer` from tensor `name`, which must hold exactly `buffer.count` values.
+    public func read(_ name: String, into buffer: inout FloatBuffer) throws(SafeTensorsError) {
+        let t = try tensor(name, shape: nil)
+        guard t.values.count == buffer.count else {
+            throw SafeTensorsError(
+                file: source, problem: "tensor '\(name)' has \(t.values.count) values, expected \(buffer.count)",
+                fix: "the file was written for a different network size")
+        }
+        for (i, v) in t.values.enumerated() { buffer.baseAddress[i] = v }
+    }
+
+    /// Tensor `name`, checked against `shape` when given.
+    public func tensor(_ name: String, shape: [Int]?) throws(SafeTensorsError) -> Tensor {
+        guard let t = tensors[name] else {
+            throw SafeTensorsError(file: source, problem: "tensor '\(name)' is missing",
+                                   fix: "tensor names follow <net>.<layer>.weight/.bias (see FixedNN README)")
+        }
+        if let shape, t.shape != shape {
+            throw SafeTensorsError(
+                file: source, problem: "tensor '\(name)' has shape \(t.shape), expected \(shape)",
+                fix: "the file was written for a different network size")
+        }
+        return t
+    }
+}
