@@ -149,3 +149,28 @@ public func versionOfPattern(_ p: UnsafeBufferPointer<Float>) -> UInt64? {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// A slot policy whose parameters are only ever checked, never learned: `act` writes the
+/// mean parameter to every action component.
+public final class PatternPolicy: SlotPolicy {
+    public let observationSize = 2
+    public let actionSize = 1
+    public let parameters: UnsafeMutableBufferPointer<Float>
+    public let shape: [Int]
+
+    public init(parameterCount: Int) {
+        parameters = .allocate(capacity: parameterCount)
+        parameters.initialize(repeating: 0)
+        shape = [parameterCount]
+    }
+
+    deinit { parameters.deallocate() }
+
+    public func makeReplica() -> PatternPolicy { PatternPolicy(parameterCount: parameters.count) }
+
+    public func act(observation: UnsafePointer<Float>, action: UnsafeMutablePointer<Float>) {
+        var s: Float = 0
+        for v in parameters { s += v }
+        action[0] = s / Float(parameters.count)
+    }
+}

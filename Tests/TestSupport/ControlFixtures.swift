@@ -57,10 +57,19 @@ public struct LoopFixture {
 
     public init(jointCount: Int = 1, plant: MockRobot.Plant = .integrator(inertia: 0.05, damping: 0.1, dt: 0.005),
                 limits: SafetyLimits? = nil, configuration: LoopConfiguration, ringCapacity: Int? = 4096,
-                policyFill: Float = 0.1, episodeTicks: Int = 1000, initialPolicy: LinearTestPolicy? = nil) throws {
+                policyWeights: [Float]? = nil, episodeTicks: Int = 1000, initialPolicy: LinearTestPolicy? = nil) throws {
         robot = FakeRobot(jointCount: jointCount, plant: plant, commandLogCapacity: 1 << 16)
         task = RegulationTask(jointCount: jointCount, episodeTicks: episodeTicks, effortScale: 1)
-        slot = try PolicySlot(initial: initialPolicy ?? LinearTestPolicy(observationSize: 2 * jointCount, actionSize: jointCount, fill: policyFill))
+        let policy = initialPolicy ?? LinearTestPolicy(observationSize: 2 * jointCount, actionSize: jointCount)
+        if initialPolicy == nil {
+            // A stabilising PD-like policy: a_j = tanh(-2 q_j - 0.5 q̇_j).
+            for j in 0..<jointCount {
+                policy.parameters[j * 2 * jointCount + j] = -2
+                policy.parameters[j * 2 * jointCount + jointCount + j] = -0.5
+            }
+        }
+        if let policyWeights { for (i, w) in policyWeights.enumerated() { policy.parameters[i] = w } }
+        slot = try PolicySlot(initial: policy)
         ring = ringCapacity.map { TransitionRing(capacity: $0, observationCount: 2 * jointCount, actionCount: jointCount) }
         estop = FakeEStop()
         outputs = FakeOutputs()
