@@ -29,6 +29,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
-        subcommands: [BenchSim.self, BenchTrain.self]
+        subcommands: [BenchSim.self, BenchTrain.self, BenchGap.self]
     )
 }
