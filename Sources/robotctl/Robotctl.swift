@@ -38,6 +38,7 @@ struct Bench: ParsableCommand {
             BenchTrain.self,
             BenchSim.self,
             BenchLinkCommand.self,
+            BenchGap.self,
         ]
     )
 }
