@@ -33,6 +33,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "robotctl", targets: ["robotctl"]),
+        .executable(name: "robot-emulator", targets: ["robot-emulator"]),
         .library(name: "FixedNN", targets: ["FixedNN"]),
         .library(name: "Control", targets: ["Control"]),
         .library(name: "Hardware", targets: ["Hardware"]),
@@ -55,6 +56,13 @@ let package = Package(
         .target(
             name: "CPlant", path: "firmware-proto/plant", exclude: ["tests", "Makefile"],
             publicHeadersPath: "include", cSettings: strictC),
+        // The reference motor-controller firmware core (portable C11, integer-only, no heap)
+        // and the emulated robot: that core on the host, CPlant as its HAL, over a pty.
+        .target(name: "CFirmware", path: "firmware-proto/firmware", cSettings: strictC),
+        .executableTarget(
+            name: "robot-emulator", dependencies: ["CFirmware", "CPlant"],
+            path: "firmware-proto/emulator", cSettings: strictC,
+            linkerSettings: [.linkedLibrary("m")]),
 
         // Real-time calls Swift cannot make (CPU_SET, MXCSR/FPCR, TIMER_ABSTIME); `crt_` symbols.
         .target(name: "CRealtime", path: "Sources/CRealtime", cSettings: strictC),
