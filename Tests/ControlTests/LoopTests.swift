@@ -219,6 +219,10 @@ struct LoopThreadSanitizedTests {
                 usleep(1000)
             }
         }
+        // On a loaded machine the loop could finish its 3000 ticks before the publisher
+        // thread is first scheduled; start the loop only once publishing has begun.
+        let initialVersion = slot.latestPublishedVersion
+        while slot.latestPublishedVersion == initialVersion { usleep(100) }
         let r = try fx.loop.run()
         done.store(true, ordering: .relaxed)
         publisher.join()
