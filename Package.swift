@@ -64,10 +64,15 @@ let package = Package(
             path: "firmware-proto/emulator", cSettings: strictC,
             linkerSettings: [.linkedLibrary("m")]),
 
+        // Real-time calls Swift cannot make (CPU_SET, MXCSR/FPCR, TIMER_ABSTIME); `crt_` symbols.
+        .target(name: "CRealtime", path: "Sources/CRealtime", cSettings: strictC),
+
         // MARK: Libraries
         .target(name: "FixedNN", swiftSettings: swiftSettings),
         .target(name: "Reporting", swiftSettings: swiftSettings),
-        .target(name: "Control", dependencies: ["FixedNN"], swiftSettings: swiftSettings),
+        .target(
+            name: "Control", dependencies: ["FixedNN", "CRealtime"], exclude: ["DATASET.md"],
+            swiftSettings: swiftSettings),
         .target(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
             swiftSettings: swiftSettings),

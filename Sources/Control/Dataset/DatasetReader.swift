@@ -1,0 +1,99 @@
+import Foundation
+
+/// Reads a dataset directory (format: DATASET.md), tolerating crashes and corruption.
+///
+/// Opening scans every segment and keeps its valid prefix: complete records whose length and
+/// CRC-32 check out. Anything after the first bad record of a segment (a torn tail after a
+/// crash, or corruption) is skipped and counted in `droppedBytes`; no record that fails its
+/// checks is ever returned. The reader never modifies the files.
+///
+/// Thread contract: immutable after `init`; safe to share between threads.
+public struct DatasetReader: Sendable {
+    /// One segment file as found on disk.
+    public struct Segment: Sendable {
+        public var name: String
+        public var scan: SegmentFormat.Scan
+        /// The valid prefix's records, framing included (header stripped).
+        let records: [UInt8]
+    }
+
+    public let directory: String
+    public let schema: DatasetSchema
+    public let segments: [Segment]
+
+    /// Valid records over all segments.
+    public var transitionCount: Int { segments.reduce(0) { $0 + $1.scan.records } }
+    /// Bytes skipped over all segments (torn tails, corruption).
+    public var droppedBytes: Int { segments.reduce(0) { $0 + $1.scan.droppedBytes } }
+
+    public init(directory: String) throws(DatasetError) {
+        self.directory = directory
+        let schema = try DatasetSchema.load(directory: directory)
+        self.schema = schema
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+            throw .system(SystemError("opendir", directory, errno: ENOENT))
+        }
+        let indices = names.compactMap(SegmentFormat.index(ofFileName:)).sorted()
+        var segments: [Segment] = []
+        for index in indices {
+            let name = SegmentFormat.fileName(index)
+            let path = directory + "/" + name
+            let bytes: [UInt8]
+            do throws(SystemError) {
+                let fd = try FileDescriptor.open(path, O_RDONLY)
+                defer { fd.close() }
+                let size = try fd.size()
+                let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+                defer { buf.deallocate() }
+                let n = try fd.read(into: buf, at: 0)
+                bytes = Array(buf[0..<n])
+            } catch {
+                throw .system(error)
+            }
+            let scan = bytes.withUnsafeBytes {
+                SegmentFormat.scan($0, observationCount: schema.observationCount, actionCount: schema.actionCount)
+            }
+            let body = scan.validBytes > SegmentFormat.headerBytes
+                ? Array(bytes[SegmentFormat.headerBytes..<scan.validBytes]) : []
+            segments.append(Segment(name: name, scan: scan, records: body))
+        }
+        self.segments = segments
+    }
+
+    /// Calls `body` with every valid transition, in file order. The buffers are valid only
+    /// during the call.
+    public func forEach(
+        _ body: (TransitionHeader, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>) throws -> Void
+    ) rethrows {
+        let n = schema.observationCount
+        let m = schema.actionCount
+        let obs = UnsafeMutableBufferPointer<Float>.allocate(capacity: n)
+        let act = UnsafeMutableBufferPointer<Float>.allocate(capacity: m)
+        defer {
+            obs.deallocate()
+            act.deallocate()
+        }
+        let stride = TransitionLayout.framingBytes + schema.payloadBytes
+        for segment in segments {
+            try segment.records.withUnsafeBytes { raw in
+                var offset = 0
+                while offset + stride <= raw.count {
+                    let p = raw.baseAddress! + offset + TransitionLayout.framingBytes
+                    for i in 0..<n { obs[i] = TransitionLayout.decodeFloat(p, index: i) }
+                    for i in 0..<m { act[i] = TransitionLayout.decodeFloat(p, index: n + i) }
+                    try body(TransitionLayout.decodeHeader(p), UnsafeBufferPointer(obs), UnsafeBufferPointer(act))
+                    offset += stride
+                }
+            }
+        }
+    }
+
+    /// Every valid transition (allocates one array per vector).
+    public func transitions() -> [Transition] {
+        var out: [Transition] = []
+        out.reserveCapacity(transitionCount)
+        forEach { h, o, a in out.append(Transition(header: h, observation: Array(o), action: Array(a))) }
+        return out
+    }
+}

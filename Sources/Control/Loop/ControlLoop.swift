@@ -1,0 +1,297 @@
+import CRealtime
+import Synchronization
+
+/// How a control loop runs.
+public struct LoopConfiguration: Sendable {
+    /// Deadline pacing at the task's period, or back to back for tests.
+    public var pacing: Pacing
+    /// After this many ticks, an orderly stop (stop behaviour, then torque off). nil: no limit.
+    public var maxTicks: UInt64?
+    /// Between episodes, run the task's unrecorded reset phase (`ControlTask.resetStep`).
+    public var resetBetweenEpisodes: Bool
+    /// Push transitions into the ring (if the loop has one).
+    public var record: Bool
+
+    public init(pacing: Pacing, maxTicks: UInt64? = nil, resetBetweenEpisodes: Bool = true, record: Bool = true) {
+        self.pacing = pacing
+        self.maxTicks = maxTicks
+        self.resetBetweenEpisodes = resetBetweenEpisodes
+        self.record = record
+    }
+}
+
+/// How a run ended.
+public struct LoopResult: Sendable, Equatable {
+    /// Ticks run (including the stop behaviour's), not counting missed deadlines.
+    public var ticks: UInt64
+    /// Why it stopped (`.requested` for an orderly stop; a latched e-stop/fault otherwise).
+    public var reasons: StopReason
+    /// True when a fault or e-stop is latched: `clearStop()` is needed before the next run.
+    public var latched: Bool
+    /// The version of the last policy used.
+    public var policyVersion: UInt64
+}
+
+/// The 200 Hz loop: read → observation → safety check → policy → safety filter → write →
+/// record, paced by absolute deadlines, with the policy taken from a lock-free slot at each
+/// tick boundary.
+///
+/// Thread contract: `run` on the control thread (it applies no real-time settings itself: call
+/// `RealtimeSetup.apply` first on that thread). `requestStop`, `requestEmergencyStop` and
+/// `statistics` from any thread. `clearStop` while not running.
+public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecked Sendable {
+    public let robot: any RobotInterface
+    public let task: Task
+    public let slot: PolicySlot<Policy>
+    public let ring: TransitionRing?
+    public let estop: (any EmergencyStopInput)?
+    public let outputs: (any StatusOutputs)?
+    public let configuration: LoopConfiguration
+    public let statistics = LoopStatistics()
+    public let periodNanos: UInt64
+
+    private var safety: SafetyFilter
+    private var pacer: DeadlinePacer
+    private let observation: UnsafeMutablePointer<Float>
+    private let action: UnsafeMutablePointer<Float>
+    private var state = RobotState()
+    private var command = RobotCommand()
+    private let operatorStop = Atomic<Bool>(false)
+    private let orderlyStop = Atomic<Bool>(false)
+    private let isRunning = Atomic<Bool>(false)
+    private var episode: UInt32 = 0
+    private var episodeTick = 0
+    private var resetting = false
+    private var episodeStarted = false
+    private var lastWoke: UInt64 = 0
+    private var lastVersion: UInt64 = 0
+    private var runTicks: UInt64 = 0
+
+    /// Set-up: checks that task, policy, robot and limits agree; allocates every buffer.
+    public init(
+        robot: any RobotInterface, task: Task, slot: PolicySlot<Policy>, limits: SafetyLimits,
+        mode: ControlMode, ring: TransitionRing? = nil, estop: (any EmergencyStopInput)? = nil,
+        outputs: (any StatusOutputs)? = nil, configuration: LoopConfiguration
+    ) throws(ControlLoopError) {
+        guard slot.observationSize == task.observationSize, slot.actionSize == task.actionSize else {
+            throw .mismatch("policy takes \(slot.observationSize) observations and gives \(slot.actionSize) actions; task \"\(task.name)\" has \(task.observationSize) and \(task.actionSize)")
+        }
+        if let ring, ring.observationCount != task.observationSize || ring.actionCount != task.actionSize {
+            throw .mismatch("recorder ring holds \(ring.observationCount)+\(ring.actionCount) values, task \"\(task.name)\" needs \(task.observationSize)+\(task.actionSize)")
+        }
+        guard task.controlPeriod > 0 else { throw .mismatch("task \"\(task.name)\" has a control period of \(task.controlPeriod) s") }
+        self.robot = robot
+        self.task = task
+        self.slot = slot
+        self.ring = ring
+        self.estop = estop
+        self.outputs = outputs
+        self.configuration = configuration
+        periodNanos = UInt64((task.controlPeriod * 1e9).rounded())
+        do {
+            safety = try SafetyFilter(limits: limits, mode: mode, jointCount: limits.joints.count, periodSeconds: task.controlPeriod)
+        } catch {
+            throw .limits(error)
+        }
+        pacer = DeadlinePacer(configuration.pacing)
+        observation = .allocate(capacity: task.observationSize)
+        observation.initialize(repeating: 0, count: task.observationSize)
+        action = .allocate(capacity: task.actionSize)
+        action.initialize(repeating: 0, count: task.actionSize)
+    }
+
+    deinit {
+        observation.deallocate()
+        action.deallocate()
+    }
+
+    /// Asks for an orderly stop (stop behaviour, torque off, `run` returns). Any thread.
+    public func requestStop() { orderlyStop.store(true, ordering: .releasing) }
+
+    /// Latches an e-stop (e.g. from a key); `run` performs the stop behaviour and returns.
+    /// Stays latched until `clearStop()`. Any thread.
+    public func requestEmergencyStop() { operatorStop.store(true, ordering: .releasing) }
+
+    /// What is latched now (read it after `run` returned).
+    public var latchedReasons: StopReason { safety.reasons }
+
+    /// Clears a latched stop on purpose. Throws, leaving it latched, if the run has not
+    /// finished its stop behaviour or the e-stop input is still asserted.
+    public func clearStop() throws(ControlLoopError) {
+        guard !isRunning.load(ordering: .acquiring) else { throw .stillRunning }
+        if let estop, !estop.acknowledge() { throw .estopStillAsserted }
+        guard safety.clear() else { throw .stillRunning }
+        operatorStop.store(false, ordering: .releasing)
+    }
+
+    /// Runs the loop on the calling thread until an orderly stop, `maxTicks`, or a latched
+    /// stop; each ends with the stop behaviour and torque off. Activates the robot first if
+    /// needed and deactivates it at the end (set-up work, may throw). Refuses to start while a
+    /// stop is latched.
+    public func run() throws(ControlLoopError) -> LoopResult {
+        guard !safety.isLatched else { throw .latched(safety.reasons) }
+        _ = safety.clear()
+        orderlyStop.store(false, ordering: .relaxed)
+        if robot.lifecycle != .active {
+            do { try robot.activate() } catch { throw .robot("activate: \(error)") }
+        }
+        isRunning.store(true, ordering: .releasing)
+        defer { isRunning.store(false, ordering: .releasing) }
+        _ = robot.read(into: &state)
+        let now = crt_monotonic_nanos()
+        safety.begin(state: state, now: now)
+        outputs?.setMotorEnable(true)
+        outputs?.setStatusLED(true)
+        episodeTick = 0
+        episodeStarted = false
+        resetting = configuration.resetBetweenEpisodes
+        lastWoke = 0
+        runTicks = 0
+        pacer.start(now: now)
+        while tick() {}
+        outputs?.setMotorEnable(false)
+        outputs?.setStatusLED(false)
+        do { try robot.deactivate() } catch { throw .robot("deactivate: \(error)") }
+        return LoopResult(ticks: runTicks, reasons: safety.reasons, latched: safety.isLatched, policyVersion: lastVersion)
+    }
+
+    /// One tick. Returns false once the stop behaviour has finished (torque off).
+    /// Real-time safe: does not allocate, lock or throw.
+    @inline(__always)
+    func tick() -> Bool {
+        let wake = pacer.waitForNextTick()
+        let stats = statistics
+        runTicks &+= 1
+        stats.add(.ticks)
+        stats.wakeLatency.record(wake.latency)
+        if wake.missed > 0 { stats.add(.missedDeadlines, wake.missed) }
+        if lastWoke != 0, case .deadlines(let p) = configuration.pacing {
+            let interval = wake.woke &- lastWoke
+            let expected = (wake.missed + 1) * p
+            stats.periodError.record(interval > expected ? interval - expected : expected - interval)
+        }
+        lastWoke = wake.woke
+        let t0 = wake.woke
+
+        let stoppingBefore = safety.isStopping
+        let readStatus = robot.read(into: &state)
+        let t1 = crt_monotonic_nanos()
+        stats.read.record(t1 &- t0)
+        if readStatus != .ok { stats.add(.readFailures) }
+        safety.checkRead(readStatus, state: state, now: t1)
+        if readStatus == .ok { safety.checkState(state, now: t1) }
+        if let estop, estop.isTriggered() { safety.trip(.estopInput, state: state, now: t1) }
+        if operatorStop.load(ordering: .relaxed) { safety.trip(.operatorRequest, state: state, now: t1) }
+        if !safety.isStopping {
+            if orderlyStop.load(ordering: .relaxed) { safety.trip(.requested, state: state, now: t1) }
+            if let maxTicks = configuration.maxTicks, runTicks > maxTicks { safety.trip(.requested, state: state, now: t1) }
+        }
+        safety.checkWatchdog(state: state, now: t1)
+
+        var modified = false
+        var fromReset = false
+        var version = lastVersion
+        if !stoppingBefore {
+            task.observe(state, into: observation)
+            if !safety.isStopping
+                && safety.checkFinite(observation, count: task.observationSize, reason: .nonFiniteObservation, state: state, now: t1)
+            {
+                let (policy, v, swapped) = slot.acquire()
+                if swapped { stats.add(.policySwaps) }
+                version = v
+                lastVersion = v
+                stats.set(.policyVersion, v)
+                if resetting {
+                    fromReset = true
+                    resetting = !task.resetStep(state, into: &command)
+                } else {
+                    policy.act(observation: observation, action: action)
+                    if safety.checkFinite(action, count: task.actionSize, reason: .nonFiniteAction, state: state, now: t1) {
+                        task.command(for: action, into: &command)
+                    }
+                }
+                if !safety.isStopping {
+                    modified = safety.filter(&command, state: state, now: t1)
+                    if modified { stats.add(.safetyModified) }
+                    safety.feedWatchdog(now: t1)
+                }
+            }
+        }
+        var finished = false
+        if safety.isStopping {
+            finished = safety.stopCommand(state: state, now: t1, into: &command)
+        }
+        let t2 = crt_monotonic_nanos()
+        stats.infer.record(t2 &- t1)
+
+        command.sequence = UInt32(truncatingIfNeeded: wake.tick)
+        let writeStatus = robot.write(command)
+        if writeStatus != .ok && !stoppingBefore { stats.add(.writeFailures) }
+        if finished { outputs?.setMotorEnable(false) }
+        let t3 = crt_monotonic_nanos()
+        stats.write.record(t3 &- t2)
+
+        // Record the policy's ticks of an episode, and the tick a stop interrupted one.
+        if !stoppingBefore && !fromReset && (episodeStarted || !safety.isStopping) {
+            var flags: TransitionFlags = []
+            if !episodeStarted {
+                flags.insert(.episodeStart)
+                episodeStarted = true
+                episodeTick = 0
+                stats.add(.episodes)
+            }
+            var reward: Float = 0
+            if safety.isStopping {
+                flags.insert(.aborted)
+            } else {
+                reward = task.reward(observation: observation, action: action)
+                if task.isTerminal(observation: observation) {
+                    flags.insert(.terminal)
+                } else if episodeTick + 1 >= task.episodeTicks {
+                    flags.insert(.timeout)
+                }
+            }
+            if modified { flags.insert(.safetyModified) }
+            if wake.missed > 0 { flags.insert(.late) }
+            if configuration.record, let ring {
+                let header = TransitionHeader(
+                    timestampNanos: t1, tick: wake.tick, policyVersion: version, episode: episode, flags: flags,
+                    reward: reward, droppedBefore: 0)
+                if !ring.push(header, observation: observation, action: action) { stats.add(.ringDrops) }
+            }
+            episodeTick += 1
+            if !flags.isDisjoint(with: [.terminal, .timeout, .aborted]) {
+                episode &+= 1
+                episodeStarted = false
+                resetting = configuration.resetBetweenEpisodes
+            }
+        }
+        let t4 = crt_monotonic_nanos()
+        stats.record.record(t4 &- t3)
+        stats.total.record(t4 &- t0)
+        if t4 &- wake.deadline > periodNanos { stats.add(.overruns) }
+        return !finished
+    }
+
+}
+
+/// Errors of loop set-up and of `run`'s set-up work. Each names the problem and the fix.
+public enum ControlLoopError: Error, CustomStringConvertible, Equatable {
+    case mismatch(String)
+    case limits(SafetyLimitsError)
+    case robot(String)
+    case latched(StopReason)
+    case estopStillAsserted
+    case stillRunning
+
+    public var description: String {
+        switch self {
+        case .mismatch(let s): "control loop: \(s); use a policy trained for this task"
+        case .limits(let e): e.description
+        case .robot(let s): "control loop: robot \(s)"
+        case .latched(let r): "control loop: a stop is latched (\(r)); deal with the cause, then clear it on purpose (clearStop)"
+        case .estopStillAsserted: "control loop: the e-stop input is still asserted; release it, then clear the stop"
+        case .stillRunning: "control loop: the stop behaviour has not finished; wait for run() to return"
+        }
+    }
+}

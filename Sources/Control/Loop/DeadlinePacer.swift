@@ -1,0 +1,74 @@
+import CRealtime
+
+/// How the loop spaces its ticks.
+public enum Pacing: Sendable, Equatable {
+    /// Sleep to absolute deadlines `start + k·period` on CLOCK_MONOTONIC.
+    case deadlines(periodNanos: UInt64)
+    /// No sleeping: ticks run back to back (tests, offline runs). Tick numbers still count up.
+    case asFastAsPossible
+}
+
+/// Absolute-deadline pacing: `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)` to
+/// `start + k·period`. After an overrun it skips to the first deadline still in the future and
+/// counts the skipped ones as missed, instead of running a burst of late ticks.
+///
+/// Thread contract: owned by the control thread. Real-time safe: does not allocate, lock or throw.
+public struct DeadlinePacer: Sendable {
+    /// One wake-up.
+    public struct Wake: Sendable, Equatable {
+        /// Deadline index since `start` (skipped deadlines leave gaps).
+        public var tick: UInt64
+        /// The deadline slept to, ns (CLOCK_MONOTONIC).
+        public var deadline: UInt64
+        /// When the thread actually ran, ns.
+        public var woke: UInt64
+        /// Deadlines skipped just before this one.
+        public var missed: UInt64
+        /// `woke - deadline`: what cyclictest calls latency.
+        public var latency: UInt64 { woke &- deadline }
+    }
+
+    public let pacing: Pacing
+    public private(set) var nextDeadline: UInt64 = 0
+    public private(set) var nextTick: UInt64 = 0
+    public private(set) var missedTotal: UInt64 = 0
+
+    public init(_ pacing: Pacing) { self.pacing = pacing }
+
+    /// Sets tick 0's deadline to `now` (ns) plus one period.
+    public mutating func start(now: UInt64 = crt_monotonic_nanos()) {
+        if case .deadlines(let p) = pacing { nextDeadline = now + p } else { nextDeadline = now }
+        nextTick = 0
+        missedTotal = 0
+    }
+
+    /// The deadline to sleep to when it is `now` and the planned one is `deadline`: the first of
+    /// `deadline + k·period` (k ≥ 0) that is still ahead, and k. Pure.
+    @inline(__always)
+    public static func skipAhead(deadline: UInt64, period: UInt64, now: UInt64) -> (deadline: UInt64, missed: UInt64) {
+        guard now >= deadline else { return (deadline, 0) }
+        let k = (now - deadline) / period + 1
+        return (deadline + k * period, k)
+    }
+
+    /// Sleeps until the next deadline (skipping ahead after an overrun) and returns the wake-up.
+    /// Real-time safe: does not allocate, lock or throw.
+    public mutating func waitForNextTick() -> Wake {
+        switch pacing {
+        case .asFastAsPossible:
+            let now = crt_monotonic_nanos()
+            defer { nextTick += 1 }
+            return Wake(tick: nextTick, deadline: now, woke: now, missed: 0)
+        case .deadlines(let period):
+            let (deadline, missed) = Self.skipAhead(deadline: nextDeadline, period: period, now: crt_monotonic_nanos())
+            nextTick += missed
+            missedTotal += missed
+            _ = crt_sleep_until(deadline)
+            let woke = crt_monotonic_nanos()
+            let wake = Wake(tick: nextTick, deadline: deadline, woke: woke, missed: missed)
+            nextTick += 1
+            nextDeadline = deadline + period
+            return wake
+        }
+    }
+}

@@ -1,0 +1,158 @@
+@testable import Control
+import Glibc
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite("Control loop")
+struct LoopTests {
+    @Test("10,000 ticks with inference, safety, recording and a concurrent publisher allocate nothing on the control thread")
+    func noAllocationOnControlThread() throws {
+        let dir = makeTemporaryDirectory("loop-alloc")
+        defer { removeTemporaryDirectory(dir) }
+        let fx = try LoopFixture(configuration: LoopConfiguration(pacing: .asFastAsPossible, maxTicks: 10_000, resetBetweenEpisodes: false), ringCapacity: 16384, episodeTicks: 500)
+        let schema = DatasetSchema(
+            robotID: "fake", task: fx.task.name, controlRateHz: 200, observation: fx.task.observationChannels,
+            action: fx.task.actionChannels, rewardDefinition: fx.task.rewardDefinition)
+        let logger = TransitionLogger(ring: fx.ring!, writer: try DatasetWriter(directory: dir, schema: schema))
+        try logger.start()
+        let stopPublishing = Atomic<Bool>(false)
+        let published = Atomic<Int>(0)
+        let slot = fx.slot
+        let publisher = try NativeThread(name: "publisher") {
+            let candidate = LinearTestPolicy(observationSize: 2, actionSize: 1)
+            var k: Float = 0
+            while !stopPublishing.load(ordering: .relaxed) {
+                candidate.parameters[0] = -2 + 0.1 * sinf(k)
+                candidate.parameters[1] = -0.5 + 0.1 * cosf(k)
+                candidate.parameters[2] = 0.01 * sinf(3 * k)
+                k += 0.01
+                _ = try? slot.publish(candidate)
+                published.add(1, ordering: .relaxed)
+            }
+        }
+        while published.load(ordering: .relaxed) == 0 { usleep(100) }
+        let allocations = Atomic<UInt64>(.max)
+        let result = Atomic<UInt64>(0)
+        let loop = fx.loop
+        let control = try NativeThread(name: "control") {
+            _ = RealtimeSetup.apply(.none)
+            let before = threadAllocationCount()
+            let r = try? loop.run()
+            allocations.store(threadAllocationCount() &- before, ordering: .relaxed)
+            result.store(r?.ticks ?? 0, ordering: .relaxed)
+        }
+        control.join()
+        stopPublishing.store(true, ordering: .relaxed)
+        publisher.join()
+        #expect(logger.stop() == nil)
+        #expect(mallocCounterIsActive())
+        #expect(allocations.load(ordering: .relaxed) == 0)
+        #expect(result.load(ordering: .relaxed) > 10_000)
+        #expect(published.load(ordering: .relaxed) > 10, "the publisher ran concurrently")
+        #expect(fx.loop.statistics.value(.policySwaps) > 0)
+        let written = try DatasetReader(directory: dir)
+        #expect(written.transitionCount + Int(fx.ring!.droppedTotal) == 10_000)
+        #expect(written.transitions().allSatisfy { $0.header.policyVersion >= 1 })
+    }
+
+    @Test("records episodes with start, time-out and tick numbers; the reset phase is not recorded")
+    func episodesAndFlags() throws {
+        let fx = try LoopFixture(configuration: LoopConfiguration(pacing: .asFastAsPossible, maxTicks: 400, resetBetweenEpisodes: true),
+                                 episodeTicks: 100)
+        fx.robot.mock.disturb(joint: 0, position: 0.6)
+        let r = try fx.loop.run()
+        let recs = fx.drainRing()
+        #expect(r.reasons == .requested)
+        #expect(recs.count >= 200)
+        #expect(recs.first?.header.flags.contains(.episodeStart) == true)
+        #expect(recs.first.map { abs($0.observation[0]) <= 0.05 } == true, "the reset brought the joint to the start first")
+        let starts = recs.filter { $0.header.flags.contains(.episodeStart) }
+        let timeouts = recs.filter { $0.header.flags.contains(.timeout) }
+        #expect(starts.count >= 2 && timeouts.count >= 2)
+        let firstEpisode = recs.filter { $0.header.episode == 0 }
+        #expect(firstEpisode.count == 100)
+        #expect(zip(firstEpisode, firstEpisode.dropFirst()).allSatisfy { $1.header.tick == $0.header.tick + 1 })
+        #expect(zip(recs, recs.dropFirst()).allSatisfy { $1.header.timestampNanos >= $0.header.timestampNanos })
+    }
+
+    @Test("times every stage and counts ticks")
+    func statistics() throws {
+        let fx = try LoopFixture(configuration: LoopConfiguration(pacing: .deadlines(periodNanos: 1_000_000), maxTicks: 50))
+        _ = try fx.loop.run()
+        let s = fx.loop.statistics.snapshot()
+        #expect(s[.ticks] >= 50)
+        #expect(s.total.count == s[.ticks] && s.read.count == s[.ticks] && s.infer.count == s[.ticks])
+        #expect(s.wakeLatency.count == s[.ticks])
+        #expect(s.total.percentile(0.5) > 0 && s.total.percentile(0.5) < 1_000_000)
+    }
+
+    @Test("a policy whose sizes differ from the task's is refused at set-up")
+    func mismatch() throws {
+        let robot = FakeRobot(jointCount: 1)
+        let slot = try PolicySlot(initial: LinearTestPolicy(observationSize: 3, actionSize: 1))
+        #expect(throws: ControlLoopError.self) {
+            _ = try ControlLoop(robot: robot, task: RegulationTask(jointCount: 1), slot: slot, limits: testLimits(), mode: .torque,
+                                configuration: LoopConfiguration(pacing: .asFastAsPossible))
+        }
+    }
+}
+
+@Suite("Deadline pacing")
+struct PacerTests {
+    @Test("skips to the first future deadline after an overrun and counts the skipped ones")
+    func skipAhead() {
+        #expect(DeadlinePacer.skipAhead(deadline: 1000, period: 100, now: 900) == (1000, 0))
+        #expect(DeadlinePacer.skipAhead(deadline: 1000, period: 100, now: 1000) == (1100, 1))
+        #expect(DeadlinePacer.skipAhead(deadline: 1000, period: 100, now: 1250) == (1300, 3))
+    }
+
+    @Test("sleeps to absolute deadlines; an overrun leaves a gap in tick numbers instead of a burst")
+    func realPacing() {
+        var p = DeadlinePacer(.deadlines(periodNanos: 2_000_000))
+        p.start(now: monotonicNanos())
+        var wakes: [DeadlinePacer.Wake] = []
+        wakes.reserveCapacity(20)
+        for i in 0..<12 {
+            wakes.append(p.waitForNextTick())
+            if i == 5 {  // a 7 ms overrun: the deadlines of ticks 6, 7 and 8 pass
+                let end = monotonicNanos() + 7_000_000
+                while monotonicNanos() < end {}
+            }
+        }
+        #expect(wakes.allSatisfy { $0.woke >= $0.deadline }, "\(wakes.map { ($0.tick, $0.missed, $0.latency) })")
+        // 7 ms of work after tick 5's wake-up: the deadlines of ticks 6, 7, 8 pass (9 too if the
+        // machine is busy): tick 6 of the loop is deadline 9 or 10, never a burst of late ticks.
+        #expect(wakes[6].missed >= 3 && wakes[6].missed <= 5)
+        #expect(zip(wakes, wakes.dropFirst()).allSatisfy { $1.tick - $0.tick == $1.missed + 1 })
+        #expect(p.missedTotal == wakes.reduce(0) { $0 + $1.missed })
+        #expect(zip(wakes, wakes.dropFirst()).allSatisfy { ($1.deadline - $0.deadline) % 2_000_000 == 0 })
+    }
+}
+
+@Suite("Latency histogram")
+struct HistogramTests {
+    @Test("percentiles are within the bucket resolution of the exact values")
+    func percentiles() {
+        let h = LatencyHistogram()
+        var values: [UInt64] = (1...10_000).map { UInt64($0) * 997 % 5_000_000 + 100 }
+        for v in values { h.record(v) }
+        values.sort()
+        let s = h.snapshot()
+        #expect(s.count == 10_000 && s.max == values.last! && s.min == values.first!)
+        for q in [0.5, 0.9, 0.99, 0.999] {
+            let exact = Double(values[Int((q * 10_000).rounded(.up)) - 1])
+            #expect(abs(Double(s.percentile(q)) - exact) / exact < 0.035, "q=\(q)")
+        }
+        #expect(s.percentile(1.0) == s.max)
+    }
+
+    @Test("bucket bounds tile the value range")
+    func buckets() {
+        for v: UInt64 in [0, 1, 31, 32, 33, 63, 64, 65, 1000, 123_456, 5_000_000, 1 << 35] {
+            let b = LatencyHistogram.bucket(v)
+            let (lo, w) = LatencyHistogram.bounds(b)
+            #expect(v >= lo && v < lo + w, "v=\(v)")
+        }
+    }
+}
