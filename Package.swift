@@ -50,6 +50,8 @@ let package = Package(
         .systemLibrary(
             name: "CSerialPort", path: "Sources/CSerialPort", pkgConfig: "libserialport",
             providers: [.apt(["libserialport-dev"])]),
+        // Calls Swift cannot make (ppoll, posix_openpt, signal-safe terminal restore).
+        .target(name: "CHardwareShims", cSettings: strictC),
 
         // The emulated robot's "real" plant physics (portable C11, no heap); the emulator's
         // firmware drives it over a pty, H2OTrainer steps it directly for fast evaluation.
@@ -74,7 +76,7 @@ let package = Package(
             name: "Control", dependencies: ["FixedNN", "CRealtime"], exclude: ["DATASET.md"],
             swiftSettings: swiftSettings),
         .target(
-            name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort"],
+            name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort", "CHardwareShims"],
             swiftSettings: swiftSettings),
         .target(
             name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant"],

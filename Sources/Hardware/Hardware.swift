@@ -1,2 +1,0 @@
-/// Hardware: serial motor bus, GPIO, teleop devices.
-public enum HardwareModule {}
