@@ -18,6 +18,7 @@ struct Robotctl: ParsableCommand {
         subcommands: [
             Bench.self,
             ReportCommand.self,
+            Train.self,
         ]
     )
 }

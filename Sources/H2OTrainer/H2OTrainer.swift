@@ -1,2 +1,0 @@
-/// H2OTrainer: replay, H2O+ and baselines, onboard simulator.
-public enum H2OTrainerModule {}

@@ -1,0 +1,165 @@
+import FixedNN
+import Foundation
+import Testing
+
+@testable import H2OTrainer
+
+/// The trained buffers of an agent, for perturbing one at a time.
+enum TrainedBuffer: CaseIterable, CustomStringConvertible {
+    case policy, logStd, q1, q2, value, discriminatorSA, discriminatorSAS, logAlpha
+
+    var description: String { "\(self)" as String }
+
+    func withPointer<R>(_ agent: inout H2OAgent, _ body: (UnsafeMutablePointer<Float>, Int) -> R) -> R {
+        switch self {
+        case .policy: body(agent.policy.parameters.baseAddress, agent.policy.parameters.count)
+        case .logStd: body(agent.logStd.baseAddress, 2)
+        case .q1: body(agent.q1.parameters.baseAddress, agent.q1.parameters.count)
+        case .q2: body(agent.q2.parameters.baseAddress, agent.q2.parameters.count)
+        case .value: body(agent.value.parameters.baseAddress, agent.value.parameters.count)
+        case .discriminatorSA: body(agent.discriminatorSA.parameters.baseAddress, agent.discriminatorSA.parameters.count)
+        case .discriminatorSAS: body(agent.discriminatorSAS.parameters.baseAddress, agent.discriminatorSAS.parameters.count)
+        case .logAlpha: body(agent.logAlpha.baseAddress, 1)
+        }
+    }
+
+    /// The step's gradient for this buffer after `discriminatorGradients` + `learnerGradients`.
+    func gradient(_ step: borrowing H2OStep) -> [Float] {
+        switch self {
+        case .policy: step.gradPolicy.array
+        case .logStd: step.gradLogStd.array
+        case .q1: step.gradQ1.array
+        case .q2: step.gradQ2.array
+        case .value: step.gradValue.array
+        case .discriminatorSA: step.gradDiscSA.array
+        case .discriminatorSAS: step.gradDiscSAS.array
+        case .logAlpha: step.gradLogAlpha.array
+        }
+    }
+}
+
+/// Every loss (and the gradients, left in `step`) at the agent's current parameters, with the
+/// sim weights computed from the current discriminators. Parameters are not changed.
+func evaluate(_ step: inout H2OStep, _ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> StepLosses {
+    var losses = StepLosses()
+    if step.algorithm == .h2oPlus || step.algorithm == .h2o {
+        (losses.discriminatorSA, losses.discriminatorSAS) = step.discriminatorGradients(agent, inputs)
+        losses.simWeightMean = step.computeSimWeights(agent, inputs)
+    }
+    step.learnerGradients(agent, inputs, into: &losses)
+    return losses
+}
+
+/// Central difference of `loss` along `direction` (unit norm) at step `h`, in Float.
+func directionalDerivative(
+    _ buffer: TrainedBuffer, _ agent: inout H2OAgent, _ inputs: borrowing StepInputs, _ step: inout H2OStep,
+    direction: [Float], h: Float, loss: (StepLosses) -> Float
+) -> Float {
+    let original = buffer.withPointer(&agent) { p, n in Array(UnsafeBufferPointer(start: p, count: n)) }
+    func at(_ sign: Float) -> Float {
+        buffer.withPointer(&agent) { p, n in for i in 0..<n { p[i] = original[i] + sign * h * direction[i] } }
+        return loss(evaluate(&step, agent, inputs))
+    }
+    let plus = at(1), minus = at(-1)
+    buffer.withPointer(&agent) { p, n in for i in 0..<n { p[i] = original[i] } }
+    return (plus - minus) / (2 * h)
+}
+
+func norm(_ v: [Float]) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
+
+/// The golden fixture's agent (S=3, A=1, hidden 8, discriminators 16).
+func goldenAgent() throws -> H2OAgent {
+    let file = try TensorFile.read(path: H2OFixture.path("golden_params_in.safetensors"))
+    return try AgentFile.agent(from: file, source: "golden")
+}
+
+/// The golden fixture's batch and noise.
+func goldenInputs(_ algorithm: Algorithm = .h2oPlus) throws -> StepInputs {
+    try StepInputs.load(
+        batch: H2OFixture.path("golden_batch.npz"), noise: H2OFixture.path("golden_noise.npz"), algorithm: algorithm,
+        observationSize: 3, actionSize: 1)
+}
+
+@Suite("H2O+ gradients by finite differences")
+struct H2OGradientTests {
+    /// (buffer trained, the loss whose gradient it receives).
+    static let routes: [(TrainedBuffer, String, @Sendable (StepLosses) -> Float)] = [
+        (.discriminatorSA, "L_sa + L_sas", { $0.discriminatorSA + $0.discriminatorSAS }),
+        (.discriminatorSAS, "L_sas", { $0.discriminatorSAS }),
+        (.policy, "L_pi", { $0.actor }),
+        (.logStd, "L_pi", { $0.actor }),
+        (.logAlpha, "L_alpha", { $0.alpha }),
+        (.q1, "L_Q", { $0.critic }),
+        (.q2, "L_Q", { $0.critic }),
+        (.value, "L_V", { $0.value }),
+    ]
+
+    @Test("each network's gradient is the derivative of exactly the loss that trains it (1e-3 relative, Float)",
+          arguments: 0..<8)
+    func gradientMatchesFiniteDifference(route: Int) throws {
+        var agent = try goldenAgent()
+        let inputs = try goldenInputs()
+        var step = H2OStep(agent: agent, inputs: inputs)
+        let (buffer, lossName, loss) = Self.routes[route]
+        _ = evaluate(&step, agent, inputs)
+        let g = buffer.gradient(step)
+        let gNorm = norm(g)
+        #expect(gNorm > 1e-6, "\(buffer): zero gradient from \(lossName)")
+        // Along the gradient: the slope must be |g|.
+        let along = g.map { $0 / gNorm }
+        let fdAlong = directionalDerivative(buffer, &agent, inputs, &step, direction: along, h: 1e-3, loss: loss)
+        #expect(abs(fdAlong - gNorm) <= 1e-3 * gNorm, "\(buffer) ∂\(lossName) along g: FD \(fdAlong) vs |g| \(gNorm)")
+        // Along three random directions (padding excluded: the gradient there is zero).
+        var random = TrainerRandom(seed: UInt64(route + 11))
+        for _ in 0..<3 {
+            var d = g.map { $0 == 0 ? 0 : random.normal() }
+            let dn = norm(d)
+            d = d.map { $0 / dn }
+            let analytic = zip(g, d).reduce(0) { $0 + $1.0 * $1.1 }
+            let fd = directionalDerivative(buffer, &agent, inputs, &step, direction: d, h: 1e-3, loss: loss)
+            #expect(abs(fd - analytic) <= 1e-3 * gNorm, "\(buffer) ∂\(lossName) random direction: FD \(fd) vs \(analytic)")
+        }
+    }
+
+    @Test("L_sa does not depend on D_sas; L_pi's dependence on Q does not reach the critics' gradient")
+    func routing() throws {
+        var agent = try goldenAgent()
+        let inputs = try goldenInputs()
+        var step = H2OStep(agent: agent, inputs: inputs)
+        _ = evaluate(&step, agent, inputs)
+        let gQ = TrainedBuffer.q1.gradient(step)
+        // L_sa along D_sas: zero.
+        let gSAS = TrainedBuffer.discriminatorSAS.gradient(step)
+        let d = gSAS.map { $0 / norm(gSAS) }
+        let fd = directionalDerivative(.discriminatorSAS, &agent, inputs, &step, direction: d, h: 1e-2) { $0.discriminatorSA }
+        #expect(fd == 0)
+        // L_pi does depend on Q1 (so discarding its gradient is a real choice) ...
+        let dq = gQ.map { $0 / norm(gQ) }
+        let fdPi = directionalDerivative(.q1, &agent, inputs, &step, direction: dq, h: 1e-3) { $0.actor }
+        #expect(abs(fdPi) > 1e-4)
+        // ... and the critic gradient equals ∂L_Q alone (checked above), not ∂(L_Q + L_pi).
+        let fdQ = directionalDerivative(.q1, &agent, inputs, &step, direction: dq, h: 1e-3) { $0.critic }
+        #expect(abs(fdQ - norm(gQ)) <= 1e-3 * norm(gQ))
+        #expect(abs(fdQ + fdPi - norm(gQ)) > 1e-3 * norm(gQ))
+    }
+
+    @Test("V trains on real samples only: changing the sim rows leaves its gradient unchanged")
+    func valueIgnoresSimRows() throws {
+        let agent = try goldenAgent()
+        let inputs = try goldenInputs()
+        var step = H2OStep(agent: agent, inputs: inputs)
+        _ = evaluate(&step, agent, inputs)
+        let before = step.gradValue.array
+        let S = inputs.observationSize, A = inputs.actionSize
+        for r in inputs.realRows..<inputs.rows {
+            for j in 0..<S { inputs.rl.observations[r * S + j] += 0.5; inputs.rl.nextObservations[r * S + j] -= 0.3 }
+            for j in 0..<A { inputs.rl.actions[r * A + j] *= -0.5 }
+            inputs.rl.rewards[r] += 1
+        }
+        let losses = evaluate(&step, agent, inputs)
+        #expect(step.gradValue.array == before)
+        #expect(losses.value.isFinite)
+        // The critic's gradient does see them (the sim rows are in L_Q).
+        #expect(step.gradQ1.array != before)
+    }
+}
