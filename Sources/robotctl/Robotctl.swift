@@ -19,6 +19,8 @@ struct Robotctl: ParsableCommand {
             Bench.self,
             ReportCommand.self,
             Train.self,
+            Train.self,
+            ReportCommand.self,
         ]
     )
 }

@@ -28,12 +28,14 @@ void plant_default_params(plant_kind kind, plant_params *params) {
     params->kind = kind;
     params->gravity = 10.0;
     params->actuator_gain = 1.0;
-    params->latency_ticks = 1;
+    /* One 200 Hz control period when plant_step runs at the emulator's 1 kHz internal tick. */
+    params->latency_ticks = 5;
     params->position_noise = 0.0005;
     params->current_noise = 0.01;
     params->max_substep = 0.0005;
     if (kind == PLANT_CARTPOLE) {
-        /* Gymnasium CartPole's masses and pole; a 2.4 m track; a belt drive. */
+        /* Gymnasium CartPole's masses, pole and gravity; a 2.4 m track; a belt drive. */
+        params->gravity = 9.8;
         params->mass = 0.1;
         params->length = 1.0;
         params->cart_mass = 1.0;

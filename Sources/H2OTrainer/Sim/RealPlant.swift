@@ -69,13 +69,16 @@ public struct RealPlant: Sendable {
         return plant_get_param(&params, name, &value) == PLANT_OK ? value : nil
     }
 
-    /// Puts the plant in a state (per-joint positions and velocities; missing entries are 0).
+    /// Puts the plant in a state (per-joint positions and velocities; joint 1 ignored by the
+    /// pendulum). Clears the latency line. Real-time safe: does not allocate, lock or throw.
     public mutating func reset(positions: (Double, Double), velocities: (Double, Double)) {
-        var p = [positions.0, positions.1]
-        var v = [velocities.0, velocities.1]
-        p.withUnsafeMutableBufferPointer { pp in
-            v.withUnsafeMutableBufferPointer { vp in
-                plant_reset(&state, pp.baseAddress, vp.baseAddress)
+        var p = positions
+        var v = velocities
+        withUnsafeMutableBytes(of: &p) { pp in
+            withUnsafeMutableBytes(of: &v) { vp in
+                plant_reset(
+                    &state, pp.baseAddress!.assumingMemoryBound(to: Double.self),
+                    vp.baseAddress!.assumingMemoryBound(to: Double.self))
             }
         }
     }

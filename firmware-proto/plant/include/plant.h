@@ -88,7 +88,10 @@ typedef struct plant_params {
     double supply_voltage;
     /** Commands are clamped to +-max_effort before the driver. Name "max_effort". */
     double max_effort;
-    /** Actuation latency: a command set before step k acts during step k + latency_ticks. Name "latency_ticks". */
+    /**
+     * Actuation latency: a command set before step k acts during step k + latency_ticks.
+     * Default 5: one 200 Hz control period at the emulator's 1 kHz plant_step rate. Name "latency_ticks".
+     */
     int latency_ticks;
     /** Encoder resolution per joint: counts per revolution (revolute) or per metre (cart). Names "encoder_cpr", "encoder_cpr1". */
     double encoder_counts_per_unit[PLANT_MAX_JOINTS];
