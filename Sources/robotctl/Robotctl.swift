@@ -19,8 +19,6 @@ struct Robotctl: ParsableCommand {
             Bench.self,
             ReportCommand.self,
             Train.self,
-            Train.self,
-            ReportCommand.self,
         ]
     )
 }
