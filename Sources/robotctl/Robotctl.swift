@@ -17,7 +17,9 @@ struct Robotctl: ParsableCommand {
             """,
         subcommands: [
             Bench.self,
+            Calibrate.self,
             ReportCommand.self,
+            Teleop.self,
             Train.self,
         ]
     )
