@@ -43,7 +43,7 @@ struct Calibrate: ParsableCommand {
     var sysidSeconds: Double = 40
 
     @Option(help: "Excitation torque as a fraction of the calibration's torque limit.")
-    var sysidTorque: Double = 0.5
+    var sysidTorque: Double = 0.7
 
     @Option(help: "Torque of the direction pulse, N·m.")
     var pulseTorque: Double = 0.4
@@ -105,11 +105,11 @@ struct Calibrate: ParsableCommand {
                     robot: connection.robot, limits: connection.limits, periodSeconds: period, ticks: ticks,
                     signal: PRBSExcitation(amplitude: amplitude, seed: shared.seed), progress: { bar.update($0) })
             }
-            bar.finish("\(ticks) ticks logged, \(log.readFailures) failed reads, \(log.missedDeadlines) missed deadlines")
+            bar.finish("\(ticks) ticks logged, \(fitTicksNote(log, period)), \(log.readFailures) failed reads, \(log.missedDeadlines) missed deadlines")
             var nominal = PendulumParameters.rate200Hz
             nominal.dt = period
             nominal.maxTorque = calibration.joints[0].torqueLimit
-            let fit = try asUserError { try PendulumSystemID.fit(theta: log.theta, torque: log.torque, dt: period, nominal: nominal) }
+            let fit = try asUserError { try PendulumSystemID.fit(theta: log.theta, torque: log.torque, dt: period, nominal: nominal, time: log.time) }
             print("fitted onboard-simulator parameters (mass \(nominal.mass) kg, length \(nominal.length) m, gravity \(nominal.gravity) m/s² held at their nominal values):")
             for name in ["inertia", "actuator_gain", "damping", "coulomb", "latency_ticks"] {
                 let v = fit.values[name]!, se = fit.standardErrors[name]!
@@ -132,6 +132,12 @@ struct Calibrate: ParsableCommand {
         try writeFileAtomically(text, to: outputPath)
         print("calibration written to \(outputPath)")
     }
+}
+
+/// "N irregular spacings" of an excitation log (more than 25 % off the period).
+private func fitTicksNote(_ log: ExcitationLog, _ period: Double) -> String {
+    let late = zip(log.time, log.time.dropFirst()).filter { abs($1 - $0 - period) > 0.25 * period }.count
+    return "\(late) sample spacings more than 25 % off the period (left out of the fit where possible)"
 }
 
 /// The calibration prompts on standard output, answers from standard input (a terminal, a

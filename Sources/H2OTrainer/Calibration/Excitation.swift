@@ -52,6 +52,8 @@ public struct ExcitationLog: Sendable, Equatable {
     public var theta: [Double] = []
     public var velocity: [Double] = []
     public var torque: [Double] = []
+    /// The robot's measurement time of each sample, s (its clock, unwrapped; 0-based).
+    public var time: [Double] = []
     /// Reads that failed (their ticks repeat the previous sample).
     public var readFailures = 0
     /// Deadlines missed (late ticks).
@@ -76,6 +78,9 @@ public enum ExcitationRunner {
         log.theta = [Double](repeating: 0, count: ticks)
         log.velocity = [Double](repeating: 0, count: ticks)
         log.torque = [Double](repeating: 0, count: ticks)
+        log.time = [Double](repeating: 0, count: ticks)
+        var deviceMicros: UInt64 = 0
+        var lastDevice: UInt32 = 0
         if robot.lifecycle != .active { try robot.activate() }
         var state = RobotState()
         var command = RobotCommand()
@@ -104,6 +109,14 @@ public enum ExcitationRunner {
                 log.theta[k] = Double(state.position[0])
                 log.velocity[k] = Double(state.velocity[0])
                 log.torque[k] = Double(command.setpoint[0])
+                // Device clock (wrapping µs); the host clock if the robot gives none.
+                if state.deviceTimeMicros != 0 || lastDevice != 0 {
+                    if k > 0 { deviceMicros &+= UInt64(state.deviceTimeMicros &- lastDevice) }
+                    lastDevice = state.deviceTimeMicros
+                    log.time[k] = Double(deviceMicros) * 1e-6
+                } else {
+                    log.time[k] = Double(now &- start) * 1e-9
+                }
                 k += 1
                 if k % 100 == 0 { progress(k) }
             } else {

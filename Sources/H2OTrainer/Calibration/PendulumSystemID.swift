@@ -69,9 +69,13 @@ public enum PendulumSystemID {
     }
 
     /// Fits the model to `theta` and `torque` (one value per tick, period `dt`), starting
-    /// from `nominal` (its mass, length and gravity are kept).
+    /// from `nominal` (its mass, length and gravity are kept). `time` (seconds, the robot's
+    /// measurement time of each sample), when given, marks irregular ticks: every filter
+    /// window holding a spacing more than 25 % off `dt` (50 %, 100 % if that leaves too little
+    /// data) is left out of the fit and of the error.
     public static func fit(
-        theta: [Double], torque: [Double], dt: Double, nominal: PendulumParameters, options: Options = Options()
+        theta: [Double], torque: [Double], dt: Double, nominal: PendulumParameters, time: [Double]? = nil,
+        options: Options = Options()
     ) throws(FitError) -> Fit {
         let n = theta.count
         let span = 2 * options.filterLength - 1
@@ -104,10 +108,30 @@ public enum PendulumSystemID {
         let first = 1 + half + options.maxLatencyTicks
         let last = n - 2 - half
         let heldOutStart = first + Int(Double(last - first) * (1 - options.heldOutFraction))
-        let fitRange = first..<(heldOutStart - span)
-        let heldOutRange = heldOutStart..<(last + 1)
+        // Irregular samples (host jitter, late ticks) break the fixed-spacing differences: a
+        // filtered sample is used only if its whole window (plus the latency shift) is
+        // regular. The tolerance widens (25 %, 50 %, 100 % of dt) until enough data is left.
+        func rows(tolerance: Double) -> (fit: [Int], heldOut: [Int]) {
+            var badBefore = [Int](repeating: 0, count: n + 1)
+            for k in 0..<n {
+                var bad = false
+                if let time, time.count == n, k > 0 { bad = !(abs(time[k] - time[k - 1] - dt) <= tolerance * dt) }
+                badBefore[k + 1] = badBefore[k] + (bad ? 1 : 0)
+            }
+            func regular(_ k: Int) -> Bool {
+                let lo = max(0, k - half - 1 - options.maxLatencyTicks), hi = min(n, k + half + 2)
+                return badBefore[hi] - badBefore[lo] == 0
+            }
+            return ((first..<(heldOutStart - span)).filter(regular), (heldOutStart..<(last + 1)).filter(regular))
+        }
+        var selected = rows(tolerance: 0.25)
+        for tolerance in [0.5, 1.0] where selected.fit.count < (heldOutStart - span - first) / 3 {
+            selected = rows(tolerance: tolerance)
+        }
+        let fitRange = selected.fit
+        let heldOutRange = selected.heldOut
         guard fitRange.count > 10 * span, heldOutRange.count > 2 * span else {
-            throw FitError("the log is too short to hold data out; excite longer")
+            throw FitError("the log is too short (or has too many late ticks) to fit and hold data out; excite longer")
         }
 
         var best: (d: Int, coefficients: [Double], covariance: [[Double]], rss: Double)?
