@@ -109,13 +109,15 @@ struct Calibrate: ParsableCommand {
             var nominal = PendulumParameters.rate200Hz
             nominal.dt = period
             nominal.maxTorque = calibration.joints[0].torqueLimit
-            let fit = try asUserError { try PendulumSystemID.fit(theta: log.theta, torque: log.torque, dt: period, nominal: nominal, time: log.time) }
+            let fit = try asUserError {
+                try JitterTolerantSystemID.fit(theta: log.theta, torque: log.torque, dt: period, nominal: nominal, time: log.time)
+            }
             print("fitted onboard-simulator parameters (mass \(nominal.mass) kg, length \(nominal.length) m, gravity \(nominal.gravity) m/s² held at their nominal values):")
             for name in ["inertia", "actuator_gain", "damping", "coulomb", "latency_ticks"] {
                 let v = fit.values[name]!, se = fit.standardErrors[name]!
-                let before = nominal.value(of: name) ?? 0
-                let shown = name == "inertia" && before == 0 ? nominal.mass * nominal.length * nominal.length / 3 : before
-                print("  " + name.padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%10.4f ± %.4f (%.1f %%)   nominal %.4f", v, se, v != 0 ? 100 * se / abs(v) : 0, shown))
+                let before = name == "inertia" ? nominal.mass * nominal.length * nominal.length / 3 : (nominal.value(of: name) ?? 0)
+                print("  " + name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                      + String(format: "%10.4f ± %.4f (%.1f %%)   nominal %.4f", v, se, v != 0 ? 100 * se / abs(v) : 0, before))
             }
             print(String(format: "one-step prediction error on held-out data (%d ticks): %.5f rad/s before, %.5f rad/s after (%.1f× smaller)",
                          fit.heldOutTicks, fit.heldOutErrorBefore, fit.heldOutErrorAfter, fit.heldOutErrorBefore / max(fit.heldOutErrorAfter, 1e-12)))

@@ -5,7 +5,7 @@ import Testing
 
 /// Logs a PRBS excitation of the C real plant at 200 Hz (plant stepped at 1 kHz, encoder
 /// quantised, noisy), as the emulator's firmware would see it.
-private func excite(_ plantParameters: [String: Double], seconds: Double, seed: UInt64) throws -> (theta: [Double], torque: [Double]) {
+private func exciteRealPlant(_ plantParameters: [String: Double], seconds: Double, seed: UInt64) throws -> (theta: [Double], torque: [Double]) {
     var plant = try RealPlant(kind: .pendulum, parameters: plantParameters, seed: seed)
     var signal = PRBSExcitation(amplitude: 1.0, seed: seed)
     let ticks = Int(seconds * 200)
@@ -23,14 +23,14 @@ private func excite(_ plantParameters: [String: Double], seconds: Double, seed: 
     return (theta, torque)
 }
 
-@Suite("Calibration: system identification")
+@Suite("Calibration: jitter-tolerant system identification")
 struct CalibrationSystemIDTests {
     @Test("recovers inertia, gain, damping, Coulomb friction and latency of the real plant within 10 %")
     func recoversRealPlantParameters() throws {
         let truth: [String: Double] = ["rotor_inertia": 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85]
-        let log = try excite(truth, seconds: 40, seed: 3)
+        let log = try exciteRealPlant(truth, seconds: 40, seed: 3)
         let nominal = PendulumParameters.rate200Hz
-        let fit = try PendulumSystemID.fit(theta: log.theta, torque: log.torque, dt: 0.005, nominal: nominal)
+        let fit = try JitterTolerantSystemID.fit(theta: log.theta, torque: log.torque, dt: 0.005, nominal: nominal)
         let expected: [String: Double] = [
             "inertia": 1.0 / 3 + 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85,
         ]
@@ -44,15 +44,32 @@ struct CalibrationSystemIDTests {
         print("sysid (real plant): \(fit.values), se \(fit.standardErrors), one-step error \(fit.heldOutErrorBefore) -> \(fit.heldOutErrorAfter)")
     }
 
+    @Test("irregular host ticks (every 7th sample late by half a period) are left out and the fit still holds")
+    func irregularTicks() throws {
+        let truth: [String: Double] = ["rotor_inertia": 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85]
+        let log = try exciteRealPlant(truth, seconds: 40, seed: 5)
+        // Sample times: nominal, but every 7th sample is 2.5 ms late (its position is not).
+        var time: [Double] = []
+        for k in 0..<log.theta.count {
+            let late: Double = k % 7 == 3 ? 0.0025 : 0
+            time.append(Double(k) * 0.005 + late)
+        }
+        let fit = try JitterTolerantSystemID.fit(theta: log.theta, torque: log.torque, dt: 0.005, nominal: .rate200Hz, time: time)
+        let inertia: Double = 1.0 / 3 + 0.05
+        let fitted: Double = try #require(fit.values["inertia"])
+        #expect(abs(fitted - inertia) / inertia < 0.10)
+        #expect(fit.heldOutErrorAfter < fit.heldOutErrorBefore)
+    }
+
     @Test("a log without excitation is refused with a reason")
     func refusesFlatLog() {
         let theta = [Double](repeating: Double.pi, count: 4000)
         let torque = [Double](repeating: 0, count: 4000)
-        #expect(throws: PendulumSystemID.FitError.self) {
-            try PendulumSystemID.fit(theta: theta, torque: torque, dt: 0.005, nominal: .rate200Hz)
+        #expect(throws: JitterTolerantSystemID.FitError.self) {
+            try JitterTolerantSystemID.fit(theta: theta, torque: torque, dt: 0.005, nominal: .rate200Hz)
         }
-        #expect(throws: PendulumSystemID.FitError.self) {
-            try PendulumSystemID.fit(theta: Array(theta.prefix(100)), torque: Array(torque.prefix(100)), dt: 0.005, nominal: .rate200Hz)
+        #expect(throws: JitterTolerantSystemID.FitError.self) {
+            try JitterTolerantSystemID.fit(theta: Array(theta.prefix(100)), torque: Array(torque.prefix(100)), dt: 0.005, nominal: .rate200Hz)
         }
     }
 }

@@ -9,6 +9,7 @@ private func scratch(_ tag: String) -> String {
     return dir
 }
 
+extension EmulatorDrivingCommandTests {
 @Suite("robotctl calibrate against the emulated robot", .serialized)
 struct CalibrateCommandTests {
     @Test("the interactive steps, driven by a stdin script with a redone step, write a valid calibration")
@@ -81,4 +82,5 @@ struct CalibrateCommandTests {
         #expect(errors.count == 1 && errors[0].contains(missing), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: out))
     }
+}
 }

@@ -39,6 +39,12 @@ private final class KeyTerminal {
     deinit { close(slave) }
 }
 
+/// Commands that start the emulated robot and drive it in real time. Serialized as a whole so
+/// that two emulators and two 200 Hz loops of this area never compete for the two cores.
+@Suite("robotctl commands driving the emulated robot", .serialized)
+struct EmulatorDrivingCommandTests {}
+
+extension EmulatorDrivingCommandTests {
 @Suite("robotctl teleop against the emulated robot", .serialized)
 struct TeleopCommandTests {
     @Test("keys through a pseudo-terminal: next, redo and stop give the expected episodes")
@@ -166,4 +172,5 @@ struct TeleopCommandTests {
         #expect(after.transitions().count > records.count)
         #expect(try after.episodeTable().entries.map(\.episode) == [1])
     }
+}
 }
