@@ -268,3 +268,103 @@ struct SimBenchOptions: ParsableArguments {
     @Option(help: "Pendulums stepped together by the batch path.")
     var lanes: Int = 4096
 }
+
+/// `robotctl bench gap`: the dynamics-gap benchmark (lives here beside the simulator it
+/// measures; the training is H2OTrainer's).
+struct BenchGap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gap",
+        abstract: "Train H2O+, H2O, SAC (sim only) and IQL (real only) and compare their returns on the real plant.",
+        discussion: """
+            Sim domain: the onboard pendulum simulator (200 Hz nominal model, plus --sim-param \
+            gap assignments). Real domain: the emulated robot's plant physics, stepped directly. \
+            Real data: a noisy teleop dataset recorded on the real plant. Metric: mean \
+            undiscounted return of deterministic episodes from hanging, per seed; the summary \
+            gives mean and spread over seeds, beside the scripted controller and zero torque.
+
+            Example: robotctl bench gap --epochs 20 --seeds 1,2,3 --sim-param gravity=20 --json
+            """)
+
+    @Option(help: "Epochs per run.")
+    var epochs: Int = 20
+    @Option(help: "Comma-separated seeds.")
+    var seeds: String = "1,2,3"
+    @Option(help: "Comma-separated algorithms: h2o+, h2o, sac-sim, iql-real.")
+    var algorithms: String = "h2o+,h2o,sac-sim,iql-real"
+    @Option(help: "Hyperparameter preset: robot or mujoco.")
+    var preset: String = "robot"
+    @Option(help: "Updates per epoch (preset value when omitted).")
+    var updatesPerEpoch: Int?
+    @Option(help: "Sim steps per epoch (preset value when omitted).")
+    var simStepsPerEpoch: Int?
+    @Option(help: "Episodes of the real teleop dataset (2000 ticks each).")
+    var teleopEpisodes: Int = 10
+    @Option(help: "Deterministic evaluation episodes per run.")
+    var evalEpisodes: Int = 5
+    @Option(name: .customLong("sim-param"), help: ArgumentHelp("Onboard simulator gap assignment, repeatable.", valueName: "name=value"))
+    var simParams: [String] = []
+    @Option(name: .customLong("plant-param"), help: ArgumentHelp("Real plant parameter, repeatable.", valueName: "name=value"))
+    var plantParams: [String] = []
+    @Flag(help: "Print runs and summary as JSON on standard output.")
+    var json = false
+
+    func run() throws {
+        var o = GapBenchmark.Options()
+        o.epochs = epochs
+        o.seeds = try seeds.split(separator: ",").map {
+            guard let s = UInt64($0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--seeds \(seeds): use comma-separated whole numbers, e.g. 1,2,3")
+            }
+            return s
+        }
+        o.algorithms = try algorithms.split(separator: ",").map {
+            guard let a = Algorithm(rawValue: $0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--algorithms: unknown '\($0)'; use h2o+, h2o, sac-sim, iql-real")
+            }
+            return a
+        }
+        guard var h = Hyperparameters.preset(named: preset) else {
+            throw ValidationError("--preset \(preset): use robot or mujoco")
+        }
+        if let u = updatesPerEpoch { h.updatesPerEpoch = u }
+        if let s = simStepsPerEpoch { h.simStepsPerEpoch = s }
+        o.hyperparameters = h
+        o.teleopEpisodes = teleopEpisodes
+        o.evaluationEpisodes = evalEpisodes
+        o.simAssignments = simParams
+        for assignment in plantParams {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let value = Double(parts[1]) else {
+                throw ValidationError("--plant-param \(assignment) is not name=number; example: coulomb=0.15")
+            }
+            o.plantParameters[parts[0]] = value
+        }
+        let runs = try GapBenchmark.run(o) { Console.shared.log(.info, "bench gap: \($0)") }
+        let summary = GapBenchmark.summarize(runs)
+        if json {
+            struct Output: Encodable {
+                let runs: [GapBenchmark.Run]
+                let summary: [GapBenchmark.Summary]
+                let epochs: Int
+                let updates_per_epoch: Int
+                let sim_steps_per_epoch: Int
+                let sim_params: [String]
+                let plant_params: [String]
+                let preset: String
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let out = Output(
+                runs: runs, summary: summary, epochs: epochs, updates_per_epoch: h.updatesPerEpoch,
+                sim_steps_per_epoch: h.simStepsPerEpoch, sim_params: simParams, plant_params: plantParams, preset: preset)
+            print(String(decoding: try encoder.encode(out), as: UTF8.self))
+        } else {
+            print("name                           runs      mean       std       min       max")
+            for s in summary {
+                print(
+                    s.name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                        + String(format: " %4d %9.1f %9.1f %9.1f %9.1f", s.runs, s.mean, s.std, s.min, s.max))
+            }
+        }
+    }
+}
