@@ -90,12 +90,14 @@ public enum ExcitationRunner {
         pacer.start(now: start)
         var k = 0
         var finished = false
+        var faults: RobotFaults = []
         while !finished {
             let wake = pacer.waitForNextTick()
             log.missedDeadlines += wake.missed
             let status = robot.read(into: &state)
             let now = monotonicNanos()
             if status != .ok { log.readFailures += 1 }
+            if !state.faults.isEmpty { faults.formUnion(state.faults) }
             safety.checkRead(status, state: state, now: now)
             if status == .ok { safety.checkState(state, now: now) }
             if !safety.isStopping && k >= ticks { safety.trip(.requested, state: state, now: now) }
@@ -128,7 +130,7 @@ public enum ExcitationRunner {
         try robot.deactivate()
         if safety.isLatched {
             throw ExcitationError(
-                "the safety layer stopped the excitation after \(k) ticks (\(safety.reasons)); lower the excitation torque (--sysid-torque) or check the limits in the calibration")
+                "the safety layer stopped the excitation after \(k) ticks (\(safety.reasons)\(faults.isEmpty ? "" : "; robot reports " + faultNames(faults))); lower the excitation torque (--sysid-torque), check the limits in the calibration, or run on a less loaded machine (a host stall trips the firmware watchdog)")
         }
         return log
     }
@@ -138,4 +140,14 @@ public enum ExcitationRunner {
 public struct ExcitationError: Error, CustomStringConvertible {
     public let description: String
     init(_ d: String) { description = "system identification: " + d }
+}
+
+/// "watchdog, link" for a fault set.
+func faultNames(_ f: RobotFaults) -> String {
+    let names: [(RobotFaults, String)] = [
+        (.watchdog, "watchdog"), (.estop, "e-stop"), (.motor, "motor fault"), (.encoder, "encoder fault"),
+        (.limit, "limit"), (.link, "link failure"),
+    ]
+    let parts = names.filter { f.contains($0.0) }.map(\.1)
+    return parts.isEmpty ? "fault bits \(f.rawValue)" : parts.joined(separator: ", ")
 }
