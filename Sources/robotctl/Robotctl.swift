@@ -22,6 +22,7 @@ struct Robotctl: ParsableCommand {
             Teleop.self,
             Train.self,
             DatasetCommand.self,
+            PolicyCommand.self,
             PortsCommand.self,
             GPIOCommand.self,
             Sim.self,
