@@ -75,19 +75,4 @@ struct TrainerThreadThreadSanitizedTests {
         #expect(ticks.load(ordering: .relaxed) > 10)
         #expect(trainer.isFinished)
     }
-
-    @Test("a two-thread step (discriminators on the helper thread) equals the one-thread step")
-    func twoThreadStep() throws {
-        var one = try goldenAgent()
-        var two = try goldenAgent()
-        let inputs = try goldenInputs()
-        var stepOne = H2OStep(agent: one, inputs: inputs, threads: 1)
-        var stepTwo = H2OStep(agent: two, inputs: inputs, threads: 2)
-        for _ in 0..<3 {
-            let a = stepOne.run(&one, inputs)
-            let b = stepTwo.run(&two, inputs)
-            #expect(a == b)
-        }
-        #expect(AgentFile.tensors(of: one, algorithm: .h2oPlus).tensors == AgentFile.tensors(of: two, algorithm: .h2oPlus).tensors)
-    }
 }
