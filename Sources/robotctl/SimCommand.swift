@@ -14,7 +14,9 @@ struct Sim: ParsableCommand {
             Example: robotctl sim rollout --task pendulum --param gravity=12 --init init.npy \
             --actions actions.npy --out rollout.npz
             """,
-        subcommands: [SimRolloutCommand.self, SimParamsCommand.self, SimCollectCommand.self, SimBenchCommand.self]
+        subcommands: [
+            SimRolloutCommand.self, SimParamsCommand.self, SimCollectCommand.self, SimBenchCommand.self,
+        ]
     )
 }
 
@@ -46,9 +48,11 @@ struct SimRolloutCommand: ParsableCommand {
     @Option(help: "Task name (see `robotctl sim --help`).")
     var task: SimTaskName
 
-    @Option(name: .customLong("param"), help: ArgumentHelp(
-        "Override a task parameter, repeatable (see `robotctl sim params --task T`).",
-        valueName: "name=value"))
+    @Option(
+        name: .customLong("param"),
+        help: ArgumentHelp(
+            "Override a task parameter, repeatable (see `robotctl sim params --task T`).",
+            valueName: "name=value"))
     var params: [String] = []
 
     @Option(name: .customLong("init"), help: ArgumentHelp("Start states (.npy).", valueName: "INIT.npy"))
@@ -72,7 +76,9 @@ struct SimRolloutCommand: ParsableCommand {
         Console.shared.log(.info, "sim rollout: wrote \(outPath)")
     }
 
-    private func rollout<T: SimulatedTask>(_ task: T, starts: NumpyArray, actions: NumpyArray) throws
+    private func rollout<T: SimulatedTask>(
+        _ task: T, starts: NumpyArray, actions: NumpyArray
+    ) throws
         -> [(name: String, array: NumpyArray)]
     {
         let s = task.simStateNames.count
@@ -80,14 +86,17 @@ struct SimRolloutCommand: ParsableCommand {
         let batched = starts.shape.count == 2
         guard starts.shape.count == 1 || batched, starts.shape.last == s else {
             throw UserError(
-                "\(initPath): shape \(starts.shape) is not [\(s)] or [E, \(s)] (\(task.simStateNames.joined(separator: ", "))); write one start state per row")
+                "\(initPath): shape \(starts.shape) is not [\(s)] or [E, \(s)] (\(task.simStateNames.joined(separator: ", "))); write one start state per row"
+            )
         }
         let episodes = batched ? starts.shape[0] : 1
         var shape = actions.shape
         if shape.count == (batched ? 2 : 1) && a == 1 { shape.append(1) }
         guard shape.count == (batched ? 3 : 2), shape.last == a, !batched || shape[0] == episodes else {
             let want = batched ? "[\(episodes), T, \(a)]" : "[T, \(a)]"
-            throw UserError("\(actionsPath): shape \(actions.shape) does not match \(want); write one action row per step")
+            throw UserError(
+                "\(actionsPath): shape \(actions.shape) does not match \(want); write one action row per step"
+            )
         }
         let steps = shape[shape.count - 2]
         let out = try SimRollout.run(
@@ -128,7 +137,8 @@ struct SimParamsCommand: ParsableCommand {
 struct SimCollectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collect",
-        abstract: "Record an offline real-domain dataset: a scripted noisy operator swings up the real plant.",
+        abstract:
+            "Record an offline real-domain dataset: a scripted noisy operator swings up the real plant.",
         discussion: """
             The operator is the energy-pumping swing-up controller with a per-episode effort \
             scale and correlated noise; the plant is the emulated robot's physics \
@@ -151,9 +161,11 @@ struct SimCollectCommand: ParsableCommand {
     @Option(help: "Each episode scales the controller's effort by U[1 - spread, 1].")
     var effortSpread: Double = 0.5
 
-    @Option(name: .customLong("plant-param"), help: ArgumentHelp(
-        "Override a real plant parameter, repeatable (names in firmware-proto/plant/include/plant.h).",
-        valueName: "name=value"))
+    @Option(
+        name: .customLong("plant-param"),
+        help: ArgumentHelp(
+            "Override a real plant parameter, repeatable (names in firmware-proto/plant/include/plant.h).",
+            valueName: "name=value"))
     var plantParams: [String] = []
 
     @Option(help: "Seed of the operator's noise and the plant's sensor noise.")
@@ -161,7 +173,8 @@ struct SimCollectCommand: ParsableCommand {
 
     func validate() throws {
         guard episodes > 0, noise >= 0, (0...1).contains(effortSpread) else {
-            throw ValidationError("--episodes must be positive, --noise non-negative, --effort-spread in 0...1")
+            throw ValidationError(
+                "--episodes must be positive, --noise non-negative, --effort-spread in 0...1")
         }
     }
 
@@ -182,7 +195,9 @@ struct SimCollectCommand: ParsableCommand {
             task: PendulumTask(parameters: .rate200Hz), directory: out, options: options)
         let mean = summary.returns.reduce(0, +) / Double(max(1, summary.returns.count))
         Console.shared.log(
-            .info, "sim collect: \(summary.records) records in \(out), mean episode return \(String(format: "%.1f", mean))")
+            .info,
+            "sim collect: \(summary.records) records in \(out), mean episode return \(String(format: "%.1f", mean))"
+        )
     }
 }
 
@@ -222,7 +237,8 @@ struct SimBenchCommand: ParsableCommand {
                 let steps_per_second: [Double]
             }
             let rows = results.map {
-                Row(name: $0.name, unit: $0.unit, lanes: $0.lanes, median_steps_per_second: $0.median,
+                Row(
+                    name: $0.name, unit: $0.unit, lanes: $0.lanes, median_steps_per_second: $0.median,
                     steps_per_second: $0.stepsPerSecond)
             }
             let encoder = JSONEncoder()
@@ -274,7 +290,8 @@ struct SimBenchOptions: ParsableArguments {
 struct BenchGap: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gap",
-        abstract: "Train H2O+, H2O, SAC (sim only) and IQL (real only) and compare their returns on the real plant.",
+        abstract:
+            "Train H2O+, H2O, SAC (sim only) and IQL (real only) and compare their returns on the real plant.",
         discussion: """
             Sim domain: the onboard pendulum simulator (200 Hz nominal model, plus --sim-param \
             gap assignments). Real domain: the emulated robot's plant physics, stepped directly. \
@@ -301,9 +318,13 @@ struct BenchGap: ParsableCommand {
     var teleopEpisodes: Int = 10
     @Option(help: "Deterministic evaluation episodes per run.")
     var evalEpisodes: Int = 5
-    @Option(name: .customLong("sim-param"), help: ArgumentHelp("Onboard simulator gap assignment, repeatable.", valueName: "name=value"))
+    @Option(
+        name: .customLong("sim-param"),
+        help: ArgumentHelp("Onboard simulator gap assignment, repeatable.", valueName: "name=value"))
     var simParams: [String] = []
-    @Option(name: .customLong("plant-param"), help: ArgumentHelp("Real plant parameter, repeatable.", valueName: "name=value"))
+    @Option(
+        name: .customLong("plant-param"),
+        help: ArgumentHelp("Real plant parameter, repeatable.", valueName: "name=value"))
     var plantParams: [String] = []
     @Flag(help: "Print runs and summary as JSON on standard output.")
     var json = false
@@ -356,7 +377,8 @@ struct BenchGap: ParsableCommand {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let out = Output(
                 runs: runs, summary: summary, epochs: epochs, updates_per_epoch: h.updatesPerEpoch,
-                sim_steps_per_epoch: h.simStepsPerEpoch, sim_params: simParams, plant_params: plantParams, preset: preset)
+                sim_steps_per_epoch: h.simStepsPerEpoch, sim_params: simParams, plant_params: plantParams,
+                preset: preset)
             print(String(decoding: try encoder.encode(out), as: UTF8.self))
         } else {
             print("name                           runs      mean       std       min       max")

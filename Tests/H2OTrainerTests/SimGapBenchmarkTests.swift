@@ -20,9 +20,11 @@ struct SimGapBenchmarkTests {
         #expect(lines.count == runs.count)
         #expect(runs.allSatisfy { $0.realReturn.isFinite && $0.realReturn <= 0 })
         let summary = GapBenchmark.summarize(runs)
-        #expect(summary.map(\.name) == [
-            "reference/swing-up-controller", "reference/zero-torque", "h2o+", "h2o", "sac-sim", "iql-real",
-        ])
+        #expect(
+            summary.map(\.name) == [
+                "reference/swing-up-controller", "reference/zero-torque", "h2o+", "h2o", "sac-sim",
+                "iql-real",
+            ])
         // The scripted controller swings up; doing nothing hangs (about -1974).
         #expect(summary[0].mean > summary[1].mean + 500)
         for s in summary.dropFirst(2) {

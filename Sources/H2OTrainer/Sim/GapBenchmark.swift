@@ -160,7 +160,9 @@ public enum GapBenchmark {
             }
             return total / Double(o.evaluationEpisodes)
         }
-        let scripted = evaluate { o in o.withUnsafeBufferPointer { controller.action(observation: $0.baseAddress!) } }
+        let scripted = evaluate { o in
+            o.withUnsafeBufferPointer { controller.action(observation: $0.baseAddress!) }
+        }
         let zero = evaluate { _ in 0 }
         return [
             Run(name: "reference/swing-up-controller", seed: 0, realReturn: scripted, updates: 0, seconds: 0),
