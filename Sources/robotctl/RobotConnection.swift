@@ -47,7 +47,7 @@ final class RobotConnection {
         bus.robotID = calibration.robotID
         bus.jointNames = calibration.joints.map(\.name)
         bus.calibration = calibration.joints.map {
-            Hardware.JointCalibration(zeroOffsetCounts: Int32($0.zeroOffsetCounts), direction: Int8($0.direction),
+            Hardware.EncoderConversion(zeroOffsetCounts: Int32($0.zeroOffsetCounts), direction: Int8($0.direction),
                                       countsPerRevolution: Int32($0.encoderCountsPerRevolution))
         }
         let robot = MotorBusRobot(configuration: bus)

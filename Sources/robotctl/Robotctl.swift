@@ -17,15 +17,15 @@ struct Robotctl: ParsableCommand {
             """,
         subcommands: [
             Bench.self,
-            Calibrate.self,
-            ReportCommand.self,
-            Teleop.self,
             Train.self,
-            DatasetCommand.self,
+            ReportCommand.self,
+            Calibrate.self,
+            Teleop.self,
             PolicyCommand.self,
+            DatasetCommand.self,
+            Sim.self,
             PortsCommand.self,
             GPIOCommand.self,
-            Sim.self,
         ]
     )
 }
@@ -35,6 +35,13 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
-        subcommands: [BenchTrain.self, BenchLoop.self, BenchLinkCommand.self, BenchSim.self, BenchGap.self]
+        subcommands: [
+            BenchInference.self,
+            BenchLoop.self,
+            BenchTrain.self,
+            BenchSim.self,
+            BenchLinkCommand.self,
+            BenchGap.self,
+        ]
     )
 }
