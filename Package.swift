@@ -122,7 +122,7 @@ let package = Package(
             name: "ReportingTests", dependencies: ["Reporting", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "RobotctlTests", dependencies: ["TestSupport"],
+            name: "RobotctlTests", dependencies: ["TestSupport", "Control", "H2OTrainer", "Hardware", "FixedNN"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -2,6 +2,7 @@ import ArgumentParser
 import Control
 import FixedNN
 import Foundation
+import H2OTrainer
 
 /// `robotctl dataset`: look at recorded datasets.
 struct DatasetCommand: ParsableCommand {
@@ -9,7 +10,7 @@ struct DatasetCommand: ParsableCommand {
         commandName: "dataset",
         abstract: "Inspect and export recorded datasets (format: Sources/Control/DATASET.md).",
         discussion: "Example: robotctl dataset info runs/teleop-1",
-        subcommands: [DatasetInfo.self, DatasetExport.self])
+        subcommands: [DatasetInfo.self, DatasetExport.self, DatasetImport.self, DatasetReplay.self, DatasetPlot.self])
 }
 
 /// `robotctl dataset info DIR`.
@@ -80,7 +81,8 @@ struct DatasetExport: ParsableCommand {
 
     func run() throws {
         let reader = try DatasetReader(directory: directory)
-        let arrays = reader.d4rlArrays()
+        // Episodes discarded with teleop's redo (episodes.jsonl) are left out.
+        let arrays = try reader.keptD4RLArrays()
         try NumpyArchive.writeNPZ(arrays.numpyArrays(), path: output)
         print("wrote \(arrays.count) transitions to \(output)" + (reader.droppedBytes > 0 ? " (\(reader.droppedBytes) torn bytes skipped)" : ""))
     }

@@ -1,0 +1,153 @@
+import Control
+
+/// A pseudo-random binary torque sequence for system identification: ±`amplitude` N·m, each
+/// level held for a random number of ticks in `minHoldTicks...maxHoldTicks` (broadband), with
+/// a speed guard that turns the torque against the motion above `guardSpeed` so the joint
+/// stays in the range where the simulator's model holds (no back-EMF saturation).
+///
+/// Value type; `torque` is real-time safe: does not allocate, lock or throw.
+public struct PRBSExcitation: Sendable {
+    public var amplitude: Double
+    public var minHoldTicks: Int
+    public var maxHoldTicks: Int
+    /// |θ̇| above which the torque opposes the motion, rad/s.
+    public var guardSpeed: Double
+    private var state: UInt64
+    private var level = 1.0
+    private var remaining = 0
+
+    public init(amplitude: Double, minHoldTicks: Int = 30, maxHoldTicks: Int = 160, guardSpeed: Double = 5, seed: UInt64 = 1) {
+        precondition(amplitude > 0 && minHoldTicks > 0 && maxHoldTicks >= minHoldTicks)
+        self.amplitude = amplitude
+        self.minHoldTicks = minHoldTicks
+        self.maxHoldTicks = maxHoldTicks
+        self.guardSpeed = guardSpeed
+        state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+    }
+
+    private mutating func nextRandom() -> UInt64 {
+        // splitmix64
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// The torque for the next tick given the measured speed. Real-time safe.
+    public mutating func torque(velocity: Double) -> Double {
+        if remaining <= 0 {
+            level = nextRandom() & 1 == 0 ? 1 : -1
+            remaining = minHoldTicks + Int(nextRandom() % UInt64(maxHoldTicks - minHoldTicks + 1))
+        }
+        remaining -= 1
+        var u = level * amplitude
+        if abs(velocity) > guardSpeed && (u > 0) == (velocity > 0) { u = -u }
+        return u
+    }
+}
+
+/// A logged excitation: per tick, the measured angle and speed and the torque sent.
+public struct ExcitationLog: Sendable, Equatable {
+    public var theta: [Double] = []
+    public var velocity: [Double] = []
+    public var torque: [Double] = []
+    /// The robot's measurement time of each sample, s (its clock, unwrapped; 0-based).
+    public var time: [Double] = []
+    /// Reads that failed (their ticks repeat the previous sample).
+    public var readFailures = 0
+    /// Deadlines missed (late ticks).
+    public var missedDeadlines: UInt64 = 0
+    public init() {}
+}
+
+/// Runs an excitation on a robot in torque mode at a fixed rate, behind the safety filter.
+public enum ExcitationRunner {
+    /// Drives `robot` (configured; activated here, deactivated at the end) with `signal` for
+    /// `ticks` ticks of `periodSeconds`, through a `SafetyFilter` with `limits`. `progress` is
+    /// called every 100 ticks between ticks (it may print). Throws if the safety layer stops
+    /// the run (the message names the reason and the fix).
+    public static func run(
+        robot: any RobotInterface, limits: SafetyLimits, periodSeconds: Double, ticks: Int, signal: PRBSExcitation,
+        progress: (Int) -> Void = { _ in }
+    ) throws -> ExcitationLog {
+        var safety = try SafetyFilter(limits: limits, mode: .torque, jointCount: limits.joints.count, periodSeconds: periodSeconds)
+        var pacer = DeadlinePacer(.deadlines(periodNanos: UInt64((periodSeconds * 1e9).rounded())))
+        var signal = signal
+        var log = ExcitationLog()
+        log.theta = [Double](repeating: 0, count: ticks)
+        log.velocity = [Double](repeating: 0, count: ticks)
+        log.torque = [Double](repeating: 0, count: ticks)
+        log.time = [Double](repeating: 0, count: ticks)
+        var deviceMicros: UInt64 = 0
+        var lastDevice: UInt32 = 0
+        if robot.lifecycle != .active { try robot.activate() }
+        var state = RobotState()
+        var command = RobotCommand()
+        _ = robot.read(into: &state)
+        let start = monotonicNanos()
+        safety.begin(state: state, now: start)
+        pacer.start(now: start)
+        var k = 0
+        var finished = false
+        var faults: RobotFaults = []
+        while !finished {
+            let wake = pacer.waitForNextTick()
+            log.missedDeadlines += wake.missed
+            let status = robot.read(into: &state)
+            let now = monotonicNanos()
+            if status != .ok { log.readFailures += 1 }
+            if !state.faults.isEmpty { faults.formUnion(state.faults) }
+            safety.checkRead(status, state: state, now: now)
+            if status == .ok { safety.checkState(state, now: now) }
+            if !safety.isStopping && k >= ticks { safety.trip(.requested, state: state, now: now) }
+            if !safety.isStopping {
+                command.mode = .torque
+                command.jointCount = limits.joints.count
+                for i in 0..<maxJoints { command.setpoint[i] = 0 }
+                command.setpoint[0] = Float(signal.torque(velocity: Double(state.velocity[0])))
+                _ = safety.filter(&command, state: state, now: now)
+                safety.feedWatchdog(now: now)
+                log.theta[k] = Double(state.position[0])
+                log.velocity[k] = Double(state.velocity[0])
+                log.torque[k] = Double(command.setpoint[0])
+                // Device clock (wrapping µs); the host clock if the robot gives none.
+                if state.deviceTimeMicros != 0 || lastDevice != 0 {
+                    if k > 0 { deviceMicros &+= UInt64(state.deviceTimeMicros &- lastDevice) }
+                    lastDevice = state.deviceTimeMicros
+                    log.time[k] = Double(deviceMicros) * 1e-6
+                } else {
+                    log.time[k] = Double(now &- start) * 1e-9
+                }
+                k += 1
+                if k % 100 == 0 { progress(k) }
+            } else {
+                finished = safety.stopCommand(state: state, now: now, into: &command)
+            }
+            command.sequence = UInt32(truncatingIfNeeded: wake.tick)
+            _ = robot.write(command)
+        }
+        try robot.deactivate()
+        if safety.isLatched {
+            throw ExcitationError(
+                "the safety layer stopped the excitation after \(k) ticks (\(safety.reasons)\(faults.isEmpty ? "" : "; robot reports " + faultNames(faults))); lower the excitation torque (--sysid-torque), check the limits in the calibration, or run on a less loaded machine (a host stall trips the firmware watchdog)")
+        }
+        return log
+    }
+}
+
+/// An excitation that could not finish.
+public struct ExcitationError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = "system identification: " + d }
+}
+
+/// "watchdog, link" for a fault set.
+func faultNames(_ f: RobotFaults) -> String {
+    let names: [(RobotFaults, String)] = [
+        (.watchdog, "watchdog"), (.estop, "e-stop"), (.motor, "motor fault"), (.encoder, "encoder fault"),
+        (.limit, "limit"), (.link, "link failure"),
+    ]
+    let parts = names.filter { f.contains($0.0) }.map(\.1)
+    return parts.isEmpty ? "fault bits \(f.rawValue)" : parts.joined(separator: ", ")
+}

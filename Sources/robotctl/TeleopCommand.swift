@@ -1,0 +1,232 @@
+import ArgumentParser
+import Control
+import Foundation
+import H2OTrainer
+import Hardware
+import Synchronization
+
+/// Set by SIGINT/SIGTERM during teleop: the main thread asks the session for an orderly stop.
+private let teleopStopSignal = Atomic<Bool>(false)
+
+extension TeleopResetMode: ExpressibleByArgument {}
+
+/// `robotctl teleop`: drive the robot by hand and record every tick as real data.
+struct Teleop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "teleop",
+        abstract: "Drive the robot with the keyboard or a gamepad and record every tick as real data.",
+        discussion: """
+            The operator's input is the action: the task turns it into a torque, the safety \
+            layer (torque, rate, velocity limits, watchdog, e-stop) filters it, and every tick of \
+            an episode is recorded with the teleop flag. Between episodes an unrecorded reset \
+            brings the robot back (the task's reset controller, or you with --reset operator). \
+            Keys: \(KeyboardTeleopMapping.summary). Gamepad: the axis drives the torque, buttons \
+            0 next, 1 redo, 2 stop, 3 e-stop. "Redo" marks the episode discarded in the dataset's \
+            episode table (episodes.jsonl); its records stay on disk but readers skip them. The \
+            dataset survives a crash: records are fsynced at least every 0.5 s and a torn tail is \
+            cut when the dataset is reopened.
+
+            Example: robotctl teleop --record data/teleop --episodes 10
+            Example: robotctl teleop --record data/teleop --joystick /dev/input/js0
+            """)
+
+    @OptionGroup var shared: SharedOptions
+
+    @Option(help: ArgumentHelp(
+        "Dataset directory to record into; created, or appended to if it holds the same robot and task.",
+        valueName: "dir"))
+    var record: String
+
+    @Option(help: ArgumentHelp("Linux joystick device (or a FIFO of js_event records) to drive with.", valueName: "/dev/input/jsN"))
+    var joystick: String?
+
+    @Option(help: "Joystick axis that drives the torque (0: left stick, horizontal).")
+    var gamepadAxis: Int = 0
+
+    @Flag(help: "Flip the sign of the gamepad axis.")
+    var gamepadInvert = false
+
+    @Option(help: "Change of the torque per a/d key press, as a fraction of the torque limit.")
+    var torqueStep: Float = 0.25
+
+    @Option(help: "Who brings the robot back between episodes: task (its reset controller) or operator (you drive, unrecorded, and press n).")
+    var reset: TeleopResetMode = .task
+
+    @Option(help: "Stop after this many kept episodes.")
+    var episodes: Int?
+
+    @Option(help: "Episode length in seconds before a time-out (default: the task's).")
+    var episodeSeconds: Double?
+
+    @Option(help: "Stop after this many seconds.")
+    var duration: Double?
+
+    @Option(name: .customLong("emulator-param"), help: ArgumentHelp(
+        "Plant parameter of the emulated robot (robot-emulator --param), repeatable.", valueName: "name=value"))
+    var emulatorParams: [String] = []
+
+    func validate() throws {
+        if let episodes, episodes < 1 { throw ValidationError("--episodes must be at least 1") }
+        if let s = episodeSeconds, !(s > 0) { throw ValidationError("--episode-seconds must be > 0") }
+        if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0") }
+        if !(torqueStep > 0 && torqueStep <= 1) { throw ValidationError("--torque-step must be in (0, 1]") }
+        if gamepadAxis < 0 || gamepadAxis >= JoystickState.maxAxes {
+            throw ValidationError("--gamepad-axis must be in 0...\(JoystickState.maxAxes - 1)")
+        }
+    }
+
+    func run() throws {
+        Console.shared.level = shared.logLevel
+        Console.shared.plainInterval = 1
+        let (calibration, calibrationPath) = try RobotConnection.loadCalibration(shared: shared)
+        guard calibration.task == "pendulum", calibration.joints.count == 1 else {
+            throw UserError("\(calibrationPath): field task is \"\(calibration.task)\" with \(calibration.joints.count) joints; teleop drives the one-joint pendulum task (use a pendulum calibration)")
+        }
+        var parameters = PendulumParameters.rate200Hz
+        parameters.dt = 1 / calibration.controlRateHz
+        parameters.maxTorque = calibration.joints[0].torqueLimit
+        parameters.episodeTicks = Int((Double(parameters.episodeTicks) * PendulumParameters.rate200Hz.dt / parameters.dt).rounded())
+        if let s = episodeSeconds { parameters.episodeTicks = max(1, Int((s / parameters.dt).rounded())) }
+        let task = PendulumTask(parameters: parameters)
+        let schema = task.datasetSchema(robotID: calibration.robotID, calibrationHash: calibration.contentHash, source: "teleop")
+
+        // Check the dataset before anything starts moving.
+        let firstEpisode = try asUserError { try TeleopRecording.nextEpisode(directory: record, schema: schema) }
+
+        var inputs: [any OperatorInputSource] = []
+        var rawMode: RawTerminalMode?
+        if isatty(STDIN_FILENO) == 1 {
+            rawMode = try asUserError { try RawTerminalMode() }
+            inputs.append(KeyboardOperator(reader: KeyboardReader(fileDescriptor: STDIN_FILENO),
+                                           mapping: KeyboardTeleopMapping(step: torqueStep)))
+        }
+        defer { rawMode?.restore() }
+        if let joystick {
+            var mapping = GamepadTeleopMapping()
+            mapping.axis = gamepadAxis
+            mapping.invert = gamepadInvert
+            inputs.append(GamepadOperator(reader: try asUserError { try JoystickReader(path: joystick) }, mapping: mapping))
+        }
+        guard !inputs.isEmpty else {
+            throw UserError("standard input: not a terminal and no --joystick given; run teleop in a terminal, or pass --joystick /dev/input/js0")
+        }
+
+        let connection = try RobotConnection.open(
+            shared: shared, calibration: calibration, calibrationPath: calibrationPath,
+            emulatorArguments: emulatorParams.flatMap { ["--param", $0] })
+        defer { connection.close() }
+
+        let writer = try asUserError { try DatasetWriter(directory: record, schema: schema) }
+        for r in writer.recovered {
+            Console.shared.log(.warning, "\(record)/\(r.segment): kept \(r.keptRecords) records, cut a torn tail of \(r.droppedBytes) bytes (\(r.problem))")
+        }
+        let table = try asUserError { try EpisodeTableWriter(directory: record) }
+        let ring = TransitionRing(capacity: 8192, observationCount: task.observationSize, actionCount: task.actionSize)
+        let logger = TransitionLogger(ring: ring, writer: writer)
+        let rate = 1 / task.controlPeriod
+        let session = try asUserError {
+            try TeleopSession(
+                robot: connection.robot, task: task, limits: connection.limits, ring: ring, inputs: inputs,
+                configuration: TeleopConfiguration(
+                    pacing: .deadlines(periodNanos: UInt64((task.controlPeriod * 1e9).rounded())), reset: reset,
+                    firstEpisode: firstEpisode, maxEpisodes: episodes, maxTicks: duration.map { UInt64($0 * rate) }))
+        }
+        try asUserError { try logger.start() }
+
+        teleopStopSignal.store(false, ordering: .relaxed)
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+        signal(SIGINT) { sig in
+            teleopStopSignal.store(true, ordering: .relaxed)
+            signal(sig, SIG_DFL)
+        }
+        signal(SIGTERM) { sig in
+            teleopStopSignal.store(true, ordering: .relaxed)
+            signal(sig, SIG_DFL)
+        }
+
+        let box = TeleopThreadResult()
+        let thread = try asUserError {
+            try NativeThread(name: "robotctl-teleop") {
+                box.realtime = RealtimeSetup.apply(RealtimeOptions(lockMemory: false))
+                box.result = Result { () throws(ControlLoopError) in try session.run() }
+                box.done.store(true, ordering: .releasing)
+            }
+        }
+        Console.shared.log(.info, "teleop: \(connection.description); recording into \(record) from episode \(firstEpisode), episodes of \(session.episodeTicks) ticks at \(Int(rate)) Hz; reset: \(reset.rawValue)")
+        Console.shared.log(.info, "keys: \(KeyboardTeleopMapping.summary)\(joystick == nil ? "" : "; gamepad \(joystick!): axis \(gamepadAxis), buttons 0 next, 1 redo, 2 stop, 3 e-stop")")
+
+        var outcomes: [EpisodeOutcome] = []
+        var tableError: Error?
+        func drainOutcomes() {
+            while let o = session.outcomes.pop() {
+                outcomes.append(o)
+                let reasonText = o.reason == .safetyStop ? session.status.phase == .finished ? "\(session.latchedReasons)" : nil : nil
+                do { try table.append(o.entry(safetyReason: reasonText)) } catch { tableError = tableError ?? error }
+            }
+        }
+        var meter = RateMeter()
+        while !box.done.load(ordering: .acquiring) {
+            usleep(100_000)
+            if teleopStopSignal.load(ordering: .relaxed) { session.requestStop() }
+            drainOutcomes()
+            let s = session.status
+            let written = logger.written
+            let recordsPerSecond = meter.update(count: written)
+            let phase = s.phase == .recording ? "recording ep \(s.episode) tick \(s.episodeTick)/\(session.episodeTicks)" : "\(s.phase) (next: ep \(s.episode))"
+            Console.shared.status(
+                "teleop | \(phase) | " + String(format: "action %+.2f | %.0f rec/s written", s.action, recordsPerSecond)
+                    + ", \(logger.durable) durable | kept \(s.keptEpisodes), discarded \(s.discardedEpisodes) | missed \(s.missedDeadlines)")
+        }
+        thread.join()
+        drainOutcomes()
+        let loggerFailure = logger.stop()
+        Console.shared.clearStatus()
+        if let w = box.realtime?.warning { Console.shared.log(.debug, "real-time setup: \(w)") }
+
+        let result: TeleopResult
+        switch box.result {
+        case .success(let r): result = r
+        case .failure(let e): throw UserError("\(e)")
+        case nil: throw UserError("teleop: the control thread ended without a result")
+        }
+        if let loggerFailure { throw UserError("\(loggerFailure)") }
+        if let tableError { throw UserError("\(tableError)") }
+        let kept = outcomes.filter { !$0.discarded }
+        print("teleop: \(result.records) records in \(outcomes.count) episodes (\(result.keptEpisodes) kept, \(result.discardedEpisodes) discarded) written to \(record); \(logger.durable) records durable; ring drops \(ring.droppedTotal); stop: \(result.reasons)")
+        if !kept.isEmpty {
+            print("kept episodes: " + kept.map { "\($0.episode) (\($0.records) ticks, \($0.reason))" }.joined(separator: ", "))
+        }
+        if result.latched {
+            throw UserError("teleop: stopped by a safety stop (\(result.reasons)); the data recorded so far is kept in \(record)")
+        }
+    }
+}
+
+/// What the teleop control thread hands back to the main thread (written before `done`).
+private final class TeleopThreadResult: @unchecked Sendable {
+    var result: Result<TeleopResult, ControlLoopError>?
+    var realtime: RealtimeReport?
+    let done = Atomic<Bool>(false)
+}
+
+/// Records per second from a growing count, over the last second or so.
+struct RateMeter {
+    private var lastCount: UInt64 = 0
+    private var lastTime = Date()
+    private var rate = 0.0
+
+    mutating func update(count: UInt64) -> Double {
+        let now = Date()
+        let dt = now.timeIntervalSince(lastTime)
+        if dt >= 0.5 {
+            rate = Double(count &- lastCount) / dt
+            lastCount = count
+            lastTime = now
+        }
+        return rate
+    }
+}

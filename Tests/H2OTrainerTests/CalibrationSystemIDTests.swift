@@ -1,0 +1,75 @@
+import Control
+import Testing
+
+@testable import H2OTrainer
+
+/// Logs a PRBS excitation of the C real plant at 200 Hz (plant stepped at 1 kHz, encoder
+/// quantised, noisy), as the emulator's firmware would see it.
+private func exciteRealPlant(_ plantParameters: [String: Double], seconds: Double, seed: UInt64) throws -> (theta: [Double], torque: [Double]) {
+    var plant = try RealPlant(kind: .pendulum, parameters: plantParameters, seed: seed)
+    var signal = PRBSExcitation(amplitude: 1.0, seed: seed)
+    let ticks = Int(seconds * 200)
+    var theta: [Double] = [], torque: [Double] = []
+    var previous = plant.measuredPosition(0)
+    for _ in 0..<ticks {
+        let th = plant.measuredPosition(0)
+        let u = signal.torque(velocity: (th - previous) / 0.005)
+        previous = th
+        theta.append(th)
+        torque.append(u)
+        plant.setCommand(u)
+        for _ in 0..<5 { plant.step(0.001) }
+    }
+    return (theta, torque)
+}
+
+@Suite("Calibration: jitter-tolerant system identification")
+struct CalibrationSystemIDTests {
+    @Test("recovers inertia, gain, damping, Coulomb friction and latency of the real plant within 10 %")
+    func recoversRealPlantParameters() throws {
+        let truth: [String: Double] = ["rotor_inertia": 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85]
+        let log = try exciteRealPlant(truth, seconds: 40, seed: 3)
+        let nominal = PendulumParameters.rate200Hz
+        let fit = try JitterTolerantSystemID.fit(theta: log.theta, torque: log.torque, dt: 0.005, nominal: nominal)
+        let expected: [String: Double] = [
+            "inertia": 1.0 / 3 + 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85,
+        ]
+        for (name, value) in expected {
+            let got = try #require(fit.values[name])
+            #expect(abs(got - value) / value < 0.10, "\(name): fitted \(got), true \(value)")
+        }
+        // 5 plant steps of 1 ms = one 200 Hz tick.
+        #expect(fit.values["latency_ticks"] == 1, "latency residuals \(fit.residualByLatency)")
+        #expect(fit.heldOutErrorAfter < 0.5 * fit.heldOutErrorBefore, "before \(fit.heldOutErrorBefore), after \(fit.heldOutErrorAfter)")
+        print("sysid (real plant): \(fit.values), se \(fit.standardErrors), one-step error \(fit.heldOutErrorBefore) -> \(fit.heldOutErrorAfter)")
+    }
+
+    @Test("irregular host ticks (every 7th sample late by half a period) are left out and the fit still holds")
+    func irregularTicks() throws {
+        let truth: [String: Double] = ["rotor_inertia": 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85]
+        let log = try exciteRealPlant(truth, seconds: 40, seed: 5)
+        // Sample times: nominal, but every 7th sample is 2.5 ms late (its position is not).
+        var time: [Double] = []
+        for k in 0..<log.theta.count {
+            let late: Double = k % 7 == 3 ? 0.0025 : 0
+            time.append(Double(k) * 0.005 + late)
+        }
+        let fit = try JitterTolerantSystemID.fit(theta: log.theta, torque: log.torque, dt: 0.005, nominal: .rate200Hz, time: time)
+        let inertia: Double = 1.0 / 3 + 0.05
+        let fitted: Double = try #require(fit.values["inertia"])
+        #expect(abs(fitted - inertia) / inertia < 0.10)
+        #expect(fit.heldOutErrorAfter < fit.heldOutErrorBefore)
+    }
+
+    @Test("a log without excitation is refused with a reason")
+    func refusesFlatLog() {
+        let theta = [Double](repeating: Double.pi, count: 4000)
+        let torque = [Double](repeating: 0, count: 4000)
+        #expect(throws: JitterTolerantSystemID.FitError.self) {
+            try JitterTolerantSystemID.fit(theta: theta, torque: torque, dt: 0.005, nominal: .rate200Hz)
+        }
+        #expect(throws: JitterTolerantSystemID.FitError.self) {
+            try JitterTolerantSystemID.fit(theta: Array(theta.prefix(100)), torque: Array(torque.prefix(100)), dt: 0.005, nominal: .rate200Hz)
+        }
+    }
+}
