@@ -103,6 +103,10 @@ let package = Package(
         .testTarget(
             name: "ControlTests", dependencies: ["Control", "FixedNN", "TestSupport"],
             swiftSettings: swiftSettings),
+        // A child process the crash-safety test records with and kills (SIGKILL).
+        .executableTarget(
+            name: "CrashRecorder", dependencies: ["Control"], path: "Tests/CrashRecorder",
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "HardwareTests", dependencies: ["Hardware", "Control", "TestSupport"],
             swiftSettings: swiftSettings),

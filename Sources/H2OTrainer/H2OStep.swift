@@ -70,21 +70,31 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// Workspaces for `inputs`' row counts and the agent's networks. Allocates.
     public init(agent: borrowing H2OAgent, inputs: borrowing StepInputs) {
         let h = agent.hyperparameters
-        algorithm = inputs.algorithm
-        S = agent.observationSize
-        A = agent.actionSize
+        let algorithm = inputs.algorithm
+        let S = agent.observationSize, A = agent.actionSize
         precondition(inputs.observationSize == S && inputs.actionSize == A, "StepInputs sizes differ from the agent's")
-        realRows = inputs.realRows
-        simRows = inputs.simRows
-        rows = inputs.rows
-        discRows = inputs.discriminatorRows
-        copies = inputs.noisyCopies
-        gamma = Float(h.gamma)
+        let realRows = inputs.realRows, simRows = inputs.simRows, discRows = inputs.discriminatorRows
+        let copies = inputs.noisyCopies
+        let B = realRows + simRows
+        let lambda: Float
         switch algorithm {
         case .h2oPlus: lambda = Float(h.exploitCoefficient)
         case .h2o, .sacSim: lambda = 0
         case .iqlReal: lambda = 1
         }
+        let shapes = H2OAgent.shapes(observationSize: S, actionSize: A, hyperparameters: h)
+        precondition(agent.policy.shape == shapes.policy && agent.discriminatorSAS.shape == shapes.discriminatorSAS,
+                     "agent networks differ from its hyperparameters")
+        self.algorithm = algorithm
+        self.S = S
+        self.A = A
+        self.realRows = realRows
+        self.simRows = simRows
+        self.rows = B
+        self.discRows = discRows
+        self.copies = copies
+        self.lambda = lambda
+        gamma = Float(h.gamma)
         expectile = Float(h.expectile)
         polyak = Float(h.polyak)
         discNoise = Float(h.discriminatorNoiseStd)
@@ -95,29 +105,28 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         cqlStateNoise = Float(h.cqlStateNoiseStd)
         iqlTemperature = Float(h.iqlTemperature)
         iqlMaxWeight = Float(h.iqlMaxWeight)
-        let B = rows
-        discSA = MLPWorkspace(shape: agent.discriminatorSA.shape, maxBatch: max(1, 2 * discRows))
+        discSA = MLPWorkspace(shape: shapes.discriminatorSA, maxBatch: Swift.max(1, 2 * discRows))
         discSAS = MLPWorkspace(
-            shape: agent.discriminatorSAS.shape, maxBatch: max(1, 2 * discRows, simRows * copies, simRows))
-        pi = MLPWorkspace(shape: agent.policy.shape, maxBatch: 2 * B)
+            shape: shapes.discriminatorSAS, maxBatch: Swift.max(Swift.max(1, 2 * discRows), Swift.max(simRows * copies, simRows)))
+        pi = MLPWorkspace(shape: shapes.policy, maxBatch: 2 * B)
         headPi = TanhGaussianHead(actionSize: A, maxBatch: B)
         headNext = TanhGaussianHead(actionSize: A, maxBatch: B)
-        q1Pi = MLPWorkspace(shape: agent.q1.shape, maxBatch: B)
-        q2Pi = MLPWorkspace(shape: agent.q2.shape, maxBatch: B)
-        q1 = MLPWorkspace(shape: agent.q1.shape, maxBatch: B)
-        q2 = MLPWorkspace(shape: agent.q2.shape, maxBatch: B)
-        q1T = MLPWorkspace(shape: agent.q1Target.shape, maxBatch: 2 * B)
-        q2T = MLPWorkspace(shape: agent.q2Target.shape, maxBatch: 2 * B)
-        v = MLPWorkspace(shape: agent.value.shape, maxBatch: 2 * B)
-        gradPolicy = agent.policy.makeGradient()
+        q1Pi = MLPWorkspace(shape: shapes.critic, maxBatch: B)
+        q2Pi = MLPWorkspace(shape: shapes.critic, maxBatch: B)
+        q1 = MLPWorkspace(shape: shapes.critic, maxBatch: B)
+        q2 = MLPWorkspace(shape: shapes.critic, maxBatch: B)
+        q1T = MLPWorkspace(shape: shapes.critic, maxBatch: 2 * B)
+        q2T = MLPWorkspace(shape: shapes.critic, maxBatch: 2 * B)
+        v = MLPWorkspace(shape: shapes.value, maxBatch: 2 * B)
+        gradPolicy = FloatBuffer(count: shapes.policy.parameterCount)
         gradLogStd = FloatBuffer(count: 2)
-        gradQ1 = agent.q1.makeGradient()
-        gradQ2 = agent.q2.makeGradient()
-        gradValue = agent.value.makeGradient()
-        gradDiscSA = agent.discriminatorSA.makeGradient()
-        gradDiscSAS = agent.discriminatorSAS.makeGradient()
+        gradQ1 = FloatBuffer(count: shapes.critic.parameterCount)
+        gradQ2 = FloatBuffer(count: shapes.critic.parameterCount)
+        gradValue = FloatBuffer(count: shapes.value.parameterCount)
+        gradDiscSA = FloatBuffer(count: shapes.discriminatorSA.parameterCount)
+        gradDiscSAS = FloatBuffer(count: shapes.discriminatorSAS.parameterCount)
         gradLogAlpha = FloatBuffer(count: 1)
-        gradDiscard = agent.q1.makeGradient()
+        gradDiscard = FloatBuffer(count: shapes.critic.parameterCount)
         logitsSA = FloatBuffer(count: 4 * discRows)
         logitsSAS = FloatBuffer(count: 4 * discRows)
         gLogitsSA = FloatBuffer(count: 4 * discRows)
@@ -127,7 +136,7 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         valueTargets = FloatBuffer(count: 2 * B)
         actionGradient = FloatBuffer(count: B * A)
         logProbGradient = FloatBuffer(count: B)
-        scratch = FloatBuffer(count: max(B, simRows * max(copies, 1)))
+        scratch = FloatBuffer(count: Swift.max(B, simRows * Swift.max(copies, 1)))
     }
 
     // MARK: The step

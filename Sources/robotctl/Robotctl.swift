@@ -28,6 +28,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
-        subcommands: []
+        subcommands: [BenchTrain.self]
     )
 }

@@ -1,4 +1,5 @@
 import Control
+import FixedNN
 import Foundation
 
 /// A fresh empty directory under the system temp directory; removed by `removeTemporaryDirectory`.
@@ -45,30 +46,29 @@ public func testLimits(jointCount: Int = 1) -> SafetyLimits {
     return l
 }
 
-/// A fake robot, regulation task, linear policy slot and loop, wired together.
-public struct LoopFixture {
+/// A FixedNN runtime policy `observationSize → hidden → hidden → actionSize` (tanh hidden layers,
+/// tanh head), seeded; output-layer weights scaled by `gain`.
+public func makeNetworkPolicy(observationSize: Int, actionSize: Int, hidden: Int = 64, seed: UInt64 = 1, gain: Float = 0.01) -> DeterministicPolicy {
+    let net = MLP(shape: MLPShape(layerSizes: [observationSize, hidden, hidden, actionSize], hidden: .tanh),
+                  lastLayer: .xavierUniform(gain: gain), seed: seed)
+    return DeterministicPolicy(PolicyFile(network: net, head: .tanh))
+}
+
+/// A fake robot, regulation task, policy slot and loop, wired together.
+public struct LoopFixture<Policy: SlotPolicy> {
     public let robot: FakeRobot
     public let task: RegulationTask
-    public let slot: PolicySlot<LinearTestPolicy>
-    public let loop: ControlLoop<RegulationTask, LinearTestPolicy>
+    public let slot: PolicySlot<Policy>
+    public let loop: ControlLoop<RegulationTask, Policy>
     public let ring: TransitionRing?
     public let estop: FakeEStop
     public let outputs: FakeOutputs
 
     public init(jointCount: Int = 1, plant: MockRobot.Plant = .integrator(inertia: 0.05, damping: 0.1, dt: 0.005),
                 limits: SafetyLimits? = nil, configuration: LoopConfiguration, ringCapacity: Int? = 4096,
-                policyWeights: [Float]? = nil, episodeTicks: Int = 1000, initialPolicy: LinearTestPolicy? = nil) throws {
+                episodeTicks: Int = 1000, policy: Policy) throws {
         robot = FakeRobot(jointCount: jointCount, plant: plant, commandLogCapacity: 1 << 16)
         task = RegulationTask(jointCount: jointCount, episodeTicks: episodeTicks, effortScale: 1)
-        let policy = initialPolicy ?? LinearTestPolicy(observationSize: 2 * jointCount, actionSize: jointCount)
-        if initialPolicy == nil {
-            // A stabilising PD-like policy: a_j = tanh(-2 q_j - 0.5 q̇_j).
-            for j in 0..<jointCount {
-                policy.parameters[j * 2 * jointCount + j] = -2
-                policy.parameters[j * 2 * jointCount + jointCount + j] = -0.5
-            }
-        }
-        if let policyWeights { for (i, w) in policyWeights.enumerated() { policy.parameters[i] = w } }
         slot = try PolicySlot(initial: policy)
         ring = ringCapacity.map { TransitionRing(capacity: $0, observationCount: 2 * jointCount, actionCount: jointCount) }
         estop = FakeEStop()
@@ -84,5 +84,22 @@ public struct LoopFixture {
         var out: [Transition] = []
         while ring.pop({ p in out.append(TransitionLayout.decode(p.baseAddress!, observationCount: ring.observationCount, actionCount: ring.actionCount)) }) {}
         return out
+    }
+}
+
+extension LoopFixture where Policy == LinearTestPolicy {
+    /// With a stabilising linear policy `a_j = tanh(-2 q_j - 0.5 q̇_j)` unless `initialPolicy` is given.
+    public init(jointCount: Int = 1, plant: MockRobot.Plant = .integrator(inertia: 0.05, damping: 0.1, dt: 0.005),
+                limits: SafetyLimits? = nil, configuration: LoopConfiguration, ringCapacity: Int? = 4096,
+                episodeTicks: Int = 1000, initialPolicy: LinearTestPolicy? = nil) throws {
+        let policy = initialPolicy ?? LinearTestPolicy(observationSize: 2 * jointCount, actionSize: jointCount)
+        if initialPolicy == nil {
+            for j in 0..<jointCount {
+                policy.parameters[j * 2 * jointCount + j] = -2
+                policy.parameters[j * 2 * jointCount + jointCount + j] = -0.5
+            }
+        }
+        try self.init(jointCount: jointCount, plant: plant, limits: limits, configuration: configuration,
+                      ringCapacity: ringCapacity, episodeTicks: episodeTicks, policy: policy)
     }
 }

@@ -14,6 +14,7 @@ public final class TransitionLogger: @unchecked Sendable {
     public let pollInterval: Double
     private let running = Atomic<Bool>(false)
     private let writtenCount = Atomic<UInt64>(0)
+    private let durableCount = Atomic<UInt64>(0)
     private var thread: NativeThread?
     private var failure: DatasetError?
 
@@ -27,6 +28,9 @@ public final class TransitionLogger: @unchecked Sendable {
 
     /// Records written to the dataset so far (any thread).
     public var written: UInt64 { writtenCount.load(ordering: .relaxed) }
+
+    /// Records known to be on disk (fsync returned after they were written), any thread.
+    public var durable: UInt64 { durableCount.load(ordering: .acquiring) }
 
     /// Starts the logger thread.
     public func start() throws(SystemError) {
@@ -43,6 +47,7 @@ public final class TransitionLogger: @unchecked Sendable {
             if !keepGoing { break }
             if failure == nil {
                 do { try writer.syncIfDue() } catch { failure = .system(error) }
+                durableCount.store(UInt64(writer.recordsDurable), ordering: .releasing)
             }
             _ = crt_sleep_until(crt_monotonic_nanos() + sleepNanos)
         }
@@ -70,6 +75,7 @@ public final class TransitionLogger: @unchecked Sendable {
         self.thread = nil
         if failure == nil {
             do { try writer.close() } catch { failure = .system(error) }
+            durableCount.store(UInt64(writer.recordsDurable), ordering: .releasing)
         }
         return failure
     }

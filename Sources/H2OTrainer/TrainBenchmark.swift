@@ -1,0 +1,113 @@
+import FixedNN
+import Foundation
+
+/// Times training steps on synthetic data: the library side of `robotctl bench train`.
+///
+/// Set-up allocates (agent, buffers, step); the timed loop is `inputs.sample` + `step.run`,
+/// which allocate nothing. FLOPs are counted from the shapes of every GEMM the step runs.
+public enum TrainBenchmark {
+    /// One configuration's result.
+    public struct Result: Sendable, Codable {
+        public var preset: String
+        public var algorithm: String
+        public var threads: Int
+        public var hiddenSize: Int
+        public var batchSize: Int
+        public var discriminatorHiddenSize: Int
+        public var observationSize: Int
+        public var actionSize: Int
+        public var steps: Int
+        /// Median milliseconds per step (sampling included).
+        public var medianMilliseconds: Double
+        /// 10th and 90th percentiles, milliseconds.
+        public var p10Milliseconds: Double
+        public var p90Milliseconds: Double
+        /// Floating-point operations of one step (GEMMs only).
+        public var flopsPerStep: Double
+        /// Achieved GFLOP/s at the median.
+        public var gflops: Double
+        /// Achieved rate ÷ (threads × `peakGflopsPerCore`).
+        public var fractionOfPeak: Double
+        public var peakGflopsPerCore: Double
+    }
+
+    /// Runs `steps` timed steps (after `warmup`) of `algorithm` with hyperparameters `h` and
+    /// sizes S, A on random replay data; one sample of the wall clock per step.
+    public static func run(
+        preset: String, hyperparameters h: Hyperparameters, algorithm: Algorithm = .h2oPlus, observationSize S: Int = 3,
+        actionSize A: Int = 1, steps: Int = 200, warmup: Int = 20, peakGflopsPerCore: Double = 250
+    ) -> Result {
+        var random = TrainerRandom(seed: h.seed)
+        let n = 4096
+        var real = ReplayBuffer(observationSize: S, actionSize: A, capacity: n, overflow: .refuse)
+        var sim = ReplayBuffer(observationSize: S, actionSize: A, capacity: n, overflow: .overwriteOldest)
+        var o = [Float](repeating: 0, count: S), a = [Float](repeating: 0, count: A), x = [Float](repeating: 0, count: S)
+        for i in 0..<(2 * n) {
+            for j in 0..<S { o[j] = random.normal(); x[j] = random.normal() }
+            for j in 0..<A { a[j] = 2 * random.uniform() - 1 }
+            if i < n {
+                real.append(observation: o, action: a, reward: random.normal(), nextObservation: x, terminal: false)
+            } else {
+                sim.append(observation: o, action: a, reward: random.normal(), nextObservation: x, terminal: false)
+            }
+        }
+        var agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
+        var inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
+        var step = H2OStep(agent: agent, inputs: inputs)
+        for _ in 0..<warmup {
+            inputs.sample(real: real, sim: sim, using: &random)
+            _ = step.run(&agent, inputs)
+        }
+        var times = [Double](repeating: 0, count: steps)
+        for i in 0..<steps {
+            let start = DispatchTime.now().uptimeNanoseconds
+            inputs.sample(real: real, sim: sim, using: &random)
+            _ = step.run(&agent, inputs)
+            times[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        }
+        times.sort()
+        let median = times[steps / 2]
+        let flops = step.flopsPerStep(agent)
+        let gflops = flops / (median * 1e-3) / 1e9
+        return Result(
+            preset: preset, algorithm: algorithm.rawValue, threads: step.threadCount, hiddenSize: h.hiddenSize,
+            batchSize: h.batchSize, discriminatorHiddenSize: h.discriminatorHiddenSize, observationSize: S, actionSize: A,
+            steps: steps, medianMilliseconds: median, p10Milliseconds: times[steps / 10],
+            p90Milliseconds: times[(steps * 9) / 10], flopsPerStep: flops, gflops: gflops,
+            fractionOfPeak: gflops / (Double(step.threadCount) * peakGflopsPerCore), peakGflopsPerCore: peakGflopsPerCore)
+    }
+}
+
+extension H2OStep {
+    /// Threads the step runs on.
+    public var threadCount: Int { 1 }
+
+    /// FLOPs of the GEMMs of one `run` (forward 2·rows·in·out per layer; backward the same for
+    /// the weight gradient and again for each input gradient it propagates).
+    public func flopsPerStep(_ agent: borrowing H2OAgent) -> Double {
+        func macs(_ s: MLPShape) -> Double { Double(s.multiplyAddsPerSample) }
+        func firstLayer(_ s: MLPShape) -> Double { Double(s.layerSizes[0] * s.layerSizes[1]) }
+        func fwd(_ s: MLPShape, _ rows: Int) -> Double { 2 * Double(rows) * macs(s) }
+        func bwd(_ s: MLPShape, _ rows: Int, input: Bool) -> Double {
+            2 * Double(rows) * (2 * macs(s) - (input ? 0 : firstLayer(s)))
+        }
+        let B = rows, Nr = realRows
+        var f = 0.0
+        let useValue = algorithm == .h2oPlus || algorithm == .iqlReal
+        if algorithm == .h2oPlus || algorithm == .h2o {
+            f += fwd(agent.discriminatorSA.shape, 2 * discRows) + bwd(agent.discriminatorSA.shape, 2 * discRows, input: false)
+            f += fwd(agent.discriminatorSAS.shape, 2 * discRows) + bwd(agent.discriminatorSAS.shape, 2 * discRows, input: false)
+            f += fwd(agent.discriminatorSAS.shape, simRows)
+            if algorithm == .h2o { f += fwd(agent.discriminatorSAS.shape, simRows * copies) }
+        }
+        f += fwd(agent.policy.shape, 2 * B)
+        f += 2 * fwd(agent.q1.shape, useValue ? B + Nr : B)
+        if useValue { f += fwd(agent.value.shape, Nr + B) + bwd(agent.value.shape, Nr, input: false) }
+        f += 2 * (fwd(agent.q1.shape, B) + bwd(agent.q1.shape, B, input: false))
+        if algorithm != .iqlReal {
+            f += 2 * (fwd(agent.q1.shape, B) + bwd(agent.q1.shape, B, input: true))
+        }
+        f += bwd(agent.policy.shape, B, input: false)
+        return f
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import H2OTrainer
+
+/// `robotctl bench train`: time training steps at the `robot` and `mujoco` presets.
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Time one training step at the robot and mujoco presets (S = 3, A = 1).",
+        discussion: """
+            Runs warm-up steps, then times each step (batch sampling included) on random replay \
+            data and prints the median, percentiles, FLOPs per step and the fraction of peak \
+            FLOP rate (peak per core from --peak-gflops). Allocation-freedom of the step is \
+            proven by the test suite, not here.
+
+            Example: robotctl bench train --json --steps 300
+            """)
+
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+
+    @Option(help: "Timed steps per configuration.")
+    var steps = 200
+
+    @Option(help: "Presets to run, comma-separated (robot, mujoco).")
+    var presets = "robot,mujoco"
+
+    @Option(help: "Algorithm: h2o+, h2o, sac-sim or iql-real.")
+    var algorithm = "h2o+"
+
+    @Option(help: "Peak single-core FLOP rate in GFLOP/s for the fraction-of-peak column (250 on a Zen 5 core).")
+    var peakGflops = 250.0
+
+    func validate() throws {
+        guard Algorithm(rawValue: algorithm) != nil else {
+            throw ValidationError("unknown --algorithm '\(algorithm)'; use one of \(Algorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        for name in presets.split(separator: ",") where Hyperparameters.preset(named: String(name)) == nil {
+            throw ValidationError("unknown preset '\(name)'; use \(Hyperparameters.presetNames.joined(separator: " or "))")
+        }
+        guard steps >= 10 else { throw ValidationError("--steps must be at least 10") }
+    }
+
+    func run() throws {
+        var results: [TrainBenchmark.Result] = []
+        for name in presets.split(separator: ",").map(String.init) {
+            let h = Hyperparameters.preset(named: name)!
+            results.append(
+                TrainBenchmark.run(
+                    preset: name, hyperparameters: h, algorithm: Algorithm(rawValue: algorithm)!, steps: steps,
+                    peakGflopsPerCore: peakGflops))
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+        } else {
+            for r in results {
+                print(
+                    "\(r.preset): \(String(format: "%.3f", r.medianMilliseconds)) ms/step (p10 \(String(format: "%.3f", r.p10Milliseconds)), p90 \(String(format: "%.3f", r.p90Milliseconds))), \(String(format: "%.1f", r.flopsPerStep / 1e6)) MFLOP, \(String(format: "%.1f", r.gflops)) GFLOP/s = \(String(format: "%.1f", 100 * r.fractionOfPeak))% of \(r.threads)×\(Int(r.peakGflopsPerCore)) GFLOP/s"
+                )
+            }
+        }
+    }
+}
