@@ -79,7 +79,7 @@ let package = Package(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort", "CHardwareShims"],
             swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant", "Reporting"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
@@ -118,7 +118,7 @@ let package = Package(
             name: "ReportingTests", dependencies: ["Reporting", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "RobotctlTests", dependencies: ["TestSupport"],
+            name: "RobotctlTests", dependencies: ["TestSupport", "Control", "FixedNN"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -17,7 +17,9 @@ struct Robotctl: ParsableCommand {
             """,
         subcommands: [
             Bench.self,
+            EvalCommand.self,
             ReportCommand.self,
+            RunCommand.self,
             Train.self,
         ]
     )
