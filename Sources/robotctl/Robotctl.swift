@@ -21,6 +21,7 @@ struct Robotctl: ParsableCommand {
             ReportCommand.self,
             RunCommand.self,
             Train.self,
+            DatasetCommand.self,
         ]
     )
 }
@@ -30,6 +31,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
-        subcommands: [BenchTrain.self]
+        subcommands: [BenchTrain.self, BenchLoop.self]
     )
 }

@@ -69,12 +69,13 @@ struct CrashSafetyTests {
             let records = reader.transitions()
             totalKept += records.count
             #expect(records.count >= durable, "every record reported durable is there")
-            #expect(records.map(\.header.tick) == (0..<UInt64(records.count)).map { $0 }, "a gap-free prefix")
+            #expect(zip(records, records.dropFirst()).allSatisfy { $1.header.tick > $0.header.tick }, "in order, no duplicates")
             #expect(records.allSatisfy(isSynthetic), "no corrupted record")
-            // Bounded loss: at most one fsync interval (plus scheduling slack on a busy machine).
-            let produced = killedAfter * 200
-            #expect(Double(records.count) >= produced - 200 * (fsyncInterval + 0.35),
-                    "kept \(records.count) of about \(Int(produced)) records")
+            // Bounded loss: the newest record kept is at most one fsync interval (plus scheduling
+            // slack on a busy machine) older than the kill. Ticks are deadline indices at 200 Hz.
+            let lastTick = Double(records.last?.header.tick ?? 0)
+            #expect(lastTick >= killedAfter * 200 - 200 * (fsyncInterval + 0.35),
+                    "newest kept tick \(Int(lastTick)), killed at tick ~\(Int(killedAfter * 200))")
             // Reopening for writing cuts any torn tail and appends after it.
             let writer = try DatasetWriter(directory: dir, schema: reader.schema)
             #expect(writer.recovered.reduce(0) { $0 + $1.droppedBytes } == reader.droppedBytes)

@@ -1,4 +1,5 @@
 import Control
+import FixedNN
 import Foundation
 import Testing
 import TestSupport
@@ -133,4 +134,52 @@ struct DatasetTests {
         #expect(a.timeouts == [false, false, true, false, false, false])
         #expect(a.terminals == [false, false, false, false, false, true])
     }
+
+    @Test("the summary counts episodes, drops and late ticks, and the .npz export carries D4RL keys")
+    func summaryAndExport() throws {
+        let dir = makeTemporaryDirectory("ds-summary")
+        defer { removeTemporaryDirectory(dir) }
+        let w = try DatasetWriter(directory: dir, schema: testSchema())
+        for i in 0..<30 {
+            var t = syntheticTransition(tick: UInt64(i), episode: UInt32(i / 10))
+            if i % 10 == 0 { t.header.flags.insert(.episodeStart) }
+            if i % 10 == 9 { t.header.flags.insert(.timeout) }
+            if i == 5 { t.header.flags.insert(.late) }
+            if i == 7 { t.header.droppedBefore = 2 }
+            try w.append(t)
+        }
+        try w.close()
+        let reader = try DatasetReader(directory: dir)
+        let s = DatasetSummary(reader)
+        #expect(s.transitions == 30 && s.episodes == 3 && s.timeoutEpisodes == 3)
+        #expect(s.droppedTransitions == 2 && s.lateTicks == 1 && s.droppedBytes == 0)
+        #expect(abs(s.durationSeconds - 29 * 0.005) < 1e-9)
+        let path = dir + "/out.npz"
+        let arrays = reader.d4rlArrays()
+        try NumpyArchive.writeNPZ(arrays.numpyArrays(), path: path)
+        let back = try NumpyArchive.readNPZ(path: path)
+        #expect(Set(back.keys).isSuperset(of: ["observations", "actions", "rewards", "next_observations", "terminals", "timeouts"]))
+        #expect(back["observations"]?.shape == [arrays.count, 3])
+        #expect(back["observations"]?.floats() == arrays.observations)
+        #expect(back["timeouts"]?.bools() == arrays.timeouts)
+        // Episode 0 loses record 6 (the drop gap before 7) and record 9 (time-out, no successor).
+        #expect(arrays.count == 30 - 3 - 1)
+    }
+
+    @Test("reads the dataset an independent Python implementation of DATASET.md wrote, torn tail included")
+    func pythonWrittenDataset() throws {
+        let r = try DatasetReader(directory: controlFixturePath("python_dataset"))
+        #expect(r.schema.robotID == "python" && r.schema.observation.map(\.unit) == ["rad", "rad/s"])
+        #expect(r.droppedBytes == 13)
+        let t = r.transitions()
+        #expect(t.count == 10)
+        for (i, x) in t.enumerated() {
+            let f = Float(i)
+            #expect(x.header.tick == UInt64(i) && x.header.episode == UInt32(i / 5) && x.header.policyVersion == 3)
+            #expect(x.header.timestampNanos == 1_000_000_000 + UInt64(i) * 5_000_000 && x.header.reward == -f * 0.5)
+            #expect(x.observation == [f * 0.5, -f * 0.25] && x.action == [f / 16])
+            #expect(x.header.flags == (i % 5 == 0 ? .episodeStart : i % 5 == 4 ? .timeout : []))
+        }
+    }
 }
+

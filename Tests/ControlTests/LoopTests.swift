@@ -92,6 +92,18 @@ struct LoopTests {
         #expect(s.total.percentile(0.5) > 0 && s.total.percentile(0.5) < 1_000_000)
     }
 
+    @Test("with cache warming the loop wakes early, starts each tick at its deadline, and measures latency against the early target")
+    func prewarm() throws {
+        let fx = try LoopFixture(configuration: LoopConfiguration(pacing: .deadlines(periodNanos: 2_000_000), maxTicks: 40, prewarmNanos: 300_000))
+        let r = try fx.loop.run()
+        #expect(r.reasons == .requested)
+        let s = fx.loop.statistics.snapshot()
+        #expect(s[.ticks] >= 40)
+        // Each tick's start is its deadline (spin after the early wake), so start-to-start
+        // intervals are the period unless the early wake came after the deadline.
+        #expect(s.periodError.percentile(0.5) < 50_000)
+    }
+
     @Test("a policy whose sizes differ from the task's is refused at set-up")
     func mismatch() throws {
         let robot = FakeRobot(jointCount: 1)
@@ -105,6 +117,16 @@ struct LoopTests {
 
 @Suite("Deadline pacing")
 struct PacerTests {
+    @Test("an early wake-up targets the deadline minus the margin and reports the real deadline")
+    func earlyWake() {
+        var p = DeadlinePacer(.deadlines(periodNanos: 2_000_000))
+        let start = monotonicNanos()
+        p.start(now: start)
+        let w = p.waitForNextTick(early: 500_000)
+        #expect(w.deadline == start + 2_000_000 && w.target == start + 1_500_000)
+        #expect(w.woke >= w.target && w.latency == w.woke - w.target)
+    }
+
     @Test("skips to the first future deadline after an overrun and counts the skipped ones")
     func skipAhead() {
         #expect(DeadlinePacer.skipAhead(deadline: 1000, period: 100, now: 900) == (1000, 0))
@@ -159,5 +181,46 @@ struct HistogramTests {
             let (lo, w) = LatencyHistogram.bounds(b)
             #expect(v >= lo && v < lo + w, "v=\(v)")
         }
+    }
+}
+
+@Suite("Control loop ThreadSanitized")
+struct LoopThreadSanitizedTests {
+    @Test("loop, publisher, logger and a statistics reader run concurrently without data races")
+    func wholePipeline() throws {
+        let dir = makeTemporaryDirectory("loop-tsan")
+        defer { removeTemporaryDirectory(dir) }
+        let fx = try LoopFixture(configuration: LoopConfiguration(pacing: .asFastAsPossible, maxTicks: 3000, resetBetweenEpisodes: false),
+                                 ringCapacity: 256, episodeTicks: 300)
+        let schema = DatasetSchema(robotID: "fake", task: fx.task.name, controlRateHz: 200, observation: fx.task.observationChannels,
+                                   action: fx.task.actionChannels, rewardDefinition: fx.task.rewardDefinition)
+        let logger = TransitionLogger(ring: fx.ring!, writer: try DatasetWriter(directory: dir, schema: schema), pollInterval: 0.0005)
+        try logger.start()
+        let done = Atomic<Bool>(false)
+        let slot = fx.slot, loop = fx.loop
+        let publisher = try NativeThread(name: "publisher") {
+            let candidate = LinearTestPolicy(observationSize: 2, actionSize: 1)
+            candidate.parameters[0] = -2
+            candidate.parameters[1] = -0.5
+            while !done.load(ordering: .relaxed) {
+                candidate.parameters[2] = candidate.parameters[2] == 0 ? 0.01 : 0
+                _ = try? slot.publish(candidate)
+            }
+        }
+        let observer = try NativeThread(name: "observer") {
+            while !done.load(ordering: .relaxed) {
+                _ = loop.statistics.snapshot()
+                usleep(1000)
+            }
+        }
+        let r = try fx.loop.run()
+        done.store(true, ordering: .relaxed)
+        publisher.join()
+        observer.join()
+        #expect(logger.stop() == nil)
+        #expect(r.reasons == .requested)
+        let reader = try DatasetReader(directory: dir)
+        #expect(reader.transitionCount + Int(fx.ring!.droppedTotal) == 3000)
+        #expect(fx.loop.statistics.value(.policySwaps) > 0)
     }
 }

@@ -32,9 +32,9 @@ do {
         pacer.start()
         var obs: [Float] = [0, 0, 0]
         var act: [Float] = [0]
-        var tick: UInt64 = 0
         while true {
-            _ = pacer.waitForNextTick()
+            // The tick is the deadline index, so a starved producer leaves gaps, as the loop does.
+            let tick = pacer.waitForNextTick().tick
             let t = Float(tick)
             obs[0] = t; obs[1] = t + 0.25; obs[2] = t + 0.5
             act[0] = -t * 0.001
@@ -42,7 +42,6 @@ do {
                 timestampNanos: 1_000_000_000 + tick * 5_000_000, tick: tick, policyVersion: tick / 100,
                 episode: 0, flags: tick == 0 ? .episodeStart : [], reward: -t * 0.5)
             ring.push(header, observation: obs, action: act)
-            tick += 1
         }
     }
     var reported: UInt64 = 0

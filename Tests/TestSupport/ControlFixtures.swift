@@ -103,3 +103,11 @@ extension LoopFixture where Policy == LinearTestPolicy {
                       ringCapacity: ringCapacity, episodeTicks: episodeTicks, policy: policy)
     }
 }
+
+/// Path of a file under `Tests/Fixtures/control/` (the Python implementation of DATASET.md and
+/// the dataset it wrote).
+public func controlFixturePath(_ name: String) -> String {
+    var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+    components.removeLast(2)  // TestSupport/ControlFixtures.swift
+    return components.joined(separator: "/") + "/Fixtures/control/" + name
+}

@@ -11,12 +11,19 @@ public struct LoopConfiguration: Sendable {
     public var resetBetweenEpisodes: Bool
     /// Push transitions into the ring (if the loop has one).
     public var record: Bool
+    /// Cache warming: wake this many ns before each deadline, touch the current policy's
+    /// weights (so inference does not stream them from memory after other processes evicted
+    /// them during the sleep), then spin until the deadline. 0: sleep straight to the deadline.
+    /// Wake-up latency is then measured against the early target.
+    public var prewarmNanos: UInt64
 
-    public init(pacing: Pacing, maxTicks: UInt64? = nil, resetBetweenEpisodes: Bool = true, record: Bool = true) {
+    public init(pacing: Pacing, maxTicks: UInt64? = nil, resetBetweenEpisodes: Bool = true, record: Bool = true,
+                prewarmNanos: UInt64 = 0) {
         self.pacing = pacing
         self.maxTicks = maxTicks
         self.resetBetweenEpisodes = resetBetweenEpisodes
         self.record = record
+        self.prewarmNanos = prewarmNanos
     }
 }
 
@@ -66,6 +73,7 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
     private var lastWoke: UInt64 = 0
     private var lastVersion: UInt64 = 0
     private var runTicks: UInt64 = 0
+    private var warmSink: Float = 0
 
     /// Set-up: checks that task, policy, robot and limits agree; allocates every buffer.
     public init(
@@ -159,19 +167,34 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
     /// Real-time safe: does not allocate, lock or throw.
     @inline(__always)
     func tick() -> Bool {
-        let wake = pacer.waitForNextTick()
+        let wake = pacer.waitForNextTick(early: configuration.prewarmNanos)
+        if wake.target < wake.deadline {
+            // Pull the policy weights into the cache before the deadline, then wait for it.
+            let current = slot.acquire()
+            if current.swapped { statistics.add(.policySwaps) }
+            let params = current.policy.parameters
+            var sum: Float = 0
+            var i = 0
+            while i < params.count {
+                sum += params[i]
+                i &+= 16
+            }
+            warmSink = sum
+            while crt_monotonic_nanos() < wake.deadline {}
+        }
         let stats = statistics
         runTicks &+= 1
         stats.add(.ticks)
         stats.wakeLatency.record(wake.latency)
         if wake.missed > 0 { stats.add(.missedDeadlines, wake.missed) }
+        // The tick's work starts at the wake-up, or at the deadline when it woke early to warm up.
+        let t0 = max(wake.woke, wake.target < wake.deadline ? wake.deadline : wake.woke)
         if lastWoke != 0, case .deadlines(let p) = configuration.pacing {
-            let interval = wake.woke &- lastWoke
+            let interval = t0 &- lastWoke
             let expected = (wake.missed + 1) * p
             stats.periodError.record(interval > expected ? interval - expected : expected - interval)
         }
-        lastWoke = wake.woke
-        let t0 = wake.woke
+        lastWoke = t0
 
         let stoppingBefore = safety.isStopping
         let readStatus = robot.read(into: &state)

@@ -24,8 +24,10 @@ public struct DeadlinePacer: Sendable {
         public var woke: UInt64
         /// Deadlines skipped just before this one.
         public var missed: UInt64
-        /// `woke - deadline`: what cyclictest calls latency.
-        public var latency: UInt64 { woke &- deadline }
+        /// What the thread slept to: `deadline`, or earlier by the `early` margin it asked for.
+        public var target: UInt64
+        /// `woke - target`: the OS's wake-up latency (what cyclictest calls latency).
+        public var latency: UInt64 { woke &- target }
     }
 
     public let pacing: Pacing
@@ -51,21 +53,23 @@ public struct DeadlinePacer: Sendable {
         return (deadline + k * period, k)
     }
 
-    /// Sleeps until the next deadline (skipping ahead after an overrun) and returns the wake-up.
-    /// Real-time safe: does not allocate, lock or throw.
-    public mutating func waitForNextTick() -> Wake {
+    /// Sleeps until the next deadline, or `early` ns before it (skipping ahead after an overrun),
+    /// and returns the wake-up. With `early > 0` the caller does its pre-deadline work and then
+    /// waits for `deadline` itself. Real-time safe: does not allocate, lock or throw.
+    public mutating func waitForNextTick(early: UInt64 = 0) -> Wake {
         switch pacing {
         case .asFastAsPossible:
             let now = crt_monotonic_nanos()
             defer { nextTick += 1 }
-            return Wake(tick: nextTick, deadline: now, woke: now, missed: 0)
+            return Wake(tick: nextTick, deadline: now, woke: now, missed: 0, target: now)
         case .deadlines(let period):
             let (deadline, missed) = Self.skipAhead(deadline: nextDeadline, period: period, now: crt_monotonic_nanos())
             nextTick += missed
             missedTotal += missed
-            _ = crt_sleep_until(deadline)
+            let target = deadline - min(early, period / 2)
+            _ = crt_sleep_until(target)
             let woke = crt_monotonic_nanos()
-            let wake = Wake(tick: nextTick, deadline: deadline, woke: woke, missed: missed)
+            let wake = Wake(tick: nextTick, deadline: deadline, woke: woke, missed: missed, target: target)
             nextTick += 1
             nextDeadline = deadline + period
             return wake
