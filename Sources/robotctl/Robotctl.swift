@@ -22,6 +22,8 @@ struct Robotctl: ParsableCommand {
             RunCommand.self,
             Train.self,
             DatasetCommand.self,
+            PortsCommand.self,
+            GPIOCommand.self,
         ]
     )
 }
@@ -31,6 +33,6 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
-        subcommands: [BenchTrain.self, BenchLoop.self]
+        subcommands: [BenchTrain.self, BenchLoop.self, BenchLinkCommand.self]
     )
 }

@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 @testable import Hardware
 
@@ -57,7 +57,8 @@ struct FrameFuzzTests {
                 let n = body.withUnsafeBytes { b in
                     scratch.withUnsafeMutableBytes { s in
                         FrameEncoder.encode(
-                            type: type, sequence: seq, body: UnsafeRawBufferPointer(rebasing: b[..<bodyCount]),
+                            type: type, sequence: seq,
+                            body: UnsafeRawBufferPointer(rebasing: b[..<bodyCount]),
                             scratch: s.baseAddress!, into: &encoded)
                     }
                 }
@@ -87,10 +88,14 @@ struct FrameFuzzTests {
                     delimiter = false
                     intact = false
                 case 6, 7:  // garbage then a delimiter: the frame itself stays receivable
-                    garbage = (0..<Int.random(in: 1...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    garbage = (0..<Int.random(in: 1...200, using: &rng)).map { _ in
+                        UInt8.random(in: 0...255, using: &rng)
+                    }
                     garbage.append(0)
                 case 8:  // garbage with no delimiter: it merges into the frame
-                    garbage = (0..<Int.random(in: 1...40, using: &rng)).map { _ in UInt8.random(in: 1...255, using: &rng) }
+                    garbage = (0..<Int.random(in: 1...40, using: &rng)).map { _ in
+                        UInt8.random(in: 1...255, using: &rng)
+                    }
                 default:
                     break
                 }
@@ -98,7 +103,11 @@ struct FrameFuzzTests {
                 let precededByDelimiter = garbage.isEmpty ? stream.last == 0 : garbage.last == 0
                 stream.append(contentsOf: garbage)
                 stream.append(contentsOf: frame)
-                if delimiter { stream.append(0) } else { stream.append(UInt8.random(in: 1...255, using: &rng)) }
+                if delimiter {
+                    stream.append(0)
+                } else {
+                    stream.append(UInt8.random(in: 1...255, using: &rng))
+                }
                 if intact && precededByDelimiter && delimiter {
                     expected.append((type, seq, Array(body[..<bodyCount])))
                 }

@@ -1,8 +1,8 @@
 import Control
-import Synchronization
 import Glibc
-import Testing
+import Synchronization
 import TestSupport
+import Testing
 
 @testable import Hardware
 
@@ -15,10 +15,15 @@ struct GPIOErrorTests {
         defer { rmdir(empty) }
         let e = #expect(throws: HardwareError.self) { _ = try GPIOChips.list(in: empty) }
         #expect(e?.kind == .noGPIOChip)
-        #expect(e?.description == "\(empty)/gpiochip*: no GPIO chip found; on a Raspberry Pi-class board check that the GPIO driver is loaded (`ls /dev/gpiochip*`); without GPIO run with --no-gpio (software e-stop only)")
+        #expect(
+            e?.description
+                == "\(empty)/gpiochip*: no GPIO chip found; check that the board's GPIO driver is loaded (`ls /dev/gpiochip*` should list a chip); on a machine without GPIO, leave the e-stop, enable and LED lines unconfigured"
+        )
     }
 
-    @Test("requesting an e-stop line on a machine without chips fails clearly", .enabled(if: GPIOChips.chipPaths().isEmpty))
+    @Test(
+        "requesting an e-stop line on a machine without chips fails clearly",
+        .enabled(if: GPIOChips.chipPaths().isEmpty))
     func requestWithoutChip() {
         let e = #expect(throws: HardwareError.self) {
             _ = try GPIOEmergencyStop(line: GPIOLineAddress(chip: "gpiochip0", line: .offset(4)))
@@ -26,7 +31,8 @@ struct GPIOErrorTests {
         #expect(e?.kind == .noGPIOChip)
         #expect(e?.description.hasPrefix("/dev/gpiochip*: no GPIO chip found;") == true)
         let o = #expect(throws: HardwareError.self) {
-            _ = try GPIOStatusOutputs(enable: GPIOLineAddress(chip: "gpiochip0", line: .name("MOTOR_EN")), led: nil)
+            _ = try GPIOStatusOutputs(
+                enable: GPIOLineAddress(chip: "gpiochip0", line: .name("MOTOR_EN")), led: nil)
         }
         #expect(o?.kind == .noGPIOChip)
     }
@@ -34,16 +40,29 @@ struct GPIOErrorTests {
     @Test("a device that is not a GPIO chip is named as such")
     func notAChip() {
         let e = #expect(throws: HardwareError.self) { _ = try GPIOChips.describe(chipAt: "/dev/null") }
-        #expect(e?.description == "/dev/null: not a GPIO character device; name a chip such as /dev/gpiochip0 (see `robotctl gpio`)")
-        let missing = #expect(throws: HardwareError.self) { _ = try GPIOChips.describe(chipAt: "/dev/gpiochip99") }
-        #expect(missing?.description == "/dev/gpiochip99: no such GPIO chip; run `robotctl gpio` to list the chips that exist")
+        #expect(
+            e?.description
+                == "/dev/null: not a GPIO character device; name a chip such as /dev/gpiochip0 (see `robotctl gpio`)"
+        )
+        let missing = #expect(throws: HardwareError.self) {
+            _ = try GPIOChips.describe(chipAt: "/dev/gpiochip99")
+        }
+        #expect(
+            missing?.description
+                == "/dev/gpiochip99: no such GPIO chip; run `robotctl gpio` to list the chips that exist")
     }
 
     @Test("a busy line names who holds it")
     func lineBusy() {
         let a = GPIOLineAddress(chip: "gpiochip0", line: .offset(17))
-        #expect(GPIOErrors.requestingLine(a, errno: EBUSY, consumer: "gpiomon").description == "gpiochip0 line 17: line is busy (held by \"gpiomon\"); stop the program holding it (`gpioinfo` shows the consumer) or choose another line")
-        #expect(GPIOErrors.requestingLine(a, errno: EACCES, consumer: "").description == "gpiochip0 line 17: permission denied; add your user to the gpio group (`sudo usermod -aG gpio $USER`) and log in again")
+        #expect(
+            GPIOErrors.requestingLine(a, errno: EBUSY, consumer: "gpiomon").description
+                == "gpiochip0 line 17: line is busy (held by \"gpiomon\"); stop the program holding it (`gpioinfo` shows the consumer) or choose another line"
+        )
+        #expect(
+            GPIOErrors.requestingLine(a, errno: EACCES, consumer: "").description
+                == "gpiochip0 line 17: permission denied; add your user to the gpio group (`sudo usermod -aG gpio $USER`) and log in again"
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 import Control
 import Glibc
-import Testing
 import TestSupport
+import Testing
 
 @testable import Hardware
 
@@ -149,7 +149,10 @@ struct MotorBusRobotTests {
         let robot = makeRobot(fake)
         let error = #expect(throws: HardwareError.self) { try robot.configure(torqueConfig()) }
         #expect(error?.kind == .protocolMismatch)
-        #expect(error?.description == "fake-mcu: firmware speaks protocol version 2, robotctl speaks version 1; flash the firmware built from this robotctl's firmware-proto (or install the robotctl matching the firmware)")
+        #expect(
+            error?.description
+                == "fake-mcu: firmware speaks protocol version 2, robotctl speaks version 1; flash the firmware built from this robotctl's firmware-proto (or install the robotctl matching the firmware)"
+        )
         #expect(error?.description.contains("\n") == false)
     }
 
@@ -160,7 +163,10 @@ struct MotorBusRobotTests {
         let robot = makeRobot(fake) { $0.setupAttempts = 2 }
         let error = #expect(throws: HardwareError.self) { try robot.configure(torqueConfig()) }
         #expect(error?.kind == .noResponse)
-        #expect(error?.description == "fake-mcu: no reply to HELLO within 5 ms (2 tries); check that the firmware runs, the baud rate (1000000) and the cable")
+        #expect(
+            error?.description
+                == "fake-mcu: no reply to HELLO within 5 ms (2 tries); check that the firmware runs, the baud rate (1000000) and the cable"
+        )
     }
 
     @Test("after a hang-up, reconnect restores the link and an active robot comes back faulted")
@@ -190,7 +196,10 @@ struct MotorBusRobotTests {
         let fake = FakeMotorController()
         let robot = makeRobot(fake)
         let e = #expect(throws: HardwareError.self) { try robot.configure(torqueConfig(2)) }
-        #expect(e?.description == "fake-mcu: setpointLimit has 2 values, the firmware reports 1 motors; give one limit per motor")
+        #expect(
+            e?.description
+                == "fake-mcu: setpointLimit has 2 values, the firmware reports 1 motors; give one limit per motor"
+        )
     }
 }
 

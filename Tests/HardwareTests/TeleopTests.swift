@@ -1,6 +1,6 @@
 import Glibc
-import Testing
 import TestSupport
+import Testing
 
 @testable import Hardware
 
@@ -37,7 +37,10 @@ struct JoystickTests {
         #expect(reader.poll(into: &state) == .events(2))
         #expect(abs(state.axes[0] - 0.5) < 1e-4)
         #expect(state.wasPressed(0) && state.isHeld(0))
-        send([JoystickEvent(timeMillis: 7, value: 0, type: 0x01, number: 0), JoystickEvent(timeMillis: 7, value: 1, type: 0x01, number: 70)])
+        send([
+            JoystickEvent(timeMillis: 7, value: 0, type: 0x01, number: 0),
+            JoystickEvent(timeMillis: 7, value: 1, type: 0x01, number: 70),
+        ])
         #expect(reader.poll(into: &state) == .events(2))
         #expect(!state.isHeld(0) && !state.wasPressed(0) && state.ignoredEventCount == 1)
         Glibc.close(writer)
@@ -65,7 +68,10 @@ struct JoystickTests {
     @Test("a missing joystick gives one clear line")
     func missing() {
         let e = #expect(throws: HardwareError.self) { _ = try JoystickReader(path: "/dev/input/js7") }
-        #expect(e?.description == "/dev/input/js7: no such joystick; plug in the gamepad and check `ls /dev/input/js*` (module joydev), or use the keyboard")
+        #expect(
+            e?.description
+                == "/dev/input/js7: no such joystick; plug in the gamepad and check `ls /dev/input/js*` (module joydev), or use the keyboard"
+        )
     }
 }
 
@@ -110,7 +116,10 @@ struct KeyboardTests {
         let e = #expect(throws: HardwareError.self) {
             _ = try RawTerminalMode(fileDescriptor: Glibc.open("/dev/null", O_RDONLY), name: "standard input")
         }
-        #expect(e?.description == "standard input: not a terminal, cannot read single keys; run robotctl in an interactive terminal (not through a pipe), or use a gamepad")
+        #expect(
+            e?.description
+                == "standard input: not a terminal, cannot read single keys; run robotctl in an interactive terminal (not through a pipe), or use a gamepad"
+        )
     }
 
     @Test("reading keys allocates nothing")
@@ -139,5 +148,33 @@ struct KeyboardTests {
         }
         #expect(n == 0)
         #expect(downs == 500)
+    }
+}
+
+@Suite("Terminal restore on a signal")
+struct TerminalSignalTests {
+    @Test("SIGTERM restores the terminal before the process dies")
+    func sigterm() async throws {
+        let pty = try PseudoTerminal()
+        let fd = Glibc.open(pty.slavePath, O_RDWR | O_NOCTTY)
+        #expect(fd >= 0)
+        defer { Glibc.close(fd) }
+        var before = termios()
+        tcgetattr(fd, &before)
+        #expect(before.c_lflag & tcflag_t(ICANON) != 0)
+        let path = pty.slavePath
+        await #expect(processExitsWith: .signal(SIGTERM)) { [path = path as String] in
+            let child = Glibc.open(path, O_RDWR | O_NOCTTY)
+            let raw = try? RawTerminalMode(fileDescriptor: child, name: path)
+            var t = termios()
+            tcgetattr(child, &t)
+            // Prove raw mode was on, then die by SIGTERM with it still on.
+            if raw == nil || t.c_lflag & tcflag_t(ICANON) != 0 { exit(3) }
+            kill(getpid(), SIGTERM)
+            pause()
+        }
+        var after = termios()
+        tcgetattr(fd, &after)
+        #expect(after.c_lflag == before.c_lflag && after.c_iflag == before.c_iflag)
     }
 }

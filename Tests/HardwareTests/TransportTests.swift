@@ -1,6 +1,6 @@
 import Glibc
-import Testing
 import TestSupport
+import Testing
 
 @testable import Hardware
 
@@ -31,7 +31,9 @@ struct TransportTests {
         var got: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 64)
         while got.count < sent.count {
-            let r = buf.withUnsafeMutableBytes { t.read(into: $0, deadlineNanos: monotonicNanos() + 500_000_000) }
+            let r = buf.withUnsafeMutableBytes {
+                t.read(into: $0, deadlineNanos: monotonicNanos() + 500_000_000)
+            }
             #expect(r.status == .ok)
             if r.status != .ok { break }
             got += buf[..<r.count]
@@ -119,7 +121,10 @@ struct SerialErrorTests {
         ] as [() throws -> Void] {
             let e = #expect(throws: HardwareError.self) { try open() }
             #expect(e?.kind == .noSuchDevice)
-            #expect(e?.description == "/dev/ttyNOPE7: no such serial port; check the cable and run `robotctl ports` to list the ports that exist")
+            #expect(
+                e?.description
+                    == "/dev/ttyNOPE7: no such serial port; check the cable and run `robotctl ports` to list the ports that exist"
+            )
         }
     }
 
@@ -129,14 +134,18 @@ struct SerialErrorTests {
         let first = try TermiosTransport(path: pty.slavePath)
         let e = #expect(throws: HardwareError.self) { _ = try TermiosTransport(path: pty.slavePath) }
         #expect(e?.kind == .busy)
-        #expect(e?.description == "\(pty.slavePath): port is busy (opened by another program); close the other program (find it with `fuser \(pty.slavePath)`) and retry")
+        #expect(
+            e?.description
+                == "\(pty.slavePath): port is busy (opened by another program); close the other program (find it with `fuser \(pty.slavePath)`) and retry"
+        )
         first.close()
         _ = try TermiosTransport(path: pty.slavePath)  // free again once closed
     }
 
     @Test("permission denied names the group to join")
     func permissionDenied() throws {
-        let expected = "/dev/ttyACM0: permission denied; add your user to the dialout group (`sudo usermod -aG dialout $USER`) and log in again"
+        let expected =
+            "/dev/ttyACM0: permission denied; add your user to the dialout group (`sudo usermod -aG dialout $USER`) and log in again"
         #expect(HardwareError.openingSerialPort("/dev/ttyACM0", errno: EACCES).description == expected)
         if getuid() != 0 {
             // Provoke it for real where the test is not root (root bypasses permissions).
@@ -151,7 +160,10 @@ struct SerialErrorTests {
     func libserialportPty() throws {
         let pty = try PseudoTerminal()
         let e = #expect(throws: HardwareError.self) { _ = try SerialPortTransport(path: pty.slavePath) }
-        #expect(e?.description == "\(pty.slavePath): libserialport cannot open pseudo-terminals; open it with the termios transport (robotctl does this for /dev/pts/* paths)")
+        #expect(
+            e?.description
+                == "\(pty.slavePath): libserialport cannot open pseudo-terminals; open it with the termios transport (robotctl does this for /dev/pts/* paths)"
+        )
         // The factory picks the termios transport for it.
         #expect(try openSerialTransport(path: pty.slavePath) is TermiosTransport)
     }
@@ -159,8 +171,17 @@ struct SerialErrorTests {
     @Test("a file that is not a terminal, and an unsupported baud rate")
     func notATerminal() {
         let e = #expect(throws: HardwareError.self) { _ = try TermiosTransport(path: "/dev/null") }
-        #expect(e?.description == "/dev/null: not a serial port or terminal; pass a serial device such as /dev/ttyACM0 or the pty path the emulator printed")
-        let b = #expect(throws: HardwareError.self) { _ = try TermiosTransport(path: "/dev/null", baudRate: 12345) }
-        #expect(b?.kind == .invalidArgument && b?.description.hasPrefix("/dev/null: unsupported baud rate 12345; use one of 9600, ") == true)
+        #expect(
+            e?.description
+                == "/dev/null: not a serial port or terminal; pass a serial device such as /dev/ttyACM0 or the pty path the emulator printed"
+        )
+        let b = #expect(throws: HardwareError.self) {
+            _ = try TermiosTransport(path: "/dev/null", baudRate: 12345)
+        }
+        #expect(
+            b?.kind == .invalidArgument
+                && b?.description.hasPrefix("/dev/null: unsupported baud rate 12345; use one of 9600, ")
+                    == true
+        )
     }
 }

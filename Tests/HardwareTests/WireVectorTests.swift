@@ -1,28 +1,35 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Hardware
 
 /// The message line the vectors' README specifies for a parsed message.
 func describe(_ m: WireMessage) -> String {
-    func list<T>(_ a: InlineArray<8, T>, _ n: Int) -> String { (0..<n).map { "\(a[$0])" }.joined(separator: ",") }
+    func list<T>(_ a: InlineArray<8, T>, _ n: Int) -> String {
+        (0..<n).map { "\(a[$0])" }.joined(separator: ",")
+    }
     switch m {
     case .hello: return "message hello"
     case .estop: return "message estop"
     case .clearFault: return "message clear_fault"
     case .stateRequest: return "message state_request"
     case .configure(let c):
-        return "message configure mode=\(c.mode) watchdog_ms=\(c.watchdogMillis) torque_limit_mnm=\(c.torqueLimitMilliNm) velocity_limit_cps=\(c.velocityLimitCountsPerSecond)"
+        return
+            "message configure mode=\(c.mode) watchdog_ms=\(c.watchdogMillis) torque_limit_mnm=\(c.torqueLimitMilliNm) velocity_limit_cps=\(c.velocityLimitCountsPerSecond)"
     case .command(let n, let s): return "message command setpoints=\(list(s, n))"
     case .paramGet(let id, let index): return "message param_get id=\(id) index=\(index)"
     case .paramSet(let id, let index, let v): return "message param_set id=\(id) index=\(index) value=\(v)"
     case .capabilities(let c):
-        let cpr = (0..<c.motorCount).map { "\(UInt32(bitPattern: c.countsPerRevolution[$0]))" }.joined(separator: ",")
-        return "message capabilities echo_seq=\(c.echoSequence) protocol_version=\(c.protocolVersion) fw_major=\(c.firmwareMajor) fw_minor=\(c.firmwareMinor) fw_patch=\(c.firmwarePatch) motor_count=\(c.motorCount) modes=\(c.modes) control_rate_hz=\(c.controlRateHz) max_payload=\(c.maxPayload) counts_per_rev=\(cpr) torque_max_mnm=\(list(c.torqueMaxMilliNm, c.motorCount))"
+        let cpr = (0..<c.motorCount).map { "\(UInt32(bitPattern: c.countsPerRevolution[$0]))" }.joined(
+            separator: ",")
+        return
+            "message capabilities echo_seq=\(c.echoSequence) protocol_version=\(c.protocolVersion) fw_major=\(c.firmwareMajor) fw_minor=\(c.firmwareMinor) fw_patch=\(c.firmwarePatch) motor_count=\(c.motorCount) modes=\(c.modes) control_rate_hz=\(c.controlRateHz) max_payload=\(c.maxPayload) counts_per_rev=\(cpr) torque_max_mnm=\(list(c.torqueMaxMilliNm, c.motorCount))"
     case .state(let s):
-        return "message state echo_seq=\(s.echoSequence) faults=\(s.faults) timestamp_us=\(s.timestampMicros) mode=\(s.mode) status=\(s.status) positions=\(list(s.position, s.count)) velocities=\(list(s.velocity, s.count)) currents_ma=\(list(s.currentMilliamps, s.count))"
-    case .paramValue(let e, let id, let index, let v): return "message param_value echo_seq=\(e) id=\(id) index=\(index) value=\(v)"
+        return
+            "message state echo_seq=\(s.echoSequence) faults=\(s.faults) timestamp_us=\(s.timestampMicros) mode=\(s.mode) status=\(s.status) positions=\(list(s.position, s.count)) velocities=\(list(s.velocity, s.count)) currents_ma=\(list(s.currentMilliamps, s.count))"
+    case .paramValue(let e, let id, let index, let v):
+        return "message param_value echo_seq=\(e) id=\(id) index=\(index) value=\(v)"
     case .ack(let e, let t): return "message ack echo_seq=\(e) type=\(t)"
     case .nack(let e, let t, let err): return "message nack echo_seq=\(e) type=\(t) error=\(err)"
     case .invalid(let r): return "message invalid reason=\(r)"
@@ -36,7 +43,9 @@ func events(for wire: [UInt8]) -> [String] {
     for b in wire {
         switch rx.feed(b) {
         case .frame(let f)?:
-            out.append("frame version=\(f.version) type=0x\(String(format: "%02x", f.type)) seq=\(f.sequence) body=\(hexString(Array(f.body)))")
+            out.append(
+                "frame version=\(f.version) type=0x\(String(format: "%02x", f.type)) seq=\(f.sequence) body=\(hexString(Array(f.body)))"
+            )
             out.append(describe(WireMessage.parse(f)))
         case .error(let e)?: out.append("error \(e)")
         case nil: break
@@ -64,11 +73,14 @@ struct WireVectorTests {
         #expect(file.cobs.count >= 5)
         for (decoded, encoded) in file.cobs {
             var out = [UInt8](repeating: 0, count: COBS.maxEncodedCount(decoded.count))
-            let n = decoded.withUnsafeBytes { src in COBS.encode(src.baseAddress!, count: decoded.count, into: &out) }
+            let n = decoded.withUnsafeBytes { src in
+                COBS.encode(src.baseAddress!, count: decoded.count, into: &out)
+            }
             #expect(Array(out[..<n]) == encoded, "encode \(hexString(decoded))")
             var back = [UInt8](repeating: 0, count: encoded.count)
             let m = COBS.decode(encoded, count: encoded.count, into: &back)
-            #expect(m == decoded.count && Array(back[..<max(0, m)]) == decoded, "decode \(hexString(encoded))")
+            #expect(
+                m == decoded.count && Array(back[..<max(0, m)]) == decoded, "decode \(hexString(encoded))")
         }
     }
 
@@ -91,7 +103,8 @@ struct WireVectorTests {
                 let n = body.withUnsafeBytes { b in
                     scratch.withUnsafeMutableBytes { s in
                         FrameEncoder.encode(
-                            version: UInt8(fields["version"]!)!, type: type, sequence: UInt16(fields["seq"]!)!,
+                            version: UInt8(fields["version"]!)!, type: type,
+                            sequence: UInt16(fields["seq"]!)!,
                             body: b, scratch: s.baseAddress!, into: &out)
                     }
                 }

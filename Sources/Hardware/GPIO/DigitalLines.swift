@@ -29,7 +29,9 @@ extension GPIODLine: DigitalInput, DigitalOutput, @unchecked Sendable {
 /// Opens real GPIO lines through libgpiod. Set-up calls; errors name the chip and line.
 public enum GPIOLines {
     /// Requests `address` as an input with both-edge events.
-    public static func input(_ address: GPIOLineAddress, consumer: String = "robotctl") throws -> any DigitalInput {
+    public static func input(
+        _ address: GPIOLineAddress, consumer: String = "robotctl"
+    ) throws -> any DigitalInput {
         try GPIODLine.requestInput(address, consumer: consumer)
     }
 

@@ -60,7 +60,8 @@ public enum GPIOChips {
                 GPIOLineInfo(
                     offset: Int(offset), name: gpiod_line_name(line).map { String(cString: $0) } ?? "",
                     consumer: gpiod_line_consumer(line).map { String(cString: $0) } ?? "",
-                    direction: gpiod_line_direction(line) == Int32(GPIOD_LINE_DIRECTION_OUTPUT) ? "output" : "input",
+                    direction: gpiod_line_direction(line) == Int32(GPIOD_LINE_DIRECTION_OUTPUT)
+                        ? "output" : "input",
                     activeLow: gpiod_line_active_state(line) == Int32(GPIOD_LINE_ACTIVE_STATE_LOW),
                     isUsed: gpiod_line_is_used(line)))
         }
@@ -147,7 +148,8 @@ final class GPIODLine {
     }
 
     /// Requests `address` as an output driven to `initial`. Set-up call.
-    static func requestOutput(_ address: GPIOLineAddress, consumer: String, initial: Bool) throws -> GPIODLine {
+    static func requestOutput(_ address: GPIOLineAddress, consumer: String, initial: Bool) throws -> GPIODLine
+    {
         let (chip, line) = try lookup(address)
         var config = gpiod_line_request_config()
         config.request_type = Int32(GPIOD_LINE_REQUEST_DIRECTION_OUTPUT)
@@ -173,7 +175,8 @@ final class GPIODLine {
         let found: OpaquePointer?
         switch address.line {
         case .offset(let o):
-            found = o >= 0 && UInt32(o) < gpiod_chip_num_lines(chip) ? gpiod_chip_get_line(chip, UInt32(o)) : nil
+            found =
+                o >= 0 && UInt32(o) < gpiod_chip_num_lines(chip) ? gpiod_chip_get_line(chip, UInt32(o)) : nil
         case .name(let n):
             found = gpiod_chip_find_line(chip, n)
         }
@@ -208,7 +211,9 @@ public enum GPIOErrors {
     static func noChip(directory: String) -> HardwareError {
         HardwareError(
             .noGPIOChip, device: "\(directory)/gpiochip*", problem: "no GPIO chip found",
-            fix: "on a Raspberry Pi-class board check that the GPIO driver is loaded (`ls /dev/gpiochip*`); without GPIO run with --no-gpio (software e-stop only)")
+            fix:
+                "check that the board's GPIO driver is loaded (`ls /dev/gpiochip*` should list a chip); on a machine without GPIO, leave the e-stop, enable and LED lines unconfigured"
+        )
     }
 
     /// Maps an errno from opening a chip.
@@ -221,7 +226,8 @@ public enum GPIOErrors {
         case EACCES, EPERM:
             return HardwareError(
                 .permissionDenied, device: chip, problem: "permission denied",
-                fix: "add your user to the gpio group (`sudo usermod -aG gpio $USER`) and log in again", errno: code)
+                fix: "add your user to the gpio group (`sudo usermod -aG gpio $USER`) and log in again",
+                errno: code)
         case ENODEV, ENOTTY:
             return HardwareError(
                 .noGPIOChip, device: chip, problem: "not a GPIO character device",
@@ -234,17 +240,21 @@ public enum GPIOErrors {
     }
 
     /// Maps an errno from requesting a line; `consumer` is who holds it, if known.
-    public static func requestingLine(_ address: GPIOLineAddress, errno code: Int32, consumer: String) -> HardwareError {
+    public static func requestingLine(
+        _ address: GPIOLineAddress, errno code: Int32, consumer: String
+    ) -> HardwareError {
         switch code {
         case EBUSY:
             let holder = consumer.isEmpty ? "another program" : "\"\(consumer)\""
             return HardwareError(
                 .lineBusy, device: address.description, problem: "line is busy (held by \(holder))",
-                fix: "stop the program holding it (`gpioinfo` shows the consumer) or choose another line", errno: code)
+                fix: "stop the program holding it (`gpioinfo` shows the consumer) or choose another line",
+                errno: code)
         case EACCES, EPERM:
             return HardwareError(
                 .permissionDenied, device: address.description, problem: "permission denied",
-                fix: "add your user to the gpio group (`sudo usermod -aG gpio $USER`) and log in again", errno: code)
+                fix: "add your user to the gpio group (`sudo usermod -aG gpio $USER`) and log in again",
+                errno: code)
         default:
             return HardwareError(
                 .ioFailure, device: address.description, problem: "cannot request line: \(errnoText(code))",
@@ -254,7 +264,8 @@ public enum GPIOErrors {
 
     static func noSuchLine(_ address: GPIOLineAddress, lineCount: Int) -> HardwareError {
         HardwareError(
-            .noSuchLine, device: address.description, problem: "no such line (the chip has \(lineCount) lines)",
+            .noSuchLine, device: address.description,
+            problem: "no such line (the chip has \(lineCount) lines)",
             fix: "pick an offset below \(lineCount) or a name listed by `robotctl gpio`")
     }
 }

@@ -12,12 +12,16 @@ public final class InMemoryDigitalInput: DigitalInput, Sendable {
 
     /// The button goes down (one edge; the level stays asserted).
     public func press() {
-        if !asserted.exchange(true, ordering: .acquiringAndReleasing) { pendingEdges.add(1, ordering: .releasing) }
+        if !asserted.exchange(true, ordering: .acquiringAndReleasing) {
+            pendingEdges.add(1, ordering: .releasing)
+        }
     }
 
     /// The button comes up (one edge).
     public func release() {
-        if asserted.exchange(false, ordering: .acquiringAndReleasing) { pendingEdges.add(1, ordering: .releasing) }
+        if asserted.exchange(false, ordering: .acquiringAndReleasing) {
+            pendingEdges.add(1, ordering: .releasing)
+        }
     }
 
     /// A press and release between two polls: two edges, the level ends released.

@@ -49,7 +49,7 @@ final class MotorBusLink {
         self.transport = transport
         scratch = .allocate(byteCount: WireLimits.maxPayload, alignment: 8)
         body = .allocate(byteCount: WireLimits.maxPayload, alignment: 8)
-        txFrame = .allocate(capacity: WireLimits.maxFrame + 1)
+        txFrame = .allocate(capacity: WireLimits.maxFrame + 1)  // + the leading 0x00
         rxChunk = .allocate(byteCount: MotorBusLink.rxCapacity, alignment: 8)
     }
 
@@ -81,16 +81,23 @@ final class MotorBusLink {
         let (type, n) = WireBody.write(message, into: body)
         let seq = nextSequence
         nextSequence &+= 1
-        txCount = FrameEncoder.encode(
-            type: type, sequence: seq, body: UnsafeRawBufferPointer(start: body, count: n), scratch: scratch,
-            into: txFrame)
+        // A leading 0x00 (PROTOCOL.md section 1 allows it) ends whatever partial frame the
+        // MCU holds, so a delimiter lost to noise costs one frame, not two.
+        txFrame[0] = 0
+        txCount =
+            1
+            + FrameEncoder.encode(
+                type: type, sequence: seq, body: UnsafeRawBufferPointer(start: body, count: n),
+                scratch: scratch,
+                into: txFrame + 1)
         return (seq, resend(deadlineNanos: deadlineNanos))
     }
 
     /// Sends the last frame again, byte for byte. Real-time safe: does not allocate, lock or
     /// throw.
     func resend(deadlineNanos: UInt64) -> TransportStatus {
-        let r = transport.write(UnsafeRawBufferPointer(start: txFrame, count: txCount), deadlineNanos: deadlineNanos)
+        let r = transport.write(
+            UnsafeRawBufferPointer(start: txFrame, count: txCount), deadlineNanos: deadlineNanos)
         if r.status == .ok { counters.framesSent += 1 }
         return r.status
     }
@@ -137,6 +144,20 @@ final class MotorBusLink {
                 rxEnd = r.count
             case .timeout: return .timeout
             case .disconnected, .ioError: return .disconnected
+            }
+        }
+    }
+
+    /// Bytes read from the transport but not yet fed to the receiver.
+    var unfedByteCount: Int { rxEnd - rxStart }
+
+    /// Reads and counts whatever has already arrived (stale replies, noise) without
+    /// waiting, so it cannot be mistaken for the reply to the next request. Set-up helper.
+    func drainArrived() {
+        while true {
+            switch receive(deadlineNanos: 0) {
+            case .message, .corrupted: continue
+            case .timeout, .disconnected: return
             }
         }
     }

@@ -17,13 +17,15 @@ import Synchronization
 public final class MotorBusRobot: RobotInterface {
     public let configuration: MotorBusConfiguration
     private let openTransport: () throws -> any ByteTransport
-    private var link: MotorBusLink?
+    private(set) var link: MotorBusLink?
     private let lifecycleRaw = Atomic<UInt8>(LifecycleState.unconfigured.rawValue)
     public private(set) var info = RobotInfo(
         jointCount: 0, jointNames: [], encoderCountsPerRevolution: [], firmwareVersion: "", robotID: "")
     /// The firmware's CAPABILITIES, valid after `configure`.
     public private(set) var capabilities = WireCapabilities()
     private var robotConfiguration: RobotConfiguration?
+    /// The configured mode, kept apart so the tick never touches the configuration's arrays.
+    private var commandMode: ControlMode = .torque
     private var calibration = InlineArray<8, JointCalibration>(repeating: JointCalibration())
     private var setpointLimit = zeroJoints()
     private var jointCount = 0
@@ -48,7 +50,8 @@ public final class MotorBusRobot: RobotInterface {
     }
 
     /// A robot whose transport `openTransport` creates (at `configure` and `reconnect`).
-    public init(configuration: MotorBusConfiguration, openTransport: @escaping () throws -> any ByteTransport) {
+    public init(configuration: MotorBusConfiguration, openTransport: @escaping () throws -> any ByteTransport)
+    {
         self.configuration = configuration
         self.openTransport = openTransport
         _ = CRC32C.table
@@ -56,7 +59,9 @@ public final class MotorBusRobot: RobotInterface {
 
     deinit { shutdown() }
 
-    public var lifecycle: LifecycleState { LifecycleState(rawValue: lifecycleRaw.load(ordering: .acquiring))! }
+    public var lifecycle: LifecycleState {
+        LifecycleState(rawValue: lifecycleRaw.load(ordering: .acquiring))!
+    }
     private func setLifecycle(_ s: LifecycleState) { lifecycleRaw.store(s.rawValue, ordering: .releasing) }
 
     /// Link counters. Read on the control thread or with the loop stopped.
@@ -128,9 +133,8 @@ public final class MotorBusRobot: RobotInterface {
         case .fault: return .fault
         default: return .notActive
         }
-        guard let link, let mode = robotConfiguration?.mode, command.mode == mode else {
-            return link == nil ? .disconnected : .notActive
-        }
+        let mode = commandMode
+        guard let link, command.mode == mode else { return link == nil ? .disconnected : .notActive }
         var setpoints = WireInts(repeating: 0)
         for i in 0..<jointCount {
             let limit = setpointLimit[i]
@@ -195,7 +199,9 @@ public final class MotorBusRobot: RobotInterface {
         if consecutiveFailures >= configuration.maxConsecutiveFailures && !hostFaults.contains(.link) {
             hostFaults.insert(.link)
             if lifecycle != .unconfigured { setLifecycle(.fault) }
-            if let link { _ = link.send(.estop, deadlineNanos: monotonicNanos() &+ configuration.retryIntervalNanos) }
+            if let link {
+                _ = link.send(.estop, deadlineNanos: monotonicNanos() &+ configuration.retryIntervalNanos)
+            }
             hasPending = false
             return .fault
         }
@@ -216,31 +222,45 @@ public final class MotorBusRobot: RobotInterface {
 
     public func configure(_ configuration: RobotConfiguration) throws {
         guard lifecycle == .unconfigured || lifecycle == .inactive else {
-            throw setupError(.invalidArgument, "cannot configure while \(lifecycle)", "deactivate first (or clear the fault)")
+            throw setupError(
+                .invalidArgument, "cannot configure while \(lifecycle)",
+                "deactivate first (or clear the fault)")
         }
         if link == nil { link = MotorBusLink(transport: try openTransport()) }
         let caps = try handshake()
         let n = caps.motorCount
         let cal = self.configuration.calibration
         guard cal.isEmpty || cal.count == n else {
-            throw setupError(.invalidArgument, "calibration has \(cal.count) joints, the firmware reports \(n) motors", "give one calibration entry per motor")
+            throw setupError(
+                .invalidArgument, "calibration has \(cal.count) joints, the firmware reports \(n) motors",
+                "give one calibration entry per motor")
         }
         guard configuration.setpointLimit.count == n else {
-            throw setupError(.invalidArgument, "setpointLimit has \(configuration.setpointLimit.count) values, the firmware reports \(n) motors", "give one limit per motor")
+            throw setupError(
+                .invalidArgument,
+                "setpointLimit has \(configuration.setpointLimit.count) values, the firmware reports \(n) motors",
+                "give one limit per motor")
         }
         let wireMode = configuration.mode.rawValue + 1
         guard caps.modes & (1 << wireMode) != 0 else {
-            throw setupError(.invalidArgument, "firmware does not support \(configuration.mode) mode (modes bitmask \(caps.modes))", "choose a mode the firmware supports")
+            throw setupError(
+                .invalidArgument,
+                "firmware does not support \(configuration.mode) mode (modes bitmask \(caps.modes))",
+                "choose a mode the firmware supports")
         }
         jointCount = n
         for i in 0..<n {
-            calibration[i] = (cal.isEmpty ? JointCalibration() : cal[i]).resolved(firmwareCountsPerRevolution: caps.countsPerRevolution[i])
+            calibration[i] = (cal.isEmpty ? JointCalibration() : cal[i]).resolved(
+                firmwareCountsPerRevolution: caps.countsPerRevolution[i])
             setpointLimit[i] = abs(configuration.setpointLimit[i])
         }
         robotConfiguration = configuration
+        commandMode = configuration.mode
         try sendConfigure(mode: 0)
         capabilities = caps
-        let names = self.configuration.jointNames.count == n ? self.configuration.jointNames : (0..<n).map { "joint\($0)" }
+        let names =
+            self.configuration.jointNames.count == n
+            ? self.configuration.jointNames : (0..<n).map { "joint\($0)" }
         info = RobotInfo(
             jointCount: n, jointNames: names,
             encoderCountsPerRevolution: (0..<n).map { Int(calibration[$0].countsPerRevolution) },
@@ -252,7 +272,9 @@ public final class MotorBusRobot: RobotInterface {
 
     public func activate() throws {
         guard lifecycle == .inactive, let mode = robotConfiguration?.mode else {
-            throw setupError(.invalidArgument, "cannot activate while \(lifecycle)", lifecycle == .fault ? "clear the fault first" : "configure first")
+            throw setupError(
+                .invalidArgument, "cannot activate while \(lifecycle)",
+                lifecycle == .fault ? "clear the fault first" : "configure first")
         }
         try sendConfigure(mode: mode.rawValue + 1)
         hasPending = false
@@ -273,7 +295,9 @@ public final class MotorBusRobot: RobotInterface {
         let reply = try request(.clearFault, what: "CLEAR_FAULT")
         if case .nack(_, _, let e) = reply {
             throw setupError(
-                .ioFailure, e == WireNackError.faultActive.rawValue ? "the motor driver still reports a fault" : "CLEAR_FAULT refused (NACK \(e))",
+                .ioFailure,
+                e == WireNackError.faultActive.rawValue
+                    ? "the motor driver still reports a fault" : "CLEAR_FAULT refused (NACK \(e))",
                 "check the motor driver (over-current, over-temperature), then clear again")
         }
         try sendConfigure(mode: 0)
@@ -307,7 +331,10 @@ public final class MotorBusRobot: RobotInterface {
         if let link {
             if lifecycle == .active || lifecycle == .fault {
                 _ = link.send(
-                    .configure(WireConfigure(mode: 0, watchdogMillis: 100, torqueLimitMilliNm: 1, velocityLimitCountsPerSecond: 0)),
+                    .configure(
+                        WireConfigure(
+                            mode: 0, watchdogMillis: 100, torqueLimitMilliNm: 1,
+                            velocityLimitCountsPerSecond: 0)),
                     deadlineNanos: monotonicNanos() &+ 10_000_000)
             }
             link.transport.close()
@@ -325,16 +352,20 @@ public final class MotorBusRobot: RobotInterface {
     /// Writes a firmware parameter; returns the value now stored. Set-up call.
     @discardableResult
     public func setParameter(_ id: UInt16, index: UInt8 = 0, value: Int32) throws -> Int32 {
-        try parameterReply(try request(.paramSet(id: id, index: index, value: value), what: "PARAM_SET \(id)"), id: id)
+        try parameterReply(
+            try request(.paramSet(id: id, index: index, value: value), what: "PARAM_SET \(id)"), id: id)
     }
 
     private func parameterReply(_ reply: WireMessage, id: UInt16) throws -> Int32 {
         switch reply {
         case .paramValue(_, _, _, let v): return v
         case .nack(_, _, let e):
-            throw setupError(.invalidArgument, "parameter \(id) refused (NACK \(e))", "check the id, index and range in PROTOCOL.md section 6")
+            throw setupError(
+                .invalidArgument, "parameter \(id) refused (NACK \(e))",
+                "check the id, index and range in PROTOCOL.md section 6")
         default:
-            throw setupError(.ioFailure, "unexpected reply to a parameter request", "check the firmware version")
+            throw setupError(
+                .ioFailure, "unexpected reply to a parameter request", "check the firmware version")
         }
     }
 
@@ -348,18 +379,22 @@ public final class MotorBusRobot: RobotInterface {
         do {
             reply = try request(.hello, what: "HELLO")
         } catch let e as HardwareError where e.kind == .noResponse && link.lastForeignVersion != 0 {
-            throw MotorBusRobot.protocolMismatch(configuration.devicePath, firmwareVersion: link.lastForeignVersion)
+            throw MotorBusRobot.protocolMismatch(
+                configuration.devicePath, firmwareVersion: link.lastForeignVersion)
         }
         switch reply {
         case .capabilities(let c):
             guard c.protocolVersion == WireLimits.version else {
-                throw MotorBusRobot.protocolMismatch(configuration.devicePath, firmwareVersion: c.protocolVersion)
+                throw MotorBusRobot.protocolMismatch(
+                    configuration.devicePath, firmwareVersion: c.protocolVersion)
             }
             return c
         case .nack(_, _, let e) where e == WireNackError.badVersion.rawValue:
             throw MotorBusRobot.protocolMismatch(configuration.devicePath, firmwareVersion: 0)
         default:
-            throw setupError(.protocolMismatch, "unexpected reply to HELLO", "check that the device is a firmware-proto motor controller")
+            throw setupError(
+                .protocolMismatch, "unexpected reply to HELLO",
+                "check that the device is a firmware-proto motor controller")
         }
     }
 
@@ -369,7 +404,9 @@ public final class MotorBusRobot: RobotInterface {
         return HardwareError(
             .protocolMismatch, device: device,
             problem: "firmware speaks \(theirs), robotctl speaks version \(WireLimits.version)",
-            fix: "flash the firmware built from this robotctl's firmware-proto (or install the robotctl matching the firmware)")
+            fix:
+                "flash the firmware built from this robotctl's firmware-proto (or install the robotctl matching the firmware)"
+        )
     }
 
     private func sendConfigure(mode: UInt8) throws {
@@ -380,7 +417,9 @@ public final class MotorBusRobot: RobotInterface {
             : Int32.max
         let reply = try request(
             .configure(
-                WireConfigure(mode: mode, watchdogMillis: rc.watchdogMillis, torqueLimitMilliNm: torqueLimit, velocityLimitCountsPerSecond: 0)),
+                WireConfigure(
+                    mode: mode, watchdogMillis: rc.watchdogMillis, torqueLimitMilliNm: torqueLimit,
+                    velocityLimitCountsPerSecond: 0)),
             what: "CONFIGURE")
         switch reply {
         case .ack: return
@@ -392,7 +431,10 @@ public final class MotorBusRobot: RobotInterface {
                 case .faultActive?: "a fault is latched"
                 default: "error \(e)"
                 }
-            throw setupError(.ioFailure, "CONFIGURE refused: \(why)", e == WireNackError.faultActive.rawValue ? "clear the fault first" : "check the configuration against PROTOCOL.md section 3.3")
+            throw setupError(
+                .ioFailure, "CONFIGURE refused: \(why)",
+                e == WireNackError.faultActive.rawValue
+                    ? "clear the fault first" : "check the configuration against PROTOCOL.md section 3.3")
         default:
             throw setupError(.ioFailure, "unexpected reply to CONFIGURE", "check the firmware version")
         }
@@ -402,10 +444,13 @@ public final class MotorBusRobot: RobotInterface {
     private func request(_ message: WireMessage, what: String) throws -> WireMessage {
         guard let link else { throw setupError(.ioFailure, "no link", "configure first") }
         for _ in 0..<max(1, configuration.setupAttempts) {
+            // Whatever has arrived answers older requests: count it and move past it.
+            link.drainArrived()
             let deadline = monotonicNanos() &+ configuration.setupReplyTimeoutNanos
             let (seq, st) = link.send(message, deadlineNanos: deadline)
             if st == .disconnected || st == .ioError {
-                throw setupError(.ioFailure, "link lost while sending \(what)", "check the cable, then reconnect")
+                throw setupError(
+                    .ioFailure, "link lost while sending \(what)", "check the cable, then reconnect")
             }
             waiting: while true {
                 switch link.receive(deadlineNanos: deadline) {
@@ -414,7 +459,9 @@ public final class MotorBusRobot: RobotInterface {
                 case .corrupted: continue
                 case .timeout: break waiting
                 case .disconnected:
-                    throw setupError(.ioFailure, "link lost while waiting for the reply to \(what)", "check the cable, then reconnect")
+                    throw setupError(
+                        .ioFailure, "link lost while waiting for the reply to \(what)",
+                        "check the cable, then reconnect")
                 }
             }
         }

@@ -134,7 +134,8 @@ public final class FrameReceiver {
             ReceivedFrame(
                 version: decoded[0], type: decoded[1],
                 sequence: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self)),
-                body: UnsafeRawBufferPointer(start: raw + WireLimits.headerSize, count: dataCount - WireLimits.headerSize)))
+                body: UnsafeRawBufferPointer(
+                    start: raw + WireLimits.headerSize, count: dataCount - WireLimits.headerSize)))
     }
 }
 

@@ -47,7 +47,9 @@ public struct WireConfigure: Sendable, Equatable {
     public var watchdogMillis: UInt16
     public var torqueLimitMilliNm: Int32
     public var velocityLimitCountsPerSecond: Int32
-    public init(mode: UInt8, watchdogMillis: UInt16, torqueLimitMilliNm: Int32, velocityLimitCountsPerSecond: Int32) {
+    public init(
+        mode: UInt8, watchdogMillis: UInt16, torqueLimitMilliNm: Int32, velocityLimitCountsPerSecond: Int32
+    ) {
         self.mode = mode
         self.watchdogMillis = watchdogMillis
         self.torqueLimitMilliNm = torqueLimitMilliNm
@@ -118,10 +120,18 @@ public enum WireMessage: Sendable {
         let b = frame.body
         let n = b.count
         func u8(_ o: Int) -> UInt8 { b[o] }
-        func u16(_ o: Int) -> UInt16 { UInt16(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt16.self)) }
-        func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
-        func i32(_ o: Int) -> Int32 { Int32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: Int32.self)) }
-        func i16(_ o: Int) -> Int16 { Int16(littleEndian: b.loadUnaligned(fromByteOffset: o, as: Int16.self)) }
+        func u16(_ o: Int) -> UInt16 {
+            UInt16(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt16.self))
+        }
+        func u32(_ o: Int) -> UInt32 {
+            UInt32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+        }
+        func i32(_ o: Int) -> Int32 {
+            Int32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: Int32.self))
+        }
+        func i16(_ o: Int) -> Int16 {
+            Int16(littleEndian: b.loadUnaligned(fromByteOffset: o, as: Int16.self))
+        }
         switch frame.type {
         case WireType.hello, WireType.estop, WireType.clearFault, WireType.stateRequest:
             guard n == 0 else { return .invalid(.badLength) }
@@ -134,7 +144,9 @@ public enum WireMessage: Sendable {
         case WireType.configure:
             guard n == 12 else { return .invalid(.badLength) }
             return .configure(
-                WireConfigure(mode: u8(0), watchdogMillis: u16(2), torqueLimitMilliNm: i32(4), velocityLimitCountsPerSecond: i32(8)))
+                WireConfigure(
+                    mode: u8(0), watchdogMillis: u16(2), torqueLimitMilliNm: i32(4),
+                    velocityLimitCountsPerSecond: i32(8)))
         case WireType.command:
             guard n >= 1 else { return .invalid(.badLength) }
             let count = Int(u8(0))
@@ -204,10 +216,16 @@ public enum WireMessage: Sendable {
 public enum WireBody {
     /// The body of `message` written at `out` (capacity `WireLimits.maxPayload`); returns
     /// its type and length. `.invalid` writes nothing and returns type 0.
-    public static func write(_ message: WireMessage, into out: UnsafeMutableRawPointer) -> (type: UInt8, count: Int) {
+    public static func write(
+        _ message: WireMessage, into out: UnsafeMutableRawPointer
+    ) -> (type: UInt8, count: Int) {
         func u8(_ o: Int, _ v: UInt8) { out.storeBytes(of: v, toByteOffset: o, as: UInt8.self) }
-        func u16(_ o: Int, _ v: UInt16) { out.storeBytes(of: v.littleEndian, toByteOffset: o, as: UInt16.self) }
-        func u32(_ o: Int, _ v: UInt32) { out.storeBytes(of: v.littleEndian, toByteOffset: o, as: UInt32.self) }
+        func u16(_ o: Int, _ v: UInt16) {
+            out.storeBytes(of: v.littleEndian, toByteOffset: o, as: UInt16.self)
+        }
+        func u32(_ o: Int, _ v: UInt32) {
+            out.storeBytes(of: v.littleEndian, toByteOffset: o, as: UInt32.self)
+        }
         func i32(_ o: Int, _ v: Int32) { out.storeBytes(of: v.littleEndian, toByteOffset: o, as: Int32.self) }
         func i16(_ o: Int, _ v: Int16) { out.storeBytes(of: v.littleEndian, toByteOffset: o, as: Int16.self) }
         switch message {

@@ -74,6 +74,8 @@ func errnoText(_ code: Int32) -> String {
     // The XSI strerror_r is what Swift imports: fills the buffer, returns 0 on success.
     var buffer = [CChar](repeating: 0, count: 256)
     let ok = strerror_r(code, &buffer, buffer.count) == 0
-    let text = ok ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "error"
+    let text =
+        ok
+        ? String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : "error"
     return "\(text) (errno \(code))"
 }

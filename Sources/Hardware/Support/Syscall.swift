@@ -30,3 +30,10 @@ public func monotonicNanos() -> UInt64 {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
+
+/// Sleeps until the monotonic clock reaches `deadlineNanos` (clock_nanosleep with
+/// TIMER_ABSTIME, retrying EINTR). Real-time safe: does not allocate, lock or throw.
+public func sleepUntil(monotonicNanos deadlineNanos: UInt64) {
+    var ts = timespec(tv_sec: Int(deadlineNanos / 1_000_000_000), tv_nsec: Int(deadlineNanos % 1_000_000_000))
+    while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+}

@@ -117,7 +117,8 @@ public final class JoystickReader {
     /// Waits up to `timeoutNanos` for the device to become readable. Returns false on
     /// timeout. Set-up helper (used by command-line tools between polls).
     public func waitReadable(timeoutNanos: Int64) -> Bool {
-        FileDescriptorIO.wait(fd, events: Int16(POLLIN), deadlineNanos: monotonicNanos() &+ UInt64(max(0, timeoutNanos))) > 0
+        FileDescriptorIO.wait(
+            fd, events: Int16(POLLIN), deadlineNanos: monotonicNanos() &+ UInt64(max(0, timeoutNanos))) > 0
     }
 
     static func openError(_ path: String, errno code: Int32) -> HardwareError {
@@ -125,11 +126,13 @@ public final class JoystickReader {
         case ENOENT, ENODEV, ENXIO:
             return HardwareError(
                 .noSuchDevice, device: path, problem: "no such joystick",
-                fix: "plug in the gamepad and check `ls /dev/input/js*` (module joydev), or use the keyboard", errno: code)
+                fix: "plug in the gamepad and check `ls /dev/input/js*` (module joydev), or use the keyboard",
+                errno: code)
         case EACCES, EPERM:
             return HardwareError(
                 .permissionDenied, device: path, problem: "permission denied",
-                fix: "add your user to the input group (`sudo usermod -aG input $USER`) and log in again", errno: code)
+                fix: "add your user to the input group (`sudo usermod -aG input $USER`) and log in again",
+                errno: code)
         default:
             return HardwareError(
                 .ioFailure, device: path, problem: "cannot open joystick: \(errnoText(code))",

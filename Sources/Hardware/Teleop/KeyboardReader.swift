@@ -117,7 +117,8 @@ public final class KeyboardReader {
     /// Waits up to `timeoutNanos` for input. Returns false on timeout. Set-up helper.
     public func waitReadable(timeoutNanos: Int64) -> Bool {
         if start < end { return true }
-        return FileDescriptorIO.wait(fd, events: Int16(POLLIN), deadlineNanos: monotonicNanos() &+ UInt64(max(0, timeoutNanos))) > 0
+        return FileDescriptorIO.wait(
+            fd, events: Int16(POLLIN), deadlineNanos: monotonicNanos() &+ UInt64(max(0, timeoutNanos))) > 0
     }
 
     private func fill() {

@@ -27,6 +27,7 @@ enum FileDescriptorIO {
             let e = errno
             if e == EINTR { continue }
             if e != EAGAIN && e != EWOULDBLOCK { return failure(e) }
+            if monotonicNanos() >= deadlineNanos { return TransportResult(count: 0, status: .timeout) }
             let revents = wait(fd, events: Int16(POLLIN), deadlineNanos: deadlineNanos)
             if revents == 0 { return TransportResult(count: 0, status: .timeout) }
             if revents < 0 { return failure(-revents) }

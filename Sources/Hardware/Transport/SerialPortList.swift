@@ -52,7 +52,8 @@ public enum SerialPorts {
             var info = SerialPortInfo(
                 path: string(sp_get_port_name(port)) ?? "?",
                 description: string(sp_get_port_description(port)) ?? "",
-                transport: kind == SP_TRANSPORT_USB ? "usb" : kind == SP_TRANSPORT_BLUETOOTH ? "bluetooth" : "native")
+                transport: kind == SP_TRANSPORT_USB
+                    ? "usb" : kind == SP_TRANSPORT_BLUETOOTH ? "bluetooth" : "native")
             if kind == SP_TRANSPORT_USB {
                 var vid: Int32 = 0
                 var pid: Int32 = 0

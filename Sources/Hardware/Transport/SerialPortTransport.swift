@@ -59,7 +59,8 @@ public final class SerialPortTransport: ByteTransport {
         }
         throw HardwareError(
             .ioFailure, device: devicePath,
-            problem: "libserialport could not \(what): \(r == SP_ERR_FAIL ? errnoText(code) : "error \(r.rawValue)")",
+            problem:
+                "libserialport could not \(what): \(r == SP_ERR_FAIL ? errnoText(code) : "error \(r.rawValue)")",
             fix: "check the port with `robotctl ports` and the baud rate the firmware uses")
     }
 
@@ -72,11 +73,14 @@ public final class SerialPortTransport: ByteTransport {
             let n = sp_nonblocking_read(port, base, buffer.count).rawValue
             if n > 0 { return TransportResult(count: Int(n), status: .ok) }
             if n < 0 { return FileDescriptorIO.failure(sp_last_error_code()) }
-            // 0: nothing yet (or end of file, which poll reports as a hang-up).
+            // 0: nothing yet, or end of file, which poll reports as a hang-up.
+            if monotonicNanos() >= deadlineNanos { return TransportResult(count: 0, status: .timeout) }
             let revents = FileDescriptorIO.wait(fd, events: Int16(POLLIN), deadlineNanos: deadlineNanos)
             if revents == 0 { return TransportResult(count: 0, status: .timeout) }
             if revents < 0 { return FileDescriptorIO.failure(-revents) }
-            if revents & Int32(POLLIN) == 0 { return TransportResult(count: 0, status: .disconnected) }
+            if revents & Int32(POLLHUP | POLLERR | POLLNVAL) != 0 || revents & Int32(POLLIN) == 0 {
+                return TransportResult(count: 0, status: .disconnected)
+            }
         }
     }
 
@@ -123,7 +127,8 @@ public enum PseudoTerminalPath {
     /// True for /dev/pts/N, /dev/ptmx and symlinks to them.
     public static func isPseudoTerminal(_ path: String) -> Bool {
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let real = realpath(path, &resolved) != nil
+        let real =
+            realpath(path, &resolved) != nil
             ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             : path
         return real.hasPrefix("/dev/pts/") || real == "/dev/ptmx"

@@ -79,7 +79,9 @@ public final class TermiosTransport: ByteTransport {
             _ = tcflush(fileDescriptor, TCIFLUSH)
         } else {
             // Pipes have no input queue to flush: drain what is there.
-            var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+            var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+                0, 0, 0, 0, 0, 0, 0, 0
+            )
             withUnsafeMutableBytes(of: &scratch) { buf in
                 while Glibc.read(fileDescriptor, buf.baseAddress, buf.count) > 0 {}
             }
