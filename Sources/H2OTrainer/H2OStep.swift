@@ -66,9 +66,15 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     var actionGradient: FloatBuffer
     var logProbGradient: FloatBuffer
     var scratch: FloatBuffer
+    /// The helper thread of two-thread mode (nil: everything on the calling thread).
+    let worker: StepWorker?
+    let jobContext: UnsafeMutablePointer<DiscriminatorJob>
 
-    /// Workspaces for `inputs`' row counts and the agent's networks. Allocates.
-    public init(agent: borrowing H2OAgent, inputs: borrowing StepInputs) {
+    /// Workspaces for `inputs`' row counts and the agent's networks. With `threads: 2` (H2O+
+    /// and H2O only) the discriminator update and sim weights run on a helper thread while the
+    /// calling thread does the policy, target, value and critic forward passes; results are
+    /// identical to one thread. Allocates (and starts the helper thread).
+    public init(agent: borrowing H2OAgent, inputs: borrowing StepInputs, threads: Int = 1) {
         let h = agent.hyperparameters
         let algorithm = inputs.algorithm
         let S = agent.observationSize, A = agent.actionSize
@@ -137,7 +143,19 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         actionGradient = FloatBuffer(count: B * A)
         logProbGradient = FloatBuffer(count: B)
         scratch = FloatBuffer(count: Swift.max(B, simRows * Swift.max(copies, 1)))
+        let parallel = threads >= 2 && (algorithm == .h2oPlus || algorithm == .h2o)
+        worker = parallel ? StepWorker() : nil
+        jobContext = .allocate(capacity: 1)
+        jobContext.initialize(to: DiscriminatorJob())
     }
+
+    deinit {
+        worker?.shutdown()
+        jobContext.deallocate()
+    }
+
+    /// Threads the step runs on.
+    public var threadCount: Int { worker == nil ? 1 : 2 }
 
     // MARK: The step
 
@@ -145,17 +163,46 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// parameters before the update). Real-time safe: does not allocate, lock or throw.
     public mutating func run(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> StepLosses {
         var losses = StepLosses()
-        if algorithm == .h2oPlus || algorithm == .h2o {
-            let (lSA, lSAS) = discriminatorGradients(agent, inputs)
-            losses.discriminatorSA = lSA
-            losses.discriminatorSAS = lSAS
-            agent.discriminatorSAOptimizer.step(&agent.discriminatorSA.parameters, gradient: gradDiscSA)
-            agent.discriminatorSASOptimizer.step(&agent.discriminatorSAS.parameters, gradient: gradDiscSAS)
-            losses.simWeightMean = computeSimWeights(agent, inputs)
+        if let worker {
+            // Two threads: the helper owns the discriminators (their workspaces, gradients and
+            // Adam state, and simWeights); this thread touches only the learner's buffers until
+            // `wait` returns. The critic loss, which needs w_c, comes after.
+            let context = jobContext
+            withUnsafeMutablePointer(to: &self) { step in
+                withUnsafeMutablePointer(to: &agent) { agentPointer in
+                    withUnsafePointer(to: inputs) { inputsPointer in
+                        context.pointee = DiscriminatorJob(
+                            step: UnsafeMutableRawPointer(step), agent: UnsafeMutableRawPointer(agentPointer),
+                            inputs: UnsafeRawPointer(inputsPointer))
+                        worker.post(DiscriminatorJob.run, context: UnsafeMutableRawPointer(context))
+                        step.pointee.learnerForwardAndGradients(agentPointer.pointee, inputsPointer.pointee, into: &losses)
+                        worker.wait()
+                    }
+                }
+            }
+            losses.discriminatorSA = context.pointee.lossSA
+            losses.discriminatorSAS = context.pointee.lossSAS
+            losses.simWeightMean = context.pointee.simWeightMean
+            criticGradients(agent, inputs, into: &losses)
+        } else {
+            if algorithm == .h2oPlus || algorithm == .h2o {
+                let (lSA, lSAS, wMean) = discriminatorPhase(&agent, inputs)
+                losses.discriminatorSA = lSA
+                losses.discriminatorSAS = lSAS
+                losses.simWeightMean = wMean
+            }
+            learnerGradients(agent, inputs, into: &losses)
         }
-        learnerGradients(agent, inputs, into: &losses)
         applyLearnerGradients(&agent)
         return losses
+    }
+
+    /// Steps 1–2: discriminator gradients, one Adam step each, then w_c with the updated D_sas.
+    mutating func discriminatorPhase(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> (Float, Float, Float) {
+        let (lSA, lSAS) = discriminatorGradients(agent, inputs)
+        agent.discriminatorSAOptimizer.step(&agent.discriminatorSA.parameters, gradient: gradDiscSA)
+        agent.discriminatorSASOptimizer.step(&agent.discriminatorSAS.parameters, gradient: gradDiscSAS)
+        return (lSA, lSAS, computeSimWeights(agent, inputs))
     }
 
     /// Adam on logα, V, π (with m, c), Q1, Q2 from the gradients of `learnerGradients`, then
@@ -270,6 +317,42 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// Every learner loss and gradient (π with m and c, logα, Q1, Q2, V) from the agent's
     /// current parameters; `simWeights` must hold this step's w_c. Parameters unchanged.
     mutating func learnerGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
+        learnerForwardAndGradients(agent, inputs, into: &losses)
+        criticGradients(agent, inputs, into: &losses)
+    }
+
+    /// Step 5: L_Q (and H2O's penalty) from the critic forward passes of
+    /// `learnerForwardAndGradients` and this step's `simWeights`; gradients into gradQ1/gradQ2.
+    mutating func criticGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
+        let B = rows, Nr = realRows
+        var critic: Float = 0
+        for ws in 0..<2 {
+            let out = ws == 0 ? q1.output : q2.output
+            let grad = ws == 0 ? q1.outputGradient : q2.outputGradient
+            let o = q1.outputStride
+            critic += Loss.meanSquaredError(
+                predictions: out, predictionStride: o, targets: targets.baseAddress, count: Nr, gradient: grad,
+                gradientStride: o)
+            if simRows > 0 {
+                critic += Loss.weightedMeanSquaredError(
+                    predictions: out + Nr * o, predictionStride: o, targets: targets.baseAddress + Nr,
+                    weights: simWeights.baseAddress, count: simRows, gradient: grad + Nr * o, gradientStride: o)
+            }
+        }
+        if algorithm == .h2o {
+            losses.penalty = cqlPenalty(agent, inputs)
+            critic += losses.penalty
+        }
+        losses.critic = critic
+        gradQ1.fill(0)
+        gradQ2.fill(0)
+        q1.backward(agent.q1, batch: B, accumulatingInto: &gradQ1, inputGradient: false)
+        q2.backward(agent.q2, batch: B, accumulatingInto: &gradQ2, inputGradient: false)
+    }
+
+    /// Steps 3, 4, 6 and the critics' forward pass: everything of the learner that does not
+    /// need w_c. Reads only the policy, critics, targets, V, logα and m, c of `agent`.
+    mutating func learnerForwardAndGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
         let B = rows, Nr = realRows
         let alpha = agent.alpha
         let m = agent.logStd[0], c = agent.logStd[1]
@@ -331,7 +414,7 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
             targets[r] = rew[r] + discount * (lambda * exploit + (1 - lambda) * explore)
         }
 
-        // 5. Critics on (s, a).
+        // 5a. Critics on (s, a): forward only (the loss needs this step's w_c).
         for ws in 0..<2 {
             let x = ws == 0 ? q1.input : q2.input
             let stride = q1.inputStride
@@ -342,29 +425,6 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         }
         q1.forward(agent.q1, batch: B)
         q2.forward(agent.q2, batch: B)
-        var critic: Float = 0
-        for ws in 0..<2 {
-            let out = ws == 0 ? q1.output : q2.output
-            let grad = ws == 0 ? q1.outputGradient : q2.outputGradient
-            let o = q1.outputStride
-            critic += Loss.meanSquaredError(
-                predictions: out, predictionStride: o, targets: targets.baseAddress, count: Nr, gradient: grad,
-                gradientStride: o)
-            if simRows > 0 {
-                critic += Loss.weightedMeanSquaredError(
-                    predictions: out + Nr * o, predictionStride: o, targets: targets.baseAddress + Nr,
-                    weights: simWeights.baseAddress, count: simRows, gradient: grad + Nr * o, gradientStride: o)
-            }
-        }
-        if algorithm == .h2o {
-            losses.penalty = cqlPenalty(agent, inputs)
-            critic += losses.penalty
-        }
-        losses.critic = critic
-        gradQ1.fill(0)
-        gradQ2.fill(0)
-        q1.backward(agent.q1, batch: B, accumulatingInto: &gradQ1, inputGradient: false)
-        q2.backward(agent.q2, batch: B, accumulatingInto: &gradQ2, inputGradient: false)
 
         // 6. Value on real rows against the target critics.
         gradValue.fill(0)
@@ -541,3 +601,26 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
 
 @inline(__always)
 func softplus(_ x: Float) -> Float { Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x))) }
+
+/// The context of the helper thread's job: raw pointers to the step, the agent and the
+/// inputs (valid while `run` waits), and the job's results.
+struct DiscriminatorJob {
+    var step: UnsafeMutableRawPointer? = nil
+    var agent: UnsafeMutableRawPointer? = nil
+    var inputs: UnsafeRawPointer? = nil
+    var lossSA: Float = 0
+    var lossSAS: Float = 0
+    var simWeightMean: Float = 1
+
+    /// Runs `discriminatorPhase` for the context at `raw`.
+    static let run: StepWorker.Job = { raw in
+        let c = raw.assumingMemoryBound(to: DiscriminatorJob.self)
+        let step = c.pointee.step!.assumingMemoryBound(to: H2OStep.self)
+        let agent = c.pointee.agent!.assumingMemoryBound(to: H2OAgent.self)
+        let inputs = c.pointee.inputs!.assumingMemoryBound(to: StepInputs.self)
+        let (a, b, w) = step.pointee.discriminatorPhase(&agent.pointee, inputs.pointee)
+        c.pointee.lossSA = a
+        c.pointee.lossSAS = b
+        c.pointee.simWeightMean = w
+    }
+}

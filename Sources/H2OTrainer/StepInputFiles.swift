@@ -40,6 +40,9 @@ extension StepInputs {
         let Ns = rowsOf("sim_observations")
         let Nd = rowsOf("disc_real_observations")
         let K = noise["next_state_noise"].map { $0.shape.count == 3 ? $0.shape[1] : 0 } ?? 0
+        if algorithm == .h2o && K == 0 {
+            throw TrainerError.invalidDataset(path: noisePath, problem: "h2o needs 'next_state_noise' of shape [Ns, K, S] (K noisy next-state copies per sim row)")
+        }
         guard Nr + Ns > 0 else {
             throw TrainerError.invalidDataset(path: batchPath, problem: "the batch is empty (no real_observations or sim_observations rows)")
         }

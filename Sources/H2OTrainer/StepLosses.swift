@@ -23,18 +23,34 @@ public struct StepLosses: Sendable, Equatable {
 
     public init() {}
 
-    /// Namespaced names and values, in a fixed order (CSV columns, JSON keys).
-    public var named: [(String, Float)] {
-        [
-            ("losses/critic", critic), ("losses/value", value), ("losses/actor", actor),
-            ("losses/alpha", alpha), ("losses/disc_sa", discriminatorSA), ("losses/disc_sas", discriminatorSAS),
-            ("losses/penalty", penalty), ("charts/alpha", alphaValue), ("charts/sim_weight_mean", simWeightMean),
-            ("charts/log_pi_mean", logProbabilityMean),
-        ]
+    /// Metric names, in the order of `value(at:)` (CSV columns, JSON keys).
+    public static let names = [
+        "losses/critic", "losses/value", "losses/actor", "losses/alpha", "losses/disc_sa", "losses/disc_sas",
+        "losses/penalty", "charts/alpha", "charts/sim_weight_mean", "charts/log_pi_mean",
+    ]
+
+    /// The value of metric `names[i]`. Real-time safe: does not allocate, lock or throw.
+    public func value(at i: Int) -> Float {
+        switch i {
+        case 0: critic
+        case 1: value
+        case 2: actor
+        case 3: alpha
+        case 4: discriminatorSA
+        case 5: discriminatorSAS
+        case 6: penalty
+        case 7: alphaValue
+        case 8: simWeightMean
+        default: logProbabilityMean
+        }
     }
 
-    /// The first loss that is NaN or infinite, with its name.
+    /// Namespaced names and values (allocates; for files and printing).
+    public var named: [(String, Float)] { Self.names.indices.map { (Self.names[$0], value(at: $0)) } }
+
+    /// The first loss that is NaN or infinite, with its name. Does not allocate unless one is.
     public var firstNonFinite: (name: String, value: Float)? {
-        named.first { !$0.1.isFinite }.map { ($0.0, $0.1) }
+        for i in 0..<Self.names.count where !value(at: i).isFinite { return (Self.names[i], value(at: i)) }
+        return nil
     }
 }

@@ -19,6 +19,10 @@ public enum TrainBenchmark {
         public var steps: Int
         /// Median milliseconds per step (sampling included).
         public var medianMilliseconds: Double
+        /// Median CPU time of the calling thread per step, milliseconds: equal to the wall time
+        /// on an idle machine, and unaffected by waiting for a CPU on a loaded one (for two
+        /// threads it counts the calling thread only, which spins while the helper works).
+        public var medianThreadCPUMilliseconds: Double
         /// 10th and 90th percentiles, milliseconds.
         public var p10Milliseconds: Double
         public var p90Milliseconds: Double
@@ -35,7 +39,7 @@ public enum TrainBenchmark {
     /// sizes S, A on random replay data; one sample of the wall clock per step.
     public static func run(
         preset: String, hyperparameters h: Hyperparameters, algorithm: Algorithm = .h2oPlus, observationSize S: Int = 3,
-        actionSize A: Int = 1, steps: Int = 200, warmup: Int = 20, peakGflopsPerCore: Double = 250
+        actionSize A: Int = 1, threads: Int = 1, steps: Int = 200, warmup: Int = 20, peakGflopsPerCore: Double = 250
     ) -> Result {
         var random = TrainerRandom(seed: h.seed)
         let n = 4096
@@ -53,35 +57,43 @@ public enum TrainBenchmark {
         }
         var agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
         var inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
-        var step = H2OStep(agent: agent, inputs: inputs)
+        var step = H2OStep(agent: agent, inputs: inputs, threads: threads)
         for _ in 0..<warmup {
             inputs.sample(real: real, sim: sim, using: &random)
             _ = step.run(&agent, inputs)
         }
         var times = [Double](repeating: 0, count: steps)
+        var cpu = [Double](repeating: 0, count: steps)
         for i in 0..<steps {
+            let cpuStart = threadCPUNanoseconds()
             let start = DispatchTime.now().uptimeNanoseconds
             inputs.sample(real: real, sim: sim, using: &random)
             _ = step.run(&agent, inputs)
             times[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            cpu[i] = Double(threadCPUNanoseconds() - cpuStart) / 1e6
         }
         times.sort()
+        cpu.sort()
         let median = times[steps / 2]
         let flops = step.flopsPerStep(agent)
         let gflops = flops / (median * 1e-3) / 1e9
         return Result(
             preset: preset, algorithm: algorithm.rawValue, threads: step.threadCount, hiddenSize: h.hiddenSize,
             batchSize: h.batchSize, discriminatorHiddenSize: h.discriminatorHiddenSize, observationSize: S, actionSize: A,
-            steps: steps, medianMilliseconds: median, p10Milliseconds: times[steps / 10],
+            steps: steps, medianMilliseconds: median, medianThreadCPUMilliseconds: cpu[steps / 2], p10Milliseconds: times[steps / 10],
             p90Milliseconds: times[(steps * 9) / 10], flopsPerStep: flops, gflops: gflops,
             fractionOfPeak: gflops / (Double(step.threadCount) * peakGflopsPerCore), peakGflopsPerCore: peakGflopsPerCore)
     }
 }
 
-extension H2OStep {
-    /// Threads the step runs on.
-    public var threadCount: Int { 1 }
+/// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID), nanoseconds.
+func threadCPUNanoseconds() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
 
+extension H2OStep {
     /// FLOPs of the GEMMs of one `run` (forward 2·rows·in·out per layer; backward the same for
     /// the weight gradient and again for each input gradient it propagates).
     public func flopsPerStep(_ agent: borrowing H2OAgent) -> Double {

@@ -13,7 +13,7 @@ struct BenchTrain: ParsableCommand {
             FLOP rate (peak per core from --peak-gflops). Allocation-freedom of the step is \
             proven by the test suite, not here.
 
-            Example: robotctl bench train --json --steps 300
+            Example: robotctl bench train --json --steps 300 --threads 2
             """)
 
     @Flag(help: "Print the results as JSON.")
@@ -27,6 +27,9 @@ struct BenchTrain: ParsableCommand {
 
     @Option(help: "Algorithm: h2o+, h2o, sac-sim or iql-real.")
     var algorithm = "h2o+"
+
+    @Option(help: "Threads per step (default: 1 for robot, 2 for mujoco).")
+    var threads: Int?
 
     @Option(help: "Peak single-core FLOP rate in GFLOP/s for the fraction-of-peak column (250 on a Zen 5 core).")
     var peakGflops = 250.0
@@ -47,7 +50,8 @@ struct BenchTrain: ParsableCommand {
             let h = Hyperparameters.preset(named: name)!
             results.append(
                 TrainBenchmark.run(
-                    preset: name, hyperparameters: h, algorithm: Algorithm(rawValue: algorithm)!, steps: steps,
+                    preset: name, hyperparameters: h, algorithm: Algorithm(rawValue: algorithm)!,
+                    threads: threads ?? (name == "mujoco" ? 2 : 1), steps: steps,
                     peakGflopsPerCore: peakGflops))
         }
         if json {
@@ -58,7 +62,7 @@ struct BenchTrain: ParsableCommand {
         } else {
             for r in results {
                 print(
-                    "\(r.preset): \(String(format: "%.3f", r.medianMilliseconds)) ms/step (p10 \(String(format: "%.3f", r.p10Milliseconds)), p90 \(String(format: "%.3f", r.p90Milliseconds))), \(String(format: "%.1f", r.flopsPerStep / 1e6)) MFLOP, \(String(format: "%.1f", r.gflops)) GFLOP/s = \(String(format: "%.1f", 100 * r.fractionOfPeak))% of \(r.threads)×\(Int(r.peakGflopsPerCore)) GFLOP/s"
+                    "\(r.preset): \(String(format: "%.3f", r.medianMilliseconds)) ms/step (thread CPU \(String(format: "%.3f", r.medianThreadCPUMilliseconds)) ms, p10 \(String(format: "%.3f", r.p10Milliseconds)), p90 \(String(format: "%.3f", r.p90Milliseconds))), \(String(format: "%.1f", r.flopsPerStep / 1e6)) MFLOP, \(String(format: "%.1f", r.gflops)) GFLOP/s = \(String(format: "%.1f", 100 * r.fractionOfPeak))% of \(r.threads)×\(Int(r.peakGflopsPerCore)) GFLOP/s"
                 )
             }
         }

@@ -5,9 +5,11 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a policy with H2O+ on logged real data plus the onboard simulator.",
         discussion: """
-            Example: robotctl train verify-step --params in.safetensors --batch b.npz \
-            --noise n.npz --out out.safetensors
+            `robotctl train` alone runs the training loop (`robotctl train run`).
+
+            Example: robotctl train --preset robot --epochs 20 --out runs/pendulum
             """,
-        subcommands: [TrainVerifyStep.self]
+        subcommands: [TrainRun.self, TrainVerifyStep.self],
+        defaultSubcommand: TrainRun.self
     )
 }

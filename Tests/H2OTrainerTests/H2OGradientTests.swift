@@ -163,3 +163,80 @@ struct H2OGradientTests {
         #expect(step.gradQ1.array != before)
     }
 }
+
+/// Hidden 8, discriminators 16, batch 8, K = 3: small sizes for the baselines' checks.
+func smallHyperparameters() -> Hyperparameters {
+    var h = Hyperparameters.robot
+    h.hiddenSize = 8
+    h.discriminatorHiddenSize = 16
+    h.batchSize = 8
+    h.cqlNoisyCopies = 3
+    return h
+}
+
+/// A small agent with larger-than-init output layers, so every loss has a sizeable gradient.
+func smallBaselineAgent() -> H2OAgent {
+    var agent = H2OAgent(observationSize: 3, actionSize: 1, hyperparameters: smallHyperparameters(), seed: 9)
+    for k in 0..<agent.q1.parameters.count { agent.q1.parameters[k] *= 3 }
+    for k in 0..<agent.q2.parameters.count { agent.q2.parameters[k] *= 3 }
+    var vr = TrainerRandom(seed: 4)
+    for k in 0..<agent.value.parameters.count where agent.value.parameters[k] != 0 { agent.value.parameters[k] += 0.3 * vr.normal() }
+    for k in 0..<agent.policy.parameters.count where agent.policy.parameters[k] != 0 { agent.policy.parameters[k] += 0.3 * vr.normal() }
+    return agent
+}
+
+/// Inputs of `algorithm` sampled from random transitions.
+func smallBaselineInputs(_ algorithm: Algorithm) -> StepInputs {
+    var random = TrainerRandom(seed: 5)
+    var real = ReplayBuffer(observationSize: 3, actionSize: 1, capacity: 64, overflow: .refuse)
+    var sim = ReplayBuffer(observationSize: 3, actionSize: 1, capacity: 64, overflow: .overwriteOldest)
+    for i in 0..<128 {
+        let o = [random.normal(), random.normal(), random.normal()]
+        let n = [random.normal(), random.normal(), random.normal()]
+        let a = [2 * random.uniform() - 1]
+        if i < 64 {
+            real.append(observation: o, action: a, reward: random.normal(), nextObservation: n, terminal: i % 9 == 0)
+        } else {
+            sim.append(observation: o, action: a, reward: random.normal(), nextObservation: n, terminal: false)
+        }
+    }
+    var inputs = StepInputs(algorithm: algorithm, observationSize: 3, actionSize: 1, hyperparameters: smallHyperparameters())
+    inputs.sample(real: real, sim: sim, using: &random)
+    return inputs
+}
+
+@Suite("Baseline gradients by finite differences")
+struct BaselineGradientTests {
+    static let cases: [(Algorithm, TrainedBuffer)] = [
+        (.h2o, .discriminatorSA), (.h2o, .discriminatorSAS), (.h2o, .policy), (.h2o, .logAlpha), (.h2o, .q1), (.h2o, .q2),
+        (.sacSim, .policy), (.sacSim, .logStd), (.sacSim, .logAlpha), (.sacSim, .q1),
+        (.iqlReal, .policy), (.iqlReal, .logStd), (.iqlReal, .q1), (.iqlReal, .value),
+    ]
+
+    static func loss(_ buffer: TrainedBuffer) -> (StepLosses) -> Float {
+        switch buffer {
+        case .discriminatorSA: { $0.discriminatorSA + $0.discriminatorSAS }
+        case .discriminatorSAS: { $0.discriminatorSAS }
+        case .policy, .logStd: { $0.actor }
+        case .logAlpha: { $0.alpha }
+        case .q1, .q2: { $0.critic }
+        case .value: { $0.value }
+        }
+    }
+
+    @Test("H2O (penalty included), SAC and IQL (AWR) gradients match finite differences", arguments: 0..<14)
+    func baselineGradient(index: Int) {
+        let (algorithm, buffer) = Self.cases[index]
+        var agent = smallBaselineAgent()
+        let inputs = smallBaselineInputs(algorithm)
+        var step = H2OStep(agent: agent, inputs: inputs)
+        let losses = evaluate(&step, agent, inputs)
+        if algorithm == .h2o { #expect(losses.penalty != 0) }
+        let g = buffer.gradient(step)
+        let gNorm = norm(g)
+        #expect(gNorm > 1e-6, "\(algorithm) \(buffer): zero gradient")
+        let along = g.map { $0 / gNorm }
+        let fd = directionalDerivative(buffer, &agent, inputs, &step, direction: along, h: 1e-3, loss: Self.loss(buffer))
+        #expect(abs(fd - gNorm) <= 1e-3 * gNorm, "\(algorithm) \(buffer): FD \(fd) vs |g| \(gNorm)")
+    }
+}
