@@ -21,9 +21,9 @@ struct SimRealPlantTests {
         #expect(plant.jointCount == 1)
     }
 
-    @Test("mirrors the firmware's fixed-point velocity filter")
+    @Test("mirrors the firmware's windowed, fixed-point velocity filter")
     func velocityFilter() {
-        var f = FirmwareVelocityFilter(shift: 2)
+        var f = FirmwareVelocityFilter(shift: 2, window: 4)
         var counts: Int32 = 0
         var v: Int32 = 0
         for _ in 0..<100 {
@@ -31,11 +31,17 @@ struct SimRealPlantTests {
             v = f.update(counts: counts, dtMicros: 1000)
         }
         #expect(v == 3000)
-        var g = FirmwareVelocityFilter(shift: 2)
-        _ = g.update(counts: 2, dtMicros: 1000)  // raw 2000: v16 = 0 + 32000/4
+        var g = FirmwareVelocityFilter(shift: 2, window: 4)
+        _ = g.update(counts: 2, dtMicros: 1000)  // one tick back: raw 2000, v16 = 32000/4
         #expect(g.countsPerSecond == 500)
-        var h = FirmwareVelocityFilter(shift: 0)
+        _ = g.update(counts: 2, dtMicros: 1000)  // two ticks back: raw 1000
+        #expect(g.countsPerSecond == 625)  // v16 = 8000 + round((16000 - 8000) / 4) = 10000
+        var h = FirmwareVelocityFilter(shift: 0, window: 1)
         #expect(h.update(counts: -7, dtMicros: 1000) == -7000)
+        // One count over the 4-tick window is 250 counts/s before the low-pass.
+        var k = FirmwareVelocityFilter(shift: 0, window: 4)
+        for c: Int32 in [0, 0, 0, 0] { _ = k.update(counts: c, dtMicros: 1000) }
+        #expect(k.update(counts: 1, dtMicros: 1000) == 250)
     }
 
     @Test("the environment sees the plant through the task: quantised, filtered, with the task's reward")

@@ -126,6 +126,19 @@ public struct CartPoleTask: SimulatedTask {
 
     // MARK: SimulatedTask
 
+    public var simStateNames: [String] { ["x", "x_dot", "theta", "theta_dot"] }
+
+    public func simState(from values: UnsafePointer<Double>) -> SimState {
+        SimState(x: values[0], xDot: values[1], theta: values[2], thetaDot: values[3])
+    }
+
+    public func write(_ state: SimState, to values: UnsafeMutablePointer<Double>) {
+        values[0] = state.x
+        values[1] = state.xDot
+        values[2] = state.theta
+        values[3] = state.thetaDot
+    }
+
     public func resetSim(random: inout SimRandom) -> SimState {
         let up = parameters.mode == .balance
         return SimState(

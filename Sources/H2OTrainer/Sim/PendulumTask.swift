@@ -89,6 +89,17 @@ public struct PendulumTask: SimulatedTask {
 
     // MARK: SimulatedTask (the trainer's onboard simulator)
 
+    public var simStateNames: [String] { ["theta", "theta_dot"] }
+
+    public func simState(from values: UnsafePointer<Double>) -> SimState {
+        SimState(theta: values[0], thetaDot: values[1])
+    }
+
+    public func write(_ state: SimState, to values: UnsafeMutablePointer<Double>) {
+        values[0] = state.theta
+        values[1] = state.thetaDot
+    }
+
     public func resetSim(random: inout SimRandom) -> SimState {
         let theta = random.uniform(-Double.pi, Double.pi)
         let thetaDot = random.uniform(-1, 1)

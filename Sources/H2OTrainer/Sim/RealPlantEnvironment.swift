@@ -57,7 +57,7 @@ public struct RealPlantEnvironment<Task: PlantBackedTask>: TaskEnvironment {
     /// reference robot; `seed` drives sensor noise and start jitter.
     public init(
         task: Task, parameters: [String: Double] = [:], seed: UInt64,
-        internalRateHz: Int = 1000, velocityFilterShift: Int = 2
+        internalRateHz: Int = 1000, velocityFilterShift: Int = 2, velocityWindow: Int = 4
     ) throws {
         precondition(task.observationSize <= 8, "RealPlantEnvironment holds observations of at most 8 values")
         self.task = task
@@ -71,8 +71,8 @@ public struct RealPlantEnvironment<Task: PlantBackedTask>: TaskEnvironment {
         self.internalTicks = Int(ticks)
         self.internalMicros = Int64((1_000_000 / Double(internalRateHz)).rounded())
         self.filters = (
-            FirmwareVelocityFilter(shift: velocityFilterShift),
-            FirmwareVelocityFilter(shift: velocityFilterShift)
+            FirmwareVelocityFilter(shift: velocityFilterShift, window: velocityWindow),
+            FirmwareVelocityFilter(shift: velocityFilterShift, window: velocityWindow)
         )
         self.random = SimRandom(seed: seed ^ 0x5EED_0F_5747)
     }

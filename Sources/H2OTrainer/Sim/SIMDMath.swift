@@ -9,17 +9,17 @@ public enum SIMDMath {
     public typealias Vector = SIMD8<Double>
     public typealias Bits = SIMD8<UInt64>
 
-    // Round-to-nearest by the 1.5·2^52 trick: valid for |x| < 2^51.
-    @usableFromInline static let magic = Vector(repeating: 6_755_399_441_055_744.0)
-    @usableFromInline static let twoOverPi = Vector(repeating: 0.636_619_772_367_581_34)
-    // π/2 = p1 + p2 + p3; p1 and p2 have 33 significant bits so k·p1, k·p2 are exact.
-    @usableFromInline static let p1 = Vector(repeating: 1.570_796_326_734_125_614_17e+00)
-    @usableFromInline static let p2 = Vector(repeating: 6.077_100_506_303_965_976_60e-11)
-    @usableFromInline static let p3 = Vector(repeating: 2.022_266_248_795_950_631_54e-21)
-
     /// sin x and cos x of every lane.
     @inline(__always)
     public static func sinCos(_ x: Vector) -> (sin: Vector, cos: Vector) {
+        // Constants are literals in the body (not static lets) so no lazy-global check runs
+        // per call. Round-to-nearest by the 1.5·2^52 trick (valid for |x| < 2^51); π/2 =
+        // p1 + p2 + p3 with p1, p2 of 33 significant bits, so k·p1 and k·p2 are exact.
+        let magic = Vector(repeating: 6_755_399_441_055_744.0)
+        let twoOverPi = Vector(repeating: 0.636_619_772_367_581_34)
+        let p1 = Vector(repeating: 1.570_796_326_734_125_614_17e+00)
+        let p2 = Vector(repeating: 6.077_100_506_303_965_976_60e-11)
+        let p3 = Vector(repeating: 2.022_266_248_795_950_631_54e-21)
         let shifted = x * twoOverPi + magic
         let k = shifted - magic
         let quadrant = unsafeBitCast(shifted, to: Bits.self) & 3
@@ -59,6 +59,7 @@ public enum SIMDMath {
     /// x − 2π·round(x / 2π): the angle in [−π, π] (Gymnasium's normalisation up to ties).
     @inline(__always)
     public static func wrapAngle(_ x: Vector) -> Vector {
+        let magic = Vector(repeating: 6_755_399_441_055_744.0)
         let n = (x * Vector(repeating: 0.159_154_943_091_895_335_77) + magic) - magic
         // 2π = hi + lo (hi the double nearest 2π); the FMAs keep n·hi exact in the subtraction.
         return x.addingProduct(-n, Vector(repeating: 6.283_185_307_179_586_232))

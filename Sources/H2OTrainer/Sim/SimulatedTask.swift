@@ -17,6 +17,14 @@ public protocol SimulatedTask: ControlTask {
     /// The discount factor chosen for this task's time scale (recorded in run configs).
     var discount: Double { get }
 
+    /// Names of the simulator state's values as a flat vector (e.g. ["theta", "theta_dot"]),
+    /// the layout of `simState(from:)` and `write(_:to:)`. The latency line is not part of it.
+    var simStateNames: [String] { get }
+    /// A state from a flat vector of `simStateNames.count` values (latency line cleared).
+    func simState(from values: UnsafePointer<Double>) -> SimState
+    /// Writes the flat vector of `state`.
+    func write(_ state: SimState, to values: UnsafeMutablePointer<Double>)
+
     /// A start state drawn from the task's reset distribution.
     /// Real-time safe: does not allocate, lock or throw.
     func resetSim(random: inout SimRandom) -> SimState
