@@ -39,7 +39,7 @@ struct EvalCommand: ParsableCommand {
         Console.shared.level = shared.logLevel
         let setup = try RobotSetup.prepare(shared: shared)
         defer { setup.close() }
-        let task = PendulumTask()
+        let task = RobotPendulumTask()
         let path: String
         if let p = policy {
             path = p

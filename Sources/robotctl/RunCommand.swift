@@ -57,7 +57,7 @@ struct RunCommand: ParsableCommand {
         Console.shared.level = shared.logLevel
         let setup = try RobotSetup.prepare(shared: shared)
         defer { setup.close() }
-        let task = PendulumTask()
+        let task = RobotPendulumTask()
         let finetuning = finetune ?? setup.emulated
         var settings = OnRobotSettings(seed: shared.seed)
         settings.hyperparameters.gamma = task.discount
@@ -71,11 +71,11 @@ struct RunCommand: ParsableCommand {
             startDescription = path
         } else {
             var plan = SimPretraining.Plan(hyperparameters: settings.hyperparameters, seed: shared.seed)
-            plan.hyperparameters.gamma = task.pretrainingTask.discount
+            plan.hyperparameters.gamma = task.base.pretrainingTask.discount
             plan.updates = pretrainUpdates
             let bar = ProgressBar(label: "simulator pre-training (SAC, onboard simulator only)", total: plan.updates)
             let got = try wrap {
-                try StartingPolicy.simulatorTrained(task: task.pretrainingTask, plan: plan, cacheDirectory: "runs/cache") { done, total, ret in
+                try StartingPolicy.simulatorTrained(task: task.base.pretrainingTask, plan: plan, cacheDirectory: "runs/cache") { done, total, ret in
                     bar.update(done, note: ret.map { String(format: "sim return %.0f", $0) } ?? "")
                 }
             }
@@ -93,7 +93,7 @@ struct RunCommand: ParsableCommand {
         }
         let runtimePolicy = DeterministicPolicy(policyFile)
         try wrap { try StartingPolicy.checkFinite(runtimePolicy, observation: [-1, 0, 0], path: startDescription) }
-        let learner: OnRobotLearner<PendulumTask>? = finetuning ? try wrap {
+        let learner: OnRobotLearner<RobotPendulumTask>? = finetuning ? try wrap {
             try StartingPolicy.learner(
                 task: task, checkpoint: checkpoint, policy: policyFile, hyperparameters: settings.hyperparameters,
                 settings: settings, realCapacity: 2_000_000, source: startDescription)
@@ -278,7 +278,7 @@ final class RobotSetup {
     }
 
     /// Starts the emulator (or opens the port), configures the robot, requests GPIO lines.
-    func connect(task: PendulumTask) throws {
+    func connect(task: RobotPendulumTask) throws {
         let port: String
         let baud: Int
         if let config {
@@ -446,7 +446,7 @@ enum RunPaths {
         return dir
     }
 
-    static func schema(task: PendulumTask, calibration: RobotCalibration, source: String) -> DatasetSchema {
+    static func schema(task: RobotPendulumTask, calibration: RobotCalibration, source: String) -> DatasetSchema {
         DatasetSchema(
             robotID: calibration.robotID, task: task.name, calibrationHash: calibration.contentHash,
             controlRateHz: 1 / task.controlPeriod,

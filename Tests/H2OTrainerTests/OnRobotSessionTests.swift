@@ -34,6 +34,9 @@ struct QuickPendulum: SimulatedTask {
         command.setpoint[0] = 0
         return true
     }
+    var simStateNames: [String] { base.simStateNames }
+    func simState(from values: UnsafePointer<Double>) -> PendulumTask.SimState { base.simState(from: values) }
+    func write(_ state: PendulumTask.SimState, to values: UnsafeMutablePointer<Double>) { base.write(state, to: values) }
     func resetSim(random: inout SimRandom) -> PendulumTask.SimState { base.resetSim(random: &random) }
     func observeSim(_ state: PendulumTask.SimState, into observation: UnsafeMutablePointer<Float>) {
         base.observeSim(state, into: observation)

@@ -172,6 +172,7 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
         var lastTicks: UInt64 = 0
         var lastUpdates = 0
         var nanInjected = false
+        var selection = RobotSelection(parameters: Array(slot.acquireForSetup()), margin: settings.selectionMargin)
         let realtimeOptions = options.realtime
         let loop = self.loop
         outer: while true {
@@ -214,6 +215,9 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
                     if case .success(let v) = bad.withUnsafeBufferPointer({ publisher.publish($0, source: "fault injection") }) {
                         log.event("policy_injected", "test hook published v\(v), whose actions are NaN", tick: loop.statistics.value(.ticks), at: now)
                     }
+                }
+                if trainer != nil && settings.selectOnRobot {
+                    selection.step(session: self, now: now)
                 }
                 if now &- lastStatusTime >= 500_000_000 {
                     let ticks = loop.statistics.value(.ticks)
@@ -320,4 +324,72 @@ final class LoopThreadOutcome: Sendable {
     let result = Mutex<Result<LoopResult, ControlLoopError>?>(nil)
     let realtime = Mutex("not applied")
     let warned = Atomic<Bool>(false)
+}
+
+/// Policy selection on the robot: a candidate is published when an episode has just ended,
+/// runs one whole episode, and is kept if its return beats the running policy's recent mean
+/// by the margin; otherwise the running policy's parameters are published again.
+///
+/// Thread contract: the session's supervising thread only.
+struct RobotSelection {
+    var incumbentParameters: [Float]
+    var incumbentVersion: UInt64 = 1
+    /// Returns of the running policy's recent episodes (newest last).
+    var incumbentReturns: [Double] = []
+    var trial: (version: UInt64, candidate: PolicyCandidate)?
+    var seenEpisodes = 0
+    let margin: Double
+
+    init(parameters: [Float], margin: Double) {
+        incumbentParameters = parameters
+        self.margin = margin
+    }
+
+    mutating func step<T>(session: OnRobotSession<T>, now: UInt64) {
+        let episodes = session.recorder.episodes
+        guard episodes.count > seenEpisodes else { return }
+        let fresh = episodes[seenEpisodes...]
+        seenEpisodes = episodes.count
+        let ticks = session.loop.statistics.value(.ticks)
+        let log = session.log
+        for e in fresh where !e.aborted {
+            if let t = trial, e.policyVersion == t.version {
+                let baseline = incumbentReturns.isEmpty ? -Double.infinity : incumbentReturns.reduce(0, +) / Double(incumbentReturns.count)
+                if e.episodeReturn > baseline + margin {
+                    log.event("policy_kept", String(format: "v%llu returned %.1f on the robot, above the running policy's %.1f", t.version, e.episodeReturn, baseline), tick: ticks, at: now)
+                    incumbentParameters = t.candidate.parameters
+                    incumbentVersion = t.version
+                    incumbentReturns = [e.episodeReturn]
+                } else {
+                    let back = incumbentParameters.withUnsafeBufferPointer { session.publisher.publish($0, source: "restore v\(incumbentVersion)") }
+                    if case .success(let v) = back {
+                        log.event("policy_reverted", String(format: "v%llu returned %.1f on the robot, not above the running policy's %.1f; v%llu restored as v%llu", t.version, e.episodeReturn, baseline, incumbentVersion, v), tick: ticks, at: now)
+                        log.swap(PolicySwap(seconds: log.seconds(at: now), tick: ticks, version: v, trainerUpdates: t.candidate.trainerUpdates, validationReturn: .nan))
+                        incumbentVersion = v
+                    }
+                }
+                trial = nil
+            } else if trial == nil && e.policyVersion == incumbentVersion {
+                incumbentReturns.append(e.episodeReturn)
+                if incumbentReturns.count > 3 { incumbentReturns.removeFirst() }
+            }
+        }
+        // An episode just ended: the next one can try the newest candidate.
+        if trial == nil, !incumbentReturns.isEmpty, let c = session.publisher.takeCandidate() {
+            let result = c.parameters.withUnsafeBufferPointer { session.publisher.publish($0, source: "trial") }
+            switch result {
+            case .success(let v):
+                trial = (v, c)
+                session.publisher.recordValidation(version: v, value: c.validationReturn)
+                log.swap(PolicySwap(seconds: log.seconds(at: now), tick: ticks, version: v, trainerUpdates: c.trainerUpdates, validationReturn: c.validationReturn))
+            case .failure(let rejection):
+                log.event("policy_rejected", rejection.description, tick: ticks, at: now)
+            }
+        }
+    }
+}
+
+extension PolicySlot {
+    /// The front policy's parameters before the loop has started (set-up only).
+    func acquireForSetup() -> UnsafeMutableBufferPointer<Float> { acquire().policy.parameters }
 }

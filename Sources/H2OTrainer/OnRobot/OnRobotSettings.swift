@@ -18,6 +18,13 @@ public struct OnRobotSettings: Sendable, Equatable {
     /// Updates at the start that train only the critics, V and the discriminators (policy
     /// held; see `OnRobotLearner.warmupUpdate`). Nothing is published during them.
     public var warmupUpdates = 4000
+    /// Select on the robot: a candidate that passed validation is tried for one whole episode
+    /// (published at an episode boundary) and kept only if its return beats the running
+    /// policy's recent mean by `selectionMargin`; otherwise the running policy is restored.
+    /// Off: every validated candidate is published at once.
+    public var selectOnRobot = true
+    /// Return a trial episode must gain over the running policy's recent mean to be kept.
+    public var selectionMargin = 1.0
     /// Real transitions needed before the first update.
     public var minimumRealTransitions = 2000
     /// Capacity of the onboard-simulator FIFO, transitions.
@@ -47,7 +54,8 @@ public struct OnRobotSettings: Sendable, Equatable {
             "hyperparameters": hyperparameters.jsonString, "sim_steps_per_block": "\(simStepsPerBlock)",
             "updates_per_block": "\(updatesPerBlock)", "publish_every_updates": "\(publishEveryUpdates)",
             "validation_episodes": "\(validationEpisodes)", "validation_tolerance": "\(validationTolerance)",
-            "minimum_real_transitions": "\(minimumRealTransitions)", "warmup_updates": "\(warmupUpdates)", "sim_buffer_capacity": "\(simBufferCapacity)",
+            "minimum_real_transitions": "\(minimumRealTransitions)", "warmup_updates": "\(warmupUpdates)",
+            "select_on_robot": "\(selectOnRobot)", "selection_margin": "\(selectionMargin)", "sim_buffer_capacity": "\(simBufferCapacity)",
             "seed": "\(seed)",
         ]
     }

@@ -156,6 +156,14 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
             return
         }
         let buffer = UnsafeBufferPointer(start: learner.agent.policy.parameters.baseAddress, count: learner.agent.policy.parameters.count)
+        if settings.selectOnRobot {
+            // The session tries it on the robot at the next episode boundary.
+            guard buffer.allSatisfy({ $0.isFinite }) else { return }
+            publisher.offer(PolicyCandidate(parameters: Array(buffer), trainerUpdates: updateCount, validationReturn: value))
+            bestValidation = max(bestValidation, value)
+            checkpoint = AgentFile.tensors(of: learner.agent, algorithm: learner.algorithm)
+            return
+        }
         switch publisher.publish(buffer, source: "trainer") {
         case .success(let version):
             bestValidation = max(bestValidation, value)
@@ -176,6 +184,7 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
 public final class PolicyPublisher: @unchecked Sendable {
     public let slot: PolicySlot<DeterministicPolicy>
     private let state: Mutex<State>
+    private let candidate = Mutex<PolicyCandidate?>(nil)
     struct State {
         var parameters: [UInt64: [Float]] = [:]
         var bad: Set<UInt64> = []
@@ -207,6 +216,12 @@ public final class PolicyPublisher: @unchecked Sendable {
         }
     }
 
+    /// The newest validated candidate waiting to be tried (replaces an older one). Trainer thread.
+    public func offer(_ c: PolicyCandidate) { candidate.withLock { $0 = c } }
+
+    /// Takes the waiting candidate, if any. Session thread.
+    public func takeCandidate() -> PolicyCandidate? { candidate.withLock { c in defer { c = nil }; return c } }
+
     public func recordValidation(version: UInt64, value: Double) { state.withLock { $0.validation[version] = value } }
 
     /// Marks `version` as bad (it made the safety layer stop the robot) and republishes the
@@ -227,4 +242,12 @@ public final class PolicyPublisher: @unchecked Sendable {
 
     /// True if `version` made the safety layer stop the robot.
     public func isBad(_ version: UInt64) -> Bool { state.withLock { $0.bad.contains(version) } }
+}
+
+/// A validated policy the trainer proposes, waiting to be tried on the robot.
+public struct PolicyCandidate: Sendable {
+    public var parameters: [Float]
+    public var trainerUpdates: Int
+    /// Onboard-simulator validation return.
+    public var validationReturn: Double
 }

@@ -21,9 +21,12 @@ public enum RunDirectoryWriter {
         let json = try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
         try atomicWrite(String(decoding: json, as: UTF8.self) + "\n", to: path(RunFiles.runInfo))
 
-        var episodes = "episode,start_s,end_s,ticks,return,policy_version,aborted,late_ticks\n"
+        // An aborted episode (a safety stop cut it short) has no comparable return: `return`
+        // is nan there, and what it collected is in `partial_return`.
+        var episodes = "episode,start_s,end_s,ticks,return,policy_version,aborted,partial_return,late_ticks\n"
         for e in result.episodes {
-            episodes += "\(e.episode),\(fmt(e.startSeconds)),\(fmt(e.endSeconds)),\(e.ticks),\(fmt(e.episodeReturn)),\(e.policyVersion),\(e.aborted ? 1 : 0),\(e.lateTicks)\n"
+            let ret = e.aborted ? "nan" : fmt(e.episodeReturn)
+            episodes += "\(e.episode),\(fmt(e.startSeconds)),\(fmt(e.endSeconds)),\(e.ticks),\(ret),\(e.policyVersion),\(e.aborted ? 1 : 0),\(fmt(e.episodeReturn)),\(e.lateTicks)\n"
         }
         try atomicWrite(episodes, to: path(RunFiles.episodes))
 
