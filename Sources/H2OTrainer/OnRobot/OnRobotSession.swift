@@ -278,7 +278,12 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
                     endReason = "latched stop: \(r.reasons)"
                     break outer
                 }
-                if robot.lifecycle == .fault { try robot.clearFault() }
+                if r.reasons.contains(.robotFault) || r.reasons.contains(.ioFailure) || robot.lifecycle == .fault {
+                    // Torque is already off. An e-stop request puts the robot in `.fault` on both
+                    // sides, so `clearFault` clears whatever the firmware latched (its watchdog).
+                    _ = robot.emergencyStop()
+                    try robot.clearFault()
+                }
                 try loop.clearStop()
                 restarts += 1
                 log.event("restarted", "stop cleared, loop restarted (restart \(restarts) of at most \(options.maxRestarts))", tick: ticks, at: now)

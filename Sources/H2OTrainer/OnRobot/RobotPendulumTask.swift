@@ -6,9 +6,11 @@ import Glibc
 /// The pendulum task as `robotctl run` drives it on a robot: `PendulumTask` with a reset phase
 /// that always ends. `PendulumTask.resetStep` damps the swing until the pendulum hangs within
 /// 0.05 rad and 0.05 rad/s; on the emulated robot (Coulomb friction, encoder quantisation,
-/// velocity noise) that can take minutes or never happen, which stalls data collection. Here
-/// the reset ends when the base reset is satisfied, or the pendulum is within 0.15 rad of
-/// hanging and slower than 0.3 rad/s, or after `resetLimit` seconds of reset.
+/// velocity noise) that can take minutes or never happen (friction can even hold it balanced
+/// upright), which stalls data collection. Here a pendulum resting in the upper half is tipped
+/// over with ±0.5 N·m, and the reset ends when the base reset is satisfied, or the pendulum is
+/// within 0.15 rad of hanging and slower than 0.3 rad/s, or — within 0.5 rad of hanging —
+/// after `resetLimit` seconds of reset. An episode never starts near upright.
 ///
 /// Thread contract: like every `ControlTask`, called from the control thread; the reset timer
 /// is control-thread-only state in a preallocated cell. Real-time safe.
@@ -47,8 +49,15 @@ public struct RobotPendulumTask: SimulatedTask {
         timer.cell[1] = now
         if base.resetStep(state, into: &command) { return true }
         let offset = PendulumDynamics.normalizeAngle(Double(state.position[0]) - Double.pi)
-        if abs(offset) < 0.15 && abs(Double(state.velocity[0])) < 0.3 { return true }
-        return Double(now &- timer.cell[0]) / 1e9 >= resetLimit
+        let speed = Double(state.velocity[0])
+        // Friction can hold the pendulum balanced near upright, where damping does nothing:
+        // tip it over with a small torque away from the top.
+        if abs(offset) > Double.pi / 2 && abs(speed) < 0.5 {
+            command.setpoint[0] = Float(offset >= 0 ? -0.5 : 0.5)
+        }
+        if abs(offset) < 0.15 && abs(speed) < 0.3 { return true }
+        // Give up waiting for stillness near the bottom after `resetLimit` (never start upright).
+        return abs(offset) < 0.5 && Double(now &- timer.cell[0]) / 1e9 >= resetLimit
     }
 
     public var simStateNames: [String] { base.simStateNames }
