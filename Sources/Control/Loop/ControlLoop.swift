@@ -209,7 +209,8 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
             if orderlyStop.load(ordering: .relaxed) { safety.trip(.requested, state: state, now: t1) }
             if let maxTicks = configuration.maxTicks, runTicks > maxTicks { safety.trip(.requested, state: state, now: t1) }
         }
-        safety.checkWatchdog(state: state, now: t1)
+        // The watchdog guards the policy's commands; the stop behaviour makes its own.
+        if !safety.isStopping { safety.checkWatchdog(state: state, now: t1) }
 
         var modified = false
         var fromReset = false
