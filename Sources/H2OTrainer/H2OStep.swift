@@ -66,15 +66,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     var actionGradient: FloatBuffer
     var logProbGradient: FloatBuffer
     var scratch: FloatBuffer
-    /// The helper thread of two-thread mode (nil: everything on the calling thread).
-    let worker: StepWorker?
-    let jobContext: UnsafeMutablePointer<DiscriminatorJob>
-
-    /// Workspaces for `inputs`' row counts and the agent's networks. With `threads: 2` (H2O+
-    /// and H2O only) the discriminator update and sim weights run on a helper thread while the
-    /// calling thread does the policy, target, value and critic forward passes; results are
-    /// identical to one thread. Allocates (and starts the helper thread).
-    public init(agent: borrowing H2OAgent, inputs: borrowing StepInputs, threads: Int = 1) {
+    /// Workspaces for `inputs`' row counts and the agent's networks. Allocates.
+    public init(agent: borrowing H2OAgent, inputs: borrowing StepInputs) {
         let h = agent.hyperparameters
         let algorithm = inputs.algorithm
         let S = agent.observationSize, A = agent.actionSize
@@ -143,19 +136,10 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         actionGradient = FloatBuffer(count: B * A)
         logProbGradient = FloatBuffer(count: B)
         scratch = FloatBuffer(count: Swift.max(B, simRows * Swift.max(copies, 1)))
-        let parallel = threads >= 2 && (algorithm == .h2oPlus || algorithm == .h2o)
-        worker = parallel ? StepWorker() : nil
-        jobContext = .allocate(capacity: 1)
-        jobContext.initialize(to: DiscriminatorJob())
     }
 
-    deinit {
-        worker?.shutdown()
-        jobContext.deallocate()
-    }
-
-    /// Threads the step runs on.
-    public var threadCount: Int { worker == nil ? 1 : 2 }
+    /// Threads the step runs on (one: the calling thread).
+    public var threadCount: Int { 1 }
 
     // MARK: The step
 
@@ -163,36 +147,13 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// parameters before the update). Real-time safe: does not allocate, lock or throw.
     public mutating func run(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> StepLosses {
         var losses = StepLosses()
-        if let worker {
-            // Two threads: the helper owns the discriminators (their workspaces, gradients and
-            // Adam state, and simWeights); this thread touches only the learner's buffers until
-            // `wait` returns. The critic loss, which needs w_c, comes after.
-            let context = jobContext
-            withUnsafeMutablePointer(to: &self) { step in
-                withUnsafeMutablePointer(to: &agent) { agentPointer in
-                    withUnsafePointer(to: inputs) { inputsPointer in
-                        context.pointee = DiscriminatorJob(
-                            step: UnsafeMutableRawPointer(step), agent: UnsafeMutableRawPointer(agentPointer),
-                            inputs: UnsafeRawPointer(inputsPointer))
-                        worker.post(DiscriminatorJob.run, context: UnsafeMutableRawPointer(context))
-                        step.pointee.learnerForwardAndGradients(agentPointer.pointee, inputsPointer.pointee, into: &losses)
-                        worker.wait()
-                    }
-                }
-            }
-            losses.discriminatorSA = context.pointee.lossSA
-            losses.discriminatorSAS = context.pointee.lossSAS
-            losses.simWeightMean = context.pointee.simWeightMean
-            criticGradients(agent, inputs, into: &losses)
-        } else {
-            if algorithm == .h2oPlus || algorithm == .h2o {
-                let (lSA, lSAS, wMean) = discriminatorPhase(&agent, inputs)
-                losses.discriminatorSA = lSA
-                losses.discriminatorSAS = lSAS
-                losses.simWeightMean = wMean
-            }
-            learnerGradients(agent, inputs, into: &losses)
+        if algorithm == .h2oPlus || algorithm == .h2o {
+            let (lSA, lSAS, wMean) = discriminatorPhase(&agent, inputs)
+            losses.discriminatorSA = lSA
+            losses.discriminatorSAS = lSAS
+            losses.simWeightMean = wMean
         }
+        learnerGradients(agent, inputs, into: &losses)
         applyLearnerGradients(&agent)
         return losses
     }
@@ -602,25 +563,3 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
 @inline(__always)
 func softplus(_ x: Float) -> Float { Swift.max(x, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(x))) }
 
-/// The context of the helper thread's job: raw pointers to the step, the agent and the
-/// inputs (valid while `run` waits), and the job's results.
-struct DiscriminatorJob {
-    var step: UnsafeMutableRawPointer? = nil
-    var agent: UnsafeMutableRawPointer? = nil
-    var inputs: UnsafeRawPointer? = nil
-    var lossSA: Float = 0
-    var lossSAS: Float = 0
-    var simWeightMean: Float = 1
-
-    /// Runs `discriminatorPhase` for the context at `raw`.
-    static let run: StepWorker.Job = { raw in
-        let c = raw.assumingMemoryBound(to: DiscriminatorJob.self)
-        let step = c.pointee.step!.assumingMemoryBound(to: H2OStep.self)
-        let agent = c.pointee.agent!.assumingMemoryBound(to: H2OAgent.self)
-        let inputs = c.pointee.inputs!.assumingMemoryBound(to: StepInputs.self)
-        let (a, b, w) = step.pointee.discriminatorPhase(&agent.pointee, inputs.pointee)
-        c.pointee.lossSA = a
-        c.pointee.lossSAS = b
-        c.pointee.simWeightMean = w
-    }
-}

@@ -21,7 +21,7 @@ public enum TrainBenchmark {
         public var medianMilliseconds: Double
         /// Median CPU time of the calling thread per step, milliseconds: equal to the wall time
         /// on an idle machine, and unaffected by waiting for a CPU on a loaded one (for two
-        /// threads it counts the calling thread only, which spins while the helper works).
+        /// threads it would count the calling thread only).
         public var medianThreadCPUMilliseconds: Double
         /// 10th and 90th percentiles, milliseconds.
         public var p10Milliseconds: Double
@@ -39,7 +39,7 @@ public enum TrainBenchmark {
     /// sizes S, A on random replay data; one sample of the wall clock per step.
     public static func run(
         preset: String, hyperparameters h: Hyperparameters, algorithm: Algorithm = .h2oPlus, observationSize S: Int = 3,
-        actionSize A: Int = 1, threads: Int = 1, steps: Int = 200, warmup: Int = 20, peakGflopsPerCore: Double = 250
+        actionSize A: Int = 1, steps: Int = 200, warmup: Int = 20, peakGflopsPerCore: Double = 250
     ) -> Result {
         var random = TrainerRandom(seed: h.seed)
         let n = 4096
@@ -57,7 +57,7 @@ public enum TrainBenchmark {
         }
         var agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
         var inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
-        var step = H2OStep(agent: agent, inputs: inputs, threads: threads)
+        var step = H2OStep(agent: agent, inputs: inputs)
         for _ in 0..<warmup {
             inputs.sample(real: real, sim: sim, using: &random)
             _ = step.run(&agent, inputs)

@@ -17,11 +17,11 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
         case .invalidHyperparameter(let m):
             "invalid hyperparameter: \(m)"
         case .invalidDataset(let path, let problem):
-            "\(path): \(problem)"
+            problem.hasPrefix(path + ":") ? problem : "\(path): \(problem)"
         case .incompatibleCheckpoint(let path, let problem):
             "\(path): \(problem)"
         case .io(let path, let problem):
-            "\(path): \(problem)"
+            problem.hasPrefix(path + ":") ? problem : "\(path): \(problem)"
         case .nonFiniteLoss(let step, let loss, let value):
             "training stopped at update \(step): \(loss) became \(value); the last good checkpoint is kept, lower the learning rate or check the data for extreme values"
         }

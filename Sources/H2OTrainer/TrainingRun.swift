@@ -35,11 +35,10 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
     var lossCount = 0
 
     /// A run of `algorithm` on `real` (moved in) with a sim FIFO of `simBufferRatio × real`
-    /// capacity. `agent` nil starts fresh from `hyperparameters.seed`. `threads: 2` runs the
-    /// discriminator half of each step on a helper thread. Allocates.
+    /// capacity. `agent` nil starts fresh from `hyperparameters.seed`. Allocates.
     public init(
         algorithm: Algorithm, hyperparameters h: Hyperparameters, real: consuming ReplayBuffer, agent: consuming H2OAgent?,
-        simEnvironment: SimEnv, evalEnvironment: EvalEnv, startEpoch: Int = 0, threads: Int = 1
+        simEnvironment: SimEnv, evalEnvironment: EvalEnv, startEpoch: Int = 0
     ) throws {
         try h.validate()
         let S = simEnvironment.observationSize, A = simEnvironment.actionSize
@@ -57,7 +56,7 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
         case .none: self.agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
         }
         inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
-        step = H2OStep(agent: self.agent, inputs: inputs, threads: threads)
+        step = H2OStep(agent: self.agent, inputs: inputs)
         sim = ReplayBuffer(
             observationSize: S, actionSize: A, capacity: max(h.batchSize, h.simBufferRatio * max(real.capacity, 1)),
             overflow: .overwriteOldest)

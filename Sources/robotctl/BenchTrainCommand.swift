@@ -13,7 +13,7 @@ struct BenchTrain: ParsableCommand {
             FLOP rate (peak per core from --peak-gflops). Allocation-freedom of the step is \
             proven by the test suite, not here.
 
-            Example: robotctl bench train --json --steps 300 --threads 2
+            Example: robotctl bench train --json --steps 300
             """)
 
     @Flag(help: "Print the results as JSON.")
@@ -27,9 +27,6 @@ struct BenchTrain: ParsableCommand {
 
     @Option(help: "Algorithm: h2o+, h2o, sac-sim or iql-real.")
     var algorithm = "h2o+"
-
-    @Option(help: "Threads per step (default: 1 for robot, 2 for mujoco).")
-    var threads: Int?
 
     @Option(help: "Peak single-core FLOP rate in GFLOP/s for the fraction-of-peak column (250 on a Zen 5 core).")
     var peakGflops = 250.0
@@ -50,8 +47,7 @@ struct BenchTrain: ParsableCommand {
             let h = Hyperparameters.preset(named: name)!
             results.append(
                 TrainBenchmark.run(
-                    preset: name, hyperparameters: h, algorithm: Algorithm(rawValue: algorithm)!,
-                    threads: threads ?? (name == "mujoco" ? 2 : 1), steps: steps,
+                    preset: name, hyperparameters: h, algorithm: Algorithm(rawValue: algorithm)!, steps: steps,
                     peakGflopsPerCore: peakGflops))
         }
         if json {

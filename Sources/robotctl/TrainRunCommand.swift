@@ -79,12 +79,8 @@ struct TrainRun: ParsableCommand {
         o.randomRealTransitions = randomReal
         o.resume = resume
         o.progress = !quiet
-        do {
-            let s = try Training.pendulum(o)
-            print("trained \(s.epochs) epochs, \(s.updates) updates; last eval return \(s.lastEvalReturn.map { String(format: "%.1f", $0) } ?? "n/a")")
-            print("checkpoint: \(s.checkpoint)\npolicy: \(s.policy)")
-        } catch let e as TrainerError {
-            throw ValidationError(e.description)
-        }
+        let s = try Training.pendulum(o)
+        print("trained \(s.epochs) epochs, \(s.updates) updates; last eval return \(s.lastEvalReturn.map { String(format: "%.1f", $0) } ?? "n/a")")
+        print("checkpoint: \(s.checkpoint)\npolicy: \(s.policy)")
     }
 }

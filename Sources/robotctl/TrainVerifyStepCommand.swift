@@ -41,12 +41,8 @@ struct TrainVerifyStep: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            let losses = try VerifyStep.run(
-                params: params, batch: batch, noise: noise, out: out, algorithm: algorithm.flatMap(Algorithm.init(rawValue:)))
-            print(losses.jsonString)
-        } catch let error as TrainerError {
-            throw ValidationError(error.description)
-        }
+        let losses = try VerifyStep.run(
+            params: params, batch: batch, noise: noise, out: out, algorithm: algorithm.flatMap(Algorithm.init(rawValue:)))
+        print(losses.jsonString)
     }
 }

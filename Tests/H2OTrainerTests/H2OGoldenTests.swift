@@ -23,15 +23,14 @@ func worstRelativeError(_ a: [Float], _ b: [Float], floor: Float) -> (Float, Int
 
 @Suite("H2O+ step against the JAX reference")
 struct H2OGoldenTests {
-    @Test("one step: losses, sim weights, parameters, targets and Adam state match the reference to 1e-4",
-          arguments: [1, 2])
-    func goldenStep(threads: Int) throws {
+    @Test("one step: losses, sim weights, parameters, targets and Adam state match the reference to 1e-4")
+    func goldenStep() throws {
         let file = try TensorFile.read(path: H2OFixture.path("golden_params_in.safetensors"))
         var agent = try AgentFile.agent(from: file, source: "golden_params_in.safetensors")
         let inputs = try StepInputs.load(
             batch: H2OFixture.path("golden_batch.npz"), noise: H2OFixture.path("golden_noise.npz"),
             algorithm: .h2oPlus, observationSize: agent.observationSize, actionSize: agent.actionSize)
-        var step = H2OStep(agent: agent, inputs: inputs, threads: threads)
+        var step = H2OStep(agent: agent, inputs: inputs)
         let losses = step.run(&agent, inputs)
 
         let expected = try NumpyArchive.readNPZ(path: H2OFixture.path("golden_losses.npz"))

@@ -10,16 +10,19 @@ enum TrainedBuffer: CaseIterable, CustomStringConvertible {
 
     var description: String { "\(self)" as String }
 
-    func withPointer<R>(_ agent: inout H2OAgent, _ body: (UnsafeMutablePointer<Float>, Int) -> R) -> R {
+    /// The buffer's storage (heap memory owned by the agent; valid while the agent lives).
+    func storage(_ agent: borrowing H2OAgent) -> UnsafeMutableBufferPointer<Float> {
         switch self {
-        case .policy: body(agent.policy.parameters.baseAddress, agent.policy.parameters.count)
-        case .logStd: body(agent.logStd.baseAddress, 2)
-        case .q1: body(agent.q1.parameters.baseAddress, agent.q1.parameters.count)
-        case .q2: body(agent.q2.parameters.baseAddress, agent.q2.parameters.count)
-        case .value: body(agent.value.parameters.baseAddress, agent.value.parameters.count)
-        case .discriminatorSA: body(agent.discriminatorSA.parameters.baseAddress, agent.discriminatorSA.parameters.count)
-        case .discriminatorSAS: body(agent.discriminatorSAS.parameters.baseAddress, agent.discriminatorSAS.parameters.count)
-        case .logAlpha: body(agent.logAlpha.baseAddress, 1)
+        case .policy: UnsafeMutableBufferPointer(start: agent.policy.parameters.baseAddress, count: agent.policy.parameters.count)
+        case .logStd: UnsafeMutableBufferPointer(start: agent.logStd.baseAddress, count: 2)
+        case .q1: UnsafeMutableBufferPointer(start: agent.q1.parameters.baseAddress, count: agent.q1.parameters.count)
+        case .q2: UnsafeMutableBufferPointer(start: agent.q2.parameters.baseAddress, count: agent.q2.parameters.count)
+        case .value: UnsafeMutableBufferPointer(start: agent.value.parameters.baseAddress, count: agent.value.parameters.count)
+        case .discriminatorSA:
+            UnsafeMutableBufferPointer(start: agent.discriminatorSA.parameters.baseAddress, count: agent.discriminatorSA.parameters.count)
+        case .discriminatorSAS:
+            UnsafeMutableBufferPointer(start: agent.discriminatorSAS.parameters.baseAddress, count: agent.discriminatorSAS.parameters.count)
+        case .logAlpha: UnsafeMutableBufferPointer(start: agent.logAlpha.baseAddress, count: 1)
         }
     }
 
@@ -55,13 +58,13 @@ func directionalDerivative(
     _ buffer: TrainedBuffer, _ agent: inout H2OAgent, _ inputs: borrowing StepInputs, _ step: inout H2OStep,
     direction: [Float], h: Float, loss: (StepLosses) -> Float
 ) -> Float {
-    let original = buffer.withPointer(&agent) { p, n in Array(UnsafeBufferPointer(start: p, count: n)) }
-    func at(_ sign: Float) -> Float {
-        buffer.withPointer(&agent) { p, n in for i in 0..<n { p[i] = original[i] + sign * h * direction[i] } }
-        return loss(evaluate(&step, agent, inputs))
-    }
-    let plus = at(1), minus = at(-1)
-    buffer.withPointer(&agent) { p, n in for i in 0..<n { p[i] = original[i] } }
+    let p = buffer.storage(agent)
+    let original = Array(p)
+    for i in p.indices { p[i] = original[i] + h * direction[i] }
+    let plus = loss(evaluate(&step, agent, inputs))
+    for i in p.indices { p[i] = original[i] - h * direction[i] }
+    let minus = loss(evaluate(&step, agent, inputs))
+    for i in p.indices { p[i] = original[i] }
     return (plus - minus) / (2 * h)
 }
 
@@ -151,10 +154,17 @@ struct H2OGradientTests {
         _ = evaluate(&step, agent, inputs)
         let before = step.gradValue.array
         let S = inputs.observationSize, A = inputs.actionSize
+        // Plain loads and stores through local pointers (a compound assignment through the
+        // borrowed batch's pointer crashes the compiler under -sanitize=thread, Swift 6.3.1).
+        let obs = inputs.rl.observations, next = inputs.rl.nextObservations
+        let act = inputs.rl.actions, rew = inputs.rl.rewards
         for r in inputs.realRows..<inputs.rows {
-            for j in 0..<S { inputs.rl.observations[r * S + j] += 0.5; inputs.rl.nextObservations[r * S + j] -= 0.3 }
-            for j in 0..<A { inputs.rl.actions[r * A + j] *= -0.5 }
-            inputs.rl.rewards[r] += 1
+            for j in 0..<S {
+                obs[r * S + j] = obs[r * S + j] + 0.5
+                next[r * S + j] = next[r * S + j] - 0.3
+            }
+            for j in 0..<A { act[r * A + j] = -0.5 * act[r * A + j] }
+            rew[r] = rew[r] + 1
         }
         let losses = evaluate(&step, agent, inputs)
         #expect(step.gradValue.array == before)

@@ -6,9 +6,7 @@ import TestSupport
 @testable import H2OTrainer
 
 /// A run on the onboard pendulum with `count` random-action real transitions.
-func pendulumRun(
-    _ algorithm: Algorithm = .h2oPlus, hyperparameters: Hyperparameters = .robot, realCount: Int = 1000, threads: Int = 1
-)
+func pendulumRun(_ algorithm: Algorithm = .h2oPlus, hyperparameters: Hyperparameters = .robot, realCount: Int = 1000)
     throws -> TrainingRun<SimEnvironment<PendulumTask>, SimEnvironment<PendulumTask>>
 {
     let task = PendulumTask()
@@ -19,8 +17,7 @@ func pendulumRun(
     h.evaluationEpisodes = 1
     let run = try TrainingRun(
         algorithm: algorithm, hyperparameters: h, real: real, agent: nil,
-        simEnvironment: SimEnvironment(task: task, seed: 11), evalEnvironment: SimEnvironment(task: task, seed: 13),
-        threads: threads)
+        simEnvironment: SimEnvironment(task: task, seed: 11), evalEnvironment: SimEnvironment(task: task, seed: 13))
     run.warmUp(simSteps: 500)
     return run
 }
@@ -66,25 +63,6 @@ struct H2OTrainingTests {
         }
         #expect(thrown == nil)
         #expect(count == 0, "\(algorithm): \(count) allocations in 20 updates + 100 sim steps")
-    }
-
-    @Test("two-thread steps allocate nothing and match one-thread steps exactly")
-    func twoThreads() throws {
-        let one = try pendulumRun(threads: 1)
-        let two = try pendulumRun(threads: 2)
-        for _ in 0..<5 {
-            let a = try one.update(), b = try two.update()
-            #expect(a == b)
-        }
-        #expect(one.checkpoint().tensors == two.checkpoint().tensors)
-        var thrown: TrainerError? = nil
-        let count = allocationsOnThisThread {
-            for _ in 0..<20 {
-                do throws(TrainerError) { try two.update() } catch { thrown = error }
-            }
-        }
-        #expect(thrown == nil)
-        #expect(count == 0, "\(count) allocations in 20 two-thread updates")
     }
 
     @Test("an epoch collects, updates and evaluates; the checkpoint resumes to the same agent")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Training-step benchmark: robotctl's H2O+ step beside a JAX (jit, CPU, float32) implementation
 # of the same step, measured in this one run, at the `robot` preset (hidden 32, batch 32,
-# discriminators 256, one thread) and the `mujoco` preset (hidden 256, batch 256, two threads),
+# discriminators 256, one thread) and the `mujoco` preset (hidden 256, batch 256, two cores),
 # S = 3, A = 1. Writes $BENCH_OUT/train.json and $BENCH_OUT/train.md.
 # Reproduce: scripts/bench/40-train.sh   (or: .build/release/robotctl bench train --json)
 set -euo pipefail
@@ -12,7 +12,8 @@ steps="${TRAIN_BENCH_STEPS:-200}"
 swift build -c release --product robotctl >&2
 bin=.build/release/robotctl
 
-# Ours: robot on one core, mujoco pinned to two cores (the step itself is single-threaded today).
+# Ours: robot on one core, mujoco on two cores (robotctl's step runs on one thread; the
+# second core only keeps other processes off it).
 taskset -c 0 "$bin" bench train --json --presets robot --steps "$steps" > "$out/train-ours-robot.json"
 taskset -c 0,1 "$bin" bench train --json --presets mujoco --steps "$steps" > "$out/train-ours-mujoco.json"
 
@@ -161,15 +162,19 @@ for preset, threads, torch_ms in (("robot", 1, 4.0), ("mujoco", 2, 14.7)):
     ratio = f"{ours['median_milliseconds'] / peer['median_milliseconds']:.2f}" if peer else "n/a"
     peer_ms = f"{peer['median_milliseconds']:.3f}" if peer else "skipped"
     rows.append(f"| {preset} (H {ours['hidden_size']}, B {ours['batch_size']}, D 256) | {threads} | "
-                f"{ours['median_milliseconds']:.3f} | {peer_ms} | {ratio} | {ours['flops_per_step'] / 1e6:.1f} | "
-                f"{100 * ours['fraction_of_peak']:.1f} % | {torch_ms} |")
+                f"{ours['median_milliseconds']:.3f} | {ours['median_thread_cpu_milliseconds']:.3f} | {peer_ms} | {ratio} | "
+                f"{ours['flops_per_step'] / 1e6:.1f} | {100 * ours['fraction_of_peak']:.1f} % | {torch_ms} |")
 json.dump(result, open(os.path.join(out, "train.json"), "w"), indent=2)
 md = ["## Training step (H2O+, S = 3, A = 1)", "",
       "One full H2O+ update (discriminators, sim weights, π, α, V, Q1/Q2, Polyak; batch sampling included) in ms, "
       "median of the timed steps. Peer: the same step in JAX (jit, CPU, float32) measured in this run. "
-      "Fraction of peak: FLOPs per step ÷ median time ÷ (1 core × 250 GFLOP/s); robotctl's step runs on one thread.",
-      "", "| preset | cores given | robotctl ms | JAX ms | ratio (ours ÷ JAX) | MFLOP/step | % of one core's peak | PyTorch ms (performance-notes.md, not this run) |",
-      "|---|---|---|---|---|---|---|---|", *rows, ""]
+      "Thread CPU: CPU time of robotctl's calling thread per step (equals the wall time on an idle machine; "
+      "on a loaded one it leaves out time spent waiting for a CPU). "
+      "Fraction of peak: FLOPs per step ÷ median wall time ÷ (1 thread × 250 GFLOP/s, one Zen 5 core's AVX-512 peak; "
+      "the x86 build targets Haswell, AVX2, whose peak is half that).",
+      f"Load average when this section was written: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
+      "", "| preset | cores given | robotctl ms | robotctl thread CPU ms | JAX ms | ratio (ours ÷ JAX) | MFLOP/step | % of peak | PyTorch ms (performance-notes.md, not this run) |",
+      "|---|---|---|---|---|---|---|---|---|", *rows, ""]
 if note:
     md += [f"Note: {note}.", ""]
 md += ["Reproduce: `scripts/bench/40-train.sh` (ours alone: `.build/release/robotctl bench train --json`).", ""]
