@@ -14,7 +14,9 @@ struct Sim: ParsableCommand {
             Example: robotctl sim rollout --task pendulum --param gravity=12 --init init.npy \
             --actions actions.npy --out rollout.npz
             """,
-        subcommands: [SimRolloutCommand.self, SimParamsCommand.self, SimCollectCommand.self, SimBenchCommand.self]
+        subcommands: [
+            SimRolloutCommand.self, SimParamsCommand.self, SimCollectCommand.self, SimBenchCommand.self,
+        ]
     )
 }
 
@@ -46,9 +48,11 @@ struct SimRolloutCommand: ParsableCommand {
     @Option(help: "Task name (see `robotctl sim --help`).")
     var task: SimTaskName
 
-    @Option(name: .customLong("param"), help: ArgumentHelp(
-        "Override a task parameter, repeatable (see `robotctl sim params --task T`).",
-        valueName: "name=value"))
+    @Option(
+        name: .customLong("param"),
+        help: ArgumentHelp(
+            "Override a task parameter, repeatable (see `robotctl sim params --task T`).",
+            valueName: "name=value"))
     var params: [String] = []
 
     @Option(name: .customLong("init"), help: ArgumentHelp("Start states (.npy).", valueName: "INIT.npy"))
@@ -72,7 +76,9 @@ struct SimRolloutCommand: ParsableCommand {
         Console.shared.log(.info, "sim rollout: wrote \(outPath)")
     }
 
-    private func rollout<T: SimulatedTask>(_ task: T, starts: NumpyArray, actions: NumpyArray) throws
+    private func rollout<T: SimulatedTask>(
+        _ task: T, starts: NumpyArray, actions: NumpyArray
+    ) throws
         -> [(name: String, array: NumpyArray)]
     {
         let s = task.simStateNames.count
@@ -80,14 +86,17 @@ struct SimRolloutCommand: ParsableCommand {
         let batched = starts.shape.count == 2
         guard starts.shape.count == 1 || batched, starts.shape.last == s else {
             throw UserError(
-                "\(initPath): shape \(starts.shape) is not [\(s)] or [E, \(s)] (\(task.simStateNames.joined(separator: ", "))); write one start state per row")
+                "\(initPath): shape \(starts.shape) is not [\(s)] or [E, \(s)] (\(task.simStateNames.joined(separator: ", "))); write one start state per row"
+            )
         }
         let episodes = batched ? starts.shape[0] : 1
         var shape = actions.shape
         if shape.count == (batched ? 2 : 1) && a == 1 { shape.append(1) }
         guard shape.count == (batched ? 3 : 2), shape.last == a, !batched || shape[0] == episodes else {
             let want = batched ? "[\(episodes), T, \(a)]" : "[T, \(a)]"
-            throw UserError("\(actionsPath): shape \(actions.shape) does not match \(want); write one action row per step")
+            throw UserError(
+                "\(actionsPath): shape \(actions.shape) does not match \(want); write one action row per step"
+            )
         }
         let steps = shape[shape.count - 2]
         let out = try SimRollout.run(
@@ -128,7 +137,8 @@ struct SimParamsCommand: ParsableCommand {
 struct SimCollectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collect",
-        abstract: "Record an offline real-domain dataset: a scripted noisy operator swings up the real plant.",
+        abstract:
+            "Record an offline real-domain dataset: a scripted noisy operator swings up the real plant.",
         discussion: """
             The operator is the energy-pumping swing-up controller with a per-episode effort \
             scale and correlated noise; the plant is the emulated robot's physics \
@@ -151,9 +161,11 @@ struct SimCollectCommand: ParsableCommand {
     @Option(help: "Each episode scales the controller's effort by U[1 - spread, 1].")
     var effortSpread: Double = 0.5
 
-    @Option(name: .customLong("plant-param"), help: ArgumentHelp(
-        "Override a real plant parameter, repeatable (names in firmware-proto/plant/include/plant.h).",
-        valueName: "name=value"))
+    @Option(
+        name: .customLong("plant-param"),
+        help: ArgumentHelp(
+            "Override a real plant parameter, repeatable (names in firmware-proto/plant/include/plant.h).",
+            valueName: "name=value"))
     var plantParams: [String] = []
 
     @Option(help: "Seed of the operator's noise and the plant's sensor noise.")
@@ -161,7 +173,8 @@ struct SimCollectCommand: ParsableCommand {
 
     func validate() throws {
         guard episodes > 0, noise >= 0, (0...1).contains(effortSpread) else {
-            throw ValidationError("--episodes must be positive, --noise non-negative, --effort-spread in 0...1")
+            throw ValidationError(
+                "--episodes must be positive, --noise non-negative, --effort-spread in 0...1")
         }
     }
 
@@ -182,7 +195,9 @@ struct SimCollectCommand: ParsableCommand {
             task: PendulumTask(parameters: .rate200Hz), directory: out, options: options)
         let mean = summary.returns.reduce(0, +) / Double(max(1, summary.returns.count))
         Console.shared.log(
-            .info, "sim collect: \(summary.records) records in \(out), mean episode return \(String(format: "%.1f", mean))")
+            .info,
+            "sim collect: \(summary.records) records in \(out), mean episode return \(String(format: "%.1f", mean))"
+        )
     }
 }
 
@@ -222,7 +237,8 @@ struct SimBenchCommand: ParsableCommand {
                 let steps_per_second: [Double]
             }
             let rows = results.map {
-                Row(name: $0.name, unit: $0.unit, lanes: $0.lanes, median_steps_per_second: $0.median,
+                Row(
+                    name: $0.name, unit: $0.unit, lanes: $0.lanes, median_steps_per_second: $0.median,
                     steps_per_second: $0.stepsPerSecond)
             }
             let encoder = JSONEncoder()
@@ -267,4 +283,110 @@ struct SimBenchOptions: ParsableArguments {
     var repeats: Int = 5
     @Option(help: "Pendulums stepped together by the batch path.")
     var lanes: Int = 4096
+}
+
+/// `robotctl bench gap`: the dynamics-gap benchmark (lives here beside the simulator it
+/// measures; the training is H2OTrainer's).
+struct BenchGap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gap",
+        abstract:
+            "Train H2O+, H2O, SAC (sim only) and IQL (real only) and compare their returns on the real plant.",
+        discussion: """
+            Sim domain: the onboard pendulum simulator (200 Hz nominal model, plus --sim-param \
+            gap assignments). Real domain: the emulated robot's plant physics, stepped directly. \
+            Real data: a noisy teleop dataset recorded on the real plant. Metric: mean \
+            undiscounted return of deterministic episodes from hanging, per seed; the summary \
+            gives mean and spread over seeds, beside the scripted controller and zero torque.
+
+            Example: robotctl bench gap --epochs 20 --seeds 1,2,3 --sim-param gravity=20 --json
+            """)
+
+    @Option(help: "Epochs per run.")
+    var epochs: Int = 20
+    @Option(help: "Comma-separated seeds.")
+    var seeds: String = "1,2,3"
+    @Option(help: "Comma-separated algorithms: h2o+, h2o, sac-sim, iql-real.")
+    var algorithms: String = "h2o+,h2o,sac-sim,iql-real"
+    @Option(help: "Hyperparameter preset: robot or mujoco.")
+    var preset: String = "robot"
+    @Option(help: "Updates per epoch (preset value when omitted).")
+    var updatesPerEpoch: Int?
+    @Option(help: "Sim steps per epoch (preset value when omitted).")
+    var simStepsPerEpoch: Int?
+    @Option(help: "Episodes of the real teleop dataset (2000 ticks each).")
+    var teleopEpisodes: Int = 10
+    @Option(help: "Deterministic evaluation episodes per run.")
+    var evalEpisodes: Int = 5
+    @Option(
+        name: .customLong("sim-param"),
+        help: ArgumentHelp("Onboard simulator gap assignment, repeatable.", valueName: "name=value"))
+    var simParams: [String] = []
+    @Option(
+        name: .customLong("plant-param"),
+        help: ArgumentHelp("Real plant parameter, repeatable.", valueName: "name=value"))
+    var plantParams: [String] = []
+    @Flag(help: "Print runs and summary as JSON on standard output.")
+    var json = false
+
+    func run() throws {
+        var o = GapBenchmark.Options()
+        o.epochs = epochs
+        o.seeds = try seeds.split(separator: ",").map {
+            guard let s = UInt64($0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--seeds \(seeds): use comma-separated whole numbers, e.g. 1,2,3")
+            }
+            return s
+        }
+        o.algorithms = try algorithms.split(separator: ",").map {
+            guard let a = Algorithm(rawValue: $0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--algorithms: unknown '\($0)'; use h2o+, h2o, sac-sim, iql-real")
+            }
+            return a
+        }
+        guard var h = Hyperparameters.preset(named: preset) else {
+            throw ValidationError("--preset \(preset): use robot or mujoco")
+        }
+        if let u = updatesPerEpoch { h.updatesPerEpoch = u }
+        if let s = simStepsPerEpoch { h.simStepsPerEpoch = s }
+        o.hyperparameters = h
+        o.teleopEpisodes = teleopEpisodes
+        o.evaluationEpisodes = evalEpisodes
+        o.simAssignments = simParams
+        for assignment in plantParams {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let value = Double(parts[1]) else {
+                throw ValidationError("--plant-param \(assignment) is not name=number; example: coulomb=0.15")
+            }
+            o.plantParameters[parts[0]] = value
+        }
+        let runs = try GapBenchmark.run(o) { Console.shared.log(.info, "bench gap: \($0)") }
+        let summary = GapBenchmark.summarize(runs)
+        if json {
+            struct Output: Encodable {
+                let runs: [GapBenchmark.Run]
+                let summary: [GapBenchmark.Summary]
+                let epochs: Int
+                let updates_per_epoch: Int
+                let sim_steps_per_epoch: Int
+                let sim_params: [String]
+                let plant_params: [String]
+                let preset: String
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let out = Output(
+                runs: runs, summary: summary, epochs: epochs, updates_per_epoch: h.updatesPerEpoch,
+                sim_steps_per_epoch: h.simStepsPerEpoch, sim_params: simParams, plant_params: plantParams,
+                preset: preset)
+            print(String(decoding: try encoder.encode(out), as: UTF8.self))
+        } else {
+            print("name                           runs      mean       std       min       max")
+            for s in summary {
+                print(
+                    s.name.padding(toLength: 30, withPad: " ", startingAt: 0)
+                        + String(format: " %4d %9.1f %9.1f %9.1f %9.1f", s.runs, s.mean, s.std, s.min, s.max))
+            }
+        }
+    }
 }

@@ -1,5 +1,5 @@
-import Foundation
 import Control
+import Foundation
 import Testing
 
 @testable import H2OTrainer

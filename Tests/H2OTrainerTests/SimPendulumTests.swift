@@ -6,7 +6,9 @@ import Testing
 
 @Suite("Pendulum task and its onboard simulator")
 struct SimPendulumTests {
-    @Test("reproduces Gymnasium Pendulum-v1 trajectories to 1e-5 (states, observations, rewards, clipping, time-out)")
+    @Test(
+        "reproduces Gymnasium Pendulum-v1 trajectories to 1e-5 (states, observations, rewards, clipping, time-out)"
+    )
     func gymnasiumParity() throws {
         let file = try SimFixtures.gymnasiumPendulum()
         #expect(file.episodes.count >= 5)
@@ -71,7 +73,8 @@ struct SimPendulumTests {
         let fast = PendulumTask(parameters: .rate200Hz)
         let slow = PendulumTask(parameters: .gymnasium)
         #expect(fast.controlPeriod == 0.005)
-        #expect(Double(fast.episodeTicks) * fast.controlPeriod == Double(slow.episodeTicks) * slow.controlPeriod)
+        #expect(
+            Double(fast.episodeTicks) * fast.controlPeriod == Double(slow.episodeTicks) * slow.controlPeriod)
         let horizon = { (t: PendulumTask) in t.controlPeriod / (1 - t.discount) }
         #expect(abs(horizon(fast) - horizon(slow)) < 1e-9)
         // Hanging still without torque for 10 s costs pi^2 per 0.05 s in both.

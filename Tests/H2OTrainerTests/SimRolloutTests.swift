@@ -24,7 +24,9 @@ struct SimRolloutTests {
         // The first step of each episode starts from Gymnasium's state.
         for (i, e) in episodes.enumerated() {
             #expect(abs(out.rewards[i * steps] - e.rewards[0]) < 1e-5)
-            for k in 0..<3 { #expect(abs(out.observations[i * (steps + 1) * 3 + k] - e.observations[0][k]) < 1e-6) }
+            for k in 0..<3 {
+                #expect(abs(out.observations[i * (steps + 1) * 3 + k] - e.observations[0][k]) < 1e-6)
+            }
         }
     }
 
@@ -48,17 +50,22 @@ struct SimRolloutTests {
     func errors() throws {
         let task = PendulumTask()
         #expect(throws: SimError.self) {
-            _ = try SimRollout.run(task: task, starts: [1, 2, 3], episodes: 1, actions: [0], steps: 1, seed: 1)
+            _ = try SimRollout.run(
+                task: task, starts: [1, 2, 3], episodes: 1, actions: [0], steps: 1, seed: 1)
         }
         #expect(throws: SimError.self) {
-            _ = try SimRollout.run(task: task, starts: [1, 2], episodes: 1, actions: [0, 0], steps: 1, seed: 1)
+            _ = try SimRollout.run(
+                task: task, starts: [1, 2], episodes: 1, actions: [0, 0], steps: 1, seed: 1)
         }
         #expect(throws: SimError.self) { _ = try SimTaskName.parse("acrobot") }
         #expect(throws: SimError.self) { _ = try SimTaskName.pendulum.make(assignments: ["gravity=x"]) }
         #expect(SimTaskName.cartpole.parameterTable().contains { $0.name == "latency_ticks" })
         for name in SimTaskName.allCases {
             let table = name.parameterTable().map(\.name)
-            for gap in ["mass", "length", "gravity", "damping", "coulomb", "actuator_gain", "latency_ticks", "action_noise"] {
+            for gap in [
+                "mass", "length", "gravity", "damping", "coulomb", "actuator_gain", "latency_ticks",
+                "action_noise",
+            ] {
                 #expect(table.contains(gap), "\(name.rawValue) lacks gap parameter \(gap)")
             }
         }

@@ -32,7 +32,8 @@ struct SimTeleopDatasetTests {
             #expect(abs(task.reward(observation: obs, action: &action) - arrays.rewards[i]) < 1e-5)
         }
         // The operator swings the pendulum up: it covers the upright region, unlike doing nothing.
-        let upright = stride(from: 0, to: arrays.count, by: 1).filter { arrays.observations[3 * $0] > 0.9 }.count
+        let upright = stride(from: 0, to: arrays.count, by: 1).filter { arrays.observations[3 * $0] > 0.9 }
+            .count
         #expect(upright > arrays.count / 4, "upright in \(upright) of \(arrays.count) ticks")
         // The noise shows: actions are not just the controller's saturated ±1.
         let interior = arrays.actions.filter { abs($0) < 0.95 }.count

@@ -6,7 +6,9 @@ import Testing
 struct SystemIDTests {
     /// Drives the C real plant (through the emulated robot's sensor path) with `torques` and
     /// logs measured positions and commands.
-    static func excite(plant parameters: [String: Double], torques: [Double], seed: UInt64) throws
+    static func excite(
+        plant parameters: [String: Double], torques: [Double], seed: UInt64
+    ) throws
         -> PendulumExcitationLog
     {
         let task = PendulumTask(parameters: .rate200Hz)
@@ -29,10 +31,13 @@ struct SystemIDTests {
         return zip(prbs, chirp).map { $0 + $1 }
     }
 
-    @Test("recovers inertia, damping, Coulomb friction and gain within 10 %, the latency exactly, and shrinks held-out error")
+    @Test(
+        "recovers inertia, damping, Coulomb friction and gain within 10 %, the latency exactly, and shrinks held-out error"
+    )
     func recoversTrueParameters() throws {
         let truth: [String: Double] = [
-            "rotor_inertia": 0.04, "damping": 0.08, "coulomb": 0.12, "actuator_gain": 0.85, "latency_ticks": 5,
+            "rotor_inertia": 0.04, "damping": 0.08, "coulomb": 0.12, "actuator_gain": 0.85,
+            "latency_ticks": 5,
         ]
         let log = try Self.excite(plant: truth, torques: Self.excitation(seconds: 60, seed: 11), seed: 3)
         let result = try PendulumSystemID.fit(log, nominal: .rate200Hz)
@@ -55,13 +60,16 @@ struct SystemIDTests {
         )
         #expect(result.heldOutAccelerationError.after < 0.7 * result.heldOutAccelerationError.before)
         #expect(result.heldOutOneStepError.after < result.heldOutOneStepError.before)
-        #expect(result.fitted.latencyTicks == 1 && result.fitted.inertia == result.parameter("inertia")!.value)
+        #expect(
+            result.fitted.latencyTicks == 1 && result.fitted.inertia == result.parameter("inertia")!.value)
     }
 
     @Test("identifies the nominal simulator's own parameters from its own data")
     func identifiesSimulator() throws {
         var truth = PendulumParameters.rate200Hz
-        try truth.apply(assignments: ["inertia=0.4", "damping=0.1", "coulomb=0.05", "actuator_gain=1.2", "latency_ticks=2"])
+        try truth.apply(assignments: [
+            "inertia=0.4", "damping=0.1", "coulomb=0.05", "actuator_gain=1.2", "latency_ticks=2",
+        ])
         let task = PendulumTask(parameters: truth)
         let torques = Self.excitation(seconds: 30, seed: 5)
         var state = PendulumTask.SimState(theta: Double.pi, thetaDot: 0)

@@ -1,7 +1,7 @@
 /// Many pendulums stepped together: struct-of-arrays state and 8-lane SIMD (the trainer's
 /// vectorised path). Same model, parameters and reward as `PendulumTask.stepSim` (Gymnasium's
 /// Pendulum-v1 physics plus gain, friction and latency), except that sine and cosine are
-/// `SIMDMath`'s (within 2e-16 of libm, so lanes agree with the scalar simulator to ~1e-12 over
+/// `SIMDMath`'s (within 4e-16 of libm, so lanes agree with the scalar simulator to ~1e-9 over
 /// an episode rather than bit for bit). Action noise is not modelled here: `init` throws when
 /// it is set.
 ///

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Control
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The torque-limited pendulum swing-up.
 ///
@@ -123,7 +124,9 @@ public struct PendulumTask: SimulatedTask {
     /// parameters this is Pendulum-v1's `step` exactly (reward included).
     /// Real-time safe: does not allocate, lock or throw.
     @inline(__always)
-    public func stepSim(_ state: inout SimState, torque commanded: Double, random: inout SimRandom)
+    public func stepSim(
+        _ state: inout SimState, torque commanded: Double, random: inout SimRandom
+    )
         -> Double
     {
         let p = parameters

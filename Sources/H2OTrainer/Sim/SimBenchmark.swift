@@ -72,7 +72,8 @@ public enum SimBenchmark {
             lanes: 1, stepsPerSecond: runs)
     }
 
-    static func batchPendulum(seconds: Double, repeats: Int, lanes: Int, observations: Bool) throws -> Result {
+    static func batchPendulum(seconds: Double, repeats: Int, lanes: Int, observations: Bool) throws -> Result
+    {
         var batch = try PendulumBatch(count: lanes, parameters: .rate200Hz)
         var random = SimRandom(seed: 3)
         batch.reset(random: &random)

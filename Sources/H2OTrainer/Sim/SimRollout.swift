@@ -55,7 +55,9 @@ public enum SimRollout {
             out.observations.withUnsafeMutableBufferPointer {
                 task.observeSim(state, into: $0.baseAddress! + e * (steps + 1) * o)
             }
-            out.states.withUnsafeMutableBufferPointer { task.write(state, to: $0.baseAddress! + e * (steps + 1) * s) }
+            out.states.withUnsafeMutableBufferPointer {
+                task.write(state, to: $0.baseAddress! + e * (steps + 1) * s)
+            }
             var ended = false
             for t in 0..<steps {
                 let row = e * (steps + 1) + t + 1
@@ -71,7 +73,9 @@ public enum SimRollout {
                 out.terminals[e * steps + t] = terminal
                 let timeout = !terminal && t + 1 >= task.episodeTicks
                 out.timeouts[e * steps + t] = timeout
-                out.observations.withUnsafeMutableBufferPointer { task.observeSim(state, into: $0.baseAddress! + row * o) }
+                out.observations.withUnsafeMutableBufferPointer {
+                    task.observeSim(state, into: $0.baseAddress! + row * o)
+                }
                 out.states.withUnsafeMutableBufferPointer { task.write(state, to: $0.baseAddress! + row * s) }
                 if terminal || timeout {
                     ended = true

@@ -114,6 +114,7 @@ public struct SimEnvironment<Task: SimulatedTask>: TaskEnvironment {
         let (reward, terminal) = task.stepSim(&state, action: action, random: &random)
         tick += 1
         task.observeSim(state, into: observation)
-        return StepOutcome(reward: reward, terminated: terminal, truncated: !terminal && tick >= task.episodeTicks)
+        return StepOutcome(
+            reward: reward, terminated: terminal, truncated: !terminal && tick >= task.episodeTicks)
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Control
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Offline real-domain data for the gap benchmark: a scripted "noisy teleop" operator
 /// (the energy-pumping swing-up controller with a per-episode effort scale and correlated
@@ -59,7 +60,8 @@ public enum TeleopDataset {
     public static func recordPendulum(
         task: PendulumTask, directory: String, options: Options
     ) throws -> Summary {
-        var env = try RealPlantEnvironment(task: task, parameters: options.plantParameters, seed: options.seed)
+        var env = try RealPlantEnvironment(
+            task: task, parameters: options.plantParameters, seed: options.seed)
         let writer = try DatasetWriter(
             directory: directory, schema: pendulumSchema(task: task, robotID: "emulated-pendulum"))
         var random = SimRandom(seed: options.seed &+ 0x7E1E)
@@ -80,7 +82,9 @@ public enum TeleopDataset {
             var total = 0.0
             for t in 0..<ticks {
                 wander = decay * wander + kick * random.normal()
-                var action = [min(max(effort * controller.action(observation: observation) + Float(wander), -1), 1)]
+                var action = [
+                    min(max(effort * controller.action(observation: observation) + Float(wander), -1), 1)
+                ]
                 let before = observation
                 let outcome = env.step(action: &action[0], observation: &observation)
                 total += outcome.reward

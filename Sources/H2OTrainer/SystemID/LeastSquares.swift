@@ -21,12 +21,16 @@ public struct LeastSquaresFit: Sendable {
     /// Fits y ≈ X c. `x` is row-major rows×p. `lag` is the Bartlett-kernel lag of the
     /// Newey–West covariance (0 = White's heteroscedasticity-consistent errors).
     /// Throws when XᵀX is singular (a regressor never varies).
-    public static func fit(x: [Double], y: [Double], parameters p: Int, lag: Int) throws(SimError)
+    public static func fit(
+        x: [Double], y: [Double], parameters p: Int, lag: Int
+    ) throws(SimError)
         -> LeastSquaresFit
     {
         let n = y.count
         guard n > p, x.count == n * p else {
-            throw SimError("least squares: \(n) rows for \(p) parameters; log more data (at least \(p + 1) usable samples)")
+            throw SimError(
+                "least squares: \(n) rows for \(p) parameters; log more data (at least \(p + 1) usable samples)"
+            )
         }
         var xtx = [Double](repeating: 0, count: p * p)
         var xty = [Double](repeating: 0, count: p)

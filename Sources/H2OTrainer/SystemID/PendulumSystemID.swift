@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A logged excitation run of the pendulum: what system identification fits.
@@ -80,10 +80,12 @@ public enum PendulumSystemID {
         let count = log.positions.count
         guard log.commands.count >= count - 1, count > 8 * n + 20 else {
             throw SimError(
-                "system identification: \(count) positions and \(log.commands.count) commands; log at least \(8 * n + 20) ticks with one command per tick")
+                "system identification: \(count) positions and \(log.commands.count) commands; log at least \(8 * n + 20) ticks with one command per tick"
+            )
         }
         guard (0...maxSimLatencyTicks).contains(maxLatency), n >= 1 else {
-            throw SimError("system identification: window must be ≥ 1 and maxLatency in 0...\(maxSimLatencyTicks)")
+            throw SimError(
+                "system identification: window must be ≥ 1 and maxLatency in 0...\(maxSimLatencyTicks)")
         }
         let dt = log.dt
         let theta = log.positions
@@ -95,13 +97,16 @@ public enum PendulumSystemID {
         let trainRange = first..<(split - n)
         let testRange = (split + n)..<last
         guard trainRange.count > 40, testRange.count > 20 else {
-            throw SimError("system identification: the log is too short to split into fit and held-out parts; log longer")
+            throw SimError(
+                "system identification: the log is too short to split into fit and held-out parts; log longer"
+            )
         }
         let lag = 2 * n
         var fits: [LeastSquaresFit] = []
         var residuals: [Double] = []
         for latency in 0...maxLatency {
-            let (x, y) = windows(theta, log.commands, smooth, dt: dt, n: n, latency: latency, range: trainRange)
+            let (x, y) = windows(
+                theta, log.commands, smooth, dt: dt, n: n, latency: latency, range: trainRange)
             let f = try LeastSquaresFit.fit(x: x, y: y, parameters: 4, lag: lag)
             fits.append(f)
             residuals.append(f.residualSumOfSquares)
@@ -119,7 +124,8 @@ public enum PendulumSystemID {
         let a2 = c[0] * c[0]
         let parameters = [
             IdentifiedParameter(
-                name: "inertia", value: inertia, standardError: se([-gravityTorque / a2, 0, 0, 0]), unit: "kg*m^2"),
+                name: "inertia", value: inertia, standardError: se([-gravityTorque / a2, 0, 0, 0]),
+                unit: "kg*m^2"),
             IdentifiedParameter(
                 name: "actuator_gain", value: c[1] * inertia,
                 standardError: se([-c[1] * gravityTorque / a2, inertia, 0, 0]), unit: "1"),
@@ -138,8 +144,11 @@ public enum PendulumSystemID {
         fitted.latencyTicks = latency
 
         let before = coefficients(of: nominal)
-        let accelBefore = windowError(theta, log.commands, smooth, dt: dt, n: n, latency: nominal.latencyTicks, coefficients: before, range: testRange)
-        let accelAfter = windowError(theta, log.commands, smooth, dt: dt, n: n, latency: latency, coefficients: c, range: testRange)
+        let accelBefore = windowError(
+            theta, log.commands, smooth, dt: dt, n: n, latency: nominal.latencyTicks, coefficients: before,
+            range: testRange)
+        let accelAfter = windowError(
+            theta, log.commands, smooth, dt: dt, n: n, latency: latency, coefficients: c, range: testRange)
         let velocity = smoothedVelocity(theta, dt: dt, half: 4)
         let oneBefore = oneStepError(theta, velocity, log.commands, parameters: nominal, range: testRange)
         let oneAfter = oneStepError(theta, velocity, log.commands, parameters: fitted, range: testRange)
@@ -165,11 +174,14 @@ public enum PendulumSystemID {
         }
     }
 
-    static func clip(_ u: Double, _ p: PendulumParameters) -> Double { min(max(u, -p.maxTorque), p.maxTorque) }
+    static func clip(_ u: Double, _ p: PendulumParameters) -> Double {
+        min(max(u, -p.maxTorque), p.maxTorque)
+    }
 
     /// Regressor rows and targets of the windows centred in `range`.
     static func windows(
-        _ theta: [Double], _ u: [Double], _ smooth: [Double], dt: Double, n: Int, latency: Int, range: Range<Int>
+        _ theta: [Double], _ u: [Double], _ smooth: [Double], dt: Double, n: Int, latency: Int,
+        range: Range<Int>
     ) -> (x: [Double], y: [Double]) {
         var x: [Double] = []
         var y: [Double] = []
@@ -211,7 +223,8 @@ public enum PendulumSystemID {
 
     /// RMS error of the simulator's one-tick velocity prediction from smoothed states.
     static func oneStepError(
-        _ theta: [Double], _ velocity: [Double], _ u: [Double], parameters p: PendulumParameters, range: Range<Int>
+        _ theta: [Double], _ velocity: [Double], _ u: [Double], parameters p: PendulumParameters,
+        range: Range<Int>
     ) -> Double {
         let alpha = p.gravityCoefficient
         let beta = p.inverseInertia
