@@ -42,7 +42,7 @@ swift-test:
 
 # The cross-thread structures (policy slot, transition ring) under the thread sanitizer.
 tsan-test:
-	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'ThreadSanitized'
+	ROBOTCTL_TSAN_ONLY=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'ThreadSanitized'
 
 bench: bench-deps build
 	scripts/bench.sh

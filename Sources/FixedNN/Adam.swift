@@ -1,3 +1,5 @@
+internal import CFixedNN
+
 /// Adam (Kingma & Ba) exactly as PyTorch's `torch.optim.Adam` computes it (no weight decay,
 /// no amsgrad):
 ///
@@ -41,8 +43,9 @@ public struct Adam: ~Copyable, @unchecked Sendable {
     /// One update of `parameters` with `gradient` (same count). The gradient is not cleared.
     /// Real-time safe: does not allocate, lock or throw.
     public mutating func step(_ parameters: inout FloatBuffer, gradient: borrowing FloatBuffer) {
-        precondition(parameters.count == firstMoment.count && gradient.count == firstMoment.count,
-                     "Adam.step: parameter, gradient and moment counts differ")
+        precondition(
+            parameters.count == firstMoment.count && gradient.count == firstMoment.count,
+            "Adam.step: parameter, gradient and moment counts differ")
         stepCount += 1
         let t = Float(stepCount)
         let correction1 = 1 - pow(beta1, t)
@@ -62,7 +65,7 @@ public struct Adam: ~Copyable, @unchecked Sendable {
             let vv = SIMD16<Float>.load(v + i) * b2 + (gv * gv) * (1 - b2)
             mv.store(m + i)
             vv.store(v + i)
-            let denominator = VectorMath.squareRoot(vv) * inverseRootCorrection2 + eps
+            let denominator = cfixednn_sqrt16(vv) * inverseRootCorrection2 + eps
             (SIMD16<Float>.load(p + i) - stepSize * mv / denominator).store(p + i)
             i += 16
         }

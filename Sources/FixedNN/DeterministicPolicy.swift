@@ -7,7 +7,7 @@
 /// Allocation: `init`/`makeReplica` allocate; `act` never does.
 public final class DeterministicPolicy: @unchecked Sendable {
     /// The network (its parameters are what a trainer publishes).
-    public private(set) var network: MLP
+    public let network: MLP
     /// How the network's output becomes an action.
     public let head: PolicyHeadKind
     /// Observation length.

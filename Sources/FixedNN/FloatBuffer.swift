@@ -77,6 +77,37 @@ public struct FloatBuffer: ~Copyable, @unchecked Sendable {
         }
     }
 
+    /// `self += scale·other` (same count), e.g. summing the gradients of two half-batches
+    /// computed on two threads. Real-time safe: does not allocate, lock or throw.
+    public mutating func add(_ other: borrowing FloatBuffer, scaledBy scale: Float = 1) {
+        precondition(other.count == count, "FloatBuffer.add: counts differ")
+        let d = baseAddress
+        let s = other.baseAddress
+        var i = 0
+        while i + 16 <= count {
+            SIMD16<Float>.load(d + i).addingProduct(SIMD16<Float>.load(s + i), scale).store(d + i)
+            i += 16
+        }
+        while i < count {
+            d[i] += scale * s[i]
+            i += 1
+        }
+    }
+
+    /// `self *= factor`. Real-time safe: does not allocate, lock or throw.
+    public mutating func scale(by factor: Float) {
+        let d = baseAddress
+        var i = 0
+        while i + 16 <= count {
+            (SIMD16<Float>.load(d + i) * factor).store(d + i)
+            i += 16
+        }
+        while i < count {
+            d[i] *= factor
+            i += 1
+        }
+    }
+
     /// Read access to the contents as a buffer pointer (valid only inside `body`).
     public func withUnsafeBufferPointer<R, E: Error>(
         _ body: (UnsafeBufferPointer<Float>) throws(E) -> R

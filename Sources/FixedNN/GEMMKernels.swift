@@ -2,7 +2,17 @@
 /// strides; every column count `n` handed to them is a multiple of 16 (padded layouts).
 /// Internal: the public entry points are ``MLPWorkspace``'s.
 
-/// `C[r][0..<n] += Σ_k A(r, k)·B[k][0..<n]` for `r < m`, where `A(r, k) = a[r·aRow + k·aCol]`.
+/// Register blocking of `gemmAccumulate`: 4 rows × 32 columns (8 SIMD16 accumulators) where
+/// the vector file holds them (x86-64: 16 × 256-bit = eight SIMD16 plus loads and broadcasts);
+/// 4 rows × 16 columns on ARM64, whose 32 × 128-bit registers hold eight SIMD16 in total.
+#if arch(arm64)
+    @usableFromInline let gemmWideBlocks = false
+#else
+    @usableFromInline let gemmWideBlocks = true
+#endif
+
+/// `C[r][0..<n] += Σ_k A(r, k)·B[k][0..<n]` for `r < m`, where `A(r, k) = a[r·aRow + k·aCol]`
+/// (`C = …` instead when `overwrite`).
 /// Used for the forward pass (`A = X`, `aRow = stride`, `aCol = 1`) and for the weight
 /// gradient (`A = Xᵀ`, `aRow = 1`, `aCol = stride`).
 @inline(__always)
@@ -10,8 +20,11 @@ func gemmAccumulate(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Float>, aRow: Int, aCol: Int,
     b: UnsafePointer<Float>, ldb: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int
+    c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool = false
 ) {
+    @inline(__always) func start(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
+        overwrite ? .zero : SIMD16<Float>.load(p)
+    }
     var r = 0
     while r + 4 <= m {
         let a0p = a + r * aRow
@@ -23,11 +36,11 @@ func gemmAccumulate(
         let c2 = c1 + ldc
         let c3 = c2 + ldc
         var j = 0
-        while j + 32 <= n {
-            var s00 = SIMD16<Float>.load(c0 + j), s01 = SIMD16<Float>.load(c0 + j + 16)
-            var s10 = SIMD16<Float>.load(c1 + j), s11 = SIMD16<Float>.load(c1 + j + 16)
-            var s20 = SIMD16<Float>.load(c2 + j), s21 = SIMD16<Float>.load(c2 + j + 16)
-            var s30 = SIMD16<Float>.load(c3 + j), s31 = SIMD16<Float>.load(c3 + j + 16)
+        while gemmWideBlocks && j + 32 <= n {
+            var s00 = start(c0 + j), s01 = start(c0 + j + 16)
+            var s10 = start(c1 + j), s11 = start(c1 + j + 16)
+            var s20 = start(c2 + j), s21 = start(c2 + j + 16)
+            var s30 = start(c3 + j), s31 = start(c3 + j + 16)
             var bp = b + j
             var off = 0
             for _ in 0..<k {
@@ -54,11 +67,11 @@ func gemmAccumulate(
             s30.store(c3 + j); s31.store(c3 + j + 16)
             j += 32
         }
-        if j < n {
-            var s0 = SIMD16<Float>.load(c0 + j)
-            var s1 = SIMD16<Float>.load(c1 + j)
-            var s2 = SIMD16<Float>.load(c2 + j)
-            var s3 = SIMD16<Float>.load(c3 + j)
+        while j < n {
+            var s0 = start(c0 + j)
+            var s1 = start(c1 + j)
+            var s2 = start(c2 + j)
+            var s3 = start(c3 + j)
             var bp = b + j
             var off = 0
             for _ in 0..<k {
@@ -71,6 +84,7 @@ func gemmAccumulate(
                 off += aCol
             }
             s0.store(c0 + j); s1.store(c1 + j); s2.store(c2 + j); s3.store(c3 + j)
+            j += 16
         }
         r += 4
     }
@@ -79,7 +93,7 @@ func gemmAccumulate(
         let cr = c + r * ldc
         var j = 0
         while j < n {
-            var s0 = SIMD16<Float>.load(cr + j)
+            var s0 = start(cr + j)
             var s1 = SIMD16<Float>.zero
             var bp = b + j
             var off = 0
@@ -99,73 +113,26 @@ func gemmAccumulate(
     }
 }
 
-/// `C[r][i] = Σ_{o < n} A[r][o]·B[i][o]` for `r < m`, `i < p` (A times Bᵀ, both row-major,
-/// `n` a multiple of 16); columns `p..<pStride` of each C row are set to zero.
-/// Used for the input gradient `dX = dZ·Wᵀ` with W stored `[in][outStride]`.
+/// Writes the panelled weight block `w` (``MLPShape``; `inputs` rows, `stride` padded output
+/// columns) transposed into `t` as `[stride][inputStride]`, with columns `inputs..<inputStride`
+/// zero, so `dX = dZ·Wᵀ` becomes a plain register-blocked GEMM.
 @inline(__always)
-func gemmTransposedB(
-    m: Int, n: Int, p: Int, pStride: Int,
-    a: UnsafePointer<Float>, lda: Int,
-    b: UnsafePointer<Float>, ldb: Int,
-    c: UnsafeMutablePointer<Float>, ldc: Int
+func transposePanels(
+    _ w: UnsafePointer<Float>, inputs: Int, stride: Int, into t: UnsafeMutablePointer<Float>, inputStride: Int
 ) {
-    var r = 0
-    while r + 2 <= m {
-        let a0 = a + r * lda
-        let a1 = a0 + lda
-        let c0 = c + r * ldc
-        let c1 = c0 + ldc
-        var i = 0
-        while i + 2 <= p {
-            let b0 = b + i * ldb
-            let b1 = b0 + ldb
-            var s00 = SIMD16<Float>.zero, s01 = SIMD16<Float>.zero
-            var s10 = SIMD16<Float>.zero, s11 = SIMD16<Float>.zero
-            var o = 0
-            while o < n {
-                let x0 = SIMD16<Float>.load(a0 + o)
-                let x1 = SIMD16<Float>.load(a1 + o)
-                let w0 = SIMD16<Float>.load(b0 + o)
-                let w1 = SIMD16<Float>.load(b1 + o)
-                s00 = s00.addingProduct(x0, w0)
-                s01 = s01.addingProduct(x0, w1)
-                s10 = s10.addingProduct(x1, w0)
-                s11 = s11.addingProduct(x1, w1)
-                o += 16
+    var column = 0
+    while column < stride {
+        let width = Swift.min(MLPShape.panelWidth, stride - column)
+        let panel = w + column * inputs
+        for c in 0..<width {
+            let row = t + (column + c) * inputStride
+            var src = panel + c
+            for i in 0..<inputs {
+                row[i] = src.pointee
+                src += width
             }
-            c0[i] = s00.sum(); c0[i + 1] = s01.sum()
-            c1[i] = s10.sum(); c1[i + 1] = s11.sum()
-            i += 2
+            for i in inputs..<inputStride { row[i] = 0 }
         }
-        if i < p {
-            let b0 = b + i * ldb
-            var s0 = SIMD16<Float>.zero, s1 = SIMD16<Float>.zero
-            var o = 0
-            while o < n {
-                let w0 = SIMD16<Float>.load(b0 + o)
-                s0 = s0.addingProduct(SIMD16<Float>.load(a0 + o), w0)
-                s1 = s1.addingProduct(SIMD16<Float>.load(a1 + o), w0)
-                o += 16
-            }
-            c0[i] = s0.sum(); c1[i] = s1.sum()
-            i += 1
-        }
-        for q in p..<pStride { c0[q] = 0; c1[q] = 0 }
-        r += 2
-    }
-    if r < m {
-        let a0 = a + r * lda
-        let c0 = c + r * ldc
-        for i in 0..<p {
-            let b0 = b + i * ldb
-            var s0 = SIMD16<Float>.zero
-            var o = 0
-            while o < n {
-                s0 = s0.addingProduct(SIMD16<Float>.load(a0 + o), SIMD16<Float>.load(b0 + o))
-                o += 16
-            }
-            c0[i] = s0.sum()
-        }
-        for q in p..<pStride { c0[q] = 0 }
+        column += width
     }
 }

@@ -12,7 +12,8 @@ extension MLP {
     /// Real-time safe: does not allocate, lock or throw.
     @_noAllocation
     public func infer(
-        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, scratch: inout InferenceScratch
+        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        scratch: inout InferenceScratch
     ) {
         precondition(scratch.capacity >= maxStride, "InferenceScratch narrower than the network")
         run(input, into: output, ping: scratch.ping.baseAddress, pong: scratch.pong.baseAddress)
@@ -48,9 +49,11 @@ extension MLP {
         _ input: UnsafeBufferPointer<Float>, into output: UnsafeMutableBufferPointer<Float>,
         scratch: inout InferenceScratch
     ) {
-        precondition(input.count == layers[0].inputs, "MLP.infer: input count differs from the network's input size")
-        precondition(output.count == layers[layerCount - 1].outputs,
-                     "MLP.infer: output count differs from the network's output size")
+        precondition(
+            input.count == layers[0].inputs, "MLP.infer: input count differs from the network's input size")
+        precondition(
+            output.count == layers[layerCount - 1].outputs,
+            "MLP.infer: output count differs from the network's output size")
         infer(input.baseAddress!, into: output.baseAddress!, scratch: &scratch)
     }
 }
@@ -64,7 +67,8 @@ extension DeterministicPolicy {
         let mu = mean.baseAddress
         let inv = inverseStd.baseAddress
         for i in 0..<observationSize { x[i] = (observation[i] - mu[i]) * inv[i] }
-        network.run(UnsafePointer(x), into: output.baseAddress, ping: ping.baseAddress, pong: pong.baseAddress)
+        network.run(
+            UnsafePointer(x), into: output.baseAddress, ping: ping.baseAddress, pong: pong.baseAddress)
         let y = output.baseAddress
         for j in 0..<actionSize {
             action[j] = VectorMath.tanh(SIMD16<Float>(repeating: y[j]))[0]
@@ -72,57 +76,64 @@ extension DeterministicPolicy {
     }
 }
 
-/// `y[0..<stride] = act(b + Σ_i x[i]·W[i][·])` for one sample; `stride` is a multiple of 16.
+/// `y[0..<stride] = act(b + Σ_i x[i]·W[i][·])` for one sample; `stride` is a multiple of 16 and
+/// `w` is the layer's panelled weight block (``MLPShape``): each panel of 64 output columns is
+/// `[inputs][64]`, streamed contiguously.
 @inline(__always)
 func denseSingle(
     _ x: UnsafePointer<Float>, _ inputs: Int, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
     _ y: UnsafeMutablePointer<Float>, _ stride: Int, _ activation: Activation
 ) {
     var j = 0
-    // Blocks of 64 outputs: four independent SIMD16 accumulator chains.
+    var panel = w
+    // Full panels of 64 outputs: four independent SIMD16 accumulator chains.
     while j + 64 <= stride {
         var a0 = SIMD16<Float>.load(b + j)
         var a1 = SIMD16<Float>.load(b + j + 16)
         var a2 = SIMD16<Float>.load(b + j + 32)
         var a3 = SIMD16<Float>.load(b + j + 48)
-        var wp = w + j
+        var wp = panel
         for i in 0..<inputs {
             let xi = SIMD16<Float>(repeating: x[i])
             a0 = a0.addingProduct(xi, SIMD16<Float>.load(wp))
             a1 = a1.addingProduct(xi, SIMD16<Float>.load(wp + 16))
             a2 = a2.addingProduct(xi, SIMD16<Float>.load(wp + 32))
             a3 = a3.addingProduct(xi, SIMD16<Float>.load(wp + 48))
-            wp += stride
+            wp += 64
         }
         activate(a0, activation).store(y + j)
         activate(a1, activation).store(y + j + 16)
         activate(a2, activation).store(y + j + 32)
         activate(a3, activation).store(y + j + 48)
         j += 64
+        panel += 64 * inputs
     }
-    // Remaining 16-wide columns: the reduction split over four interleaved accumulators.
-    while j < stride {
-        var a0 = SIMD16<Float>.load(b + j)
+    // The last, narrower panel (16, 32 or 48 columns, rows of `width`): one 16-column slice at a
+    // time, the reduction split over four interleaved accumulators.
+    let width = stride - j
+    var column = 0
+    while column < width {
+        var a0 = SIMD16<Float>.load(b + j + column)
         var a1 = SIMD16<Float>.zero
         var a2 = SIMD16<Float>.zero
         var a3 = SIMD16<Float>.zero
-        var wp = w + j
+        var wp = panel + column
         var i = 0
         while i + 4 <= inputs {
             a0 = a0.addingProduct(SIMD16<Float>(repeating: x[i]), SIMD16<Float>.load(wp))
-            a1 = a1.addingProduct(SIMD16<Float>(repeating: x[i + 1]), SIMD16<Float>.load(wp + stride))
-            a2 = a2.addingProduct(SIMD16<Float>(repeating: x[i + 2]), SIMD16<Float>.load(wp + 2 * stride))
-            a3 = a3.addingProduct(SIMD16<Float>(repeating: x[i + 3]), SIMD16<Float>.load(wp + 3 * stride))
-            wp += 4 * stride
+            a1 = a1.addingProduct(SIMD16<Float>(repeating: x[i + 1]), SIMD16<Float>.load(wp + width))
+            a2 = a2.addingProduct(SIMD16<Float>(repeating: x[i + 2]), SIMD16<Float>.load(wp + 2 * width))
+            a3 = a3.addingProduct(SIMD16<Float>(repeating: x[i + 3]), SIMD16<Float>.load(wp + 3 * width))
+            wp += 4 * width
             i += 4
         }
         while i < inputs {
             a0 = a0.addingProduct(SIMD16<Float>(repeating: x[i]), SIMD16<Float>.load(wp))
-            wp += stride
+            wp += width
             i += 1
         }
-        activate((a0 + a1) + (a2 + a3), activation).store(y + j)
-        j += 16
+        activate((a0 + a1) + (a2 + a3), activation).store(y + j + column)
+        column += 16
     }
 }
 
@@ -185,34 +196,31 @@ public enum VectorMath {
         return p * scale
     }
 
-    /// `tanh(x)` for 16 lanes: Cephes `tanhf` (odd polynomial for |x| < 0.625, otherwise
-    /// `1 − 2/(e^{2|x|} + 1)` with the sign restored). Absolute error ≤ 3e-7 everywhere; NaN in
-    /// gives NaN out.
+    /// `tanh(x)` for 16 lanes: a [13/6] rational minimax approximation `x·P(x²)/Q(x²)` on
+    /// |x| ≤ 7.905 (the coefficients Eigen uses for float tanh), exactly ±1 beyond, so the result
+    /// never exceeds ±1. One division, eleven multiply-adds, four blends; absolute and relative
+    /// error ≤ 4e-7 (tested against Foundation). NaN in gives NaN out.
     @inlinable @inline(__always)
-    public static func tanh(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let negative = x .< 0
-        let ax = x.replacing(with: -x, where: negative)
+    public static func tanh(_ input: SIMD16<Float>) -> SIMD16<Float> {
+        let bound: Float = 7.90531110763549805
+        var x = input.replacing(with: bound, where: input .> bound)
+        x.replace(with: -bound, where: x .< -bound)
         let z = x * x
-        var p = SIMD16<Float>(repeating: -5.70498872745e-3)
-        p = p * z + 2.06390887954e-2
-        p = p * z - 5.37397155531e-2
-        p = p * z + 1.33314422036e-1
-        p = p * z - 3.33332819422e-1
-        let small = x.addingProduct(x * z, p)  // x + x·z·p
-        let e = exp(ax + ax)
-        var large = 1 - 2 / (e + 1)
-        large.replace(with: -large, where: negative)
-        return large.replacing(with: small, where: ax .< 0.625)
-    }
-}
-
-extension VectorMath {
-    /// `√x` for 16 lanes. `SIMD16.squareRoot()` is scalarised by the compiler
-    /// (performance-notes.md, trap 2); this loop over lanes is vectorised by LLVM.
-    @inlinable @inline(__always)
-    public static func squareRoot(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        var r = x
-        for lane in 0..<16 { r[lane] = x[lane].squareRoot() }
+        var p = SIMD16<Float>(repeating: -2.76076847742355e-16)
+        p = SIMD16(repeating: 2.00018790482477e-13).addingProduct(p, z)
+        p = SIMD16(repeating: -8.60467152213735e-11).addingProduct(p, z)
+        p = SIMD16(repeating: 5.12229709037114e-08).addingProduct(p, z)
+        p = SIMD16(repeating: 1.48572235717979e-05).addingProduct(p, z)
+        p = SIMD16(repeating: 6.37261928875436e-04).addingProduct(p, z)
+        p = SIMD16(repeating: 4.89352455891786e-03).addingProduct(p, z)
+        var q = SIMD16<Float>(repeating: 1.19825839466702e-06)
+        q = SIMD16(repeating: 1.18534705686654e-04).addingProduct(q, z)
+        q = SIMD16(repeating: 2.26843463243900e-03).addingProduct(q, z)
+        q = SIMD16(repeating: 4.89352518554385e-03).addingProduct(q, z)
+        var r = (p * x) / q
+        // Beyond the bound tanh is within 3e-7 of ±1: saturate exactly.
+        r.replace(with: 1, where: input .> bound)
+        r.replace(with: -1, where: input .< -bound)
         return r
     }
 }

@@ -12,7 +12,8 @@ public enum Loss {
     /// `L = (1/n)·Σ (p_i − y_i)²`; `∂L/∂p_i = 2(p_i − y_i)/n`.
     public static func meanSquaredError(
         predictions: UnsafePointer<Float>, predictionStride: Int, targets: UnsafePointer<Float>, count n: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientStride: Int, scale: Float = 1, accumulate: Bool = false
+        gradient: UnsafeMutablePointer<Float>?, gradientStride: Int, scale: Float = 1,
+        accumulate: Bool = false
     ) -> Float {
         guard n > 0 else { return 0 }
         var sum: Float = 0
@@ -29,7 +30,8 @@ public enum Loss {
     public static func weightedMeanSquaredError(
         predictions: UnsafePointer<Float>, predictionStride: Int, targets: UnsafePointer<Float>,
         weights: UnsafePointer<Float>, count n: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientStride: Int, scale: Float = 1, accumulate: Bool = false
+        gradient: UnsafeMutablePointer<Float>?, gradientStride: Int, scale: Float = 1,
+        accumulate: Bool = false
     ) -> Float {
         guard n > 0 else { return 0 }
         var sum: Float = 0
@@ -37,7 +39,9 @@ public enum Loss {
         for i in 0..<n {
             let e = predictions[i * predictionStride] - targets[i]
             sum += weights[i] * e * e
-            if let gradient { write(gradient, i * gradientStride, 2 * weights[i] * e * inv * scale, accumulate) }
+            if let gradient {
+                write(gradient, i * gradientStride, 2 * weights[i] * e * inv * scale, accumulate)
+            }
         }
         return sum * inv
     }
@@ -47,7 +51,8 @@ public enum Loss {
     /// `∂L/∂l_k = (softmax(l)_k − 1{k = label})/n`. Stable for any logit magnitude.
     public static func softmaxCrossEntropy2(
         logits: UnsafePointer<Float>, logitStride: Int, count n: Int, label: Int,
-        gradient: UnsafeMutablePointer<Float>?, gradientStride: Int, scale: Float = 1, accumulate: Bool = false
+        gradient: UnsafeMutablePointer<Float>?, gradientStride: Int, scale: Float = 1,
+        accumulate: Bool = false
     ) -> Float {
         precondition(label == 0 || label == 1, "Loss.softmaxCrossEntropy2: label must be 0 or 1")
         guard n > 0 else { return 0 }
@@ -59,7 +64,8 @@ public enum Loss {
             let d = row[1 - label] - row[label]
             sum += Swift.max(d, 0) + Foundation.log1p(Foundation.exp(-Swift.abs(d)))
             if let gradient {
-                let pOther = d >= 0 ? 1 / (1 + Foundation.exp(-d)) : Foundation.exp(d) / (1 + Foundation.exp(d))
+                let pOther =
+                    d >= 0 ? 1 / (1 + Foundation.exp(-d)) : Foundation.exp(d) / (1 + Foundation.exp(d))
                 let g = gradient + i * gradientStride
                 write(g, label, -pOther * inv * scale, accumulate)
                 write(g, 1 - label, pOther * inv * scale, accumulate)

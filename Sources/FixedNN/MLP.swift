@@ -50,7 +50,9 @@ public struct MLP: ~Copyable, @unchecked Sendable {
     /// Re-draws every parameter: hidden layers weight and bias ~ U(−1/√fan_in, 1/√fan_in)
     /// (PyTorch `nn.Linear` default); the last layer as `lastLayer` says. Padding stays zero.
     /// Draw order: layer by layer, weights in PyTorch order (`[out][in]`, row-major), then biases.
-    public mutating func initialize(lastLayer: LastLayerInitialization, using rng: inout some RandomNumberGenerator) {
+    public mutating func initialize(
+        lastLayer: LastLayerInitialization, using rng: inout some RandomNumberGenerator
+    ) {
         parameters.fill(0)
         for l in 0..<layerCount {
             let fanIn = shape.layerSizes[l]
@@ -67,7 +69,9 @@ public struct MLP: ~Copyable, @unchecked Sendable {
                     setWeight(layer: l, output: o, input: i, uniform(weightBound, &rng))
                 }
             }
-            for o in 0..<fanOut { setBias(layer: l, output: o, biasBound == 0 ? 0 : uniform(biasBound, &rng)) }
+            for o in 0..<fanOut {
+                setBias(layer: l, output: o, biasBound == 0 ? 0 : uniform(biasBound, &rng))
+            }
         }
     }
 
@@ -79,19 +83,12 @@ public struct MLP: ~Copyable, @unchecked Sendable {
     /// Index in `parameters` of the weight from `input` to `output` in layer `layer`
     /// (PyTorch `<net>.<layer>.weight[output][input]`).
     public func weightIndex(layer: Int, output: Int, input: Int) -> Int {
-        precondition(layer >= 0 && layer < layerCount, "MLP.weightIndex: layer out of range")
-        let g = layers[layer]
-        precondition(output >= 0 && output < g.outputs && input >= 0 && input < g.inputs,
-                     "MLP.weightIndex: index out of range")
-        return g.weightOffset + input * g.outputStride + output
+        shape.weightIndex(layer: layer, output: output, input: input)
     }
 
     /// Index in `parameters` of the bias of `output` in layer `layer`.
     public func biasIndex(layer: Int, output: Int) -> Int {
-        precondition(layer >= 0 && layer < layerCount, "MLP.biasIndex: layer out of range")
-        let g = layers[layer]
-        precondition(output >= 0 && output < g.outputs, "MLP.biasIndex: index out of range")
-        return g.biasOffset + output
+        shape.biasIndex(layer: layer, output: output)
     }
 
     /// The weight from `input` to `output` in layer `layer` (PyTorch `weight[output][input]`).

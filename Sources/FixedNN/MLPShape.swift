@@ -5,10 +5,13 @@
 /// built from it by ``MLP``.
 ///
 /// Parameter layout in the one contiguous buffer (`parameterCount` floats, 64-byte aligned):
-/// for each layer `l` in order, its weight stored **transposed** as `[in][outStride]` (row `i`
-/// holds the weights from input `i` to every output), then its bias `[outStride]`, where
-/// `outStride = out` rounded up to a multiple of 16. Padding entries are zero and stay zero
-/// (their gradients are zero). Files use PyTorch's `[out][in]`; see ``SafeTensors``.
+/// for each layer `l` in order, its weight block then its bias `[outStride]`, where
+/// `outStride = out` rounded up to a multiple of 16. The weight block holds W **transposed** and
+/// cut into panels of 64 output columns: panel `p` covers outputs `64p ..< 64p + width`
+/// (`width = min(64, outStride − 64p)`) and is stored `[in][width]`, so single-sample inference
+/// streams each panel contiguously. Use ``weightIndex(layer:output:input:)`` rather than
+/// computing offsets. Padding entries are zero and stay zero (their gradients are zero).
+/// Files use PyTorch's `[out][in]`; see ``SafeTensors``.
 public struct MLPShape: Sendable, Hashable, CustomStringConvertible {
     /// Widths from input to output; at least two entries, each ≥ 1.
     public let layerSizes: [Int]
@@ -41,10 +44,35 @@ public struct MLPShape: Sendable, Hashable, CustomStringConvertible {
     /// `n` rounded up to a multiple of 16 (the row stride of padded matrices).
     public static func stride(_ n: Int) -> Int { (n + 15) & ~15 }
 
-    /// Row stride of layer `l`'s output (and of its transposed weight rows).
+    /// Row stride of layer `l`'s output.
     public func outputStride(ofLayer l: Int) -> Int { MLPShape.stride(layerSizes[l + 1]) }
 
-    /// Offset (in floats) of layer `l`'s transposed weight `[in][outStride]` in the parameter buffer.
+    /// Width of the weight panels (output columns per panel).
+    public static let panelWidth = 64
+
+    /// Index in the parameter buffer of the weight from `input` to `output` in layer `l`
+    /// (PyTorch `<net>.<l>.weight[output][input]`).
+    public func weightIndex(layer l: Int, output: Int, input: Int) -> Int {
+        precondition(l >= 0 && l < layerCount, "MLPShape.weightIndex: layer out of range")
+        precondition(
+            output >= 0 && output < layerSizes[l + 1] && input >= 0 && input < layerSizes[l],
+            "MLPShape.weightIndex: index out of range")
+        let panel = output / MLPShape.panelWidth
+        let width = Swift.min(MLPShape.panelWidth, outputStride(ofLayer: l) - panel * MLPShape.panelWidth)
+        return weightOffset(ofLayer: l) + panel * MLPShape.panelWidth * layerSizes[l] + input * width
+            + output % MLPShape.panelWidth
+    }
+
+    /// Index in the parameter buffer of the bias of `output` in layer `l`.
+    public func biasIndex(layer l: Int, output: Int) -> Int {
+        precondition(
+            l >= 0 && l < layerCount && output >= 0 && output < layerSizes[l + 1],
+            "MLPShape.biasIndex: index out of range")
+        return biasOffset(ofLayer: l) + output
+    }
+
+    /// Offset (in floats) of layer `l`'s weight block (`in × outStride` floats, panels of 64
+    /// output columns) in the parameter buffer.
     public func weightOffset(ofLayer l: Int) -> Int {
         var offset = 0
         for k in 0..<l { offset += (layerSizes[k] + 1) * MLPShape.stride(layerSizes[k + 1]) }

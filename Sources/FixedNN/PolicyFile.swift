@@ -61,8 +61,9 @@ public struct PolicyFile: ~Copyable, Sendable {
     ) {
         let s = network.shape.inputSize
         let a = head == .tanhGaussian ? network.shape.outputSize / 2 : network.shape.outputSize
-        precondition(head != .tanhGaussian || network.shape.outputSize % 2 == 0,
-                     "PolicyFile: a tanh-Gaussian head needs an even output size (μ and raw)")
+        precondition(
+            head != .tanhGaussian || network.shape.outputSize % 2 == 0,
+            "PolicyFile: a tanh-Gaussian head needs an even output size (μ and raw)")
         self.network = network
         self.head = head
         self.logStdScale = logStdScale
@@ -71,8 +72,9 @@ public struct PolicyFile: ~Copyable, Sendable {
         self.observationStd = observationStd ?? [Float](repeating: 1, count: s)
         self.actionScale = actionScale ?? [Float](repeating: 1, count: a)
         self.provenance = provenance
-        precondition(self.observationMean.count == s && self.observationStd.count == s,
-                     "PolicyFile: normalisation must have one entry per observation")
+        precondition(
+            self.observationMean.count == s && self.observationStd.count == s,
+            "PolicyFile: normalisation must have one entry per observation")
         precondition(self.actionScale.count == a, "PolicyFile: action scale must have one entry per action")
     }
 
@@ -97,8 +99,10 @@ public struct PolicyFile: ~Copyable, Sendable {
             t.tensors["policy.log_std_bias"] = SafeTensors.Tensor(shape: [1], values: [logStdBias])
         }
         t.metadata["format"] = "pt"
-        t.metadata["policy.layer_sizes"] = "[" + network.shape.layerSizes.map(String.init).joined(separator: ",") + "]"
-        t.metadata["policy.activations"] = "[" + network.shape.activations.map { "\"\($0.rawValue)\"" }.joined(separator: ",") + "]"
+        t.metadata["policy.layer_sizes"] =
+            "[" + network.shape.layerSizes.map(String.init).joined(separator: ",") + "]"
+        t.metadata["policy.activations"] =
+            "[" + network.shape.activations.map { "\"\($0.rawValue)\"" }.joined(separator: ",") + "]"
         t.metadata["policy.head"] = head.rawValue
         t.metadata["policy.observation_mean"] = Self.numberList(observationMean)
         t.metadata["policy.observation_std"] = Self.numberList(observationStd)
@@ -118,15 +122,19 @@ public struct PolicyFile: ~Copyable, Sendable {
         func fail(_ problem: String, _ fix: String) -> SafeTensorsError {
             SafeTensorsError(file: file, problem: problem, fix: fix)
         }
-        let writeHint = "write policies with PolicyFile.save or Tests/Fixtures/fixednn/make_policy.py's naming"
+        let writeHint =
+            "write policies with PolicyFile.save or Tests/Fixtures/fixednn/make_policy.py's naming"
         func entry(_ key: String) throws(SafeTensorsError) -> String {
-            guard let v = t.metadata[key] else { throw fail("metadata '\(key)' is missing (not a FixedNN policy file?)", writeHint) }
+            guard let v = t.metadata[key] else {
+                throw fail("metadata '\(key)' is missing (not a FixedNN policy file?)", writeHint)
+            }
             return v
         }
         func list(_ key: String) throws(SafeTensorsError) -> [Any] {
             let text = try entry(key)
             guard let data = text.data(using: .utf8),
-                let parsed = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) as? [Any]
+                let parsed = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+                    as? [Any]
             else { throw fail("metadata '\(key)' is not a JSON list: \(text.prefix(60))", writeHint) }
             return parsed
         }
@@ -140,7 +148,9 @@ public struct PolicyFile: ~Copyable, Sendable {
                 out.append(n.floatValue)
             }
             guard out.count == count else {
-                throw fail("metadata '\(key)' has \(out.count) values, expected \(count)", "one value per observation/action")
+                throw fail(
+                    "metadata '\(key)' has \(out.count) values, expected \(count)",
+                    "one value per observation/action")
             }
             return out
         }
@@ -149,35 +159,46 @@ public struct PolicyFile: ~Copyable, Sendable {
         for item in sizeItems {
             guard let n = SafeTensors.jsonNumber(item), n.doubleValue == n.doubleValue.rounded(),
                 n.doubleValue >= 1, n.doubleValue <= 1_000_000
-            else { throw fail("metadata 'policy.layer_sizes' holds a value that is not a positive integer", writeHint) }
+            else {
+                throw fail(
+                    "metadata 'policy.layer_sizes' holds a value that is not a positive integer", writeHint)
+            }
             sizes.append(n.intValue)
         }
-        guard sizes.count >= 2 else { throw fail("metadata 'policy.layer_sizes' needs at least input and output sizes", writeHint) }
+        guard sizes.count >= 2 else {
+            throw fail("metadata 'policy.layer_sizes' needs at least input and output sizes", writeHint)
+        }
         var activations: [Activation] = []
         for item in try list("policy.activations") {
             guard let name = item as? String, let a = Activation(rawValue: name) else {
-                throw fail("metadata 'policy.activations' holds an unknown activation \(item)", "use relu, tanh or identity")
+                throw fail(
+                    "metadata 'policy.activations' holds an unknown activation \(item)",
+                    "use relu, tanh or identity")
             }
             activations.append(a)
         }
         guard activations.count == sizes.count - 1 else {
-            throw fail("metadata 'policy.activations' has \(activations.count) entries for \(sizes.count - 1) layers",
-                       "one activation per affine layer")
+            throw fail(
+                "metadata 'policy.activations' has \(activations.count) entries for \(sizes.count - 1) layers",
+                "one activation per affine layer")
         }
         guard let head = PolicyHeadKind(rawValue: try entry("policy.head")) else {
-            throw fail("metadata 'policy.head' is '\(t.metadata["policy.head"] ?? "")'", "use tanh_gaussian or tanh")
+            throw fail(
+                "metadata 'policy.head' is '\(t.metadata["policy.head"] ?? "")'", "use tanh_gaussian or tanh")
         }
         let shape = MLPShape(layerSizes: sizes, activations: activations)
         if head == .tanhGaussian && shape.outputSize % 2 != 0 {
-            throw fail("a tanh_gaussian policy needs an even output size (μ and raw), got \(shape.outputSize)",
-                       "the network's last layer must have 2 × action size outputs")
+            throw fail(
+                "a tanh_gaussian policy needs an even output size (μ and raw), got \(shape.outputSize)",
+                "the network's last layer must have 2 × action size outputs")
         }
         let actionSize = head == .tanhGaussian ? shape.outputSize / 2 : shape.outputSize
         let mean = try floats("policy.observation_mean", count: shape.inputSize)
         let std = try floats("policy.observation_std", count: shape.inputSize)
         if let bad = std.firstIndex(where: { !($0 > 0) }) {
-            throw fail("metadata 'policy.observation_std' entry \(bad) is \(std[bad]); standard deviations must be > 0",
-                       "replace zero deviations by 1")
+            throw fail(
+                "metadata 'policy.observation_std' entry \(bad) is \(std[bad]); standard deviations must be > 0",
+                "replace zero deviations by 1")
         }
         let scale = try floats("policy.action_scale", count: actionSize)
         let network = try t.network(prefix: "policy", shape: shape)
@@ -187,9 +208,12 @@ public struct PolicyFile: ~Copyable, Sendable {
             c = try t.tensor("policy.log_std_bias", shape: [1]).values[0]
         }
         var provenance: [String: String] = [:]
-        for (k, v) in t.metadata where k.hasPrefix("provenance.") { provenance[String(k.dropFirst("provenance.".count))] = v }
+        for (k, v) in t.metadata where k.hasPrefix("provenance.") {
+            provenance[String(k.dropFirst("provenance.".count))] = v
+        }
         self.init(
-            network: network, head: head, logStdScale: m, logStdBias: c, observationMean: mean, observationStd: std,
+            network: network, head: head, logStdScale: m, logStdBias: c, observationMean: mean,
+            observationStd: std,
             actionScale: scale, provenance: provenance)
     }
 }

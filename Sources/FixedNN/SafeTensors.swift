@@ -29,7 +29,8 @@ public struct SafeTensors: Sendable {
 
         /// A tensor of `shape` holding `values` (`values.count` must equal the shape's product).
         public init(shape: [Int], values: [Float]) {
-            precondition(shape.reduce(1, *) == values.count, "SafeTensors.Tensor: values do not fill the shape")
+            precondition(
+                shape.reduce(1, *) == values.count, "SafeTensors.Tensor: values do not fill the shape")
             self.shape = shape
             self.values = values
         }
@@ -55,7 +56,9 @@ public struct SafeTensors: Sendable {
     // MARK: Files
 
     /// Reads and validates `path`. Values must be finite unless `allowNonFinite`.
-    public static func read(path: String, allowNonFinite: Bool = false) throws(SafeTensorsError) -> SafeTensors {
+    public static func read(
+        path: String, allowNonFinite: Bool = false
+    ) throws(SafeTensorsError) -> SafeTensors {
         let bytes: [UInt8]
         do {
             bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
@@ -80,7 +83,9 @@ public struct SafeTensors: Sendable {
 
     private static func reason(_ error: any Error) -> String {
         let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError,
+            underlying.domain == NSPOSIXErrorDomain
+        {
             return String(cString: strerror(Int32(underlying.code)))
         }
         return ns.localizedDescription
@@ -94,7 +99,9 @@ public struct SafeTensors: Sendable {
         var header = "{"
         var fields: [String] = []
         if !metadata.isEmpty {
-            let entries = metadata.keys.sorted().map { "\(Self.jsonString($0)):\(Self.jsonString(metadata[$0]!))" }
+            let entries = metadata.keys.sorted().map {
+                "\(Self.jsonString($0)):\(Self.jsonString(metadata[$0]!))"
+            }
             fields.append("\"__metadata__\":{" + entries.joined(separator: ",") + "}")
         }
         var offset = 0
@@ -102,7 +109,9 @@ public struct SafeTensors: Sendable {
             let t = tensors[name]!
             let end = offset + 4 * t.values.count
             let shape = t.shape.map(String.init).joined(separator: ",")
-            fields.append("\(Self.jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
+            fields.append(
+                "\(Self.jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}"
+            )
             offset = end
         }
         header += fields.joined(separator: ",") + "}"
@@ -132,7 +141,8 @@ public struct SafeTensors: Sendable {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    out +=
+                        "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
                         + String(scalar.value, radix: 16)
                 } else {
                     out.unicodeScalars.append(scalar)
@@ -145,7 +155,9 @@ public struct SafeTensors: Sendable {
     // MARK: Decoding
 
     /// Parses and validates a file's bytes; `source` names it in errors.
-    public static func decode(_ bytes: [UInt8], source: String = "<memory>", allowNonFinite: Bool = false)
+    public static func decode(
+        _ bytes: [UInt8], source: String = "<memory>", allowNonFinite: Bool = false
+    )
         throws(SafeTensorsError) -> SafeTensors
     {
         func fail(_ problem: String, _ fix: String = "") -> SafeTensorsError {
@@ -153,21 +165,26 @@ public struct SafeTensors: Sendable {
         }
         let notSafetensors = "re-export the file with safetensors' save_file, or restore it from a good copy"
         guard bytes.count >= 8 else {
-            throw fail("file is \(bytes.count) bytes, too short for the 8-byte header length (truncated or not a .safetensors file)",
-                       notSafetensors)
+            throw fail(
+                "file is \(bytes.count) bytes, too short for the 8-byte header length (truncated or not a .safetensors file)",
+                notSafetensors)
         }
         var n: UInt64 = 0
         for k in 0..<8 { n |= UInt64(bytes[k]) << (8 * UInt64(k)) }
         guard n <= UInt64(maximumHeaderLength) else {
-            throw fail("header length \(n) is implausible (limit \(maximumHeaderLength) bytes); not a .safetensors file or corrupted",
-                       notSafetensors)
+            throw fail(
+                "header length \(n) is implausible (limit \(maximumHeaderLength) bytes); not a .safetensors file or corrupted",
+                notSafetensors)
         }
         let headerLength = Int(n)
         guard 8 + headerLength <= bytes.count else {
-            throw fail("header length \(headerLength) runs past the end of the \(bytes.count)-byte file (truncated)", notSafetensors)
+            throw fail(
+                "header length \(headerLength) runs past the end of the \(bytes.count)-byte file (truncated)",
+                notSafetensors)
         }
         guard headerLength >= 2, bytes[8] == UInt8(ascii: "{") else {
-            throw fail("header does not start with '{' (not a .safetensors file or corrupted)", notSafetensors)
+            throw fail(
+                "header does not start with '{' (not a .safetensors file or corrupted)", notSafetensors)
         }
         let headerData = Data(bytes[8..<(8 + headerLength)])
         guard String(data: headerData, encoding: .utf8) != nil else {
@@ -189,11 +206,14 @@ public struct SafeTensors: Sendable {
         var result = SafeTensors(source: source)
 
         if let meta = root["__metadata__"] {
-            guard let dict = meta as? [String: Any] else { throw fail("__metadata__ is not a JSON object", notSafetensors) }
+            guard let dict = meta as? [String: Any] else {
+                throw fail("__metadata__ is not a JSON object", notSafetensors)
+            }
             for (k, v) in dict {
                 guard let s = v as? String else {
-                    throw fail("__metadata__ entry '\(k)' is not a string (safetensors metadata values must be strings)",
-                               "store numbers and lists as JSON text")
+                    throw fail(
+                        "__metadata__ entry '\(k)' is not a string (safetensors metadata values must be strings)",
+                        "store numbers and lists as JSON text")
                 }
                 result.metadata[k] = s
             }
@@ -202,16 +222,27 @@ public struct SafeTensors: Sendable {
         struct Entry { var name: String; var shape: [Int]; var begin: Int; var end: Int }
         var entries: [Entry] = []
         for (name, value) in root where name != "__metadata__" {
-            guard let info = value as? [String: Any] else { throw fail("tensor '\(name)' is not described by a JSON object", notSafetensors) }
-            guard let dtype = info["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype", notSafetensors) }
+            guard let info = value as? [String: Any] else {
+                throw fail("tensor '\(name)' is not described by a JSON object", notSafetensors)
+            }
+            guard let dtype = info["dtype"] as? String else {
+                throw fail("tensor '\(name)' has no dtype", notSafetensors)
+            }
             guard dtype == "F32" else {
-                throw fail("tensor '\(name)' has dtype \(dtype); only F32 is supported",
-                           "convert before saving (torch: tensor.float(); numpy: array.astype(np.float32))")
+                throw fail(
+                    "tensor '\(name)' has dtype \(dtype); only F32 is supported",
+                    "convert before saving (torch: tensor.float(); numpy: array.astype(np.float32))")
             }
-            guard let shapeAny = info["shape"] as? [Any], let shape = integers(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
-                throw fail("tensor '\(name)' has a shape that is not a list of non-negative integers", notSafetensors)
+            guard let shapeAny = info["shape"] as? [Any], let shape = integers(shapeAny),
+                shape.allSatisfy({ $0 >= 0 })
+            else {
+                throw fail(
+                    "tensor '\(name)' has a shape that is not a list of non-negative integers", notSafetensors
+                )
             }
-            guard let offsetsAny = info["data_offsets"] as? [Any], let offsets = integers(offsetsAny), offsets.count == 2 else {
+            guard let offsetsAny = info["data_offsets"] as? [Any], let offsets = integers(offsetsAny),
+                offsets.count == 2
+            else {
                 throw fail("tensor '\(name)' has data_offsets that are not two integers", notSafetensors)
             }
             let (begin, end) = (offsets[0], offsets[1])
@@ -219,22 +250,28 @@ public struct SafeTensors: Sendable {
                 throw fail("tensor '\(name)' has negative data_offsets [\(begin), \(end)]", notSafetensors)
             }
             guard begin <= end else {
-                throw fail("tensor '\(name)' has data_offsets [\(begin), \(end)] that end before they begin", notSafetensors)
+                throw fail(
+                    "tensor '\(name)' has data_offsets [\(begin), \(end)] that end before they begin",
+                    notSafetensors)
             }
             guard end <= dataLength else {
-                throw fail("tensor '\(name)' data_offsets [\(begin), \(end)] run past the end of the \(dataLength)-byte data (truncated file?)",
-                           notSafetensors)
+                throw fail(
+                    "tensor '\(name)' data_offsets [\(begin), \(end)] run past the end of the \(dataLength)-byte data (truncated file?)",
+                    notSafetensors)
             }
             var elements = 1
             for d in shape {
                 let (p, overflow) = elements.multipliedReportingOverflow(by: d)
                 guard !overflow, p <= dataLength else {
-                    throw fail("tensor '\(name)' shape \(shape) is larger than the file's data", notSafetensors)
+                    throw fail(
+                        "tensor '\(name)' shape \(shape) is larger than the file's data", notSafetensors)
                 }
                 elements = p
             }
             guard end - begin == 4 * elements else {
-                throw fail("tensor '\(name)' spans \(end - begin) bytes but shape \(shape) of F32 needs \(4 * elements)", notSafetensors)
+                throw fail(
+                    "tensor '\(name)' spans \(end - begin) bytes but shape \(shape) of F32 needs \(4 * elements)",
+                    notSafetensors)
             }
             entries.append(Entry(name: name, shape: shape, begin: begin, end: end))
         }
@@ -246,25 +283,31 @@ public struct SafeTensors: Sendable {
                 throw fail("tensors '\(previous)' and '\(e.name)' overlap in the data buffer", notSafetensors)
             }
             if e.begin > expected {
-                throw fail("bytes \(expected)..<\(e.begin) of the data buffer belong to no tensor (offsets leave a gap)", notSafetensors)
+                throw fail(
+                    "bytes \(expected)..<\(e.begin) of the data buffer belong to no tensor (offsets leave a gap)",
+                    notSafetensors)
             }
             expected = e.end
             previous = e.name
         }
         guard expected == dataLength else {
-            throw fail("the data buffer has \(dataLength) bytes but the tensors cover \(expected) (trailing bytes or truncated header)",
-                       notSafetensors)
+            throw fail(
+                "the data buffer has \(dataLength) bytes but the tensors cover \(expected) (trailing bytes or truncated header)",
+                notSafetensors)
         }
         for e in entries {
             let count = (e.end - e.begin) / 4
             var values = [Float](repeating: 0, count: count)
             var p = dataStart + e.begin
             for i in 0..<count {
-                let bits = UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24
+                let bits =
+                    UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(
+                        bytes[p + 3]) << 24
                 let v = Float(bitPattern: bits)
                 if !allowNonFinite && !v.isFinite {
-                    throw fail("tensor '\(e.name)' holds \(v) at index \(i) (training diverged?)",
-                               "use an earlier checkpoint or retrain")
+                    throw fail(
+                        "tensor '\(e.name)' holds \(v) at index \(i) (training diverged?)",
+                        "use an earlier checkpoint or retrain")
                 }
                 values[i] = v
                 p += 4
@@ -303,17 +346,23 @@ public struct SafeTensors: Sendable {
     /// Stores a buffer laid out like the parameters of `shape` (gradients, Adam moments) under
     /// the network naming (`<prefix>.<i>.weight`, `<prefix>.<i>.bias`).
     public mutating func insertLayered(_ buffer: borrowing FloatBuffer, shape: MLPShape, prefix: String) {
-        precondition(buffer.count == shape.parameterCount, "SafeTensors.insertLayered: buffer does not match the shape")
+        precondition(
+            buffer.count == shape.parameterCount, "SafeTensors.insertLayered: buffer does not match the shape"
+        )
         for l in 0..<shape.layerCount {
             let (fanIn, fanOut) = (shape.layerSizes[l], shape.layerSizes[l + 1])
-            let stride = shape.outputStride(ofLayer: l)
-            let w = shape.weightOffset(ofLayer: l), b = shape.biasOffset(ofLayer: l)
+            let b = shape.biasOffset(ofLayer: l)
             var weight = [Float](repeating: 0, count: fanIn * fanOut)
             for o in 0..<fanOut {
-                for i in 0..<fanIn { weight[o * fanIn + i] = buffer.baseAddress[w + i * stride + o] }
+                for i in 0..<fanIn {
+                    weight[o * fanIn + i] =
+                        buffer.baseAddress[shape.weightIndex(layer: l, output: o, input: i)]
+                }
             }
             tensors["\(prefix).\(l).weight"] = Tensor(shape: [fanOut, fanIn], values: weight)
-            tensors["\(prefix).\(l).bias"] = Tensor(shape: [fanOut], values: Array(UnsafeBufferPointer(start: buffer.baseAddress + b, count: fanOut)))
+            tensors["\(prefix).\(l).bias"] = Tensor(
+                shape: [fanOut],
+                values: Array(UnsafeBufferPointer(start: buffer.baseAddress + b, count: fanOut)))
         }
     }
 
@@ -325,26 +374,34 @@ public struct SafeTensors: Sendable {
     }
 
     /// Fills `buffer` (laid out like the parameters of `shape`) from `<prefix>.<i>.weight` / `.bias`.
-    public func readLayered(prefix: String, shape: MLPShape, into buffer: inout FloatBuffer) throws(SafeTensorsError) {
-        precondition(buffer.count == shape.parameterCount, "SafeTensors.readLayered: buffer does not match the shape")
+    public func readLayered(
+        prefix: String, shape: MLPShape, into buffer: inout FloatBuffer
+    ) throws(SafeTensorsError) {
+        precondition(
+            buffer.count == shape.parameterCount, "SafeTensors.readLayered: buffer does not match the shape")
         buffer.fill(0)
         for l in 0..<shape.layerCount {
             let (fanIn, fanOut) = (shape.layerSizes[l], shape.layerSizes[l + 1])
             let weight = try tensor("\(prefix).\(l).weight", shape: [fanOut, fanIn])
             let bias = try tensor("\(prefix).\(l).bias", shape: [fanOut])
-            let stride = shape.outputStride(ofLayer: l)
-            let w = shape.weightOffset(ofLayer: l), b = shape.biasOffset(ofLayer: l)
+            let b = shape.biasOffset(ofLayer: l)
             for o in 0..<fanOut {
-                for i in 0..<fanIn { buffer.baseAddress[w + i * stride + o] = weight.values[o * fanIn + i] }
+                for i in 0..<fanIn {
+                    buffer.baseAddress[shape.weightIndex(layer: l, output: o, input: i)] =
+                        weight.values[o * fanIn + i]
+                }
                 buffer.baseAddress[b + o] = bias.values[o]
             }
         }
         if let extra = tensors.keys.sorted().first(where: {
-            $0.hasPrefix(prefix + ".") && Int($0.dropFirst(prefix.count + 1).split(separator: ".").first ?? "")
-                .map { $0 >= shape.layerCount } == true
+            $0.hasPrefix(prefix + ".")
+                && Int($0.dropFirst(prefix.count + 1).split(separator: ".").first ?? "")
+                    .map { $0 >= shape.layerCount } == true
         }) {
             throw SafeTensorsError(
-                file: source, problem: "tensor '\(extra)' belongs to a layer beyond the \(shape.layerCount) layers of \(shape)",
+                file: source,
+                problem:
+                    "tensor '\(extra)' belongs to a layer beyond the \(shape.layerCount) layers of \(shape)",
                 fix: "check the layer sizes in the metadata")
         }
     }
@@ -359,7 +416,8 @@ public struct SafeTensors: Sendable {
         let t = try tensor(name, shape: nil)
         guard t.values.count == buffer.count else {
             throw SafeTensorsError(
-                file: source, problem: "tensor '\(name)' has \(t.values.count) values, expected \(buffer.count)",
+                file: source,
+                problem: "tensor '\(name)' has \(t.values.count) values, expected \(buffer.count)",
                 fix: "the file was written for a different network size")
         }
         for (i, v) in t.values.enumerated() { buffer.baseAddress[i] = v }
@@ -368,8 +426,9 @@ public struct SafeTensors: Sendable {
     /// Tensor `name`, checked against `shape` when given.
     public func tensor(_ name: String, shape: [Int]?) throws(SafeTensorsError) -> Tensor {
         guard let t = tensors[name] else {
-            throw SafeTensorsError(file: source, problem: "tensor '\(name)' is missing",
-                                   fix: "tensor names follow <net>.<layer>.weight/.bias (see FixedNN README)")
+            throw SafeTensorsError(
+                file: source, problem: "tensor '\(name)' is missing",
+                fix: "tensor names follow <net>.<layer>.weight/.bias (see FixedNN README)")
         }
         if let shape, t.shape != shape {
             throw SafeTensorsError(

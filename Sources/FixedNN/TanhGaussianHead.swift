@@ -38,7 +38,8 @@ public struct TanhGaussianHead: ~Copyable, @unchecked Sendable {
 
     /// A head for `actionSize` actions and batches of up to `maxBatch` rows. Allocates.
     public init(actionSize: Int, maxBatch: Int) {
-        precondition(actionSize >= 1 && maxBatch >= 1, "TanhGaussianHead needs actionSize ≥ 1 and maxBatch ≥ 1")
+        precondition(
+            actionSize >= 1 && maxBatch >= 1, "TanhGaussianHead needs actionSize ≥ 1 and maxBatch ≥ 1")
         self.actionSize = actionSize
         self.maxBatch = maxBatch
         actionBuffer = FloatBuffer(count: actionSize * maxBatch)
@@ -60,11 +61,13 @@ public struct TanhGaussianHead: ~Copyable, @unchecked Sendable {
     /// `2·actionSize` columns) with noise `noise` (`[batch][actionSize]` packed) and caches what
     /// `backward` needs. Real-time safe: does not allocate, lock or throw.
     public mutating func forward(
-        networkOutput: UnsafePointer<Float>, stride: Int, batch: Int, logStdScale m: Float, logStdBias c: Float,
+        networkOutput: UnsafePointer<Float>, stride: Int, batch: Int, logStdScale m: Float,
+        logStdBias c: Float,
         noise: UnsafePointer<Float>
     ) {
         precondition(batch >= 0 && batch <= maxBatch, "TanhGaussianHead.forward: batch exceeds maxBatch")
-        precondition(stride >= 2 * actionSize, "TanhGaussianHead.forward: network output narrower than 2·actionSize")
+        precondition(
+            stride >= 2 * actionSize, "TanhGaussianHead.forward: network output narrower than 2·actionSize")
         let n = actionSize
         for r in 0..<batch {
             let row = networkOutput + r * stride
@@ -101,7 +104,8 @@ public struct TanhGaussianHead: ~Copyable, @unchecked Sendable {
         logStdScaleGradient: inout Float, logStdBiasGradient: inout Float
     ) {
         precondition(batch >= 0 && batch <= maxBatch, "TanhGaussianHead.backward: batch exceeds maxBatch")
-        precondition(stride >= 2 * actionSize, "TanhGaussianHead.backward: gradient rows narrower than 2·actionSize")
+        precondition(
+            stride >= 2 * actionSize, "TanhGaussianHead.backward: gradient rows narrower than 2·actionSize")
         let n = actionSize
         var dm: Float = 0
         var dc: Float = 0

@@ -34,6 +34,13 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
-        subcommands: [BenchTrain.self, BenchLoop.self, BenchLinkCommand.self, BenchSim.self, BenchGap.self]
+        subcommands: [
+            BenchInference.self,
+            BenchLoop.self,
+            BenchTrain.self,
+            BenchSim.self,
+            BenchLinkCommand.self,
+            BenchGap.self,
+        ]
     )
 }

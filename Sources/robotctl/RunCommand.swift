@@ -296,10 +296,7 @@ final class RobotSetup {
         bus.baudRate = baud
         bus.robotID = calibration.robotID
         bus.jointNames = calibration.joints.map(\.name)
-        bus.calibration = calibration.joints.map {
-            Hardware.JointCalibration(zeroOffsetCounts: Int32($0.zeroOffsetCounts), direction: Int8($0.direction),
-                                      countsPerRevolution: Int32($0.encoderCountsPerRevolution))
-        }
+        bus.calibration = calibration.joints.map { EncoderConversion($0) }
         let robot = MotorBusRobot(configuration: bus)
         self.robot = robot
         try wrap {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import FixedNN
 
 @Suite("Adam")
@@ -30,5 +31,28 @@ struct AdamTests {
         adam.step(&p, gradient: g)
         // m̂ = 1e-6, √v̂ = 1e-6 → step = 1e-6 / (1e-6 + 1e-6) = 0.5
         #expect(abs(p[0] + 0.5) <= 1e-5)
+    }
+}
+
+@Suite("Parameter buffer operations")
+struct BufferOperationTests {
+    @Test("Polyak averaging, copies and clones act on every parameter")
+    func polyakCopyClone() {
+        let shape = MLPShape(layerSizes: [3, 40, 2], hidden: .tanh)
+        let online = MLP(shape: shape, lastLayer: .uniformFanIn, seed: 1)
+        var target = MLP(shape: shape, lastLayer: .uniformFanIn, seed: 2)
+        let before = target.parameters.array
+        target.polyakUpdate(toward: online, rate: 0.25)
+        let after = target.parameters.array
+        let source = online.parameters.array
+        var worst: Float = 0
+        for k in 0..<after.count { worst = max(worst, abs(after[k] - (0.75 * before[k] + 0.25 * source[k]))) }
+        #expect(worst <= 1e-6)
+        target.copyParameters(from: online)
+        let copied = target.parameters.array == source
+        #expect(copied)
+        let clone = online.clone()
+        let cloned = clone.parameters.array == source && clone.shape == shape
+        #expect(cloned)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import FixedNN
 
 @Suite("Loss helpers")
@@ -7,7 +8,9 @@ struct LossTests {
     typealias LossFunction = (_ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>?) -> Float
 
     /// Central differences in Double of a Double re-implementation against the Float gradient.
-    func check(count n: Int, stride: Int, predictions: [Float], float: LossFunction, double: ([Double]) -> Double) -> Bool {
+    func check(
+        count n: Int, stride: Int, predictions: [Float], float: LossFunction, double: ([Double]) -> Double
+    ) -> Bool {
         var grad = [Float](repeating: 0, count: predictions.count)
         let value = predictions.withUnsafeBufferPointer { p in
             grad.withUnsafeMutableBufferPointer { g in float(p.baseAddress!, g.baseAddress!) }
@@ -34,11 +37,19 @@ struct LossTests {
     func mse() {
         let p = randomValues(n * stride, seed: 1, scale: 3)
         let y = randomValues(n, seed: 2, scale: 3)
-        #expect(check(count: n, stride: stride, predictions: p, float: { pp, g in
-            Loss.meanSquaredError(predictions: pp, predictionStride: stride, targets: y, count: n, gradient: g, gradientStride: stride)
-        }, double: { x in (0..<n).reduce(0) { $0 + pow(x[$1 * stride] - Double(y[$1]), 2) } / Double(n) }))
+        #expect(
+            check(
+                count: n, stride: stride, predictions: p,
+                float: { pp, g in
+                    Loss.meanSquaredError(
+                        predictions: pp, predictionStride: stride, targets: y, count: n, gradient: g,
+                        gradientStride: stride)
+                },
+                double: { x in (0..<n).reduce(0) { $0 + pow(x[$1 * stride] - Double(y[$1]), 2) } / Double(n) }
+            ))
         let one: [Float] = [3]
-        let value = Loss.meanSquaredError(predictions: one, predictionStride: 1, targets: [1], count: 1, gradient: nil, gradientStride: 1)
+        let value = Loss.meanSquaredError(
+            predictions: one, predictionStride: 1, targets: [1], count: 1, gradient: nil, gradientStride: 1)
         #expect(value == 4)
     }
 
@@ -47,13 +58,23 @@ struct LossTests {
         let p = randomValues(n * stride, seed: 3, scale: 3)
         let y = randomValues(n, seed: 4, scale: 3)
         let w = randomValues(n, seed: 5).map { abs($0) }
-        #expect(check(count: n, stride: stride, predictions: p, float: { pp, g in
-            Loss.weightedMeanSquaredError(predictions: pp, predictionStride: stride, targets: y, weights: w, count: n,
-                                          gradient: g, gradientStride: stride)
-        }, double: { x in (0..<n).reduce(0) { $0 + Double(w[$1]) * pow(x[$1 * stride] - Double(y[$1]), 2) } / Double(n) }))
+        #expect(
+            check(
+                count: n, stride: stride, predictions: p,
+                float: { pp, g in
+                    Loss.weightedMeanSquaredError(
+                        predictions: pp, predictionStride: stride, targets: y, weights: w, count: n,
+                        gradient: g, gradientStride: stride)
+                },
+                double: { x in
+                    (0..<n).reduce(0) { $0 + Double(w[$1]) * pow(x[$1 * stride] - Double(y[$1]), 2) }
+                        / Double(n)
+                }))
     }
 
-    @Test("two-class softmax cross-entropy: value and gradient for both labels, stable at large logits", arguments: [0, 1])
+    @Test(
+        "two-class softmax cross-entropy: value and gradient for both labels, stable at large logits",
+        arguments: [0, 1])
     func crossEntropy(_ label: Int) {
         let stride = 3
         let p = randomValues(n * stride, seed: 6, scale: 4)
@@ -65,12 +86,18 @@ struct LossTests {
                 return acc + lse - (label == 0 ? l0 : l1)
             } / Double(n)
         }
-        #expect(check(count: n, stride: stride, predictions: p, float: { pp, g in
-            Loss.softmaxCrossEntropy2(logits: pp, logitStride: stride, count: n, label: label, gradient: g, gradientStride: stride)
-        }, double: reference))
+        #expect(
+            check(
+                count: n, stride: stride, predictions: p,
+                float: { pp, g in
+                    Loss.softmaxCrossEntropy2(
+                        logits: pp, logitStride: stride, count: n, label: label, gradient: g,
+                        gradientStride: stride)
+                }, double: reference))
         let extreme: [Float] = [500, -500]
         var g: [Float] = [0, 0]
-        let v = Loss.softmaxCrossEntropy2(logits: extreme, logitStride: 2, count: 1, label: 1, gradient: &g, gradientStride: 2)
+        let v = Loss.softmaxCrossEntropy2(
+            logits: extreme, logitStride: 2, count: 1, label: 1, gradient: &g, gradientStride: 2)
         #expect(abs(v - 1000) <= 1e-3 && abs(g[0] - 1) <= 1e-6 && abs(g[1] + 1) <= 1e-6)
     }
 
@@ -78,22 +105,29 @@ struct LossTests {
     func expectile(_ tau: Float) {
         let p = randomValues(n * stride, seed: 7, scale: 3)
         let y = randomValues(n, seed: 8, scale: 3)
-        #expect(check(count: n, stride: stride, predictions: p, float: { pp, g in
-            Loss.expectile(predictions: pp, predictionStride: stride, targets: y, count: n, tau: tau, gradient: g, gradientStride: stride)
-        }, double: { x in
-            (0..<n).reduce(0) { acc, i in
-                let e = Double(y[i]) - x[i * stride]
-                return acc + abs(Double(tau) - (e < 0 ? 1 : 0)) * e * e
-            } / Double(n)
-        }))
+        #expect(
+            check(
+                count: n, stride: stride, predictions: p,
+                float: { pp, g in
+                    Loss.expectile(
+                        predictions: pp, predictionStride: stride, targets: y, count: n, tau: tau,
+                        gradient: g, gradientStride: stride)
+                },
+                double: { x in
+                    (0..<n).reduce(0) { acc, i in
+                        let e = Double(y[i]) - x[i * stride]
+                        return acc + abs(Double(tau) - (e < 0 ? 1 : 0)) * e * e
+                    } / Double(n)
+                }))
     }
 
     @Test("accumulate adds and scale multiplies the gradient")
     func accumulateAndScale() {
         let p: [Float] = [2, 5]
         var g: [Float] = [1, 1]
-        _ = Loss.meanSquaredError(predictions: p, predictionStride: 1, targets: [1, 1], count: 2, gradient: &g,
-                                  gradientStride: 1, scale: 0.5, accumulate: true)
+        _ = Loss.meanSquaredError(
+            predictions: p, predictionStride: 1, targets: [1, 1], count: 2, gradient: &g,
+            gradientStride: 1, scale: 0.5, accumulate: true)
         let expected: [Float] = [1.5, 3]  // 1 + 0.5·2(p − y)/2
         #expect(g == expected)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import FixedNN
 
 /// Finite-difference checks of the batched backward pass: analytic Float gradients against
@@ -15,11 +16,15 @@ struct MLPGradientTests {
         let inputs = randomValues(batch * shape.inputSize, seed: seed + 1, scale: 1.5)
         let coeff = randomValues(batch * shape.outputSize, seed: seed + 2)
         for b in 0..<batch {
-            for i in 0..<shape.inputSize { ws.input[b * ws.inputStride + i] = inputs[b * shape.inputSize + i] }
+            for i in 0..<shape.inputSize {
+                ws.input[b * ws.inputStride + i] = inputs[b * shape.inputSize + i]
+            }
         }
         ws.forward(net, batch: batch)
         for b in 0..<batch {
-            for k in 0..<shape.outputSize { ws.outputGradient[b * ws.outputStride + k] = coeff[b * shape.outputSize + k] }
+            for k in 0..<shape.outputSize {
+                ws.outputGradient[b * ws.outputStride + k] = coeff[b * shape.outputSize + k]
+            }
         }
         var grad = net.makeGradient()
         ws.backward(net, batch: batch, accumulatingInto: &grad)
@@ -106,4 +111,35 @@ struct MLPGradientTests {
         ws.backward(net, batch: 4, accumulatingInto: &twice)
         for k in 0..<once.count { #expect(abs(twice[k] - 2 * once[k]) <= 1e-6 * max(1, abs(once[k]))) }
     }
+}
+
+@Test("two half-batch backward passes summed with FloatBuffer.add equal one full-batch pass")
+func dataParallelGradients() {
+    let shape = MLPShape(layerSizes: [6, 48, 48, 3], hidden: .relu, output: .identity)
+    let net = MLP(shape: shape, lastLayer: .uniformFanIn, seed: 12)
+    let batch = 20
+    let x = randomValues(batch * 6, seed: 13)
+    let g = randomValues(batch * 3, seed: 14)
+    func gradient(rows: Range<Int>) -> FloatBuffer {
+        var ws = MLPWorkspace(shape: shape, maxBatch: batch)
+        for (r, row) in rows.enumerated() {
+            for i in 0..<6 { ws.input[r * ws.inputStride + i] = x[row * 6 + i] }
+        }
+        ws.forward(net, batch: rows.count)
+        for (r, row) in rows.enumerated() {
+            for k in 0..<3 { ws.outputGradient[r * ws.outputStride + k] = g[row * 3 + k] }
+        }
+        var grad = net.makeGradient()
+        ws.backward(net, batch: rows.count, accumulatingInto: &grad, inputGradient: false)
+        return grad
+    }
+    let full = gradient(rows: 0..<batch)
+    var first = gradient(rows: 0..<7)
+    let second = gradient(rows: 7..<batch)
+    first.add(second)
+    var worst: Float = 0
+    for k in 0..<full.count { worst = max(worst, abs(first[k] - full[k]) / max(1, abs(full[k]))) }
+    #expect(worst <= 1e-5)
+    first.scale(by: 0.5)
+    #expect(abs(first[5] - 0.5 * (full[5])) <= 1e-5 * max(1, abs(full[5])))
 }

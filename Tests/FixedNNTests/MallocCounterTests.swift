@@ -1,5 +1,5 @@
-import Testing
 import TestSupport
+import Testing
 
 @Test("the malloc counter interposes the allocator in the FixedNN test binary")
 func mallocCounterActiveInFixedNN() {

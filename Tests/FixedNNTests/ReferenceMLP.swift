@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import FixedNN
 
 /// A plain Double re-implementation of an MLP's forward pass, for finite-difference checks and
@@ -15,9 +16,10 @@ struct ReferenceMLP {
         weights = []
         biases = []
         for l in 0..<net.shape.layerCount {
-            weights.append((0..<sizes[l + 1]).map { o in
-                (0..<sizes[l]).map { i in Double(net.weight(layer: l, output: o, input: i)) }
-            })
+            weights.append(
+                (0..<sizes[l + 1]).map { o in
+                    (0..<sizes[l]).map { i in Double(net.weight(layer: l, output: o, input: i)) }
+                })
             biases.append((0..<sizes[l + 1]).map { o in Double(net.bias(layer: l, output: o)) })
         }
     }
@@ -41,7 +43,9 @@ struct ReferenceMLP {
 }
 
 /// |analytic − numeric| ≤ tolerance·max(|numeric|, floor), element-wise.
-func relativeErrorsOK(_ analytic: [Double], _ numeric: [Double], tolerance: Double = 1e-3, floor: Double = 1e-2)
+func relativeErrorsOK(
+    _ analytic: [Double], _ numeric: [Double], tolerance: Double = 1e-3, floor: Double = 1e-2
+)
     -> Bool
 {
     guard analytic.count == numeric.count else { return false }

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import FixedNN
 
 /// Hostile and broken `.safetensors` inputs: each must throw (never crash) an error whose one-line
@@ -32,7 +33,9 @@ struct SafeTensorsBadInputTests {
         }
     }
 
-    func expectError(_ bytes: [UInt8], mentioning words: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectError(
+        _ bytes: [UInt8], mentioning words: [String], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         guard let error = decodeError(bytes) else {
             Issue.record("decoded without error", sourceLocation: sourceLocation)
             return
@@ -52,7 +55,9 @@ struct SafeTensorsBadInputTests {
                 failures += 1
                 continue
             }
-            if !error.description.hasPrefix(source + ": ") || error.description.contains("\n") { failures += 1 }
+            if !error.description.hasPrefix(source + ": ") || error.description.contains("\n") {
+                failures += 1
+            }
         }
         #expect(failures == 0)
         #expect(decodeError(bytes) == nil)
@@ -79,29 +84,43 @@ struct SafeTensorsBadInputTests {
     func lyingHeaders() {
         let four = floats([1, 2, 3, 4])
         // Offsets past the end of the data.
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,32]}}"#, data: four),
-                    mentioning: ["'a'", "past the end"])
+        expectError(
+            file(header: #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,32]}}"#, data: four),
+            mentioning: ["'a'", "past the end"])
         // Overlapping tensors.
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#,
-                         data: four), mentioning: ["overlap"])
+        expectError(
+            file(
+                header:
+                    #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#,
+                data: four), mentioning: ["overlap"])
         // A gap between tensors.
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#,
-                         data: four), mentioning: ["gap"])
+        expectError(
+            file(
+                header:
+                    #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#,
+                data: four), mentioning: ["gap"])
         // Negative offsets.
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#, data: four),
-                    mentioning: ["negative"])
+        expectError(
+            file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}}"#, data: four),
+            mentioning: ["negative"])
         // Offsets ending before they begin.
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, data: four),
-                    mentioning: ["end before they begin"])
+        expectError(
+            file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, data: four),
+            mentioning: ["end before they begin"])
         // Shape that does not match the byte range.
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#, data: four),
-                    mentioning: ["'a'", "needs 12"])
+        expectError(
+            file(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}}"#, data: four),
+            mentioning: ["'a'", "needs 12"])
         // Shape whose product overflows.
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,16]}}"#, data: four),
-                    mentioning: ["larger than"])
+        expectError(
+            file(
+                header: #"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,16]}}"#,
+                data: four),
+            mentioning: ["larger than"])
         // Data not covered by any tensor.
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: four),
-                    mentioning: ["cover"])
+        expectError(
+            file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#, data: four),
+            mentioning: ["cover"])
         // Huge header length.
         var huge = file(header: #"{}"#, data: [])
         for k in 0..<8 { huge[k] = 0xFF }
@@ -112,32 +131,44 @@ struct SafeTensorsBadInputTests {
         expectError(long, mentioning: ["past the end", "truncated"])
         // Not JSON, not an object, metadata not strings, fractional or non-numeric offsets.
         expectError(file(header: #"{"a":"#, data: []), mentioning: ["not valid JSON"])
+        let deep = "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        expectError(file(header: deep, data: []), mentioning: ["not valid JSON"])
         expectError(file(header: #"[1,2]"#, data: []), mentioning: ["start with '{'"])
-        expectError(file(header: #"{"__metadata__":{"k":3}}"#, data: []), mentioning: ["'k'", "not a string"])
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0.5,4]}}"#, data: four),
-                    mentioning: ["data_offsets"])
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, data: four),
-                    mentioning: ["shape"])
-        expectError(file(header: #"{"a":{"dtype":"F32","shape":[1]}}"#, data: four), mentioning: ["data_offsets"])
+        expectError(
+            file(header: #"{"__metadata__":{"k":3}}"#, data: []), mentioning: ["'k'", "not a string"])
+        expectError(
+            file(header: #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0.5,4]}}"#, data: four),
+            mentioning: ["data_offsets"])
+        expectError(
+            file(header: #"{"a":{"dtype":"F32","shape":[true],"data_offsets":[0,4]}}"#, data: four),
+            mentioning: ["shape"])
+        expectError(
+            file(header: #"{"a":{"dtype":"F32","shape":[1]}}"#, data: four), mentioning: ["data_offsets"])
     }
 
     @Test("a wrong dtype names the tensor and the fix")
     func wrongDtype() {
-        expectError(file(header: #"{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}"#, data: floats([1, 2, 3, 4])),
-                    mentioning: ["'a'", "F64", "float32"])
+        expectError(
+            file(
+                header: #"{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}"#,
+                data: floats([1, 2, 3, 4])),
+            mentioning: ["'a'", "F64", "float32"])
     }
 
     @Test("NaN and infinite weights are rejected with the tensor and index")
     func nonFinite() {
         let data = floats([1, .nan, 3, 4])
-        expectError(file(header: #"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: data),
-                    mentioning: ["'w'", "nan", "index 1"])
+        expectError(
+            file(header: #"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: data),
+            mentioning: ["'w'", "nan", "index 1"])
         let inf = floats([1, 2, -.infinity, 4])
-        expectError(file(header: #"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: inf),
-                    mentioning: ["'w'", "index 2"])
+        expectError(
+            file(header: #"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: inf),
+            mentioning: ["'w'", "index 2"])
         #expect(throws: Never.self) {
             _ = try SafeTensors.decode(
-                self.file(header: #"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: data), allowNonFinite: true)
+                self.file(header: #"{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: data),
+                allowNonFinite: true)
         }
     }
 
@@ -153,8 +184,11 @@ struct SafeTensorsBadInputTests {
                 return error.description
             }
         }
-        let wrongShape = policyError { $0.tensors["policy.0.weight"] = .init(shape: [2, 3], values: [Float](repeating: 0, count: 6)) }
-        #expect(wrongShape.hasPrefix("p.safetensors: ") && wrongShape.contains("shape [2, 3], expected [3, 2]"))
+        let wrongShape = policyError {
+            $0.tensors["policy.0.weight"] = .init(shape: [2, 3], values: [Float](repeating: 0, count: 6))
+        }
+        #expect(
+            wrongShape.hasPrefix("p.safetensors: ") && wrongShape.contains("shape [2, 3], expected [3, 2]"))
         let missing = policyError { $0.tensors["policy.1.bias"] = nil }
         #expect(missing.contains("'policy.1.bias' is missing"))
         let extraLayer = policyError { $0.tensors["policy.2.weight"] = .init(shape: [1], values: [0]) }
@@ -162,7 +196,8 @@ struct SafeTensorsBadInputTests {
         let noSizes = policyError { $0.metadata["policy.layer_sizes"] = nil }
         #expect(noSizes.contains("'policy.layer_sizes' is missing"))
         let badActivation = policyError { $0.metadata["policy.activations"] = "[\"gelu\",\"identity\"]" }
-        #expect(badActivation.contains("unknown activation") && badActivation.contains("relu, tanh or identity"))
+        #expect(
+            badActivation.contains("unknown activation") && badActivation.contains("relu, tanh or identity"))
         let badStd = policyError { $0.metadata["policy.observation_std"] = "[1, 0]" }
         #expect(badStd.contains("must be > 0"))
         let wrongCount = policyError { $0.metadata["policy.observation_mean"] = "[1, 2, 3]" }

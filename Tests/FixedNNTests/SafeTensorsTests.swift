@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import FixedNN
 
 /// A small policy with exactly representable parameters (the byte-for-byte fixture).
@@ -28,8 +29,10 @@ struct SafeTensorsTests {
     func goldenForward() throws {
         let file = try SafeTensors.read(path: fixedNNFixturePath("golden_forward.safetensors"))
         for name in ["tanh_net", "relu_net", "mixed_net"] {
-            let sizes = try JSONDecoder().decode([Int].self, from: Data(file.metadata["\(name).layer_sizes"]!.utf8))
-            let acts = try JSONDecoder().decode([Activation].self, from: Data(file.metadata["\(name).activations"]!.utf8))
+            let sizes = try JSONDecoder().decode(
+                [Int].self, from: Data(file.metadata["\(name).layer_sizes"]!.utf8))
+            let acts = try JSONDecoder().decode(
+                [Activation].self, from: Data(file.metadata["\(name).activations"]!.utf8))
             let shape = MLPShape(layerSizes: sizes, activations: acts)
             let net = try file.network(prefix: name, shape: shape)
             let inputs = try file.tensor("\(name).inputs", shape: nil)
@@ -40,19 +43,24 @@ struct SafeTensorsTests {
             var ws = MLPWorkspace(shape: shape, maxBatch: n)
             var y = [Float](repeating: 0, count: shape.outputSize)
             for r in 0..<n {
-                for i in 0..<shape.inputSize { ws.input[r * ws.inputStride + i] = inputs.values[r * shape.inputSize + i] }
+                for i in 0..<shape.inputSize {
+                    ws.input[r * ws.inputStride + i] = inputs.values[r * shape.inputSize + i]
+                }
             }
             ws.forward(net, batch: n)
             for r in 0..<n {
                 inputs.values.withUnsafeBufferPointer { x in
                     y.withUnsafeMutableBufferPointer { out in
-                        net.infer(x.baseAddress! + r * shape.inputSize, into: out.baseAddress!, scratch: &scratch)
+                        net.infer(
+                            x.baseAddress! + r * shape.inputSize, into: out.baseAddress!, scratch: &scratch)
                     }
                 }
                 for k in 0..<shape.outputSize {
                     let expected = outputs.values[r * shape.outputSize + k]
-                    #expect(abs(y[k] - expected) <= 2e-5 * max(1, abs(expected)), "\(name) row \(r) output \(k)")
-                    #expect(abs(ws.output[r * ws.outputStride + k] - expected) <= 2e-5 * max(1, abs(expected)))
+                    #expect(
+                        abs(y[k] - expected) <= 2e-5 * max(1, abs(expected)), "\(name) row \(r) output \(k)")
+                    #expect(
+                        abs(ws.output[r * ws.outputStride + k] - expected) <= 2e-5 * max(1, abs(expected)))
                 }
             }
         }
@@ -95,8 +103,11 @@ struct SafeTensorsTests {
         #expect(meta["policy.observation_std"] == "[2.0,0.25]")
         #expect(meta["provenance.seed"] == "7")
         let names = header.keys.filter { $0 != "__metadata__" }.sorted()
-        #expect(names == ["policy.0.bias", "policy.0.weight", "policy.1.bias", "policy.1.weight",
-                          "policy.log_std_bias", "policy.log_std_scale"])
+        #expect(
+            names == [
+                "policy.0.bias", "policy.0.weight", "policy.1.bias", "policy.1.weight",
+                "policy.log_std_bias", "policy.log_std_scale",
+            ])
         let policy = smallPolicy()
         var offset = 0
         let dataStart = 8 + n
@@ -114,7 +125,11 @@ struct SafeTensorsTests {
                 let rows = policy.network.shape.layerSizes[l + 1], cols = policy.network.shape.layerSizes[l]
                 if parts[2] == "weight" {
                     #expect(shape == [rows, cols])
-                    for o in 0..<rows { for i in 0..<cols { expected.append(policy.network.weight(layer: l, output: o, input: i)) } }
+                    for o in 0..<rows {
+                        for i in 0..<cols {
+                            expected.append(policy.network.weight(layer: l, output: o, input: i))
+                        }
+                    }
                 } else {
                     #expect(shape == [rows])
                     for o in 0..<rows { expected.append(policy.network.bias(layer: l, output: o)) }
@@ -124,7 +139,9 @@ struct SafeTensorsTests {
             }
             for (k, v) in expected.enumerated() {
                 let p = dataStart + offsets[0] + 4 * k
-                let bits = UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24
+                let bits =
+                    UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(
+                        bytes[p + 3]) << 24
                 #expect(Float(bitPattern: bits) == v)
             }
             offset = offsets[1]
@@ -135,14 +152,17 @@ struct SafeTensorsTests {
         if ProcessInfo.processInfo.environment["FIXEDNN_REGENERATE_FIXTURES"] == "1" {
             try smallPolicy().save(path: fixedNNFixturePath("swift_policy.safetensors"))
         }
-        let fixture = try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixedNNFixturePath("swift_policy.safetensors"))))
+        let fixture = try [UInt8](
+            Data(contentsOf: URL(fileURLWithPath: fixedNNFixturePath("swift_policy.safetensors"))))
         let sameBytes = fixture == bytes
         #expect(sameBytes)
     }
 
     @Test("policy files and multi-network checkpoints round-trip exactly")
     func roundTrip() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fixednn-\(getpid())-policy.safetensors").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "fixednn-\(getpid())-policy.safetensors"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try smallPolicy().save(path: path)
         let back = try PolicyFile.load(path: path)

@@ -1,11 +1,14 @@
 import Foundation
 import Testing
+
 @testable import FixedNN
 
 @Suite("Tanh-Gaussian policy head")
 struct TanhGaussianHeadTests {
     /// Double reference: actions and log π for one row.
-    static func reference(mu: [Double], raw: [Double], m: Double, c: Double, eps: [Double]) -> (a: [Double], logProb: Double) {
+    static func reference(
+        mu: [Double], raw: [Double], m: Double, c: Double, eps: [Double]
+    ) -> (a: [Double], logProb: Double) {
         var a: [Double] = []
         var logProb = 0.0
         for j in 0..<mu.count {
@@ -13,7 +16,8 @@ struct TanhGaussianHeadTests {
             let u = mu[j] + exp(logStd) * eps[j]
             a.append(tanh(u))
             let softplus = max(-2 * u, 0) + log1p(exp(-abs(-2 * u)))
-            logProb += -0.5 * eps[j] * eps[j] - logStd - 0.5 * log(2 * Double.pi) - 2 * (log(2) - u - softplus)
+            logProb +=
+                -0.5 * eps[j] * eps[j] - logStd - 0.5 * log(2 * Double.pi) - 2 * (log(2) - u - softplus)
         }
         return (a, logProb)
     }
@@ -30,7 +34,8 @@ struct TanhGaussianHeadTests {
             let sigma = exp(Double(m * out[2 + j] + c))
             let u = Double(out[j]) + sigma * Double(noise[j])
             let a = tanh(u)
-            let gauss = -pow(u - Double(out[j]), 2) / (2 * sigma * sigma) - log(sigma) - 0.5 * log(2 * Double.pi)
+            let gauss =
+                -pow(u - Double(out[j]), 2) / (2 * sigma * sigma) - log(sigma) - 0.5 * log(2 * Double.pi)
             expected += gauss - log(1 - a * a)
             #expect(abs(Double(head.actions[j]) - a) <= 1e-6)
         }
@@ -58,7 +63,8 @@ struct TanhGaussianHeadTests {
         let gA = randomValues(batch * n, seed: 79)
         let gL = randomValues(batch, seed: 80)
         var head = TanhGaussianHead(actionSize: n, maxBatch: batch)
-        head.forward(networkOutput: out, stride: stride, batch: batch, logStdScale: m, logStdBias: c, noise: noise)
+        head.forward(
+            networkOutput: out, stride: stride, batch: batch, logStdScale: m, logStdBias: c, noise: noise)
         var grad = [Float](repeating: 9, count: batch * stride)
         var dm: Float = 0.25, dc: Float = -0.5  // accumulated into
         head.backward(
@@ -69,7 +75,8 @@ struct TanhGaussianHeadTests {
             var total = 0.0
             for r in 0..<batch {
                 let (a, lp) = Self.reference(
-                    mu: (0..<n).map { o[r * stride + $0] }, raw: (0..<n).map { o[r * stride + n + $0] }, m: m, c: c,
+                    mu: (0..<n).map { o[r * stride + $0] }, raw: (0..<n).map { o[r * stride + n + $0] }, m: m,
+                    c: c,
                     eps: (0..<n).map { Double(noise[r * n + $0]) })
                 for j in 0..<n { total += Double(gA[r * n + j]) * a[j] }
                 total += Double(gL[r]) * lp

@@ -36,7 +36,7 @@ struct MotorBusRobotTests {
         let fake = FakeMotorController()
         fake.position[0] = 1024 + 100  // a quarter turn past the zero offset
         let robot = makeRobot(fake) {
-            $0.calibration = [JointCalibration(zeroOffsetCounts: 100, direction: -1)]
+            $0.calibration = [EncoderConversion(zeroOffsetCounts: 100, direction: -1)]
         }
         #expect(robot.lifecycle == .unconfigured)
         try robot.configure(torqueConfig())
@@ -203,11 +203,11 @@ struct MotorBusRobotTests {
     }
 }
 
-@Suite("JointCalibration")
+@Suite("EncoderConversion")
 struct JointCalibrationTests {
     @Test("counts and radians convert both ways with offset, direction and resolution")
     func roundTrip() {
-        let c = JointCalibration(zeroOffsetCounts: -250, direction: -1, countsPerRevolution: 2000)
+        let c = EncoderConversion(zeroOffsetCounts: -250, direction: -1, countsPerRevolution: 2000)
         #expect(abs(c.radians(counts: 250) - (-2 * Float.pi * 500 / 2000)) < 1e-6)
         for counts: Int32 in [-100_000, -1, 0, 1, 777, 123_456] {
             #expect(c.counts(radians: c.radians(counts: counts)) == counts)
@@ -217,7 +217,7 @@ struct JointCalibrationTests {
         #expect(c.milliNewtonMetres(newtonMetres: 1.25) == -1250)
         #expect(c.counts(radians: .nan) == 0 && c.milliNewtonMetres(newtonMetres: .infinity) == 0)
         #expect(c.milliNewtonMetres(newtonMetres: 1e12) == Int32.min)
-        #expect(JointCalibration(torqueConstantNmPerAmp: 0.5).effort(milliamps: 2000) == 1)
-        #expect(JointCalibration().effort(milliamps: -1500) == -1.5)
+        #expect(EncoderConversion(torqueConstantNmPerAmp: 0.5).effort(milliamps: 2000) == 1)
+        #expect(EncoderConversion().effort(milliamps: -1500) == -1.5)
     }
 }

@@ -11,7 +11,7 @@ public struct MotorBusConfiguration: Sendable, Equatable {
     /// Joint names; empty = "joint0", "joint1", ...
     public var jointNames: [String] = []
     /// Per-joint calibration; empty = identity (zero 0, direction +1, firmware counts/rev).
-    public var calibration: [JointCalibration] = []
+    public var calibration: [EncoderConversion] = []
     /// The longest `read` waits for the reply to the last request, nanoseconds.
     public var replyBudgetNanos: UInt64 = 3_000_000
     /// Within one `read`, the request is sent again if no valid reply came for this long

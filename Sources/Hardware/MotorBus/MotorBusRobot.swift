@@ -26,7 +26,7 @@ public final class MotorBusRobot: RobotInterface {
     private var robotConfiguration: RobotConfiguration?
     /// The configured mode, kept apart so the tick never touches the configuration's arrays.
     private var commandMode: ControlMode = .torque
-    private var calibration = InlineArray<8, JointCalibration>(repeating: JointCalibration())
+    private var calibration = InlineArray<8, EncoderConversion>(repeating: EncoderConversion())
     private var setpointLimit = zeroJoints()
     private var jointCount = 0
 
@@ -250,7 +250,7 @@ public final class MotorBusRobot: RobotInterface {
         }
         jointCount = n
         for i in 0..<n {
-            calibration[i] = (cal.isEmpty ? JointCalibration() : cal[i]).resolved(
+            calibration[i] = (cal.isEmpty ? EncoderConversion() : cal[i]).resolved(
                 firmwareCountsPerRevolution: caps.countsPerRevolution[i])
             setpointLimit[i] = abs(configuration.setpointLimit[i])
         }

@@ -22,10 +22,11 @@ enum Syscall {
     static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 }
 
-/// The monotonic clock (CLOCK_MONOTONIC), nanoseconds. Real-time safe: does not allocate,
+/// The monotonic clock (CLOCK_MONOTONIC), nanoseconds, for Hardware's own deadlines (Control
+/// exports the same clock publicly as `monotonicNanos()`). Real-time safe: does not allocate,
 /// lock or throw (vDSO call).
 @inline(__always)
-public func monotonicNanos() -> UInt64 {
+func monotonicNanos() -> UInt64 {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)

@@ -1,9 +1,12 @@
+import Control
+
 /// Converts one joint between encoder units on the wire and SI units in Control.
 ///
 /// `position_rad = direction · (counts − zeroOffsetCounts) · 2π / countsPerRevolution`;
 /// velocities scale the same way without the offset; torque is N·m ↔ mN·m with the same
-/// direction. Until the calibration file schema exists this is the whole calibration.
-public struct JointCalibration: Sendable, Equatable {
+/// direction. Built from a calibration file's `Control.JointCalibration` with
+/// `init(_:torqueConstantNmPerAmp:)`.
+public struct EncoderConversion: Sendable, Equatable {
     /// Encoder count at which the joint is at 0 rad.
     public var zeroOffsetCounts: Int32
     /// +1 when encoder counts grow with the joint's positive direction, −1 otherwise.
@@ -24,8 +27,16 @@ public struct JointCalibration: Sendable, Equatable {
         self.torqueConstantNmPerAmp = torqueConstantNmPerAmp
     }
 
+    /// The conversion a calibration file's joint entry describes.
+    public init(_ joint: JointCalibration, torqueConstantNmPerAmp: Float = 0) {
+        self.init(
+            zeroOffsetCounts: Int32(clamping: joint.zeroOffsetCounts), direction: Int8(joint.direction),
+            countsPerRevolution: Int32(clamping: joint.encoderCountsPerRevolution),
+            torqueConstantNmPerAmp: torqueConstantNmPerAmp)
+    }
+
     /// The same calibration with `countsPerRevolution` filled in from the firmware when 0.
-    public func resolved(firmwareCountsPerRevolution cpr: Int32) -> JointCalibration {
+    public func resolved(firmwareCountsPerRevolution cpr: Int32) -> EncoderConversion {
         var c = self
         if c.countsPerRevolution == 0 { c.countsPerRevolution = cpr }
         return c
