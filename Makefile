@@ -1,5 +1,6 @@
 # The project's commands. See README.md.
 #   make run    install what is missing, build release, run robotctl on the emulated robot
+#               for 10 minutes (override: make run RUN_ARGS="--duration 120 --seed 2")
 #   make test   install what tests need, run every test (C firmware, Swift, thread sanitizer)
 #   make bench  run the benchmarks side by side with their peers; writes bench-results/
 
@@ -11,7 +12,7 @@ BENCH_PACKAGES := $(RUNTIME_PACKAGES) rt-tests python3-venv
 # Release build with testable imports: tests run on optimised code, so allocation
 # counts and timings are those of the shipped binary.
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
-RUN_ARGS ?=
+RUN_ARGS ?= --duration 600
 
 .PHONY: run test bench build deps test-deps bench-deps firmware-test swift-test tsan-test clean
 

@@ -83,7 +83,7 @@ let package = Package(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort", "CHardwareShims"],
             swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant", "Reporting"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool

@@ -16,16 +16,18 @@ struct Robotctl: ParsableCommand {
             Example: robotctl run --duration 60
             """,
         subcommands: [
-            Bench.self,
-            Train.self,
-            ReportCommand.self,
-            Calibrate.self,
+            RunCommand.self,
             Teleop.self,
-            PolicyCommand.self,
+            Calibrate.self,
+            Train.self,
+            EvalCommand.self,
             DatasetCommand.self,
+            PolicyCommand.self,
+            ReportCommand.self,
             Sim.self,
             PortsCommand.self,
             GPIOCommand.self,
+            Bench.self,
         ]
     )
 }

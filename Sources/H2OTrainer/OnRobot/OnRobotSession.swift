@@ -1,0 +1,400 @@
+import Control
+import FixedNN
+import Foundation
+import Synchronization
+
+/// How one on-robot session runs.
+public struct OnRobotOptions: Sendable {
+    /// Stop after this many seconds of loop time (nil: until `requestStop`).
+    public var duration: Double?
+    /// Stop after this many finished episodes (nil: no limit). Used by `robotctl eval`.
+    public var maxEpisodes: Int?
+    /// Run the H2O+ trainer thread and publish improved policies.
+    public var finetune: Bool
+    /// Where this run's dataset goes (nil: not written, e.g. eval).
+    public var datasetDirectory: String?
+    /// Real-time settings of the control thread (the loop warns once if refused).
+    public var realtime: RealtimeOptions
+    /// Deadlines at the task period (the product) or back to back (never used by the product).
+    public var pacing: Pacing?
+    /// Latched stops the session clears and continues after (others end the run).
+    public var recoverable: StopReason = [.nonFiniteAction, .velocityLimit, .watchdog, .nonFiniteObservation]
+    /// At most this many automatic restarts after latched stops.
+    public var maxRestarts = 200
+
+    public init(duration: Double?, maxEpisodes: Int? = nil, finetune: Bool, datasetDirectory: String?,
+                realtime: RealtimeOptions = RealtimeOptions(fifoPriority: 80, cpu: RealtimeOptions.lastCPU)) {
+        self.duration = duration
+        self.maxEpisodes = maxEpisodes
+        self.finetune = finetune
+        self.datasetDirectory = datasetDirectory
+        self.realtime = realtime
+    }
+}
+
+/// A point-in-time view of a running session for the one-line status.
+public struct OnRobotStatus: Sendable {
+    public var seconds: Double
+    public var loopHz: Double
+    /// Period error (jitter) 99th percentile, microseconds.
+    public var jitterP99Micros: Double
+    public var missedDeadlines: UInt64
+    public var trainerUpdatesPerSecond: Double
+    public var trainerUpdates: Int
+    public var policyVersion: UInt64
+    public var episodes: Int
+    public var lastEpisodeReturn: Double?
+    public var droppedRecords: UInt64
+    public var safetyStops: Int
+
+    /// `loop 200.0 Hz  jitter p99 41 µs  miss 0  train 180 upd/s  policy v3  episode 7 return -812.4  dropped 0`
+    public var line: String {
+        let ret = lastEpisodeReturn.map { String(format: "%.1f", $0) } ?? "–"
+        return String(
+            format: "%5.0fs  loop %.1f Hz  jitter p99 %.0f µs  miss %llu  train %.0f upd/s  policy v%llu  episode %d return %@  dropped %llu",
+            seconds, loopHz, jitterP99Micros, missedDeadlines, trainerUpdatesPerSecond, policyVersion, episodes, ret,
+            droppedRecords)
+    }
+}
+
+/// Fault injection for tests: what to break, and when.
+public struct OnRobotFaults: Sendable {
+    /// Publish this policy (finite weights whose actions are NaN) after this many seconds.
+    public var nanPolicyAfterSeconds: Double?
+    public var nanPolicyParameters: [Float]?
+    /// Make the trainer's parameters non-finite at this update.
+    public var divergeAtUpdate: Int?
+    public init() {}
+}
+
+/// Everything a session produced, ready for the run directory.
+public struct OnRobotResult: Sendable {
+    public var episodes: [EpisodeRecord]
+    public var swaps: [PolicySwap]
+    public var events: [RunEvent]
+    public var metricNames: [String]
+    public var metrics: [TrainerMetricsRow]
+    public var statistics: LoopStatisticsSnapshot
+    public var periodNanos: UInt64
+    public var realtime: String
+    public var seconds: Double
+    public var trainerUpdates: Int
+    public var finalPolicyVersion: UInt64
+    public var recordsWritten: UInt64
+    public var droppedRecords: UInt64
+    public var datasetError: String?
+    /// Why the run ended ("duration reached", "interrupted", "episodes done", a latched stop).
+    public var endReason: String
+    /// The parameters of the policy running at the end (to save it).
+    public var finalPolicyParameters: [Float]
+}
+
+/// The on-robot session: the 200 Hz control loop on its own (real-time) thread, the
+/// recorder (logger) thread writing the dataset and feeding the trainer, and — with
+/// fine-tuning — the H2O+ trainer thread publishing validated policies into the slot.
+///
+/// A latched stop of a recoverable kind (a NaN action, a velocity trip, the command watchdog)
+/// is logged, a NaN-producing policy is rolled back to the last good version, the stop is
+/// cleared and the loop restarts; the safety layer has already held the robot.
+///
+/// Thread contract: `run` on one set-up thread; `requestStop` from any thread (e.g. a
+/// SIGINT flag poller). `run` may be called once.
+public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
+    public let robot: any RobotInterface
+    public let task: Task
+    public let settings: OnRobotSettings
+    public let options: OnRobotOptions
+    public let loop: ControlLoop<Task, DeterministicPolicy>
+    public let slot: PolicySlot<DeterministicPolicy>
+    public let publisher: PolicyPublisher
+    public let ring: TransitionRing
+    public let recorder: RunRecorder
+    public let log: RunLog
+    public var faults = OnRobotFaults()
+    let trainer: OnRobotTrainer<Task>?
+    private let stopRequested = Atomic<Bool>(false)
+
+    /// Builds everything (allocates, may throw): the slot from `policy`, the loop with the
+    /// calibration's safety limits, the dataset writer, and — when `learner` is given and
+    /// `options.finetune` — the trainer thread (not started yet).
+    public init(
+        robot: any RobotInterface, task: Task, policy: DeterministicPolicy, limits: SafetyLimits, schema: DatasetSchema,
+        learner: OnRobotLearner<Task>?, settings: OnRobotSettings, options: OnRobotOptions,
+        estop: (any EmergencyStopInput)? = nil, outputs: (any StatusOutputs)? = nil
+    ) throws {
+        self.robot = robot
+        self.task = task
+        self.settings = settings
+        self.options = options
+        slot = try PolicySlot(initial: policy)
+        publisher = PolicyPublisher(slot: slot, initial: Array(policy.parameters))
+        ring = TransitionRing(capacity: 8192, observationCount: task.observationSize, actionCount: task.actionSize)
+        let configuration = LoopConfiguration(
+            pacing: options.pacing ?? .deadlines(periodNanos: UInt64((task.controlPeriod * 1e9).rounded())),
+            maxTicks: nil, resetBetweenEpisodes: true, record: true)
+        loop = try ControlLoop(
+            robot: robot, task: task, slot: slot, limits: limits, mode: .torque, ring: ring, estop: estop, outputs: outputs,
+            configuration: configuration)
+        let start = monotonicNanos()
+        log = RunLog(startNanos: start)
+        let writer = try options.datasetDirectory.map { try DatasetWriter(directory: $0, schema: schema) }
+        recorder = RunRecorder(ring: ring, writer: writer, startNanos: start, feedsTrainer: options.finetune && learner != nil)
+        if options.finetune, let learner {
+            let stats = loop.statistics
+            trainer = OnRobotTrainer(
+                learner: learner, settings: settings, recorder: recorder, publisher: publisher, log: log,
+                loopTicks: { stats.value(.ticks) })
+        } else {
+            trainer = nil
+        }
+    }
+
+    /// Asks the session to finish (orderly stop, then the files). Any thread.
+    public func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        loop.requestStop()
+    }
+
+    /// Runs until the duration, the episode count, `requestStop` or an unrecoverable stop;
+    /// calls `status` about twice a second on this thread. Returns what happened.
+    public func run(status: (OnRobotStatus) -> Void) throws -> OnRobotResult {
+        let shared = LoopThreadOutcome()
+        trainer?.divergeAtUpdate = faults.divergeAtUpdate
+        try recorder.start()
+        defer { recorder.stop() }
+        try trainer?.start()
+        defer { trainer?.stop() }
+
+        let start = log.startNanos
+        var restarts = 0
+        var endReason = "requested"
+        var lastStatusTime = monotonicNanos()
+        var lastTicks: UInt64 = 0
+        var lastUpdates = 0
+        var nanInjected = false
+        var selection = RobotSelection(parameters: Array(slot.acquireForSetup()), margin: settings.selectionMargin)
+        let realtimeOptions = options.realtime
+        let loop = self.loop
+        outer: while true {
+            shared.result.withLock { $0 = nil }
+            let thread = try NativeThread(name: "robotctl-loop") {
+                let report = RealtimeSetup.apply(realtimeOptions)
+                let text = [
+                    report.fifoPriority.map { "SCHED_FIFO \($0)" } ?? "normal scheduling",
+                    report.memoryLocked ? "mlockall" : "memory not locked",
+                    report.cpu.map { "CPU \($0)" } ?? "any CPU",
+                ].joined(separator: ", ") + (report.warning.map { " (\($0))" } ?? "")
+                shared.realtime.withLock { $0 = text }
+                if let w = report.warning, !shared.warned.exchange(true, ordering: .relaxed) {
+                    FileHandle.standardError.write(Data("warning: \(w)\n".utf8))
+                }
+                do throws(ControlLoopError) {
+                    let r = try loop.run()
+                    shared.result.withLock { $0 = .success(r) }
+                } catch {
+                    shared.result.withLock { $0 = .failure(error) }
+                }
+            }
+            // Supervise: status, duration, episode count, fault injection.
+            while shared.result.withLock({ $0 == nil }) {
+                usleep(20_000)
+                let now = monotonicNanos()
+                let elapsed = Double(now &- start) / 1e9
+                if let d = options.duration, elapsed >= d, !stopRequested.load(ordering: .relaxed) {
+                    endReason = "duration reached"
+                    requestStop()
+                }
+                if let n = options.maxEpisodes, recorder.episodes.filter({ !$0.aborted }).count >= n,
+                    !stopRequested.load(ordering: .relaxed)
+                {
+                    endReason = "\(n) episodes done"
+                    requestStop()
+                }
+                if !nanInjected, let at = faults.nanPolicyAfterSeconds, let bad = faults.nanPolicyParameters, elapsed >= at {
+                    nanInjected = true
+                    if case .success(let v) = bad.withUnsafeBufferPointer({ publisher.publish($0, source: "fault injection") }) {
+                        log.event("policy_injected", "test hook published v\(v), whose actions are NaN", tick: loop.statistics.value(.ticks), at: now)
+                    }
+                }
+                if trainer != nil && settings.selectOnRobot {
+                    selection.step(session: self, now: now)
+                }
+                if now &- lastStatusTime >= 500_000_000 {
+                    let ticks = loop.statistics.value(.ticks)
+                    let updates = trainer?.updateCount ?? 0
+                    let dt = Double(now &- lastStatusTime) / 1e9
+                    status(snapshot(seconds: elapsed, loopHz: Double(ticks &- lastTicks) / dt,
+                                    updatesPerSecond: Double(updates - lastUpdates) / dt, restarts: restarts))
+                    lastStatusTime = now
+                    lastTicks = ticks
+                    lastUpdates = updates
+                }
+            }
+            thread.join()
+            let outcome = shared.result.withLock { $0! }
+            let now = monotonicNanos()
+            let ticks = loop.statistics.value(.ticks)
+            switch outcome {
+            case .failure(let error):
+                log.event("loop_error", error.description, tick: ticks, at: now)
+                endReason = "loop error: \(error)"
+                break outer
+            case .success(let r):
+                // An orderly stop holds the robot without feeding the command watchdog, so the
+                // watchdog may latch during it: that is the end of the run, not a fault.
+                let requested = stopRequested.load(ordering: .relaxed)
+                if !r.latched || (requested && r.reasons.subtracting([.requested, .watchdog]).isEmpty) {
+                    if endReason == "requested" && requested { endReason = "interrupted" }
+                    break outer
+                }
+                // What the robot itself reports (the loop is stopped: this thread may read).
+                var state = RobotState()
+                let readStatus = robot.read(into: &state)
+                let robotFaults = describe(state.faults)
+                log.event("safety_stop", "\(r.reasons) with policy v\(r.policyVersion) (robot: \(readStatus), faults \(robotFaults)); the safety layer held the robot, then torque off",
+                          tick: ticks, at: now)
+                var recoverable = options.recoverable
+                // A firmware watchdog or link fault after a host stall is cleared and the run goes
+                // on; a motor-driver fault or an e-stop is not.
+                // (MotorBusRobot latches its own e-stop with `.link` after a run of failed ticks.)
+                let linkEstop = state.faults.contains(.link) && state.faults.isSubset(of: [.watchdog, .link, .limit, .estop])
+                if state.faults.isSubset(of: [.watchdog, .link, .limit]) || linkEstop { recoverable.insert(.robotFault) }
+                if r.reasons.contains(.ioFailure) && state.faults.isSubset(of: [.watchdog, .link]) { recoverable.insert(.ioFailure) }
+                let canRecover = r.reasons.subtracting(recoverable).isEmpty && restarts < options.maxRestarts
+                    && !stopRequested.load(ordering: .relaxed)
+                if r.reasons.contains(.nonFiniteAction) {
+                    if let back = publisher.rollBack(from: r.policyVersion) {
+                        log.event("policy_rolled_back", "v\(back.from) output a non-finite action; republished v\(back.to) as v\(back.newVersion)",
+                                  tick: ticks, at: now)
+                        log.swap(PolicySwap(seconds: log.seconds(at: now), tick: ticks, version: back.newVersion,
+                                            trainerUpdates: trainer?.updateCount ?? 0, validationReturn: .nan))
+                    } else {
+                        endReason = "policy v\(r.policyVersion) outputs non-finite actions and there is no earlier good policy"
+                        log.event("run_ended", endReason, tick: ticks, at: now)
+                        break outer
+                    }
+                }
+                guard canRecover else {
+                    endReason = "latched stop: \(r.reasons)"
+                    break outer
+                }
+                if r.reasons.contains(.robotFault) || r.reasons.contains(.ioFailure) || robot.lifecycle == .fault {
+                    // Torque is already off. An e-stop request puts the robot in `.fault` on both
+                    // sides, so `clearFault` clears whatever the firmware latched (its watchdog).
+                    _ = robot.emergencyStop()
+                    try robot.clearFault()
+                }
+                try loop.clearStop()
+                restarts += 1
+                log.event("restarted", "stop cleared, loop restarted (restart \(restarts) of at most \(options.maxRestarts))", tick: ticks, at: now)
+            }
+        }
+        trainer?.stop()
+        let datasetError = recorder.stop()
+        let stats = loop.statistics.snapshot()
+        // The loop has stopped (joined): this thread is now the slot's only consumer.
+        let (finalPolicy, version, _) = slot.acquire()
+        let finalParameters = Array(finalPolicy.parameters)
+        let m = log.metrics
+        return OnRobotResult(
+            episodes: recorder.episodes, swaps: log.swaps, events: log.events, metricNames: m.names, metrics: m.rows,
+            statistics: stats, periodNanos: loop.periodNanos, realtime: shared.realtime.withLock { $0 },
+            seconds: log.seconds(at: monotonicNanos()), trainerUpdates: trainer?.updateCount ?? 0,
+            finalPolicyVersion: version, recordsWritten: recorder.writer.map { UInt64($0.recordsAppended) } ?? 0,
+            droppedRecords: ring.droppedTotal, datasetError: datasetError?.description, endReason: endReason,
+            finalPolicyParameters: finalParameters)
+    }
+
+    private func describe(_ f: RobotFaults) -> String {
+        let names: [(RobotFaults, String)] = [(.watchdog, "watchdog"), (.estop, "e-stop"), (.motor, "motor"), (.encoder, "encoder"),
+                                              (.limit, "limit"), (.link, "link")]
+        let parts = names.filter { f.contains($0.0) }.map(\.1)
+        return parts.isEmpty ? "none" : parts.joined(separator: "+")
+    }
+
+    private func snapshot(seconds: Double, loopHz: Double, updatesPerSecond: Double, restarts: Int) -> OnRobotStatus {
+        let stats = loop.statistics
+        let episodes = recorder.episodes
+        return OnRobotStatus(
+            seconds: seconds, loopHz: loopHz, jitterP99Micros: Double(stats.periodError.snapshot().percentile(0.99)) / 1000,
+            missedDeadlines: stats.value(.missedDeadlines), trainerUpdatesPerSecond: updatesPerSecond,
+            trainerUpdates: trainer?.updateCount ?? 0, policyVersion: stats.value(.policyVersion), episodes: episodes.count,
+            lastEpisodeReturn: episodes.last(where: { !$0.aborted })?.episodeReturn, droppedRecords: ring.droppedTotal,
+            safetyStops: restarts)
+    }
+}
+
+/// What the control thread hands back to the supervising thread.
+final class LoopThreadOutcome: Sendable {
+    let result = Mutex<Result<LoopResult, ControlLoopError>?>(nil)
+    let realtime = Mutex("not applied")
+    let warned = Atomic<Bool>(false)
+}
+
+/// Policy selection on the robot: a candidate is published when an episode has just ended,
+/// runs one whole episode, and is kept if its return beats the running policy's recent mean
+/// by the margin; otherwise the running policy's parameters are published again.
+///
+/// Thread contract: the session's supervising thread only.
+struct RobotSelection {
+    var incumbentParameters: [Float]
+    var incumbentVersion: UInt64 = 1
+    /// Returns of the running policy's recent episodes (newest last).
+    var incumbentReturns: [Double] = []
+    var trial: (version: UInt64, candidate: PolicyCandidate)?
+    var seenEpisodes = 0
+    let margin: Double
+
+    init(parameters: [Float], margin: Double) {
+        incumbentParameters = parameters
+        self.margin = margin
+    }
+
+    mutating func step<T>(session: OnRobotSession<T>, now: UInt64) {
+        let episodes = session.recorder.episodes
+        guard episodes.count > seenEpisodes else { return }
+        let fresh = episodes[seenEpisodes...]
+        seenEpisodes = episodes.count
+        let ticks = session.loop.statistics.value(.ticks)
+        let log = session.log
+        for e in fresh where !e.aborted {
+            if let t = trial, e.policyVersion == t.version {
+                let baseline = incumbentReturns.isEmpty ? -Double.infinity : incumbentReturns.reduce(0, +) / Double(incumbentReturns.count)
+                if e.episodeReturn > baseline + margin {
+                    log.event("policy_kept", String(format: "v%llu returned %.1f on the robot, above the running policy's %.1f", t.version, e.episodeReturn, baseline), tick: ticks, at: now)
+                    incumbentParameters = t.candidate.parameters
+                    incumbentVersion = t.version
+                    incumbentReturns = [e.episodeReturn]
+                } else {
+                    let back = incumbentParameters.withUnsafeBufferPointer { session.publisher.publish($0, source: "restore v\(incumbentVersion)") }
+                    if case .success(let v) = back {
+                        log.event("policy_reverted", String(format: "v%llu returned %.1f on the robot, not above the running policy's %.1f; v%llu restored as v%llu", t.version, e.episodeReturn, baseline, incumbentVersion, v), tick: ticks, at: now)
+                        log.swap(PolicySwap(seconds: log.seconds(at: now), tick: ticks, version: v, trainerUpdates: t.candidate.trainerUpdates, validationReturn: .nan))
+                        incumbentVersion = v
+                    }
+                }
+                trial = nil
+            } else if trial == nil && e.policyVersion == incumbentVersion {
+                incumbentReturns.append(e.episodeReturn)
+                if incumbentReturns.count > 3 { incumbentReturns.removeFirst() }
+            }
+        }
+        // An episode just ended: the next one can try the newest candidate.
+        if trial == nil, !incumbentReturns.isEmpty, let c = session.publisher.takeCandidate() {
+            let result = c.parameters.withUnsafeBufferPointer { session.publisher.publish($0, source: "trial") }
+            switch result {
+            case .success(let v):
+                trial = (v, c)
+                session.publisher.recordValidation(version: v, value: c.validationReturn)
+                log.swap(PolicySwap(seconds: log.seconds(at: now), tick: ticks, version: v, trainerUpdates: c.trainerUpdates, validationReturn: c.validationReturn))
+            case .failure(let rejection):
+                log.event("policy_rejected", rejection.description, tick: ticks, at: now)
+            }
+        }
+    }
+}
+
+extension PolicySlot {
+    /// The front policy's parameters before the loop has started (set-up only).
+    func acquireForSetup() -> UnsafeMutableBufferPointer<Float> { acquire().policy.parameters }
+}

@@ -1,0 +1,91 @@
+import Control
+import FixedNN
+import Foundation
+
+/// SAC in the onboard simulator only: the starting policy of a run when none is given
+/// ("a policy trained only in the onboard simulator"). The result is a full agent checkpoint
+/// (critics included, so on-robot fine-tuning starts from trained critics) and the policy.
+///
+/// Set-up code: allocates; runs on the calling thread.
+public enum SimPretraining {
+    /// How long and how the simulator pre-training runs.
+    public struct Plan: Sendable, Equatable {
+        /// Networks, batch, learning rate; γ should match the simulator task's time scale.
+        public var hyperparameters: Hyperparameters
+        /// Simulator steps collected before the first update.
+        public var warmupSteps = 2000
+        /// SAC updates (one simulator step is collected per update).
+        public var updates = 12_000
+        /// Deterministic evaluation episodes at the end.
+        public var evaluationEpisodes = 5
+        public var seed: UInt64 = 1
+
+        public init(hyperparameters: Hyperparameters, seed: UInt64) {
+            self.hyperparameters = hyperparameters
+            self.seed = seed
+        }
+
+        /// A stable key of everything that changes the result (for the cache file name).
+        public func cacheKey(taskDescription: String) -> String {
+            let text = "\(taskDescription)|\(hyperparameters.jsonString)|\(warmupSteps)|\(updates)|\(seed)"
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            let hex = String(h, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }
+    }
+
+    /// What pre-training produced.
+    public struct Result: Sendable {
+        /// The agent (SAC-trained policy and critics) as an `AgentFile` checkpoint.
+        public var checkpoint: TensorFile
+        /// Mean return of the deterministic policy in the simulator at the end.
+        public var simulatorReturn: Double
+        /// Wall time, seconds.
+        public var seconds: Double
+    }
+
+    /// Trains SAC on `task`'s onboard simulator. `progress(done, total, lastSimReturn)` is
+    /// called every few hundred updates.
+    public static func train<Task: SimulatedTask>(
+        task: Task, plan: Plan, progress: (Int, Int, Double?) -> Void
+    ) -> Result {
+        let start = Date()
+        let agent = H2OAgent(
+            observationSize: task.observationSize, actionSize: task.actionSize, hyperparameters: plan.hyperparameters,
+            seed: plan.seed)
+        let learner = OnRobotLearner(
+            task: task, agent: agent, algorithm: .sacSim, realCapacity: 1,
+            simCapacity: plan.warmupSteps + plan.updates + 1, seed: plan.seed)
+        learner.collectSim(plan.warmupSteps)
+        let reportEvery = 250
+        for u in 0..<plan.updates {
+            learner.collectSim(1)
+            _ = learner.update()
+            if (u + 1) % reportEvery == 0 || u + 1 == plan.updates {
+                progress(u + 1, plan.updates, learner.simEpisodeReturns.last)
+            }
+        }
+        let simReturn = learner.evaluateSim(episodes: plan.evaluationEpisodes)
+        let checkpoint = AgentFile.tensors(
+            of: learner.agent, algorithm: .sacSim,
+            extraMetadata: ["provenance.trained_in": "onboard simulator only", "provenance.sim_return": "\(simReturn)"])
+        return Result(checkpoint: checkpoint, simulatorReturn: simReturn, seconds: Date().timeIntervalSince(start))
+    }
+}
+
+extension PendulumTask {
+    /// The same onboard-simulator physics at Gymnasium's 20 Hz (dt 0.05, 200-tick episodes,
+    /// γ 0.99): ten times fewer steps per swing, so simulator pre-training fits in a couple of
+    /// minutes. The policy is a state-feedback law (observation → torque), so it transfers to
+    /// the 200 Hz loop; rewards are scaled by dt/0.05, so returns and values keep their size.
+    public var pretrainingTask: PendulumTask {
+        var p = parameters
+        let seconds = Double(p.episodeTicks) * p.dt
+        p.dt = 0.05
+        p.episodeTicks = max(1, Int((seconds / p.dt).rounded()))
+        p.discount = 0.99
+        p.latencyTicks = 0
+        return PendulumTask(parameters: p)
+    }
+}

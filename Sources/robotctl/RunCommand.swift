@@ -1,0 +1,456 @@
+import ArgumentParser
+import Control
+import FixedNN
+import Foundation
+import H2OTrainer
+import Hardware
+import Reporting
+import Synchronization
+
+/// `robotctl run`: the 200 Hz loop drives the robot with a policy while the trainer thread
+/// fine-tunes it with H2O+ and swaps improved policies in.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Drive the robot with a policy at 200 Hz and fine-tune it on the robot with H2O+.",
+        discussion: """
+            Without --robot, the emulated robot is started (the reference firmware on this \
+            machine over a pseudo-terminal) with calibration/emulated-pendulum.json. Without \
+            --policy, a policy trained only in the onboard simulator is used (trained once, \
+            then cached in runs/cache). Every tick is recorded to a dataset in the run \
+            directory; on exit (duration reached or Ctrl-C) the run files and an HTML report \
+            are written there.
+
+            Example: robotctl run --duration 600
+            """
+    )
+
+    @OptionGroup var shared: SharedOptions
+
+    @Option(help: ArgumentHelp("Starting policy (.safetensors). Default: the simulator-trained one.", valueName: "policy"))
+    var policy: String?
+
+    @Flag(inversion: .prefixedNo, help: "Fine-tune on the robot with H2O+ (default: on for the emulated robot, off for a real one).")
+    var finetune: Bool?
+
+    @Option(help: "Stop after this many seconds (default: run until Ctrl-C).")
+    var duration: Double?
+
+    @Option(help: ArgumentHelp("Write this run's dataset here (default: RUN_DIR/dataset).", valueName: "dir"))
+    var record: String?
+
+    @Option(help: ArgumentHelp("Earlier datasets to fine-tune on as well (repeatable).", valueName: "dir"))
+    var dataset: [String] = []
+
+    @Option(help: ArgumentHelp("Run directory (default: runs/<UTC timestamp>).", valueName: "dir"))
+    var runDirectory: String?
+
+    @Option(help: "Simulator pre-training updates when no --policy is given.")
+    var pretrainUpdates: Int = 20_000
+
+    func validate() throws {
+        if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0 seconds (got \(d))") }
+        if pretrainUpdates < 1 { throw ValidationError("--pretrain-updates must be ≥ 1") }
+    }
+
+    func run() throws {
+        Console.shared.level = shared.logLevel
+        let setup = try RobotSetup.prepare(shared: shared)
+        defer { setup.close() }
+        let task = RobotPendulumTask()
+        let finetuning = finetune ?? setup.emulated
+        var settings = OnRobotSettings(seed: shared.seed)
+        settings.hyperparameters.gamma = task.discount
+
+        // Starting policy: a file, or the simulator-trained agent (cached).
+        var checkpoint: TensorFile?
+        var startDescription: String
+        var policyFile: PolicyFile
+        if let path = policy {
+            policyFile = try wrap { try StartingPolicy.load(path: path, task: task) }
+            startDescription = path
+        } else {
+            var plan = SimPretraining.Plan(hyperparameters: settings.hyperparameters, seed: shared.seed)
+            plan.hyperparameters.gamma = task.base.pretrainingTask.discount
+            plan.updates = pretrainUpdates
+            let bar = ProgressBar(label: "simulator pre-training (SAC, onboard simulator only)", total: plan.updates)
+            let got = try wrap {
+                try StartingPolicy.simulatorTrained(task: task.base.pretrainingTask, plan: plan, cacheDirectory: "runs/cache") { done, total, ret in
+                    bar.update(done, note: ret.map { String(format: "sim return %.0f", $0) } ?? "")
+                }
+            }
+            if got.fromCache {
+                Console.shared.log(.info, "starting policy: \(got.cachedPath) (cached; simulator return \(String(format: "%.1f", got.simulatorReturn)))")
+            } else {
+                bar.finish("simulator return \(String(format: "%.1f", got.simulatorReturn)), cached in \(got.cachedPath)")
+            }
+            checkpoint = got.checkpoint
+            startDescription = got.cachedPath
+            policyFile = try wrap {
+                try StartingPolicy.policy(
+                    fromCheckpoint: got.checkpoint, actionScale: [Float(task.parameters.maxTorque)], source: got.cachedPath)
+            }
+        }
+        let runtimePolicy = DeterministicPolicy(policyFile)
+        try wrap { try StartingPolicy.checkFinite(runtimePolicy, observation: [-1, 0, 0], path: startDescription) }
+        let learner: OnRobotLearner<RobotPendulumTask>? = finetuning ? try wrap {
+            try StartingPolicy.learner(
+                task: task, checkpoint: checkpoint, policy: policyFile, hyperparameters: settings.hyperparameters,
+                settings: settings, realCapacity: 2_000_000, source: startDescription)
+        } : nil
+        if let learner, !dataset.isEmpty {
+            let n = try wrap { try StartingPolicy.loadPriorData(dataset, into: learner) }
+            Console.shared.log(.info, "real data: \(n) transitions from \(dataset.count) earlier dataset(s)")
+        }
+
+        // The robot, then the run directory (nothing is written before the robot answered).
+        try setup.connect(task: task)
+        let started = Date()
+        let runDir = try RunPaths.create(runDirectory)
+        let datasetDir = record ?? (runDir as NSString).appendingPathComponent("dataset")
+        let schema = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl run")
+        var options = OnRobotOptions(duration: duration, finetune: finetuning, datasetDirectory: datasetDir)
+        options.realtime = RealtimeOptions(fifoPriority: 80, cpu: RealtimeOptions.lastCPU)
+        let session = try wrap {
+            try OnRobotSession(
+                robot: setup.robot!, task: task, policy: runtimePolicy, limits: setup.calibration.safetyLimits, schema: schema,
+                learner: learner, settings: settings, options: options, estop: setup.estop, outputs: setup.outputs)
+        }
+        Console.shared.log(.info, "run directory: \(runDir)")
+        Console.shared.log(.info, "robot: \(setup.description); task \(task.name) at \(Int(1 / task.controlPeriod)) Hz, episodes of \(task.episodeTicks) ticks; fine-tuning \(finetuning ? "on (H2O+)" : "off")")
+        let interrupt = InterruptFlag.install()
+        let watcher = Thread {
+            while !interrupt.isSet && !interrupt.finished { usleep(50_000) }
+            if interrupt.isSet { session.requestStop() }
+        }
+        watcher.start()
+        let result = try session.run { Console.shared.status($0.line) }
+        interrupt.finish()
+        Console.shared.clearStatus()
+
+        // Files, report, summary.
+        let finalPolicyPath = (runDir as NSString).appendingPathComponent("policy.safetensors")
+        let final = PolicyFile(
+            network: policyFile.network.clone(), head: policyFile.head, logStdScale: policyFile.logStdScale,
+            logStdBias: policyFile.logStdBias, observationMean: policyFile.observationMean,
+            observationStd: policyFile.observationStd, actionScale: policyFile.actionScale,
+            provenance: ["algorithm": finetuning ? "h2o+ on robot" : "none", "run": runDir, "started_from": startDescription])
+        var finalCopy = final
+        _ = finalCopy.network.parameters.withUnsafeMutableBufferPointer { $0.update(fromContentsOf: result.finalPolicyParameters) }
+        try? finalCopy.save(path: finalPolicyPath)
+        let summary = RunSummary(result: result)
+        var config: [String: Any] = [
+            "robot": setup.description, "task": task.name, "control_rate_hz": 1 / task.controlPeriod,
+            "episode_ticks": task.episodeTicks, "gamma": task.discount, "finetune": finetuning,
+            "starting_policy": startDescription, "dataset": datasetDir, "prior_datasets": dataset,
+            "calibration": setup.calibrationPath, "seed": shared.seed,
+        ]
+        config["duration_s"] = duration ?? NSNull()
+        for (k, v) in settings.recorded { config["trainer." + k] = v }
+        let report = try wrap {
+            try RunDirectoryWriter.write(
+                result, command: "run", started: started, config: config, summary: summary.json, to: runDir,
+                title: "robotctl run — \(task.name) on \(setup.description)")
+        }
+        for line in summary.lines { print(line) }
+        print("dataset: \(datasetDir) (\(result.recordsWritten) records)")
+        print("final policy: \(finalPolicyPath)")
+        print("report: \(report)")
+        if let e = result.datasetError { throw UserError("dataset \(datasetDir): \(e)") }
+    }
+}
+
+/// Converts library errors into one-line user errors.
+func wrap<T: ~Copyable>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as UserError { throw e } catch { throw UserError("\(error)") }
+}
+
+/// The summary printed at the end of `run` and stored in run.json.
+struct RunSummary {
+    let lines: [String]
+    let json: [String: Any]
+
+    init(result r: OnRobotResult) {
+        let done = r.episodes.filter { !$0.aborted }
+        let returns = done.map(\.episodeReturn)
+        let first = returns.prefix(3), last = returns.suffix(3)
+        func mean(_ a: some Collection<Double>) -> Double { a.isEmpty ? .nan : a.reduce(0, +) / Double(a.count) }
+        let s = r.statistics
+        let jitter = Double(s.periodError.percentile(0.99)) / 1000
+        let hz = r.seconds > 0 ? Double(s[.ticks]) / r.seconds : 0
+        let safety = r.events.filter { $0.kind == "safety_stop" }.count
+        var lines = [
+            String(format: "run: %.0f s (%@), %llu ticks, %.1f Hz, period jitter p99 %.0f µs, %llu missed deadlines", r.seconds, r.endReason, s[.ticks], hz, jitter, s[.missedDeadlines]),
+            "episodes: \(done.count) finished, \(r.episodes.count - done.count) aborted; policy swaps \(r.swaps.count), final policy v\(r.finalPolicyVersion); trainer updates \(r.trainerUpdates)",
+            String(format: "return: first 3 episodes %.1f, last 3 episodes %.1f, best %.1f", mean(first), mean(last), returns.max() ?? .nan),
+            "records: \(r.recordsWritten) written, \(r.droppedRecords) dropped; safety stops \(safety); real-time: \(r.realtime)",
+        ]
+        if r.episodes.isEmpty { lines[2] = "return: no episode finished (the reset phase or a short duration)" }
+        self.lines = lines
+        func num(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
+        json = [
+            "seconds": r.seconds, "end_reason": r.endReason, "ticks": s[.ticks], "loop_hz": hz, "jitter_p99_us": jitter,
+            "missed_deadlines": s[.missedDeadlines], "episodes": done.count, "aborted_episodes": r.episodes.count - done.count,
+            "policy_swaps": r.swaps.count, "final_policy_version": r.finalPolicyVersion, "trainer_updates": r.trainerUpdates,
+            "return_first3_mean": num(mean(first)), "return_last3_mean": num(mean(last)), "return_best": num(returns.max() ?? .nan),
+            "records_written": r.recordsWritten, "records_dropped": r.droppedRecords, "safety_stops": safety,
+        ]
+    }
+}
+
+/// A SIGINT handler that only sets a flag (async-signal-safe); a watcher thread turns it into
+/// an orderly stop.
+final class InterruptFlag: @unchecked Sendable {
+    nonisolated(unsafe) static var raised: sig_atomic_t = 0
+    private let done = Atomic<Bool>(false)
+
+    static func install() -> InterruptFlag {
+        raised = 0
+        signal(SIGINT) { _ in InterruptFlag.raised = 1 }
+        signal(SIGTERM) { _ in InterruptFlag.raised = 1 }
+        return InterruptFlag()
+    }
+
+    var isSet: Bool { InterruptFlag.raised != 0 }
+    var finished: Bool { done.load(ordering: .acquiring) }
+    func finish() {
+        done.store(true, ordering: .releasing)
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// The robot a run or eval drives: the emulated robot (started and stopped here) or a real
+/// one from a robot configuration file, plus its calibration and optional GPIO lines.
+/// `prepare` only reads and validates files; `connect` starts/opens; `close` always cleans up.
+final class RobotSetup {
+    let emulated: Bool
+    let calibration: RobotCalibration
+    let calibrationPath: String
+    let config: RobotConfigFile?
+    let seed: UInt64
+    private(set) var emulator: EmulatorChild?
+    private(set) var robot: MotorBusRobot?
+    private(set) var estop: GPIOEmergencyStop?
+    private(set) var outputs: GPIOStatusOutputs?
+    private(set) var description = "not connected"
+
+    private init(emulated: Bool, calibration: RobotCalibration, calibrationPath: String, config: RobotConfigFile?, seed: UInt64) {
+        self.emulated = emulated
+        self.calibration = calibration
+        self.calibrationPath = calibrationPath
+        self.config = config
+        self.seed = seed
+    }
+
+    /// Reads and validates the robot configuration and calibration (no side effects).
+    static func prepare(shared: SharedOptions) throws -> RobotSetup {
+        let config = try shared.robot.map { path in try wrap { try RobotConfigFile.load(path: path) } }
+        let path: String
+        if let c = shared.calibration {
+            path = c
+        } else if let c = config?.calibration {
+            path = c
+        } else if config != nil {
+            throw UserError("\(shared.robot!): field calibration is missing and no --calibration was given; name the robot's calibration file (run `robotctl calibrate` to make one)")
+        } else {
+            path = defaultEmulatorCalibration()
+        }
+        let calibration = try wrap { try RobotCalibration.load(path: path) }
+        guard calibration.task == "pendulum" else {
+            throw UserError("\(path): field task is \"\(calibration.task)\"; robotctl run and eval drive the pendulum task (use a pendulum calibration)")
+        }
+        guard calibration.joints.count == 1 else {
+            throw UserError("\(path): field joints lists \(calibration.joints.count) joints, the pendulum task has 1; use a pendulum calibration")
+        }
+        return RobotSetup(emulated: config == nil, calibration: calibration, calibrationPath: path, config: config, seed: shared.seed)
+    }
+
+    /// calibration/emulated-pendulum.json in the working directory, else beside the package
+    /// the executable was built in (.build/<config>/robotctl → ../../calibration).
+    static func defaultEmulatorCalibration() -> String {
+        let local = "calibration/emulated-pendulum.json"
+        if FileManager.default.fileExists(atPath: local) { return local }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        let root = ((exe as NSString).deletingLastPathComponent as NSString).appendingPathComponent("../../..")
+        let beside = (root as NSString).appendingPathComponent(local)
+        return FileManager.default.fileExists(atPath: beside) ? (beside as NSString).standardizingPath : local
+    }
+
+    /// Starts the emulator (or opens the port), configures the robot, requests GPIO lines.
+    func connect(task: RobotPendulumTask) throws {
+        let port: String
+        let baud: Int
+        if let config {
+            port = config.serialPort
+            baud = config.baudRate
+            description = "\(config.serialPort)"
+        } else {
+            let child = try EmulatorChild.start(arguments: ["--seed", "\(seed)"])
+            emulator = child
+            port = child.ptyPath
+            baud = 1_000_000
+            description = "emulated pendulum (robot-emulator pid \(child.pid), \(child.ptyPath))"
+        }
+        var bus = MotorBusConfiguration(devicePath: port)
+        bus.baudRate = baud
+        bus.robotID = calibration.robotID
+        bus.jointNames = calibration.joints.map(\.name)
+        bus.calibration = calibration.joints.map { EncoderConversion($0) }
+        let robot = MotorBusRobot(configuration: bus)
+        self.robot = robot
+        try wrap {
+            try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: calibration.joints.map { Float($0.torqueLimit) }))
+        }
+        if let config {
+            func address(_ l: RobotConfigFile.Line) -> GPIOLineAddress {
+                GPIOLineAddress(chip: l.chip, line: .offset(l.offset), activeLow: l.activeLow)
+            }
+            if let e = config.estop { estop = try wrap { try GPIOEmergencyStop(line: address(e)) } }
+            if let en = config.enable { outputs = try wrap { try GPIOStatusOutputs(enable: address(en), led: config.led.map(address)) } }
+        }
+    }
+
+    /// Torque off, close the link, stop the emulator. Safe to call more than once.
+    func close() {
+        robot?.shutdown()
+        robot = nil
+        if let emulator {
+            emulator.terminate()
+            self.emulator = nil
+        }
+    }
+}
+
+/// The `robot-emulator` executable beside robotctl, started in its own process group (so a
+/// Ctrl-C reaches only robotctl, which stops the loop in order and then the emulator).
+final class EmulatorChild {
+    let pid: pid_t
+    let ptyPath: String
+    private let outPath: String
+    private var exited = false
+
+    static func start(arguments: [String]) throws -> EmulatorChild {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        let path = ((exe as NSString).deletingLastPathComponent as NSString).appendingPathComponent("robot-emulator")
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw UserError("\(path): robot-emulator not found beside robotctl; build it with `swift build -c release --product robot-emulator` (or `make run`)")
+        }
+        let outPath = NSTemporaryDirectory() + "robotctl-emulator-\(getpid()).out"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, outPath + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Own process group; no blocked signals and default SIGTERM/SIGINT handling whatever
+        // this process inherited (a test runner may block them), so terminate() works.
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGTERM)
+        sigaddset(&defaults, SIGINT)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw UserError("\(path): cannot start (\(String(cString: strerror(rc)))); check the file") }
+        let child = EmulatorChild(pid: pid, outPath: outPath)
+        // The emulator stands in for a microcontroller, which has a core of its own: give it
+        // real-time priority (below the loop's) when permitted, so a busy host cannot starve it.
+        var param = sched_param()
+        param.sched_priority = 70
+        if sched_setscheduler(pid, SCHED_FIFO, &param) != 0 {
+            Console.shared.log(.debug, "robot-emulator runs at normal priority (SCHED_FIFO refused: \(String(cString: strerror(errno))))")
+        }
+        for _ in 0..<500 {
+            if let text = try? String(contentsOfFile: outPath, encoding: .utf8), let line = text.split(separator: "\n").first,
+                let slash = line.firstIndex(of: "/")
+            {
+                return EmulatorChild(adopting: child, ptyPath: String(line[slash...]))
+            }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                child.exited = true
+                let err = (try? String(contentsOfFile: outPath + ".err", encoding: .utf8)) ?? ""
+                throw UserError("\(path): exited at start (\(err.split(separator: "\n").first ?? "no message")); run it by hand to see why")
+            }
+            usleep(10_000)
+        }
+        child.terminate()
+        throw UserError("\(path): did not print its pseudo-terminal within 5 s; run it by hand to see why")
+    }
+
+    private init(pid: pid_t, outPath: String) {
+        self.pid = pid
+        self.outPath = outPath
+        ptyPath = ""
+    }
+
+    private init(adopting other: EmulatorChild, ptyPath: String) {
+        pid = other.pid
+        outPath = other.outPath
+        self.ptyPath = ptyPath
+        other.exited = true  // ownership moves here
+    }
+
+    deinit { terminate() }
+
+    /// SIGTERM, wait up to 2 s (then SIGKILL), remove the temporary files.
+    func terminate() {
+        if !exited {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            var gone = false
+            for _ in 0..<200 {
+                if waitpid(pid, &status, WNOHANG) == pid { gone = true; break }
+                usleep(10_000)
+            }
+            if !gone {
+                Console.shared.log(.warning, "robot-emulator (pid \(pid)) ignored SIGTERM for 2 s; killed it")
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+            }
+            exited = true
+            unlink(outPath)
+            unlink(outPath + ".err")
+        }
+    }
+}
+
+/// Run-directory and dataset-schema helpers shared by run and eval.
+enum RunPaths {
+    /// Creates `requested` or runs/<UTC timestamp> and returns it.
+    static func create(_ requested: String?) throws -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH-mm-ss'Z'"
+        let dir = requested ?? "runs/" + formatter.string(from: Date())
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw UserError("\(dir): cannot create the run directory (\((error as NSError).localizedDescription)); choose a writable place with --run-directory")
+        }
+        return dir
+    }
+
+    static func schema(task: RobotPendulumTask, calibration: RobotCalibration, source: String) -> DatasetSchema {
+        DatasetSchema(
+            robotID: calibration.robotID, task: task.name, calibrationHash: calibration.contentHash,
+            controlRateHz: 1 / task.controlPeriod,
+            observation: [DatasetChannel(name: "cos_theta", unit: "1"), DatasetChannel(name: "sin_theta", unit: "1"),
+                          DatasetChannel(name: "theta_dot", unit: "rad/s")],
+            action: [DatasetChannel(name: "torque", unit: "1 (x \(task.parameters.maxTorque) N*m)")],
+            rewardDefinition: "-(angle_normalize(theta)^2 + 0.1 theta_dot^2 + 0.001 u^2) * dt/0.05, u = action * max_torque",
+            source: source)
+    }
+}
