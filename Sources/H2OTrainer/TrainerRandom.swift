@@ -1,3 +1,4 @@
+import FixedNN
 import Foundation
 
 /// The trainer's random source: xoshiro256** seeded through SplitMix64, so one 64-bit seed
@@ -7,25 +8,13 @@ import Foundation
 ///
 /// A value type; not shared between threads. Real-time safe: does not allocate, lock or throw.
 public struct TrainerRandom: RandomNumberGenerator, Sendable {
-    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+    /// The xoshiro256** stream itself (FixedNN's generator: same seeding, same sequence).
+    private var core: SeededRandom
     private var spareNormal: Float = 0
     private var hasSpare = false
 
     /// A generator whose whole stream is determined by `seed`.
-    public init(seed: UInt64) {
-        var x = seed
-        func splitMix(_ x: inout UInt64) -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix(&x)
-        s1 = splitMix(&x)
-        s2 = splitMix(&x)
-        s3 = splitMix(&x)
-    }
+    public init(seed: UInt64) { core = SeededRandom(seed: seed) }
 
     /// A new independent generator for a named consumer, derived from this one's state and `stream`.
     public mutating func fork(_ stream: UInt64) -> TrainerRandom {
@@ -34,17 +23,7 @@ public struct TrainerRandom: RandomNumberGenerator, Sendable {
 
     /// The next 64 random bits.
     @inline(__always)
-    public mutating func next() -> UInt64 {
-        let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
-        let t = s1 << 17
-        s2 ^= s0
-        s3 ^= s1
-        s1 ^= s2
-        s0 ^= s3
-        s2 ^= t
-        s3 = s3 << 45 | s3 >> 19
-        return result
-    }
+    public mutating func next() -> UInt64 { core.next() }
 
     /// A uniform integer in `0..<bound` (Lemire's multiply-shift with rejection). bound > 0.
     @inline(__always)
