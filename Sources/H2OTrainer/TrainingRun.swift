@@ -139,6 +139,22 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
         return total / Double(max(episodes, 1))
     }
 
+    /// The current policy's action for `observation`: tanh μ, or with `stochastic` a sample
+    /// drawn from the run's random stream (as `collect` does), for rollouts in environments
+    /// the run does not own. Allocation-free.
+    public func act(observation o: UnsafePointer<Float>, into a: UnsafeMutablePointer<Float>, stochastic: Bool) {
+        let A = agent.actionSize
+        agent.policy.infer(o, into: networkOutput, scratch: &scratch)
+        if stochastic {
+            for j in 0..<A { noise[j] = random.normal() }
+            _ = TanhGaussianHead.sampleAction(
+                networkOutput: networkOutput, actionSize: A, logStdScale: agent.logStd[0], logStdBias: agent.logStd[1],
+                noise: noise, into: a)
+        } else {
+            TanhGaussianHead.deterministicAction(networkOutput: networkOutput, actionSize: A, into: a)
+        }
+    }
+
     /// Appends one real transition (e.g. logged while the robot runs). Returns false when the
     /// real set is full. Real-time safe: does not allocate, lock or throw.
     @discardableResult

@@ -3,9 +3,7 @@
 # peers measured in the same run: Gymnasium's Pendulum-v1 `env.step` (per step, as agents
 # call it) and the same pendulum step vectorised in numpy over the same number of lanes.
 # Writes bench-results/sim.json and bench-results/sim.md.
-# With GAP_EPOCHS=N (N > 0) it also runs the dynamics-gap benchmark (`robotctl bench gap`,
-# GAP_SEEDS seeds, default 1,2,3; about 20 s per 1000 H2O+/H2O updates on this machine) and
-# appends its table to sim.md and its runs to bench-results/gap.json.
+# (The dynamics-gap benchmark is scripts/bench/60-gap.sh.)
 # Reproduce: scripts/bench/50-sim.sh   (or: .build/release/robotctl sim bench --json)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -85,11 +83,6 @@ fi
 numpy_python="${py:-python3}"
 "$numpy_python" "$tmp/peer.py" "$lanes" numpy > "$tmp/numpy.json"
 
-gap_epochs="${GAP_EPOCHS:-0}"
-if [ "$gap_epochs" -gt 0 ]; then
-    .build/release/robotctl bench gap --epochs "$gap_epochs" --seeds "${GAP_SEEDS:-1,2,3}" --json > "$out/gap.json"
-fi
-
 python3 - "$tmp" "$out" "$gym_note" <<'PY'
 import json, sys, pathlib
 tmp, out, note = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
@@ -119,19 +112,6 @@ for r in ours + peers:
     lines.append(f"| {r['name']} | {r['lanes']} | {m(r['median_steps_per_second'])} | {r['unit']} |")
 if note:
     lines += ["", note]
-gap = out / "gap.json"
-if gap.exists():
-    g = json.loads(gap.read_text())
-    lines += ["", "### Dynamics gap (pendulum, real plant)", "",
-              f"Real-plant return of deterministic episodes from hanging (higher is better), "
-              f"{g['epochs']} epochs × {g['updates_per_epoch']} updates, preset {g['preset']}, "
-              f"sim gap {' '.join(g['sim_params']) or 'none (nominal model)'}. "
-              "Reproduce: `GAP_EPOCHS=N scripts/bench/50-sim.sh` or `robotctl bench gap`.", "",
-              "| name | runs | mean | std | min | max |", "|---|---|---|---|---|---|"]
-    for r in g["summary"]:
-        lines.append(f"| {r['name']} | {r['runs']} | {r['mean']:.1f} | {r['std']:.1f} | {r['min']:.1f} | {r['max']:.1f} |")
-else:
-    lines += ["", "The dynamics-gap benchmark was not run (set GAP_EPOCHS=N to include it)."]
 (out / "sim.md").write_text("\n".join(lines) + "\n")
 print(f"sim bench: wrote {out}/sim.json and {out}/sim.md")
 PY

@@ -2,124 +2,268 @@ import Control
 import Foundation
 
 /// The dynamics-gap benchmark (`robotctl bench gap`): each algorithm (H2O+, H2O, SAC on the
-/// onboard simulator only, IQL on real data only) trains on the pendulum with the onboard
-/// simulator (nominal model, plus any gap assignments) as its sim domain and a teleop dataset
-/// recorded on the real plant (the emulated robot's C physics) as its real data, and is
-/// evaluated on the real plant: mean undiscounted return of deterministic episodes from
-/// hanging, over several seeds. Reference rows give the scale: the scripted swing-up
-/// controller and zero torque on the same plant.
+/// onboard simulator only, IQL on real data only) trains with the onboard simulator's
+/// nominal model as its sim domain and an offline dataset recorded on the real plant (the
+/// emulated robot's C physics with a named gap) as its real data, and is evaluated on that
+/// real plant: the mean undiscounted return of deterministic episodes from hanging, every
+/// few thousand updates (the learning curve) and after the last update (the table), per
+/// seed. Reference rows give the scale: the scripted swing-up controller (pendulum), zero
+/// action, and the real dataset's own episodes.
+///
+/// Set-up code: allocates, writes a temporary dataset; single-threaded.
 public enum GapBenchmark {
     /// What to run.
     public struct Options: Sendable {
+        public var task = GapTaskName.pendulum
+        /// A name from `task.gaps`.
+        public var gap = "none"
         public var algorithms: [Algorithm] = Algorithm.allCases
-        public var seeds: [UInt64] = [1, 2, 3]
-        /// Epochs per run (each: `simStepsPerEpoch` sim steps, `updatesPerEpoch` updates).
-        public var epochs = 20
-        /// Hyperparameters (γ is set to the task's).
-        public var hyperparameters: Hyperparameters = .robot
-        /// Onboard simulator assignments on top of the 200 Hz nominal model, e.g. ["gravity=20"].
-        public var simAssignments: [String] = []
-        /// Real plant parameters (plant.h names) overriding the reference robot.
-        public var plantParameters: [String: Double] = [:]
-        /// Episodes of the real teleop dataset (2000 ticks each).
-        public var teleopEpisodes = 10
-        /// Deterministic evaluation episodes on the real plant at the end of each run.
+        /// Also run `sac-matched-sim`: SAC on the sim with the gap's `simMatch` assignments (an approximate oracle).
+        public var matchedSim = false
+        public var seeds: [UInt64] = [1, 2, 3, 4, 5]
+        /// Updates per run (rounded up to whole epochs of `hyperparameters.updatesPerEpoch`).
+        public var budgetUpdates = 20_000
+        /// Learning-curve evaluation period in updates (rounded to whole epochs; the last epoch is always evaluated).
+        public var evaluateEveryUpdates = 2000
+        /// Deterministic real-plant (and sim) episodes per evaluation.
         public var evaluationEpisodes = 5
+        /// Network sizes, losses and the per-epoch loop (γ is set to the task's).
+        public var hyperparameters: Hyperparameters = .robot
+        /// Which real dataset, how many episodes, and (medium kinds) the behaviour training budget.
+        public var realData = RealDataKind.mediumReplay
+        public var realEpisodes = 20
+        public var behaviourUpdates = 20_000
+        /// Onboard simulator assignments on top of the nominal model, e.g. ["gravity=12"] (normally none).
+        public var simAssignments: [String] = []
+        /// Extra real plant parameters (plant.h names) on top of the gap's, e.g. ["coulomb": 0.2].
+        public var plantParameters: [String: Double] = [:]
         public init() {}
     }
 
-    /// One algorithm × seed run, or a reference row.
-    public struct Run: Sendable, Codable, Equatable {
-        /// Algorithm name (`h2o+`, `h2o`, `sac-sim`, `iql-real`) or `reference/...`.
-        public var name: String
+    /// One point of a learning curve.
+    public struct CurvePoint: Sendable, Codable, Equatable {
+        public var method: String
         public var seed: UInt64
-        /// Mean real-plant return of the final deterministic evaluation.
-        public var realReturn: Double
-        /// Updates performed.
         public var updates: Int
-        /// Wall-clock seconds of the run.
+        public var simSteps: Int
+        /// Mean return of deterministic episodes from hanging on the real plant.
+        public var realReturn: Double
+        /// Mean return of deterministic episodes in the onboard simulator (its own reset distribution).
+        public var simReturn: Double
+        /// Wall-clock seconds since the run started.
         public var seconds: Double
+        /// Mean clipped sim weight w_c over the last epoch's updates (1 without discriminators; NaN at 0 updates).
+        public var simWeightMean: Double = .nan
+        /// Entropy temperature α over the last epoch's updates (NaN at 0 updates).
+        public var alpha: Double = .nan
     }
 
-    /// Mean, standard deviation (n − 1), min and max of one name's runs.
-    public struct Summary: Sendable, Codable, Equatable {
+    /// A fixed controller on the real plant.
+    public struct Reference: Sendable, Codable, Equatable {
         public var name: String
-        public var runs: Int
-        public var mean: Double
-        public var std: Double
-        public var min: Double
-        public var max: Double
+        public var realReturn: Double
     }
 
-    /// Runs everything; `progress` gets one line per finished run.
-    public static func run(_ o: Options, progress: (String) -> Void = { _ in }) throws -> [Run] {
-        var simParameters = PendulumParameters.rate200Hz
-        try simParameters.apply(assignments: o.simAssignments)
-        let simTask = PendulumTask(parameters: simParameters)
-        let realTask = PendulumTask(parameters: .rate200Hz)
+    /// Everything one invocation measured, with its configuration.
+    public struct Report: Sendable, Codable {
+        public var task: GapTaskName
+        public var gap: String
+        public var gapDoc: String
+        public var plantAssignments: [String]
+        public var simAssignments: [String]
+        public var realData: GapRealData.Summary
+        public var budgetUpdates: Int
+        public var updatesPerEpoch: Int
+        public var simStepsPerEpoch: Int
+        public var hyperparameters: Hyperparameters
+        public var evaluationEpisodes: Int
+        public var seeds: [UInt64]
+        public var references: [Reference]
+        public var curves: [CurvePoint]
+        public var wallSeconds: Double
+
+        /// The last curve point of every method × seed, in run order.
+        public var finals: [CurvePoint] {
+            var last: [String: CurvePoint] = [:]
+            var order: [String] = []
+            for p in curves {
+                let key = "\(p.method)#\(p.seed)"
+                if last[key] == nil { order.append(key) }
+                last[key] = p
+            }
+            return order.map { last[$0]! }
+        }
+    }
+
+    /// The named gap with `plantParameters` merged in, or an error naming `--gap` and the allowed values.
+    public static func gap(_ o: Options) throws -> GapDefinition {
+        guard var g = o.task.gap(named: o.gap) else {
+            throw SimError(
+                "--gap \(o.gap): unknown for \(o.task.rawValue); use one of: \(o.task.gaps.map(\.name).joined(separator: ", "))")
+        }
+        g.plant.merge(o.plantParameters) { $1 }
+        return g
+    }
+
+    /// Runs everything; `progress` gets one line per finished piece.
+    public static func run(_ o: Options, progress: (String) -> Void = { _ in }) throws -> Report {
+        let gap = try gap(o)
+        switch o.task {
+        case .pendulum:
+            var p = o.task.pendulumTask.parameters
+            try p.apply(assignments: o.simAssignments)
+            let real = o.task.pendulumTask
+            let controller = PendulumSwingUpController(task: real)
+            var matched = p
+            try matched.apply(assignments: gap.simMatch)
+            return try run(
+                o, gap: gap, simTask: PendulumTask(parameters: p), matchedSimTask: PendulumTask(parameters: matched),
+                realTask: real,
+                scripted: ("scripted swing-up controller", { obs, a in a[0] = controller.action(observation: obs) }),
+                teleop: { directory in
+                    var t = TeleopDataset.Options()
+                    t.episodes = o.realEpisodes
+                    t.plantParameters = gap.plant
+                    t.seed = 0x7E1E
+                    let s = try TeleopDataset.recordPendulum(task: real, directory: directory, options: t)
+                    return GapRealData.Summary(
+                        kind: .teleop, episodes: s.returns.count, records: s.records,
+                        meanReturn: s.returns.reduce(0, +) / Double(max(s.returns.count, 1)))
+                }, progress: progress)
+        case .cartpole:
+            var p = o.task.cartPoleTask.parameters
+            try p.apply(assignments: o.simAssignments)
+            var matched = p
+            try matched.apply(assignments: gap.simMatch)
+            return try run(
+                o, gap: gap, simTask: CartPoleTask(parameters: p), matchedSimTask: CartPoleTask(parameters: matched),
+                realTask: o.task.cartPoleTask, scripted: nil,
+                teleop: nil, progress: progress)
+        }
+    }
+
+    typealias Policy = (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+
+    static func run<T: SimulatedTask & PlantBackedTask>(
+        _ o: Options, gap: GapDefinition, simTask: T, matchedSimTask: T, realTask: T, scripted: (String, Policy)?,
+        teleop: ((String) throws -> GapRealData.Summary)?, progress: (String) -> Void
+    ) throws -> Report {
+        let wallStart = Date()
         var h = o.hyperparameters
-        h.gamma = simTask.discount
+        h.gamma = realTask.discount
         h.evaluationEpisodes = o.evaluationEpisodes
-        h.evaluateEveryEpochs = max(o.epochs, 1)
+        h.evaluateEveryEpochs = Int.max / 2
+        if o.budgetUpdates < h.updatesPerEpoch { h.updatesPerEpoch = max(o.budgetUpdates, 1) }
         try h.validate()
-        var runs: [Run] = []
-        runs += try references(task: realTask, o: o)
-        for r in runs { progress("\(r.name): real return \(String(format: "%.1f", r.realReturn))") }
+        guard !o.seeds.isEmpty, !o.algorithms.isEmpty || o.matchedSim else {
+            throw SimError("--seeds and --methods need at least one value each")
+        }
+        let epochs = max(1, (o.budgetUpdates + h.updatesPerEpoch - 1) / h.updatesPerEpoch)
+        let evaluateEvery = max(1, o.evaluateEveryUpdates / h.updatesPerEpoch)
+
+        // References on the real plant.
+        var references: [Reference] = []
+        var plant = try RealPlantEnvironment(task: realTask, parameters: gap.plant, seed: 0xBEEF)
+        if let (name, policy) = scripted {
+            references.append(Reference(name: name, realReturn: meanReturn(&plant, episodes: o.evaluationEpisodes, policy: policy)))
+        }
+        references.append(
+            Reference(
+                name: "zero action",
+                realReturn: meanReturn(&plant, episodes: o.evaluationEpisodes) { _, a in
+                    for j in 0..<realTask.actionSize { a[j] = 0 }
+                }))
 
         // The real dataset: recorded once, shared by every run (as a lab's logged data is).
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("robotctl-gap-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        var teleop = TeleopDataset.Options()
-        teleop.episodes = o.teleopEpisodes
-        teleop.plantParameters = o.plantParameters
-        teleop.seed = 0x7E1E
-        _ = try TeleopDataset.recordPendulum(task: realTask, directory: directory, options: teleop)
+        let realData: GapRealData.Summary
+        if o.realData == .teleop {
+            guard let teleop else {
+                throw SimError(
+                    "--real-data teleop: no scripted operator for \(o.task.rawValue); use one of: \(RealDataKind.allCases.filter { $0 != .teleop }.map(\.rawValue).joined(separator: ", "))"
+                )
+            }
+            realData = try teleop(directory)
+        } else {
+            var d = GapRealData.Options()
+            d.kind = o.realData
+            d.episodes = o.realEpisodes
+            d.behaviourUpdates = o.behaviourUpdates
+            d.plantParameters = gap.plant
+            realData = try GapRealData.recordBehaviour(
+                simTask: simTask, realTask: realTask,
+                schema: GapRealData.schema(task: o.task, controlPeriod: realTask.controlPeriod, source: o.realData.rawValue),
+                hyperparameters: h, directory: directory, options: d)
+        }
+        references.append(Reference(name: "real data episodes (\(o.realData.rawValue))", realReturn: realData.meanReturn))
+        for r in references { progress("\(r.name): real return \(String(format: "%.1f", r.realReturn))") }
         let arrays = try DatasetReader(directory: directory).d4rlArrays()
 
-        for algorithm in o.algorithms {
+        var curves: [CurvePoint] = []
+        var methods = o.algorithms.map { (name: $0.rawValue, algorithm: $0, sim: simTask) }
+        if o.matchedSim { methods.append((name: "sac-matched-sim", algorithm: .sacSim, sim: matchedSimTask)) }
+        for (name, algorithm, methodSim) in methods {
             for seed in o.seeds {
                 let start = Date()
                 var hs = h
                 hs.seed = seed
-                let real = replayBuffer(arrays)
-                let plant = try RealPlantEnvironment(
-                    task: realTask, parameters: o.plantParameters, seed: seed ^ 0xE7A1)
                 let run = try TrainingRun(
-                    algorithm: algorithm, hyperparameters: hs, real: real, agent: nil,
-                    simEnvironment: SimEnvironment(task: simTask, seed: seed ^ 0x51), evalEnvironment: plant)
+                    algorithm: algorithm, hyperparameters: hs, real: replayBuffer(arrays), agent: nil,
+                    simEnvironment: SimEnvironment(task: methodSim, seed: seed ^ 0x51),
+                    evalEnvironment: try RealPlantEnvironment(task: realTask, parameters: gap.plant, seed: seed ^ 0xE7A1))
                 run.warmUp(simSteps: max(hs.batchSize, hs.simStepsPerEpoch))
-                var final: Double? = nil
-                while run.epoch < o.epochs {
-                    final = try run.runEpoch().evalReturn ?? final
+                func point(_ epoch: TrainingRun<SimEnvironment<T>, RealPlantEnvironment<T>>.EpochReport? = nil) -> CurvePoint {
+                    var simEval = SimEnvironment(task: simTask, seed: 0x5EE ^ seed)
+                    let simReturn = meanReturn(&simEval, episodes: o.evaluationEpisodes) {
+                        run.act(observation: $0, into: $1, stochastic: false)
+                    }
+                    let means = epoch.map { Dictionary($0.means, uniquingKeysWith: { a, _ in a }) } ?? [:]
+                    return CurvePoint(
+                        method: name, seed: seed, updates: run.epoch * hs.updatesPerEpoch,
+                        simSteps: run.sim.appended, realReturn: run.evaluate(episodes: o.evaluationEpisodes),
+                        simReturn: simReturn, seconds: Date().timeIntervalSince(start),
+                        simWeightMean: means["charts/sim_weight_mean"] ?? .nan, alpha: means["charts/alpha"] ?? .nan)
                 }
-                let result = Run(
-                    name: algorithm.rawValue, seed: seed,
-                    realReturn: final ?? run.evaluate(episodes: o.evaluationEpisodes),
-                    updates: run.epoch * hs.updatesPerEpoch, seconds: Date().timeIntervalSince(start))
-                runs.append(result)
+                curves.append(point())
+                while run.epoch < epochs {
+                    let report = try run.runEpoch()
+                    if run.epoch % evaluateEvery == 0 || run.epoch == epochs { curves.append(point(report)) }
+                }
+                let last = curves[curves.count - 1]
                 progress(
-                    "\(result.name) seed \(seed): real return \(String(format: "%.1f", result.realReturn)) (\(result.updates) updates, \(String(format: "%.0f", result.seconds)) s)"
+                    "\(name) seed \(seed): real return \(String(format: "%.1f", last.realReturn)), sim return \(String(format: "%.1f", last.simReturn)) (\(last.updates) updates, \(String(format: "%.0f", last.seconds)) s)"
                 )
             }
         }
-        return runs
+        return Report(
+            task: o.task, gap: gap.name, gapDoc: gap.doc, plantAssignments: gap.plantAssignments,
+            simAssignments: o.simAssignments, realData: realData, budgetUpdates: epochs * h.updatesPerEpoch,
+            updatesPerEpoch: h.updatesPerEpoch, simStepsPerEpoch: h.simStepsPerEpoch, hyperparameters: h,
+            evaluationEpisodes: o.evaluationEpisodes, seeds: o.seeds, references: references, curves: curves,
+            wallSeconds: Date().timeIntervalSince(wallStart))
     }
 
-    /// Per-name statistics of `runs`, in first-appearance order.
-    public static func summarize(_ runs: [Run]) -> [Summary] {
-        var names: [String] = []
-        for r in runs where !names.contains(r.name) { names.append(r.name) }
-        return names.map { name in
-            let values = runs.filter { $0.name == name }.map(\.realReturn)
-            let mean = values.reduce(0, +) / Double(values.count)
-            let variance =
-                values.count > 1
-                ? values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1) : 0
-            return Summary(
-                name: name, runs: values.count, mean: mean, std: variance.squareRoot(),
-                min: values.min() ?? .nan, max: values.max() ?? .nan)
+    /// Mean undiscounted return of `episodes` episodes of `policy` in `env`.
+    static func meanReturn<E: TaskEnvironment>(_ env: inout E, episodes: Int, policy: Policy) -> Double {
+        var observation = [Float](repeating: 0, count: env.observationSize)
+        var action = [Float](repeating: 0, count: env.actionSize)
+        var total = 0.0
+        observation.withUnsafeMutableBufferPointer { o in
+            action.withUnsafeMutableBufferPointer { a in
+                for _ in 0..<episodes {
+                    env.reset(observation: o.baseAddress!)
+                    while true {
+                        policy(o.baseAddress!, a.baseAddress!)
+                        let outcome = env.step(action: a.baseAddress!, observation: o.baseAddress!)
+                        total += outcome.reward
+                        if outcome.terminated || outcome.truncated { break }
+                    }
+                }
+            }
         }
+        return total / Double(max(episodes, 1))
     }
 
     /// The D4RL arrays as a full-weight real replay buffer.
@@ -140,33 +284,5 @@ public enum GapBenchmark {
             }
         }
         return buffer
-    }
-
-    /// The scripted swing-up controller and zero torque on the real plant.
-    static func references(task: PendulumTask, o: Options) throws -> [Run] {
-        var env = try RealPlantEnvironment(task: task, parameters: o.plantParameters, seed: 0xBEEF)
-        let controller = PendulumSwingUpController(task: task)
-        var obs = [Float](repeating: 0, count: 3)
-        func evaluate(_ policy: ([Float]) -> Float) -> Double {
-            var total = 0.0
-            for _ in 0..<o.evaluationEpisodes {
-                env.reset(observation: &obs)
-                while true {
-                    var a = policy(obs)
-                    let outcome = env.step(action: &a, observation: &obs)
-                    total += outcome.reward
-                    if outcome.terminated || outcome.truncated { break }
-                }
-            }
-            return total / Double(o.evaluationEpisodes)
-        }
-        let scripted = evaluate { o in
-            o.withUnsafeBufferPointer { controller.action(observation: $0.baseAddress!) }
-        }
-        let zero = evaluate { _ in 0 }
-        return [
-            Run(name: "reference/swing-up-controller", seed: 0, realReturn: scripted, updates: 0, seconds: 0),
-            Run(name: "reference/zero-torque", seed: 0, realReturn: zero, updates: 0, seconds: 0),
-        ]
     }
 }
