@@ -64,6 +64,10 @@ struct BenchGap: ParsableCommand {
     var batchSize: Int?
     @Option(help: "Adam learning rate of every network (preset value when omitted).")
     var learningRate: Double?
+    @Option(help: "H2O+ exploit coefficient λ of the V-anchored target (preset value when omitted).")
+    var exploitCoefficient: Double?
+    @Option(help: "Lower clip of the sim importance weight; 1 turns the discriminator weighting off (preset value when omitted).")
+    var simWeightMin: Double?
     @Option(help: "Real dataset kind: teleop, medium or medium-replay.")
     var realData = "medium-replay"
     @Option(help: "Episodes in the real dataset.")
@@ -127,6 +131,8 @@ struct BenchGap: ParsableCommand {
         if let v = hiddenSize { h.hiddenSize = v }
         if let v = batchSize { h.batchSize = v }
         if let v = learningRate { h.learningRate = v }
+        if let v = exploitCoefficient { h.exploitCoefficient = v }
+        if let v = simWeightMin { h.simWeightMin = v }
         do { try h.validate() } catch { throw UserError("\(error)") }
         o.hyperparameters = h
         guard let kind = RealDataKind(rawValue: realData) else {

@@ -148,7 +148,7 @@ struct SimGapBenchmarkTests {
         #expect(s.count == 4 && s.mean == 2.5 && s.min == 1 && s.max == 4)
         #expect(abs(s.std - 1.2909944487358056) < 1e-12)
         #expect(GapReport.Stats([5]).std == 0)
-        #expect(GapReport.number(0.6) == "0.6" && GapReport.number(16) == "16")
+        #expect(GapReport.number(0.6) == "0.6" && GapReport.number(16) == "16" && GapReport.number(1e-5) == "1e-05")
     }
 }
 

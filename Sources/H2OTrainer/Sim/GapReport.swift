@@ -98,7 +98,7 @@ public enum GapReport {
             "- Sim: the onboard simulator's nominal model"
                 + (r.simAssignments.isEmpty ? "" : " with \(r.simAssignments.joined(separator: ", "))") + ".",
             "- Real data: \(r.realData.kind.rawValue), \(r.realData.episodes) episodes, \(r.realData.records) records, mean return \(String(format: "%.1f", r.realData.meanReturn)).",
-            "- Budget: \(r.budgetUpdates) updates per run (\(r.budgetUpdates / max(r.updatesPerEpoch, 1)) epochs of \(r.simStepsPerEpoch) sim steps then \(r.updatesPerEpoch) updates), hidden \(h.hiddenSize), batch \(h.batchSize), learning rate \(number(h.learningRate)), discriminators \(h.discriminatorHiddenSize), λ \(number(h.exploitCoefficient)), τe \(number(h.expectile)), γ \(number(h.gamma)).",
+            "- Budget: \(r.budgetUpdates) updates per run (\(r.budgetUpdates / max(r.updatesPerEpoch, 1)) epochs of \(r.simStepsPerEpoch) sim steps then \(r.updatesPerEpoch) updates), hidden \(h.hiddenSize), batch \(h.batchSize), learning rate \(number(h.learningRate)), discriminators \(h.discriminatorHiddenSize), λ \(number(h.exploitCoefficient)), sim weight clip [\(number(h.simWeightMin)), \(number(h.simWeightMax))], τe \(number(h.expectile)), γ \(number(h.gamma)).",
             "- Metric: mean undiscounted return of \(r.evaluationEpisodes) deterministic episodes from hanging on the real plant after the last update; mean ± std (n − 1) over seeds \(r.seeds.map(String.init).joined(separator: ",")). Sim return: the same policy in the onboard simulator from its own reset distribution.",
             "- Run \(date), wall time \(String(format: "%.0f", r.wallSeconds)) s for everything below.",
             "- Command: `\(command)`",
@@ -125,6 +125,7 @@ public enum GapReport {
     /// A number without trailing zeros (`0.6`, `16`, `-123.4567`).
     public static func number(_ v: Double) -> String {
         if v == v.rounded() && abs(v) < 1e15 { return String(Int64(v)) }
+        if abs(v) < 0.01 { return String(format: "%g", v) }
         var s = String(format: "%.4f", v)
         while s.hasSuffix("0") { s.removeLast() }
         return s
