@@ -53,7 +53,6 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     public var gradDiscSA: FloatBuffer
     public var gradDiscSAS: FloatBuffer
     public var gradLogAlpha: FloatBuffer
-    var gradDiscard: FloatBuffer
 
     var logitsSA: FloatBuffer
     var logitsSAS: FloatBuffer
@@ -125,7 +124,6 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         gradDiscSA = FloatBuffer(count: shapes.discriminatorSA.parameterCount)
         gradDiscSAS = FloatBuffer(count: shapes.discriminatorSAS.parameterCount)
         gradLogAlpha = FloatBuffer(count: 1)
-        gradDiscard = FloatBuffer(count: shapes.critic.parameterCount)
         logitsSA = FloatBuffer(count: 4 * discRows)
         logitsSAS = FloatBuffer(count: 4 * discRows)
         gLogitsSA = FloatBuffer(count: 4 * discRows)
@@ -435,9 +433,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         losses.actor = actor * invB
         losses.logProbabilityMean = logProbSum * invB
         // dL/dã through the critics; their parameter gradient is discarded.
-        q1Pi.backward(agent.q1, batch: B, accumulatingInto: &gradDiscard, inputGradient: true)
-        q2Pi.backward(agent.q2, batch: B, accumulatingInto: &gradDiscard, inputGradient: true)
-        gradDiscard.fill(0)
+        q1Pi.backwardInputOnly(agent.q1, batch: B)
+        q2Pi.backwardInputOnly(agent.q2, batch: B)
         let d1 = q1Pi.inputGradient, d2 = q2Pi.inputGradient, ds = q1Pi.inputStride
         for r in 0..<B {
             for j in 0..<A { actionGradient[r * A + j] = d1[r * ds + S + j] + d2[r * ds + S + j] }

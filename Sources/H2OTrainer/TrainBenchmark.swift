@@ -95,7 +95,8 @@ func threadCPUNanoseconds() -> UInt64 {
 
 extension H2OStep {
     /// FLOPs of the GEMMs of one `run` (forward 2·rows·in·out per layer; backward the same for
-    /// the weight gradient and again for each input gradient it propagates).
+    /// the weight gradient and again for each input gradient it propagates), from the logical
+    /// layer sizes (the kernels also multiply the zero padding of outputs narrower than 16).
     public func flopsPerStep(_ agent: borrowing H2OAgent) -> Double {
         func macs(_ s: MLPShape) -> Double { Double(s.multiplyAddsPerSample) }
         func firstLayer(_ s: MLPShape) -> Double { Double(s.layerSizes[0] * s.layerSizes[1]) }
@@ -117,7 +118,8 @@ extension H2OStep {
         if useValue { f += fwd(agent.value.shape, Nr + B) + bwd(agent.value.shape, Nr, input: false) }
         f += 2 * (fwd(agent.q1.shape, B) + bwd(agent.q1.shape, B, input: false))
         if algorithm != .iqlReal {
-            f += 2 * (fwd(agent.q1.shape, B) + bwd(agent.q1.shape, B, input: true))
+            // The actor's pass through the critics back-propagates to the action only.
+            f += 2 * (fwd(agent.q1.shape, B) + 2 * Double(B) * macs(agent.q1.shape))
         }
         f += bwd(agent.policy.shape, B, input: false)
         return f
