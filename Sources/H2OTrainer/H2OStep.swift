@@ -1,3 +1,4 @@
+import Control
 import FixedNN
 import Foundation
 
@@ -28,11 +29,13 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     let S: Int, A: Int
     let realRows: Int, simRows: Int, rows: Int, discRows: Int, copies: Int
     let gamma: Float, lambda: Float, expectile: Float, polyak: Float
-    let discNoise: Float, weightMin: Float, weightMax: Float, targetEntropy: Float
+    let targetEntropy: Float
     let cqlWeight: Float, cqlStateNoise: Float, iqlTemperature: Float, iqlMaxWeight: Float
 
-    var discSA: MLPWorkspace
-    var discSAS: MLPWorkspace
+    /// Steps 1–2's buffers, heap-homed so the worker thread can own them during a step.
+    let discriminators: UnsafeMutablePointer<DiscriminatorStage>
+    /// The second thread of a two-thread step (nil: one thread).
+    let worker: StepWorker?
     var pi: MLPWorkspace
     var headPi: TanhGaussianHead
     var headNext: TanhGaussianHead
@@ -50,23 +53,30 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     public var gradQ1: FloatBuffer
     public var gradQ2: FloatBuffer
     public var gradValue: FloatBuffer
-    public var gradDiscSA: FloatBuffer
-    public var gradDiscSAS: FloatBuffer
     public var gradLogAlpha: FloatBuffer
 
-    var logitsSA: FloatBuffer
-    var logitsSAS: FloatBuffer
-    var gLogitsSA: FloatBuffer
-    var gLogitsSAS: FloatBuffer
-    /// w_c of the last step's sim rows.
-    public var simWeights: FloatBuffer
     var targets: FloatBuffer
     var valueTargets: FloatBuffer
     var actionGradient: FloatBuffer
     var logProbGradient: FloatBuffer
     var scratch: FloatBuffer
-    /// Workspaces for `inputs`' row counts and the agent's networks. Allocates.
+    /// Workspaces for `inputs`' row counts and the agent's networks, on one thread. Allocates.
     public init(agent: borrowing H2OAgent, inputs: borrowing StepInputs) {
+        self.init(agent: agent, inputs: inputs, worker: nil)
+    }
+
+    /// A step on `threads` threads (1 or 2). With 2, a persistent worker thread is started now
+    /// (``StepWorker``) and each `run` computes the discriminators' phase (steps 1–2) there while
+    /// the calling thread runs the learner's forward passes (steps 3, 4, 6 and the critics'
+    /// forward pass, which do not need w_c); results are bit-identical to one thread.
+    /// Allocates; throws if the thread cannot be started.
+    public init(agent: borrowing H2OAgent, inputs: borrowing StepInputs, threads: Int) throws(SystemError) {
+        precondition(threads == 1 || threads == 2, "H2OStep supports 1 or 2 threads")
+        self.init(agent: agent, inputs: inputs, worker: threads == 2 ? try StepWorker() : nil)
+    }
+
+    init(agent: borrowing H2OAgent, inputs: borrowing StepInputs, worker: StepWorker?) {
+        self.worker = worker
         let h = agent.hyperparameters
         let algorithm = inputs.algorithm
         let S = agent.observationSize, A = agent.actionSize
@@ -95,17 +105,16 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         gamma = Float(h.gamma)
         expectile = Float(h.expectile)
         polyak = Float(h.polyak)
-        discNoise = Float(h.discriminatorNoiseStd)
-        weightMin = Float(h.simWeightMin)
-        weightMax = Float(h.simWeightMax)
         targetEntropy = Float(h.resolvedTargetEntropy(actionSize: A))
         cqlWeight = Float(h.cqlWeight)
         cqlStateNoise = Float(h.cqlStateNoiseStd)
         iqlTemperature = Float(h.iqlTemperature)
         iqlMaxWeight = Float(h.iqlMaxWeight)
-        discSA = MLPWorkspace(shape: shapes.discriminatorSA, maxBatch: Swift.max(1, 2 * discRows))
-        discSAS = MLPWorkspace(
-            shape: shapes.discriminatorSAS, maxBatch: Swift.max(Swift.max(1, 2 * discRows), Swift.max(simRows * copies, simRows)))
+        discriminators = .allocate(capacity: 1)
+        discriminators.initialize(
+            to: DiscriminatorStage(
+                shapes: (shapes.discriminatorSA, shapes.discriminatorSAS), observationSize: S, actionSize: A,
+                realRows: realRows, simRows: simRows, discriminatorRows: discRows, noisyCopies: copies, hyperparameters: h))
         pi = MLPWorkspace(shape: shapes.policy, maxBatch: 2 * B)
         headPi = TanhGaussianHead(actionSize: A, maxBatch: B)
         headNext = TanhGaussianHead(actionSize: A, maxBatch: B)
@@ -121,14 +130,7 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         gradQ1 = FloatBuffer(count: shapes.critic.parameterCount)
         gradQ2 = FloatBuffer(count: shapes.critic.parameterCount)
         gradValue = FloatBuffer(count: shapes.value.parameterCount)
-        gradDiscSA = FloatBuffer(count: shapes.discriminatorSA.parameterCount)
-        gradDiscSAS = FloatBuffer(count: shapes.discriminatorSAS.parameterCount)
         gradLogAlpha = FloatBuffer(count: 1)
-        logitsSA = FloatBuffer(count: 4 * discRows)
-        logitsSAS = FloatBuffer(count: 4 * discRows)
-        gLogitsSA = FloatBuffer(count: 4 * discRows)
-        gLogitsSAS = FloatBuffer(count: 4 * discRows)
-        simWeights = FloatBuffer(count: simRows)
         targets = FloatBuffer(count: B)
         valueTargets = FloatBuffer(count: 2 * B)
         actionGradient = FloatBuffer(count: B * A)
@@ -136,8 +138,14 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         scratch = FloatBuffer(count: Swift.max(B, simRows * Swift.max(copies, 1)))
     }
 
-    /// Threads the step runs on (one: the calling thread).
-    public var threadCount: Int { 1 }
+    deinit {
+        worker?.shutdown()
+        discriminators.deinitialize(count: 1)
+        discriminators.deallocate()
+    }
+
+    /// Threads the step runs on (the calling thread, plus the worker if any).
+    public var threadCount: Int { worker == nil ? 1 : 2 }
 
     // MARK: The step
 
@@ -146,22 +154,36 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     public mutating func run(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> StepLosses {
         var losses = StepLosses()
         if algorithm == .h2oPlus || algorithm == .h2o {
-            let (lSA, lSAS, wMean) = discriminatorPhase(&agent, inputs)
-            losses.discriminatorSA = lSA
-            losses.discriminatorSAS = lSAS
-            losses.simWeightMean = wMean
+            let results: (Float, Float, Float)
+            if let worker {
+                // Worker: steps 1–2 (writes only the stage and the agent's discriminators and
+                // their optimisers). Here: the learner's forward passes (read the policy,
+                // critics, targets, V, logα, m, c; write only this step's learner buffers).
+                results = withUnsafeMutablePointer(to: &agent) { agentPointer in
+                    withUnsafePointer(to: inputs) { inputsPointer in
+                        discriminators.pointee.pendingAgent = agentPointer
+                        discriminators.pointee.pendingInputs = inputsPointer
+                        worker.post(DiscriminatorStage.job, context: UnsafeMutableRawPointer(discriminators))
+                        learnerForwardAndGradients(agentPointer.pointee, inputsPointer.pointee, into: &losses)
+                        worker.wait()
+                        discriminators.pointee.pendingAgent = nil
+                        discriminators.pointee.pendingInputs = nil
+                        return discriminators.pointee.results
+                    }
+                }
+            } else {
+                results = withUnsafeMutablePointer(to: &agent) { discriminators.pointee.phase($0, inputs) }
+            }
+            (losses.discriminatorSA, losses.discriminatorSAS, losses.simWeightMean) = results
+            if worker != nil {
+                criticGradients(agent, inputs, into: &losses)
+                applyLearnerGradients(&agent)
+                return losses
+            }
         }
         learnerGradients(agent, inputs, into: &losses)
         applyLearnerGradients(&agent)
         return losses
-    }
-
-    /// Steps 1–2: discriminator gradients, one Adam step each, then w_c with the updated D_sas.
-    mutating func discriminatorPhase(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> (Float, Float, Float) {
-        let (lSA, lSAS) = discriminatorGradients(agent, inputs)
-        agent.discriminatorSAOptimizer.step(&agent.discriminatorSA.parameters, gradient: gradDiscSA)
-        agent.discriminatorSASOptimizer.step(&agent.discriminatorSAS.parameters, gradient: gradDiscSAS)
-        return (lSA, lSAS, computeSimWeights(agent, inputs))
     }
 
     /// Adam on logα, V, π (with m, c), Q1, Q2 from the gradients of `learnerGradients`, then
@@ -181,95 +203,26 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         agent.q2Target.polyakUpdate(toward: agent.q2, rate: polyak)
     }
 
-    // MARK: 1. Discriminators
+    // MARK: 1–2. Discriminators and sim weights (storage in `DiscriminatorStage`)
 
     /// L_sa and L_sas on the noisy discriminator batch; leaves ∇_{D_sa}(L_sa + L_sas) in
     /// `gradDiscSA` and ∇_{D_sas} L_sas in `gradDiscSAS`. Parameters unchanged.
     mutating func discriminatorGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> (Float, Float) {
-        let n = discRows
-        let width = 2 * S + A
-        let inSA = discSA.input, strideSA = discSA.inputStride
-        let inSAS = discSAS.input, strideSAS = discSAS.inputStride
-        // Rows 0..<n real, n..<2n sim: (s, a, s') + σ·ε.
-        for part in 0..<2 {
-            let batchObs = part == 0 ? inputs.discriminatorReal.observations : inputs.discriminatorSim.observations
-            let batchAct = part == 0 ? inputs.discriminatorReal.actions : inputs.discriminatorSim.actions
-            let batchNext = part == 0 ? inputs.discriminatorReal.nextObservations : inputs.discriminatorSim.nextObservations
-            let noise = part == 0 ? inputs.discriminatorRealNoise.baseAddress : inputs.discriminatorSimNoise.baseAddress
-            for i in 0..<n {
-                let r = part * n + i
-                let e = noise + i * width
-                let x = inSAS + r * strideSAS
-                for j in 0..<S { x[j] = batchObs[i * S + j] + discNoise * e[j] }
-                for j in 0..<A { x[S + j] = batchAct[i * A + j] + discNoise * e[S + j] }
-                for j in 0..<S { x[S + A + j] = batchNext[i * S + j] + discNoise * e[S + A + j] }
-                (inSA + r * strideSA).update(from: x, count: S + A)
-            }
-        }
-        discSA.forward(agent.discriminatorSA, batch: 2 * n)
-        discSAS.forward(agent.discriminatorSAS, batch: 2 * n)
-        let outSA = discSA.output, outSAS = discSAS.output
-        let oSA = discSA.outputStride, oSAS = discSAS.outputStride
-        for r in 0..<(2 * n) {
-            for k in 0..<2 {
-                let zsa = 2 * outSA[r * oSA + k]
-                logitsSA[2 * r + k] = zsa
-                logitsSAS[2 * r + k] = 2 * outSAS[r * oSAS + k] + zsa
-            }
-        }
-        let gSA = gLogitsSA.baseAddress, gSAS = gLogitsSAS.baseAddress
-        let lSA =
-            Loss.softmaxCrossEntropy2(
-                logits: logitsSA.baseAddress, logitStride: 2, count: n, label: 0, gradient: gSA, gradientStride: 2)
-            + Loss.softmaxCrossEntropy2(
-                logits: logitsSA.baseAddress + 2 * n, logitStride: 2, count: n, label: 1, gradient: gSA + 2 * n,
-                gradientStride: 2)
-        let lSAS =
-            Loss.softmaxCrossEntropy2(
-                logits: logitsSAS.baseAddress, logitStride: 2, count: n, label: 0, gradient: gSAS, gradientStride: 2)
-            + Loss.softmaxCrossEntropy2(
-                logits: logitsSAS.baseAddress + 2 * n, logitStride: 2, count: n, label: 1, gradient: gSAS + 2 * n,
-                gradientStride: 2)
-        // Through logits = 2·out: D_sa receives both losses, D_sas only L_sas.
-        let dSA = discSA.outputGradient, dSAS = discSAS.outputGradient
-        for r in 0..<(2 * n) {
-            for k in 0..<2 {
-                dSA[r * oSA + k] = 2 * (gSA[2 * r + k] + gSAS[2 * r + k])
-                dSAS[r * oSAS + k] = 2 * gSAS[2 * r + k]
-            }
-        }
-        gradDiscSA.fill(0)
-        gradDiscSAS.fill(0)
-        discSA.backward(agent.discriminatorSA, batch: 2 * n, accumulatingInto: &gradDiscSA, inputGradient: false)
-        discSAS.backward(agent.discriminatorSAS, batch: 2 * n, accumulatingInto: &gradDiscSAS, inputGradient: false)
-        return (lSA, lSAS)
+        discriminators.pointee.gradients(agent, inputs)
     }
-
-    // MARK: 2. Sim weights
 
     /// w_c for the sim rows of the RL batch with the agent's (updated) D_sas, no noise.
     /// Returns their mean.
     mutating func computeSimWeights(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> Float {
-        guard simRows > 0 else { return 1 }
-        let x = discSAS.input, stride = discSAS.inputStride
-        for i in 0..<simRows {
-            let r = realRows + i
-            let row = x + i * stride
-            (row).update(from: inputs.rl.observations + r * S, count: S)
-            (row + S).update(from: inputs.rl.actions + r * A, count: A)
-            (row + S + A).update(from: inputs.rl.nextObservations + r * S, count: S)
-        }
-        discSAS.forward(agent.discriminatorSAS, batch: simRows)
-        let out = discSAS.output, o = discSAS.outputStride
-        var sum: Float = 0
-        for i in 0..<simRows {
-            let w = Foundation.exp(2 * (out[i * o] - out[i * o + 1]))
-            let c = Swift.min(Swift.max(w, weightMin), weightMax)
-            simWeights[i] = c
-            sum += c
-        }
-        return sum / Float(simRows)
+        discriminators.pointee.computeSimWeights(agent, inputs)
     }
+
+    /// ∇_{D_sa}(L_sa + L_sas) of the last step, laid out like the agent's D_sa parameters.
+    public var gradDiscSA: FloatBuffer { _read { yield discriminators.pointee.gradSA } }
+    /// ∇_{D_sas} L_sas of the last step.
+    public var gradDiscSAS: FloatBuffer { _read { yield discriminators.pointee.gradSAS } }
+    /// w_c of the last step's sim rows.
+    public var simWeights: FloatBuffer { _read { yield discriminators.pointee.simWeights } }
 
     // MARK: 3–6. Policy, temperature, target, critics, value
 
@@ -295,7 +248,7 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
             if simRows > 0 {
                 critic += Loss.weightedMeanSquaredError(
                     predictions: out + Nr * o, predictionStride: o, targets: targets.baseAddress + Nr,
-                    weights: simWeights.baseAddress, count: simRows, gradient: grad + Nr * o, gradientStride: o)
+                    weights: discriminators.pointee.simWeights.baseAddress, count: simRows, gradient: grad + Nr * o, gradientStride: o)
             }
         }
         if algorithm == .h2o {
@@ -464,7 +417,7 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         let Ns = simRows, Nr = realRows, K = copies
         guard Ns > 0 else { return 0 }
         // u_i = clip(mean_k −(D_sas[0] − D_sas[1])(s_i, a_i, s'_i + σ ε_ik), 1e-45, 10).
-        let x = discSAS.input, stride = discSAS.inputStride
+        let x = discriminators.pointee.discSAS.input, stride = discriminators.pointee.discSAS.inputStride
         let noise = inputs.nextStateNoise.baseAddress
         for i in 0..<Ns {
             let r = Nr + i
@@ -476,8 +429,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
                 for j in 0..<S { row[S + A + j] = inputs.rl.nextObservations[r * S + j] + cqlStateNoise * e[j] }
             }
         }
-        discSAS.forward(agent.discriminatorSAS, batch: Ns * K)
-        let out = discSAS.output, o = discSAS.outputStride
+        discriminators.pointee.discSAS.forward(agent.discriminatorSAS, batch: Ns * K)
+        let out = discriminators.pointee.discSAS.output, o = discriminators.pointee.discSAS.outputStride
         var total: Float = 0
         for i in 0..<Ns {
             var s: Float = 0
