@@ -25,11 +25,11 @@ struct DiscriminatorStage: ~Copyable {
     var gLogitsSAS: FloatBuffer
     /// w_c of the last step's sim rows.
     var simWeights: FloatBuffer
+    /// The RL batch's sim rows (s, a, s'), `simRows × discSAS.inputStride`.
+    var simRowInputs: FloatBuffer
 
-    /// The job handed to the worker: the agent and inputs of the current step, and the phase's
-    /// results (L_sa, L_sas, mean w_c). Set by the owner before `post`, read after `wait`.
-    var pendingAgent: UnsafeMutablePointer<H2OAgent>?
-    var pendingInputs: UnsafePointer<StepInputs>?
+    /// The phase's results (L_sa, L_sas, mean w_c) when a worker ran it
+    /// (``CriticTwoStage/phaseOneJob(_:)``); read by the owner after `wait`.
     var results: (Float, Float, Float) = (0, 0, 1)
 
     /// Buffers for `discriminatorRows` real + as many sim rows, and for `simRows` (× H2O's
@@ -56,27 +56,37 @@ struct DiscriminatorStage: ~Copyable {
         gLogitsSA = FloatBuffer(count: 4 * discRows)
         gLogitsSAS = FloatBuffer(count: 4 * discRows)
         simWeights = FloatBuffer(count: simRows)
+        simRowInputs = FloatBuffer(count: Swift.max(1, simRows) * discSAS.inputStride)
     }
 
     /// Steps 1–2 on `agent`: gradients, one Adam step on D_sa and on D_sas, then w_c with the
     /// updated D_sas. Returns (L_sa, L_sas, mean w_c). Touches only the discriminators and
     /// their optimisers in `agent`. Real-time safe: does not allocate, lock or throw.
     mutating func phase(_ agent: UnsafeMutablePointer<H2OAgent>, _ inputs: borrowing StepInputs) -> (Float, Float, Float) {
-        let (lSA, lSAS) = gradients(agent.pointee, inputs)
-        agent.pointee.discriminatorSAOptimizer.step(&agent.pointee.discriminatorSA.parameters, gradient: gradSA)
-        agent.pointee.discriminatorSASOptimizer.step(&agent.pointee.discriminatorSAS.parameters, gradient: gradSAS)
-        return (lSA, lSAS, computeSimWeights(agent.pointee, inputs))
+        loadDiscriminatorRows(inputs)
+        loadSimRows(inputs)
+        return phaseOnLoadedRows(agent)
     }
 
-    /// The worker's entry point: `phase` on the pending agent and inputs, into `results`.
-    static func job(_ raw: UnsafeMutableRawPointer) {
-        let stage = raw.assumingMemoryBound(to: DiscriminatorStage.self)
-        stage.pointee.results = stage.pointee.phase(stage.pointee.pendingAgent!, stage.pointee.pendingInputs!.pointee)
+    /// `phase` on the rows `loadDiscriminatorRows` and `loadSimRows` wrote (the worker's part:
+    /// it reads nothing of the step's inputs).
+    mutating func phaseOnLoadedRows(_ agent: UnsafeMutablePointer<H2OAgent>) -> (Float, Float, Float) {
+        let (lSA, lSAS) = gradientsOnLoadedRows(agent.pointee)
+        agent.pointee.discriminatorSAOptimizer.step(&agent.pointee.discriminatorSA.parameters, gradient: gradSA)
+        agent.pointee.discriminatorSASOptimizer.step(&agent.pointee.discriminatorSAS.parameters, gradient: gradSAS)
+        return (lSA, lSAS, simWeightsOnLoadedRows(agent.pointee))
     }
 
     /// L_sa and L_sas on the noisy discriminator batch; leaves ∇_{D_sa}(L_sa + L_sas) in
     /// `gradSA` and ∇_{D_sas} L_sas in `gradSAS`. Parameters unchanged.
     mutating func gradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> (Float, Float) {
+        loadDiscriminatorRows(inputs)
+        return gradientsOnLoadedRows(agent)
+    }
+
+    /// Writes this step's noisy discriminator rows (s, a, s') + σ·ε into the workspaces' inputs:
+    /// rows 0..<n real, n..<2n sim.
+    mutating func loadDiscriminatorRows(_ inputs: borrowing StepInputs) {
         let n = discRows
         let width = 2 * S + A
         let inSA = discSA.input, strideSA = discSA.inputStride
@@ -97,6 +107,11 @@ struct DiscriminatorStage: ~Copyable {
                 (inSA + r * strideSA).update(from: x, count: S + A)
             }
         }
+    }
+
+    /// `gradients` on the rows `loadDiscriminatorRows` wrote.
+    mutating func gradientsOnLoadedRows(_ agent: borrowing H2OAgent) -> (Float, Float) {
+        let n = discRows
         discSA.forward(agent.discriminatorSA, batch: 2 * n)
         discSAS.forward(agent.discriminatorSAS, batch: 2 * n)
         let outSA = discSA.output, outSAS = discSAS.output
@@ -139,8 +154,13 @@ struct DiscriminatorStage: ~Copyable {
     /// w_c for the sim rows of the RL batch with the agent's (updated) D_sas, no noise.
     /// Returns their mean.
     mutating func computeSimWeights(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> Float {
-        guard simRows > 0 else { return 1 }
-        let x = discSAS.input, stride = discSAS.inputStride
+        loadSimRows(inputs)
+        return simWeightsOnLoadedRows(agent)
+    }
+
+    /// Copies the RL batch's sim rows (s, a, s') into `simRowInputs`.
+    mutating func loadSimRows(_ inputs: borrowing StepInputs) {
+        let x = simRowInputs.baseAddress, stride = discSAS.inputStride
         for i in 0..<simRows {
             let r = realRows + i
             let row = x + i * stride
@@ -148,6 +168,12 @@ struct DiscriminatorStage: ~Copyable {
             (row + S).update(from: inputs.rl.actions + r * A, count: A)
             (row + S + A).update(from: inputs.rl.nextObservations + r * S, count: S)
         }
+    }
+
+    /// `computeSimWeights` on the rows `loadSimRows` wrote.
+    mutating func simWeightsOnLoadedRows(_ agent: borrowing H2OAgent) -> Float {
+        guard simRows > 0 else { return 1 }
+        discSAS.input.update(from: simRowInputs.baseAddress, count: simRows * discSAS.inputStride)
         discSAS.forward(agent.discriminatorSAS, batch: simRows)
         let out = discSAS.output, o = discSAS.outputStride
         var sum: Float = 0

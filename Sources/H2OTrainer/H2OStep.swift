@@ -42,7 +42,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     var q1Pi: MLPWorkspace
     var q2Pi: MLPWorkspace
     var q1: MLPWorkspace
-    var q2: MLPWorkspace
+    /// Q2's (s, a) pass, heap-homed so the worker thread can own it during a step.
+    let criticTwo: UnsafeMutablePointer<CriticTwoStage>
     var q1T: MLPWorkspace
     var q2T: MLPWorkspace
     var v: MLPWorkspace
@@ -51,7 +52,6 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     public var gradPolicy: FloatBuffer
     public var gradLogStd: FloatBuffer
     public var gradQ1: FloatBuffer
-    public var gradQ2: FloatBuffer
     public var gradValue: FloatBuffer
     public var gradLogAlpha: FloatBuffer
 
@@ -121,14 +121,14 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         q1Pi = MLPWorkspace(shape: shapes.critic, maxBatch: B)
         q2Pi = MLPWorkspace(shape: shapes.critic, maxBatch: B)
         q1 = MLPWorkspace(shape: shapes.critic, maxBatch: B)
-        q2 = MLPWorkspace(shape: shapes.critic, maxBatch: B)
+        criticTwo = .allocate(capacity: 1)
+        criticTwo.initialize(to: CriticTwoStage(shape: shapes.critic, rows: B, discriminators: discriminators))
         q1T = MLPWorkspace(shape: shapes.critic, maxBatch: 2 * B)
         q2T = MLPWorkspace(shape: shapes.critic, maxBatch: 2 * B)
         v = MLPWorkspace(shape: shapes.value, maxBatch: 2 * B)
         gradPolicy = FloatBuffer(count: shapes.policy.parameterCount)
         gradLogStd = FloatBuffer(count: 2)
         gradQ1 = FloatBuffer(count: shapes.critic.parameterCount)
-        gradQ2 = FloatBuffer(count: shapes.critic.parameterCount)
         gradValue = FloatBuffer(count: shapes.value.parameterCount)
         gradLogAlpha = FloatBuffer(count: 1)
         targets = FloatBuffer(count: B)
@@ -140,6 +140,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
 
     deinit {
         worker?.shutdown()
+        criticTwo.deinitialize(count: 1)
+        criticTwo.deallocate()
         discriminators.deinitialize(count: 1)
         discriminators.deallocate()
     }
@@ -152,6 +154,9 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// One full update of `agent` from `inputs`; returns the losses (computed from the
     /// parameters before the update). Real-time safe: does not allocate, lock or throw.
     public mutating func run(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> StepLosses {
+        // Through a local copy of the pointer: `discriminators.pointee` (a stored property's
+        // pointee) crashes swift-frontend 6.3.1 under -sanitize=thread ("Invalid bitcast").
+        let stage = discriminators
         var losses = StepLosses()
         if algorithm == .h2oPlus || algorithm == .h2o {
             let results: (Float, Float, Float)
@@ -159,24 +164,30 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
                 // Worker: steps 1–2 (writes only the stage and the agent's discriminators and
                 // their optimisers). Here: the learner's forward passes (read the policy,
                 // critics, targets, V, logα, m, c; write only this step's learner buffers).
+                // Worker: steps 1–2 and Q2's (s, a) forward pass; here: the rest of the
+                // learner's forward passes. Then Q1's backward here beside Q2's there.
+                let c2 = criticTwo
+                stage.pointee.loadDiscriminatorRows(inputs)
+                stage.pointee.loadSimRows(inputs)
+                loadCriticRows(inputs)
                 results = withUnsafeMutablePointer(to: &agent) { agentPointer in
-                    withUnsafePointer(to: inputs) { inputsPointer in
-                        discriminators.pointee.pendingAgent = agentPointer
-                        discriminators.pointee.pendingInputs = inputsPointer
-                        worker.post(DiscriminatorStage.job, context: UnsafeMutableRawPointer(discriminators))
-                        learnerForwardAndGradients(agentPointer.pointee, inputsPointer.pointee, into: &losses)
-                        worker.wait()
-                        discriminators.pointee.pendingAgent = nil
-                        discriminators.pointee.pendingInputs = nil
-                        return discriminators.pointee.results
-                    }
+                    c2.pointee.pendingAgent = agentPointer
+                    worker.post(CriticTwoStage.phaseOneJob, context: UnsafeMutableRawPointer(c2))
+                    learnerForwardAndGradients(agentPointer.pointee, inputs, into: &losses, criticTwoOnWorker: true)
+                    worker.wait()
+                    criticLosses(agentPointer.pointee, inputs, into: &losses)
+                    worker.post(CriticTwoStage.backwardJob, context: UnsafeMutableRawPointer(c2))
+                    gradQ1.fill(0)
+                    q1.backward(agentPointer.pointee.q1, batch: rows, accumulatingInto: &gradQ1, inputGradient: false)
+                    worker.wait()
+                    c2.pointee.pendingAgent = nil
+                    return stage.pointee.results
                 }
             } else {
-                results = withUnsafeMutablePointer(to: &agent) { discriminators.pointee.phase($0, inputs) }
+                results = withUnsafeMutablePointer(to: &agent) { stage.pointee.phase($0, inputs) }
             }
             (losses.discriminatorSA, losses.discriminatorSAS, losses.simWeightMean) = results
             if worker != nil {
-                criticGradients(agent, inputs, into: &losses)
                 applyLearnerGradients(&agent)
                 return losses
             }
@@ -198,7 +209,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         agent.policyOptimizer.step(&agent.policy.parameters, gradient: gradPolicy)
         agent.logStdOptimizer.step(&agent.logStd, gradient: gradLogStd)
         agent.q1Optimizer.step(&agent.q1.parameters, gradient: gradQ1)
-        agent.q2Optimizer.step(&agent.q2.parameters, gradient: gradQ2)
+        let c2 = criticTwo
+        agent.q2Optimizer.step(&agent.q2.parameters, gradient: c2.pointee.gradient)
         agent.q1Target.polyakUpdate(toward: agent.q1, rate: polyak)
         agent.q2Target.polyakUpdate(toward: agent.q2, rate: polyak)
     }
@@ -208,21 +220,25 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// L_sa and L_sas on the noisy discriminator batch; leaves ∇_{D_sa}(L_sa + L_sas) in
     /// `gradDiscSA` and ∇_{D_sas} L_sas in `gradDiscSAS`. Parameters unchanged.
     mutating func discriminatorGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> (Float, Float) {
-        discriminators.pointee.gradients(agent, inputs)
+        let stage = discriminators
+        return stage.pointee.gradients(agent, inputs)
     }
 
     /// w_c for the sim rows of the RL batch with the agent's (updated) D_sas, no noise.
     /// Returns their mean.
     mutating func computeSimWeights(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> Float {
-        discriminators.pointee.computeSimWeights(agent, inputs)
+        let stage = discriminators
+        return stage.pointee.computeSimWeights(agent, inputs)
     }
 
     /// ∇_{D_sa}(L_sa + L_sas) of the last step, laid out like the agent's D_sa parameters.
-    public var gradDiscSA: FloatBuffer { _read { yield discriminators.pointee.gradSA } }
+    public var gradDiscSA: FloatBuffer { _read { let stage = discriminators; yield stage.pointee.gradSA } }
     /// ∇_{D_sas} L_sas of the last step.
-    public var gradDiscSAS: FloatBuffer { _read { yield discriminators.pointee.gradSAS } }
+    public var gradDiscSAS: FloatBuffer { _read { let stage = discriminators; yield stage.pointee.gradSAS } }
     /// w_c of the last step's sim rows.
-    public var simWeights: FloatBuffer { _read { yield discriminators.pointee.simWeights } }
+    public var simWeights: FloatBuffer { _read { let stage = discriminators; yield stage.pointee.simWeights } }
+    /// ∇_{Q2} L_Q of the last step.
+    public var gradQ2: FloatBuffer { _read { let stage = criticTwo; yield stage.pointee.gradient } }
 
     // MARK: 3–6. Policy, temperature, target, critics, value
 
@@ -236,11 +252,22 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// Step 5: L_Q (and H2O's penalty) from the critic forward passes of
     /// `learnerForwardAndGradients` and this step's `simWeights`; gradients into gradQ1/gradQ2.
     mutating func criticGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
-        let B = rows, Nr = realRows
+        criticLosses(agent, inputs, into: &losses)
+        gradQ1.fill(0)
+        q1.backward(agent.q1, batch: rows, accumulatingInto: &gradQ1, inputGradient: false)
+        let c2 = criticTwo
+        c2.pointee.backward(agent)
+    }
+
+    /// L_Q (and H2O's penalty) into `losses`, and dL_Q/dQ_j into the critics' output gradients.
+    mutating func criticLosses(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
+        let stage = discriminators
+        let c2 = criticTwo
+        let Nr = realRows
         var critic: Float = 0
         for ws in 0..<2 {
-            let out = ws == 0 ? q1.output : q2.output
-            let grad = ws == 0 ? q1.outputGradient : q2.outputGradient
+            let out = ws == 0 ? q1.output : c2.pointee.workspace.output
+            let grad = ws == 0 ? q1.outputGradient : c2.pointee.workspace.outputGradient
             let o = q1.outputStride
             critic += Loss.meanSquaredError(
                 predictions: out, predictionStride: o, targets: targets.baseAddress, count: Nr, gradient: grad,
@@ -248,7 +275,7 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
             if simRows > 0 {
                 critic += Loss.weightedMeanSquaredError(
                     predictions: out + Nr * o, predictionStride: o, targets: targets.baseAddress + Nr,
-                    weights: discriminators.pointee.simWeights.baseAddress, count: simRows, gradient: grad + Nr * o, gradientStride: o)
+                    weights: stage.pointee.simWeights.baseAddress, count: simRows, gradient: grad + Nr * o, gradientStride: o)
             }
         }
         if algorithm == .h2o {
@@ -256,15 +283,28 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
             critic += losses.penalty
         }
         losses.critic = critic
-        gradQ1.fill(0)
-        gradQ2.fill(0)
-        q1.backward(agent.q1, batch: B, accumulatingInto: &gradQ1, inputGradient: false)
-        q2.backward(agent.q2, batch: B, accumulatingInto: &gradQ2, inputGradient: false)
+    }
+
+    /// Writes the RL batch's (s, a) rows into Q1's and Q2's workspaces.
+    mutating func loadCriticRows(_ inputs: borrowing StepInputs) {
+        let c2 = criticTwo
+        let obs = inputs.rl.observations, act = inputs.rl.actions
+        for ws in 0..<2 {
+            let x = ws == 0 ? q1.input : c2.pointee.workspace.input
+            let stride = q1.inputStride
+            for r in 0..<rows {
+                (x + r * stride).update(from: obs + r * S, count: S)
+                (x + r * stride + S).update(from: act + r * A, count: A)
+            }
+        }
     }
 
     /// Steps 3, 4, 6 and the critics' forward pass: everything of the learner that does not
     /// need w_c. Reads only the policy, critics, targets, V, logα and m, c of `agent`.
-    mutating func learnerForwardAndGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
+    mutating func learnerForwardAndGradients(
+        _ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses,
+        criticTwoOnWorker: Bool = false
+    ) {
         let B = rows, Nr = realRows
         let alpha = agent.alpha
         let m = agent.logStd[0], c = agent.logStd[1]
@@ -326,17 +366,14 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
             targets[r] = rew[r] + discount * (lambda * exploit + (1 - lambda) * explore)
         }
 
-        // 5a. Critics on (s, a): forward only (the loss needs this step's w_c).
-        for ws in 0..<2 {
-            let x = ws == 0 ? q1.input : q2.input
-            let stride = q1.inputStride
-            for r in 0..<B {
-                (x + r * stride).update(from: obs + r * S, count: S)
-                (x + r * stride + S).update(from: act + r * A, count: A)
-            }
+        // 5a. Critics on (s, a): forward only (the loss needs this step's w_c). With
+        // `criticTwoOnWorker`, the rows are loaded and Q2's pass runs on the worker.
+        if !criticTwoOnWorker {
+            loadCriticRows(inputs)
+            let c2 = criticTwo
+            c2.pointee.workspace.forward(agent.q2, batch: B)
         }
         q1.forward(agent.q1, batch: B)
-        q2.forward(agent.q2, batch: B)
 
         // 6. Value on real rows against the target critics.
         gradValue.fill(0)
@@ -414,10 +451,12 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// next-state copies. Adds its gradient to the critics' output gradients (which hold the
     /// squared-error gradient); returns its value.
     mutating func cqlPenalty(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> Float {
+        let stage = discriminators
+        let c2 = criticTwo
         let Ns = simRows, Nr = realRows, K = copies
         guard Ns > 0 else { return 0 }
         // u_i = clip(mean_k −(D_sas[0] − D_sas[1])(s_i, a_i, s'_i + σ ε_ik), 1e-45, 10).
-        let x = discriminators.pointee.discSAS.input, stride = discriminators.pointee.discSAS.inputStride
+        let x = stage.pointee.discSAS.input, stride = stage.pointee.discSAS.inputStride
         let noise = inputs.nextStateNoise.baseAddress
         for i in 0..<Ns {
             let r = Nr + i
@@ -429,8 +468,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
                 for j in 0..<S { row[S + A + j] = inputs.rl.nextObservations[r * S + j] + cqlStateNoise * e[j] }
             }
         }
-        discriminators.pointee.discSAS.forward(agent.discriminatorSAS, batch: Ns * K)
-        let out = discriminators.pointee.discSAS.output, o = discriminators.pointee.discSAS.outputStride
+        stage.pointee.discSAS.forward(agent.discriminatorSAS, batch: Ns * K)
+        let out = stage.pointee.discSAS.output, o = stage.pointee.discSAS.outputStride
         var total: Float = 0
         for i in 0..<Ns {
             var s: Float = 0
@@ -444,8 +483,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         for i in 0..<Ns { scratch[i] /= total }  // ω
         var penalty: Float = 0
         for ws in 0..<2 {
-            let q = ws == 0 ? q1.output : q2.output
-            let g = ws == 0 ? q1.outputGradient : q2.outputGradient
+            let q = ws == 0 ? q1.output : c2.pointee.workspace.output
+            let g = ws == 0 ? q1.outputGradient : c2.pointee.workspace.outputGradient
             let qo = q1.outputStride
             var maxQ = -Float.infinity
             for i in 0..<Ns { maxQ = Swift.max(maxQ, q[(Nr + i) * qo]) }
