@@ -12,8 +12,12 @@ out="${BENCH_OUT:-$PWD/bench-results}"
 mkdir -p "$out"
 steps="${TRAIN_BENCH_STEPS:-200}"
 peers=scripts/bench/peers
-swift build -c release --product robotctl >&2
-bin=.build/release/robotctl
+# ROBOTCTL_BIN: an already built robotctl to time instead of building the release product.
+bin="${ROBOTCTL_BIN:-}"
+if [ -z "$bin" ]; then
+    swift build -c release --product robotctl >&2
+    bin=.build/release/robotctl
+fi
 
 # One core's peak FMA rate (GFLOP/s), best of 5, pinned to the core robotctl's robot row uses.
 case "$(uname -m)" in
