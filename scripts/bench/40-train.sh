@@ -41,7 +41,10 @@ rm -f "$out"/train-peer-*.json
 if py=$(scripts/bench-venv.sh "torch==2.13.0+cpu" 2>/dev/null || scripts/bench-venv.sh torch 2>/dev/null); then
     taskset -c 0 "$py" "$peers/train_step_torch.py" robot "$steps" 1 > "$out/train-peer-torch-robot.json" \
         || notes+=("PyTorch peer failed to run (robot)")
-    taskset -c 0,1 "$py" "$peers/train_step_torch.py" mujoco "$((steps / 2))" 2 > "$out/train-peer-torch-mujoco.json" \
+    # OMP_WAIT_POLICY=PASSIVE: with the default spin-waiting, two OpenMP threads on a shared
+    # 2-core machine stall at every barrier while another process holds a core (3.5 s a step
+    # measured under load, against 60 ms on one thread); passive waits keep the peer sane.
+    OMP_WAIT_POLICY=PASSIVE taskset -c 0,1 "$py" "$peers/train_step_torch.py" mujoco "$((steps / 2))" 2 > "$out/train-peer-torch-mujoco.json" \
         || notes+=("PyTorch peer failed to run (mujoco)")
 else
     notes+=("PyTorch could not be installed into .venv-bench; its columns are skipped")
@@ -85,7 +88,7 @@ versions = ", ".join(f"{k} {v.get('torch', v.get('jax', ''))}" for k, v in resul
 md = ["## Training step (H2O+, S = 3, A = 1)", "",
       "One full H2O+ update (discriminators, sim weights, π, α, V, Q1/Q2, Polyak; batch sampling included), "
       "median ms of the timed steps. Peers, measured in this run: the same step in PyTorch (eager, CPU wheel, "
-      "`torch.set_num_threads` = the row's threads) and in JAX (jit, CPU, float32)"
+      "`torch.set_num_threads` = the row's threads; `OMP_WAIT_POLICY=PASSIVE` on two threads) and in JAX (jit, CPU, float32)"
       + (f" ({versions})" if versions else "") + ". Ratio = ours ÷ peer (below 1: ours faster). "
       "Thread CPU: CPU time of the calling thread per step; process CPU: of the whole process (both threads, "
       "the worker's spin-wait included); on an idle machine the wall time equals the calling thread's CPU time "
