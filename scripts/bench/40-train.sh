@@ -2,8 +2,8 @@
 # Training-step benchmark: robotctl's H2O+ step beside PyTorch (eager, CPU wheel) and JAX (jit,
 # CPU) implementations of the same step, all measured in this one run, at the `robot` preset
 # (hidden 32, batch 32, discriminators 256, one thread) and the `mujoco` preset (hidden 256,
-# batch 256, two threads), S = 3, A = 1; plus one core's peak f32 FMA rate, measured here by a
-# tiny C microbenchmark (scripts/bench/peers/fma_peak.c) for the fraction-of-peak column.
+# batch 256, two threads), S = 3, A = 1; plus one core's peak f32 FMA rate, measured here by
+# scripts/bench/floor.c for the fraction-of-peak column.
 # Writes $BENCH_OUT/train.json and $BENCH_OUT/train.md.
 # Reproduce: scripts/bench/40-train.sh   (ours alone: .build/release/robotctl bench train --json)
 set -euo pipefail
@@ -19,14 +19,14 @@ if [ -z "$bin" ]; then
     bin=.build/release/robotctl
 fi
 
-# One core's peak FMA rate (GFLOP/s), best of 5, pinned to the core robotctl's robot row uses.
-case "$(uname -m)" in
-    x86_64) fma_flags="-mavx2 -mfma" ;;
-    *) fma_flags="" ;;
-esac
+# One core's peak FMA rate (GFLOP/s, best of 5), pinned to the core robotctl's robot row uses:
+# scripts/bench/floor.c (shared with the inference benchmark).
+floor_flags=(-O2)
+[ "$(uname -m)" = x86_64 ] && floor_flags+=(-mavx2 -mfma)
 peak=""
-if cc -O2 $fma_flags -o "$out/fma_peak" "$peers/fma_peak.c" 2>"$out/fma_peak.log"; then
-    peak=$(taskset -c 0 "$out/fma_peak" 2>>"$out/fma_peak.log" || true)
+if cc "${floor_flags[@]}" -o "$out/floor" scripts/bench/floor.c 2>"$out/floor.log"; then
+    peak=$(taskset -c 0 "$out/floor" fma 2>>"$out/floor.log" \
+        | python3 -c "import json, sys; print(json.load(sys.stdin)['fma_gflops'])" || true)
 fi
 peak="${peak:-101.6}"  # fallback: the figure measured on this VM type when idle (see train.md)
 
@@ -93,7 +93,7 @@ md = ["## Training step (H2O+, S = 3, A = 1)", "",
       "Thread CPU: CPU time of the calling thread per step; process CPU: of the whole process (both threads, "
       "the worker's spin-wait included); on an idle machine the wall time equals the calling thread's CPU time "
       "for one thread. FLOPs: the GEMMs of the step from its layer shapes (robotctl's `flopsPerStep`). "
-      f"Peak: one core's f32 FMA rate measured in this run by `scripts/bench/peers/fma_peak.c` "
+      f"Peak: one core's f32 FMA rate measured in this run by `scripts/bench/floor.c fma` "
       f"(12 independent vector-FMA chains): **{peak:.1f} GFLOP/s** (101.6 on this VM type when idle; a "
       "loaded machine measures less, and then the fraction of peak reads high). Floor = FLOPs ÷ (threads × peak): "
       "the time at 100 % of peak.",
