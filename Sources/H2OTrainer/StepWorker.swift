@@ -10,6 +10,9 @@ import Synchronization
 /// (sequentially consistent on both sides) guarantees that a wake-up is never lost. A job is a
 /// plain function and a context pointer, so posting one allocates nothing.
 ///
+/// Floating point: each job runs under the owner's floating-point environment at `post`
+/// (`fegetenv`/`fesetenv`: rounding, and flush-to-zero/denormals-are-zero in MXCSR or FPCR), so
+/// a split step computes exactly what the owner alone would.
 /// Memory contract: everything the owner wrote before `post` is visible to the job, and
 /// everything the job wrote is visible to the owner after `wait` returns (release/acquire on
 /// the counters). Between the two, owner and job must touch disjoint memory.
@@ -29,6 +32,7 @@ public final class StepWorker: @unchecked Sendable {
     /// Written by the owner before `posted` is released; read by the worker after acquiring it.
     private var job: Job = { _ in }
     private var context: UnsafeMutableRawPointer?
+    private var environment = fenv_t()
     private var generation = 0
     private var thread: NativeThread?
 
@@ -44,6 +48,7 @@ public final class StepWorker: @unchecked Sendable {
     public func post(_ job: @escaping Job, context: UnsafeMutableRawPointer) {
         self.job = job
         self.context = context
+        fegetenv(&environment)
         generation += 1
         posted.store(generation, ordering: .sequentiallyConsistent)
         if workerParked.load(ordering: .sequentiallyConsistent) { wakeWorker.signal() }
@@ -91,6 +96,7 @@ public final class StepWorker: @unchecked Sendable {
                 spins = 0
             }
             seen += 1
+            fesetenv(&environment)
             job(context!)
             finished.store(seen, ordering: .sequentiallyConsistent)
             if ownerParked.load(ordering: .sequentiallyConsistent) { wakeOwner.signal() }
