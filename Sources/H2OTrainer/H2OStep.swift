@@ -69,10 +69,14 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// (``StepWorker``) and each `run` computes the discriminators' phase (steps 1–2) there while
     /// the calling thread runs the learner's forward passes (steps 3, 4, 6 and the critics'
     /// forward pass, which do not need w_c); results are bit-identical to one thread.
+    /// `workerCPU` pins the worker to that CPU (a loaded scheduler otherwise tends to wake it
+    /// on the caller's CPU, where the two halves take turns instead of overlapping).
     /// Allocates; throws if the thread cannot be started.
-    public init(agent: borrowing H2OAgent, inputs: borrowing StepInputs, threads: Int) throws(SystemError) {
+    public init(
+        agent: borrowing H2OAgent, inputs: borrowing StepInputs, threads: Int, workerCPU: Int32? = nil
+    ) throws(SystemError) {
         precondition(threads == 1 || threads == 2, "H2OStep supports 1 or 2 threads")
-        self.init(agent: agent, inputs: inputs, worker: threads == 2 ? try StepWorker() : nil)
+        self.init(agent: agent, inputs: inputs, worker: threads == 2 ? try StepWorker(cpu: workerCPU) : nil)
     }
 
     init(agent: borrowing H2OAgent, inputs: borrowing StepInputs, worker: StepWorker?) {

@@ -39,9 +39,15 @@ public final class StepWorker: @unchecked Sendable {
     /// Polls of the other side's counter before parking (a few microseconds).
     static let spinLimit = 20_000
 
-    /// Starts the worker thread (named `name`), which parks until the first `post`. Allocates.
-    public init(name: String = "h2o-step-worker") throws(SystemError) {
-        thread = try NativeThread(name: name) { [self] in workerLoop() }
+    /// Starts the worker thread (named `name`, pinned to `cpu` when given), which parks until
+    /// the first `post`. Allocates.
+    public init(name: String = "h2o-step-worker", cpu: Int32? = nil) throws(SystemError) {
+        thread = try NativeThread(name: name) { [self] in
+            if let cpu {
+                _ = RealtimeSetup.apply(RealtimeOptions(fifoPriority: nil, cpu: cpu, lockMemory: false, flushDenormals: false))
+            }
+            workerLoop()
+        }
     }
 
     /// Hands `job(context)` to the worker. Real-time safe: does not allocate, lock or throw.

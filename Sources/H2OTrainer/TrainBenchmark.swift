@@ -40,16 +40,23 @@ public enum TrainBenchmark {
     }
 
     /// Runs `steps` timed steps (after `warmup`) of `algorithm` with hyperparameters `h` and
-    /// sizes S, A on random replay data; one sample of the wall clock per step.
+    /// sizes S, A on random replay data; one sample of the wall clock per step. `cpus` pins the
+    /// calling thread to `cpus[0]` (for good: call from a thread of its own) and the worker of a
+    /// two-thread step to `cpus[1]`.
     public static func run(
         preset: String, hyperparameters h: Hyperparameters, algorithm: Algorithm = .h2oPlus, observationSize S: Int = 3,
-        actionSize A: Int = 1, threads: Int = 1, steps: Int = 200, warmup: Int = 20, peakGflopsPerCore: Double = 250
+        actionSize A: Int = 1, threads: Int = 1, cpus: [Int32] = [], steps: Int = 200, warmup: Int = 20,
+        peakGflopsPerCore: Double = 250
     ) throws(SystemError) -> Result {
+        // `cpus`: the calling thread on the first, the worker (two threads) on the second.
+        if let first = cpus.first {
+            _ = RealtimeSetup.apply(RealtimeOptions(fifoPriority: nil, cpu: first, lockMemory: false, flushDenormals: false))
+        }
         var random = TrainerRandom(seed: h.seed)
         let replay = SyntheticReplay(observationSize: S, actionSize: A, using: &random)
         var agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
         var inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
-        var step = try H2OStep(agent: agent, inputs: inputs, threads: threads)
+        var step = try H2OStep(agent: agent, inputs: inputs, threads: threads, workerCPU: cpus.count > 1 ? cpus[1] : nil)
         for _ in 0..<warmup {
             inputs.sample(real: replay.real, sim: replay.sim, using: &random)
             _ = step.run(&agent, inputs)

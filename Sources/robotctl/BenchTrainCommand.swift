@@ -14,7 +14,7 @@ struct BenchTrain: ParsableCommand {
             proven by the test suite, not here.
 
             Example: robotctl bench train --json --steps 300
-            Example: robotctl bench train --presets mujoco --threads 2
+            Example: robotctl bench train --presets mujoco --threads 2 --cpus 0,1
             """)
 
     @Flag(help: "Print the results as JSON.")
@@ -32,6 +32,9 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Threads per step: 1, or 2 (the discriminators' phase on a second, persistent thread).")
     var threads = 1
 
+    @Option(help: "CPUs to pin to, comma-separated: the calling thread on the first, the worker on the second (e.g. 0,1).")
+    var cpus: String?
+
     @Option(help: "Peak single-core FLOP rate in GFLOP/s for the fraction-of-peak column (250 on a Zen 5 core).")
     var peakGflops = 250.0
 
@@ -43,6 +46,9 @@ struct BenchTrain: ParsableCommand {
             throw ValidationError("unknown preset '\(name)'; use \(Hyperparameters.presetNames.joined(separator: " or "))")
         }
         guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
+        if let cpus, cpus.split(separator: ",").contains(where: { Int32($0) == nil }) {
+            throw ValidationError("--cpus takes CPU numbers separated by commas, e.g. 0,1")
+        }
         guard steps >= 10 else { throw ValidationError("--steps must be at least 10") }
     }
 
@@ -52,7 +58,8 @@ struct BenchTrain: ParsableCommand {
             let h = Hyperparameters.preset(named: name)!
             results.append(
                 try TrainBenchmark.run(
-                    preset: name, hyperparameters: h, algorithm: Algorithm(rawValue: algorithm)!, threads: threads, steps: steps,
+                    preset: name, hyperparameters: h, algorithm: Algorithm(rawValue: algorithm)!, threads: threads,
+                    cpus: cpus.map { $0.split(separator: ",").compactMap { Int32($0) } } ?? [], steps: steps,
                     peakGflopsPerCore: peakGflops))
         }
         if json {

@@ -33,7 +33,7 @@ peak="${peak:-101.6}"  # fallback: the figure measured on this VM type when idle
 # Ours: robot on one core, mujoco on two cores with the two-thread step (and one thread, for
 # the speed-up).
 taskset -c 0 "$bin" bench train --json --presets robot --steps "$steps" --peak-gflops "$peak" > "$out/train-ours-robot.json"
-taskset -c 0,1 "$bin" bench train --json --presets mujoco --threads 2 --steps "$steps" --peak-gflops "$peak" > "$out/train-ours-mujoco.json"
+taskset -c 0,1 "$bin" bench train --json --presets mujoco --threads 2 --cpus 0,1 --steps "$steps" --peak-gflops "$peak" > "$out/train-ours-mujoco.json"
 taskset -c 0,1 "$bin" bench train --json --presets mujoco --threads 1 --steps "$((steps / 2))" --peak-gflops "$peak" > "$out/train-ours-mujoco-1.json"
 
 notes=()
