@@ -22,8 +22,15 @@ import Foundation
 /// (real only) uses λ = 1 (y = r + γ(1−d)V(s')), no entropy, and AWR for π; H2O replaces V by
 /// the CQL-style penalty and drops the entropy term from the target.
 ///
-/// Thread contract: one thread at a time. Allocation: `init` allocates every buffer; `run`
-/// does not allocate, lock or throw.
+/// Two threads (`init(agent:inputs:threads: 2)`): a persistent ``StepWorker`` runs steps 1–2
+/// and Q2's (s, a) forward pass beside the rest of the learner's forward passes, then Q2's
+/// backward pass beside Q1's; its buffers are heap-homed (``DiscriminatorStage``,
+/// ``CriticTwoStage``) so the threads share no written memory; results are bit-identical.
+///
+/// Thread contract: `run` from one thread at a time (it drives the worker itself).
+/// Allocation: `init` allocates every buffer (and starts the worker); `run` does not allocate
+/// or throw, and locks nothing (the worker handoff is atomics, with a semaphore park after a
+/// short spin).
 public struct H2OStep: ~Copyable, @unchecked Sendable {
     public let algorithm: Algorithm
     let S: Int, A: Int
