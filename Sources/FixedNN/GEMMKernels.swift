@@ -1,15 +1,14 @@
 /// Register-blocked matrix kernels for the batched passes. Row-major matrices with explicit
 /// strides; every column count `n` handed to them is a multiple of 16 (padded layouts).
 /// Internal: the public entry points are ``MLPWorkspace``'s.
-
-/// Register blocking of `gemmAccumulate`: 4 rows × 32 columns (8 SIMD16 accumulators) where
-/// the vector file holds them (x86-64: 16 × 256-bit = eight SIMD16 plus loads and broadcasts);
-/// 4 rows × 16 columns on ARM64, whose 32 × 128-bit registers hold eight SIMD16 in total.
-#if arch(arm64)
-    @usableFromInline let gemmWideBlocks = false
-#else
-    @usableFromInline let gemmWideBlocks = true
-#endif
+///
+/// Blocking: the output is computed in 16-column strips; within a strip, blocks of 6 rows
+/// (then 4, 2, 1) run a micro-kernel that keeps one SIMD16 accumulator per row in registers
+/// (x86-64 AVX2: 12 of the 16 ymm registers, plus 2 for the B row and 1 for the broadcast;
+/// ARM64 NEON: 24 of the 32 q registers) and performs `k` rank-1 updates: per step, one load of
+/// 16 B values, one broadcast of A per row, one FMA per row. The strip of B (`k × 16` floats)
+/// stays in L1 while every row block streams past it. Each output element is summed in order
+/// of `k`, so results do not depend on the blocking.
 
 /// `C[r][0..<n] += Σ_k A(r, k)·B[k][0..<n]` for `r < m`, where `A(r, k) = a[r·aRow + k·aCol]`
 /// (`C = …` instead when `overwrite`).
@@ -22,117 +21,219 @@ func gemmAccumulate(
     b: UnsafePointer<Float>, ldb: Int,
     c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool = false
 ) {
-    @inline(__always) func start(_ p: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
-        overwrite ? .zero : SIMD16<Float>.load(p)
-    }
-    var r = 0
-    while r + 4 <= m {
-        let a0p = a + r * aRow
-        let a1p = a0p + aRow
-        let a2p = a1p + aRow
-        let a3p = a2p + aRow
-        let c0 = c + r * ldc
-        let c1 = c0 + ldc
-        let c2 = c1 + ldc
-        let c3 = c2 + ldc
-        var j = 0
-        while gemmWideBlocks && j + 32 <= n {
-            var s00 = start(c0 + j), s01 = start(c0 + j + 16)
-            var s10 = start(c1 + j), s11 = start(c1 + j + 16)
-            var s20 = start(c2 + j), s21 = start(c2 + j + 16)
-            var s30 = start(c3 + j), s31 = start(c3 + j + 16)
-            var bp = b + j
-            var off = 0
-            for _ in 0..<k {
-                let b0 = SIMD16<Float>.load(bp)
-                let b1 = SIMD16<Float>.load(bp + 16)
-                let x0 = SIMD16<Float>(repeating: a0p[off])
-                s00 = s00.addingProduct(x0, b0)
-                s01 = s01.addingProduct(x0, b1)
-                let x1 = SIMD16<Float>(repeating: a1p[off])
-                s10 = s10.addingProduct(x1, b0)
-                s11 = s11.addingProduct(x1, b1)
-                let x2 = SIMD16<Float>(repeating: a2p[off])
-                s20 = s20.addingProduct(x2, b0)
-                s21 = s21.addingProduct(x2, b1)
-                let x3 = SIMD16<Float>(repeating: a3p[off])
-                s30 = s30.addingProduct(x3, b0)
-                s31 = s31.addingProduct(x3, b1)
-                bp += ldb
-                off += aCol
-            }
-            s00.store(c0 + j); s01.store(c0 + j + 16)
-            s10.store(c1 + j); s11.store(c1 + j + 16)
-            s20.store(c2 + j); s21.store(c2 + j + 16)
-            s30.store(c3 + j); s31.store(c3 + j + 16)
-            j += 32
+    var j = 0
+    while j < n {
+        let strip = b + j
+        var r = 0
+        while r + 6 <= m {
+            microKernel6(
+                k: k, a: a + r * aRow, aRow: aRow, aCol: aCol, b: strip, ldb: ldb, c: c + r * ldc + j, ldc: ldc,
+                overwrite: overwrite)
+            r += 6
         }
-        while j < n {
-            var s0 = start(c0 + j)
-            var s1 = start(c1 + j)
-            var s2 = start(c2 + j)
-            var s3 = start(c3 + j)
-            var bp = b + j
-            var off = 0
-            for _ in 0..<k {
-                let b0 = SIMD16<Float>.load(bp)
-                s0 = s0.addingProduct(SIMD16<Float>(repeating: a0p[off]), b0)
-                s1 = s1.addingProduct(SIMD16<Float>(repeating: a1p[off]), b0)
-                s2 = s2.addingProduct(SIMD16<Float>(repeating: a2p[off]), b0)
-                s3 = s3.addingProduct(SIMD16<Float>(repeating: a3p[off]), b0)
-                bp += ldb
-                off += aCol
-            }
-            s0.store(c0 + j); s1.store(c1 + j); s2.store(c2 + j); s3.store(c3 + j)
-            j += 16
+        if r + 4 <= m {
+            microKernel4(
+                k: k, a: a + r * aRow, aRow: aRow, aCol: aCol, b: strip, ldb: ldb, c: c + r * ldc + j, ldc: ldc,
+                overwrite: overwrite)
+            r += 4
         }
-        r += 4
-    }
-    while r < m {
-        let ap = a + r * aRow
-        let cr = c + r * ldc
-        var j = 0
-        while j < n {
-            var s0 = start(cr + j)
-            var s1 = SIMD16<Float>.zero
-            var bp = b + j
-            var off = 0
-            var kk = 0
-            while kk + 2 <= k {
-                s0 = s0.addingProduct(SIMD16<Float>(repeating: ap[off]), SIMD16<Float>.load(bp))
-                s1 = s1.addingProduct(SIMD16<Float>(repeating: ap[off + aCol]), SIMD16<Float>.load(bp + ldb))
-                bp += 2 * ldb
-                off += 2 * aCol
-                kk += 2
-            }
-            if kk < k { s0 = s0.addingProduct(SIMD16<Float>(repeating: ap[off]), SIMD16<Float>.load(bp)) }
-            (s0 + s1).store(cr + j)
-            j += 16
+        if r + 2 <= m {
+            microKernel2(
+                k: k, a: a + r * aRow, aRow: aRow, aCol: aCol, b: strip, ldb: ldb, c: c + r * ldc + j, ldc: ldc,
+                overwrite: overwrite)
+            r += 2
         }
-        r += 1
+        if r < m {
+            microKernel1(k: k, a: a + r * aRow, aCol: aCol, b: strip, ldb: ldb, c: c + r * ldc + j, overwrite: overwrite)
+        }
+        j += 16
     }
+}
+
+/// Six rows × 16 columns of `gemmAccumulate`.
+@inline(__always)
+func microKernel6(
+    k: Int, a: UnsafePointer<Float>, aRow: Int, aCol: Int, b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool
+) {
+    let a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow, a4 = a + 4 * aRow, a5 = a + 5 * aRow
+    let c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc, c4 = c + 4 * ldc, c5 = c + 5 * ldc
+    var s0 = overwrite ? .zero : SIMD16<Float>.load(c0)
+    var s1 = overwrite ? .zero : SIMD16<Float>.load(c1)
+    var s2 = overwrite ? .zero : SIMD16<Float>.load(c2)
+    var s3 = overwrite ? .zero : SIMD16<Float>.load(c3)
+    var s4 = overwrite ? .zero : SIMD16<Float>.load(c4)
+    var s5 = overwrite ? .zero : SIMD16<Float>.load(c5)
+    var bp = b
+    var off = 0
+    for _ in 0..<k {
+        let bv = SIMD16<Float>.load(bp)
+        s0 = s0.addingProduct(SIMD16<Float>(repeating: a0[off]), bv)
+        s1 = s1.addingProduct(SIMD16<Float>(repeating: a1[off]), bv)
+        s2 = s2.addingProduct(SIMD16<Float>(repeating: a2[off]), bv)
+        s3 = s3.addingProduct(SIMD16<Float>(repeating: a3[off]), bv)
+        s4 = s4.addingProduct(SIMD16<Float>(repeating: a4[off]), bv)
+        s5 = s5.addingProduct(SIMD16<Float>(repeating: a5[off]), bv)
+        bp += ldb
+        off += aCol
+    }
+    s0.store(c0)
+    s1.store(c1)
+    s2.store(c2)
+    s3.store(c3)
+    s4.store(c4)
+    s5.store(c5)
+}
+
+/// Four rows × 16 columns of `gemmAccumulate`.
+@inline(__always)
+func microKernel4(
+    k: Int, a: UnsafePointer<Float>, aRow: Int, aCol: Int, b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool
+) {
+    let a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow
+    let c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc
+    var s0 = overwrite ? .zero : SIMD16<Float>.load(c0)
+    var s1 = overwrite ? .zero : SIMD16<Float>.load(c1)
+    var s2 = overwrite ? .zero : SIMD16<Float>.load(c2)
+    var s3 = overwrite ? .zero : SIMD16<Float>.load(c3)
+    var bp = b
+    var off = 0
+    for _ in 0..<k {
+        let bv = SIMD16<Float>.load(bp)
+        s0 = s0.addingProduct(SIMD16<Float>(repeating: a0[off]), bv)
+        s1 = s1.addingProduct(SIMD16<Float>(repeating: a1[off]), bv)
+        s2 = s2.addingProduct(SIMD16<Float>(repeating: a2[off]), bv)
+        s3 = s3.addingProduct(SIMD16<Float>(repeating: a3[off]), bv)
+        bp += ldb
+        off += aCol
+    }
+    s0.store(c0)
+    s1.store(c1)
+    s2.store(c2)
+    s3.store(c3)
+}
+
+/// Two rows × 16 columns of `gemmAccumulate`.
+@inline(__always)
+func microKernel2(
+    k: Int, a: UnsafePointer<Float>, aRow: Int, aCol: Int, b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, ldc: Int, overwrite: Bool
+) {
+    let a0 = a, a1 = a + aRow
+    var s0 = overwrite ? .zero : SIMD16<Float>.load(c)
+    var s1 = overwrite ? .zero : SIMD16<Float>.load(c + ldc)
+    var bp = b
+    var off = 0
+    for _ in 0..<k {
+        let bv = SIMD16<Float>.load(bp)
+        s0 = s0.addingProduct(SIMD16<Float>(repeating: a0[off]), bv)
+        s1 = s1.addingProduct(SIMD16<Float>(repeating: a1[off]), bv)
+        bp += ldb
+        off += aCol
+    }
+    s0.store(c)
+    s1.store(c + ldc)
+}
+
+/// One row × 16 columns of `gemmAccumulate` (a single dependency chain: in order of `k`).
+@inline(__always)
+func microKernel1(
+    k: Int, a: UnsafePointer<Float>, aCol: Int, b: UnsafePointer<Float>, ldb: Int,
+    c: UnsafeMutablePointer<Float>, overwrite: Bool
+) {
+    var s = overwrite ? .zero : SIMD16<Float>.load(c)
+    var bp = b
+    var off = 0
+    for _ in 0..<k {
+        s = s.addingProduct(SIMD16<Float>(repeating: a[off]), SIMD16<Float>.load(bp))
+        bp += ldb
+        off += aCol
+    }
+    s.store(c)
 }
 
 /// Writes the panelled weight block `w` (``MLPShape``; `inputs` rows, `stride` padded output
 /// columns) transposed into `t` as `[stride][inputStride]`, with columns `inputs..<inputStride`
 /// zero, so `dX = dZ·Wᵀ` becomes a plain register-blocked GEMM.
+///
+/// 8 × 8 tiles, each transposed in registers by three rounds of even/odd de-interleaving
+/// (portable SIMD: no x86 or NEON intrinsics), so reads and writes are both contiguous rows.
 @inline(__always)
 func transposePanels(
     _ w: UnsafePointer<Float>, inputs: Int, stride: Int, into t: UnsafeMutablePointer<Float>, inputStride: Int
 ) {
     var column = 0
     while column < stride {
-        let width = Swift.min(MLPShape.panelWidth, stride - column)
+        let width = Swift.min(MLPShape.panelWidth, stride - column)  // a multiple of 16
         let panel = w + column * inputs
+        var i0 = 0
+        while i0 + 8 <= inputs {
+            var c = 0
+            while c < width {
+                transposeTile8(panel + i0 * width + c, rowStride: width, into: t + (column + c) * inputStride + i0,
+                               outputStride: inputStride)
+                c += 8
+            }
+            i0 += 8
+        }
+        if i0 < inputs {
+            for c in 0..<width {
+                let row = t + (column + c) * inputStride
+                for i in i0..<inputs { row[i] = panel[i * width + c] }
+            }
+        }
         for c in 0..<width {
             let row = t + (column + c) * inputStride
-            var src = panel + c
-            for i in 0..<inputs {
-                row[i] = src.pointee
-                src += width
-            }
             for i in inputs..<inputStride { row[i] = 0 }
         }
         column += width
+    }
+}
+
+/// Transposes the 8 × 8 tile at `p` (rows `rowStride` apart) into `q` (rows `outputStride` apart).
+/// Three rounds of de-interleaving pairs of rows `(2j, 2j+1)` into `(even → j, odd → j+4)`
+/// rotate the six index bits (row, column) by three: a transpose.
+@inline(__always)
+func transposeTile8(
+    _ p: UnsafePointer<Float>, rowStride: Int, into q: UnsafeMutablePointer<Float>, outputStride: Int
+) {
+    var r0 = SIMD8<Float>.load(p), r1 = SIMD8<Float>.load(p + rowStride)
+    var r2 = SIMD8<Float>.load(p + 2 * rowStride), r3 = SIMD8<Float>.load(p + 3 * rowStride)
+    var r4 = SIMD8<Float>.load(p + 4 * rowStride), r5 = SIMD8<Float>.load(p + 5 * rowStride)
+    var r6 = SIMD8<Float>.load(p + 6 * rowStride), r7 = SIMD8<Float>.load(p + 7 * rowStride)
+    for _ in 0..<3 {
+        let p0 = SIMD16(lowHalf: r0, highHalf: r1), p1 = SIMD16(lowHalf: r2, highHalf: r3)
+        let p2 = SIMD16(lowHalf: r4, highHalf: r5), p3 = SIMD16(lowHalf: r6, highHalf: r7)
+        r0 = p0.evenHalf
+        r1 = p1.evenHalf
+        r2 = p2.evenHalf
+        r3 = p3.evenHalf
+        r4 = p0.oddHalf
+        r5 = p1.oddHalf
+        r6 = p2.oddHalf
+        r7 = p3.oddHalf
+    }
+    r0.store(q)
+    r1.store(q + outputStride)
+    r2.store(q + 2 * outputStride)
+    r3.store(q + 3 * outputStride)
+    r4.store(q + 4 * outputStride)
+    r5.store(q + 5 * outputStride)
+    r6.store(q + 6 * outputStride)
+    r7.store(q + 7 * outputStride)
+}
+
+extension SIMD8 where Scalar == Float {
+    /// Loads 8 floats from `p` (no alignment requirement).
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    /// Stores the 8 lanes at `p` (no alignment requirement).
+    @inline(__always)
+    func store(_ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: self, as: SIMD8<Float>.self)
     }
 }

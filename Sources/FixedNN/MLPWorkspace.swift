@@ -131,12 +131,28 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
         inputGradient computeInputGradient: Bool = true
     ) {
         precondition(
-            sameGeometry(network), "MLPWorkspace.backward: network shape differs from the workspace's")
-        precondition(
             gradient.count == shape.parameterCount, "MLPWorkspace.backward: gradient buffer size differs")
+        backPropagate(network, batch: batch, parameterGradient: gradient.baseAddress, inputGradient: computeInputGradient)
+    }
+
+    /// Back-propagates ``outputGradient`` (rows `0..<batch`) through the last `forward` to
+    /// dLoss/dInput only, in ``inputGradient``: no parameter gradient is formed (about a third
+    /// less work than ``backward(_:batch:accumulatingInto:inputGradient:)``; for a network whose
+    /// parameter gradient would be discarded, like the critics under the actor's loss).
+    /// Real-time safe: does not allocate, lock or throw.
+    public mutating func backwardInputOnly(_ network: borrowing MLP, batch: Int) {
+        backPropagate(network, batch: batch, parameterGradient: nil, inputGradient: true)
+    }
+
+    /// The backward pass: parameter gradients added at `grads` when not nil.
+    mutating func backPropagate(
+        _ network: borrowing MLP, batch: Int, parameterGradient grads: UnsafeMutablePointer<Float>?,
+        inputGradient computeInputGradient: Bool
+    ) {
+        precondition(
+            sameGeometry(network), "MLPWorkspace.backward: network shape differs from the workspace's")
         precondition(batch >= 0 && batch <= maxBatch, "MLPWorkspace.backward: batch exceeds maxBatch")
         let params = UnsafePointer(network.parameters.baseAddress)
-        let grads = gradient.baseAddress
         let base = activations.baseAddress
         var upstream = UnsafePointer(gradOut.baseAddress)  // dLoss/dY of the current layer
         var delta = deltaA.baseAddress  // dLoss/dZ (pre-activation) of the current layer
@@ -150,18 +166,20 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
             activationBackward(
                 upstream: upstream, output: y, delta: delta, rows: batch, columns: g.outputs,
                 stride: g.outputStride, g.activation)
-            // dW += Xᵀ·dZ  ([in][outStride]); db += column sums of dZ.
-            var column = 0
-            while column < g.outputStride {
-                let width = min(MLPShape.panelWidth, g.outputStride - column)
-                gemmAccumulate(
-                    m: g.inputs, n: width, k: batch, a: x, aRow: 1, aCol: g.inputStride,
-                    b: UnsafePointer(delta + column), ldb: g.outputStride,
-                    c: grads + g.weightOffset + column * g.inputs, ldc: width)
-                column += width
+            if let grads {
+                // dW += Xᵀ·dZ  ([in][outStride]); db += column sums of dZ.
+                var column = 0
+                while column < g.outputStride {
+                    let width = min(MLPShape.panelWidth, g.outputStride - column)
+                    gemmAccumulate(
+                        m: g.inputs, n: width, k: batch, a: x, aRow: 1, aCol: g.inputStride,
+                        b: UnsafePointer(delta + column), ldb: g.outputStride,
+                        c: grads + g.weightOffset + column * g.inputs, ldc: width)
+                    column += width
+                }
+                columnSumsAccumulate(
+                    UnsafePointer(delta), rows: batch, stride: g.outputStride, into: grads + g.biasOffset)
             }
-            columnSumsAccumulate(
-                UnsafePointer(delta), rows: batch, stride: g.outputStride, into: grads + g.biasOffset)
             if l > 0 || computeInputGradient {
                 let target = l > 0 ? spare : gradIn.baseAddress
                 // dX = dZ·Wᵀ through a transposed copy of W: a register-blocked GEMM instead of

@@ -1,3 +1,4 @@
+import Control
 import FixedNN
 import Foundation
 
@@ -21,25 +22,35 @@ import Foundation
 /// (real only) uses λ = 1 (y = r + γ(1−d)V(s')), no entropy, and AWR for π; H2O replaces V by
 /// the CQL-style penalty and drops the entropy term from the target.
 ///
-/// Thread contract: one thread at a time. Allocation: `init` allocates every buffer; `run`
-/// does not allocate, lock or throw.
+/// Two threads (`init(agent:inputs:threads: 2)`): a persistent ``StepWorker`` runs steps 1–2
+/// and Q2's (s, a) forward pass beside the rest of the learner's forward passes, then Q2's
+/// backward pass beside Q1's; its buffers are heap-homed (``DiscriminatorStage``,
+/// ``CriticTwoStage``) so the threads share no written memory; results are bit-identical.
+///
+/// Thread contract: `run` from one thread at a time (it drives the worker itself).
+/// Allocation: `init` allocates every buffer (and starts the worker); `run` does not allocate
+/// or throw, and locks nothing (the worker handoff is atomics, with a semaphore park after a
+/// short spin).
 public struct H2OStep: ~Copyable, @unchecked Sendable {
     public let algorithm: Algorithm
     let S: Int, A: Int
     let realRows: Int, simRows: Int, rows: Int, discRows: Int, copies: Int
     let gamma: Float, lambda: Float, expectile: Float, polyak: Float
-    let discNoise: Float, weightMin: Float, weightMax: Float, targetEntropy: Float
+    let targetEntropy: Float
     let cqlWeight: Float, cqlStateNoise: Float, iqlTemperature: Float, iqlMaxWeight: Float
 
-    var discSA: MLPWorkspace
-    var discSAS: MLPWorkspace
+    /// Steps 1–2's buffers, heap-homed so the worker thread can own them during a step.
+    let discriminators: UnsafeMutablePointer<DiscriminatorStage>
+    /// The second thread of a two-thread step (nil: one thread).
+    let worker: StepWorker?
     var pi: MLPWorkspace
     var headPi: TanhGaussianHead
     var headNext: TanhGaussianHead
     var q1Pi: MLPWorkspace
     var q2Pi: MLPWorkspace
     var q1: MLPWorkspace
-    var q2: MLPWorkspace
+    /// Q2's (s, a) pass, heap-homed so the worker thread can own it during a step.
+    let criticTwo: UnsafeMutablePointer<CriticTwoStage>
     var q1T: MLPWorkspace
     var q2T: MLPWorkspace
     var v: MLPWorkspace
@@ -48,26 +59,35 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     public var gradPolicy: FloatBuffer
     public var gradLogStd: FloatBuffer
     public var gradQ1: FloatBuffer
-    public var gradQ2: FloatBuffer
     public var gradValue: FloatBuffer
-    public var gradDiscSA: FloatBuffer
-    public var gradDiscSAS: FloatBuffer
     public var gradLogAlpha: FloatBuffer
-    var gradDiscard: FloatBuffer
 
-    var logitsSA: FloatBuffer
-    var logitsSAS: FloatBuffer
-    var gLogitsSA: FloatBuffer
-    var gLogitsSAS: FloatBuffer
-    /// w_c of the last step's sim rows.
-    public var simWeights: FloatBuffer
     var targets: FloatBuffer
     var valueTargets: FloatBuffer
     var actionGradient: FloatBuffer
     var logProbGradient: FloatBuffer
     var scratch: FloatBuffer
-    /// Workspaces for `inputs`' row counts and the agent's networks. Allocates.
+    /// Workspaces for `inputs`' row counts and the agent's networks, on one thread. Allocates.
     public init(agent: borrowing H2OAgent, inputs: borrowing StepInputs) {
+        self.init(agent: agent, inputs: inputs, worker: nil)
+    }
+
+    /// A step on `threads` threads (1 or 2). With 2, a persistent worker thread is started now
+    /// (``StepWorker``) and each `run` computes the discriminators' phase (steps 1–2) there while
+    /// the calling thread runs the learner's forward passes (steps 3, 4, 6 and the critics'
+    /// forward pass, which do not need w_c); results are bit-identical to one thread.
+    /// `workerCPU` pins the worker to that CPU (a loaded scheduler otherwise tends to wake it
+    /// on the caller's CPU, where the two halves take turns instead of overlapping).
+    /// Allocates; throws if the thread cannot be started.
+    public init(
+        agent: borrowing H2OAgent, inputs: borrowing StepInputs, threads: Int, workerCPU: Int32? = nil
+    ) throws(SystemError) {
+        precondition(threads == 1 || threads == 2, "H2OStep supports 1 or 2 threads")
+        self.init(agent: agent, inputs: inputs, worker: threads == 2 ? try StepWorker(cpu: workerCPU) : nil)
+    }
+
+    init(agent: borrowing H2OAgent, inputs: borrowing StepInputs, worker: StepWorker?) {
+        self.worker = worker
         let h = agent.hyperparameters
         let algorithm = inputs.algorithm
         let S = agent.observationSize, A = agent.actionSize
@@ -96,41 +116,32 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         gamma = Float(h.gamma)
         expectile = Float(h.expectile)
         polyak = Float(h.polyak)
-        discNoise = Float(h.discriminatorNoiseStd)
-        weightMin = Float(h.simWeightMin)
-        weightMax = Float(h.simWeightMax)
         targetEntropy = Float(h.resolvedTargetEntropy(actionSize: A))
         cqlWeight = Float(h.cqlWeight)
         cqlStateNoise = Float(h.cqlStateNoiseStd)
         iqlTemperature = Float(h.iqlTemperature)
         iqlMaxWeight = Float(h.iqlMaxWeight)
-        discSA = MLPWorkspace(shape: shapes.discriminatorSA, maxBatch: Swift.max(1, 2 * discRows))
-        discSAS = MLPWorkspace(
-            shape: shapes.discriminatorSAS, maxBatch: Swift.max(Swift.max(1, 2 * discRows), Swift.max(simRows * copies, simRows)))
+        discriminators = .allocate(capacity: 1)
+        discriminators.initialize(
+            to: DiscriminatorStage(
+                shapes: (shapes.discriminatorSA, shapes.discriminatorSAS), observationSize: S, actionSize: A,
+                realRows: realRows, simRows: simRows, discriminatorRows: discRows, noisyCopies: copies, hyperparameters: h))
         pi = MLPWorkspace(shape: shapes.policy, maxBatch: 2 * B)
         headPi = TanhGaussianHead(actionSize: A, maxBatch: B)
         headNext = TanhGaussianHead(actionSize: A, maxBatch: B)
         q1Pi = MLPWorkspace(shape: shapes.critic, maxBatch: B)
         q2Pi = MLPWorkspace(shape: shapes.critic, maxBatch: B)
         q1 = MLPWorkspace(shape: shapes.critic, maxBatch: B)
-        q2 = MLPWorkspace(shape: shapes.critic, maxBatch: B)
+        criticTwo = .allocate(capacity: 1)
+        criticTwo.initialize(to: CriticTwoStage(shape: shapes.critic, rows: B, discriminators: discriminators))
         q1T = MLPWorkspace(shape: shapes.critic, maxBatch: 2 * B)
         q2T = MLPWorkspace(shape: shapes.critic, maxBatch: 2 * B)
         v = MLPWorkspace(shape: shapes.value, maxBatch: 2 * B)
         gradPolicy = FloatBuffer(count: shapes.policy.parameterCount)
         gradLogStd = FloatBuffer(count: 2)
         gradQ1 = FloatBuffer(count: shapes.critic.parameterCount)
-        gradQ2 = FloatBuffer(count: shapes.critic.parameterCount)
         gradValue = FloatBuffer(count: shapes.value.parameterCount)
-        gradDiscSA = FloatBuffer(count: shapes.discriminatorSA.parameterCount)
-        gradDiscSAS = FloatBuffer(count: shapes.discriminatorSAS.parameterCount)
         gradLogAlpha = FloatBuffer(count: 1)
-        gradDiscard = FloatBuffer(count: shapes.critic.parameterCount)
-        logitsSA = FloatBuffer(count: 4 * discRows)
-        logitsSAS = FloatBuffer(count: 4 * discRows)
-        gLogitsSA = FloatBuffer(count: 4 * discRows)
-        gLogitsSAS = FloatBuffer(count: 4 * discRows)
-        simWeights = FloatBuffer(count: simRows)
         targets = FloatBuffer(count: B)
         valueTargets = FloatBuffer(count: 2 * B)
         actionGradient = FloatBuffer(count: B * A)
@@ -138,32 +149,63 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         scratch = FloatBuffer(count: Swift.max(B, simRows * Swift.max(copies, 1)))
     }
 
-    /// Threads the step runs on (one: the calling thread).
-    public var threadCount: Int { 1 }
+    deinit {
+        worker?.shutdown()
+        criticTwo.deinitialize(count: 1)
+        criticTwo.deallocate()
+        discriminators.deinitialize(count: 1)
+        discriminators.deallocate()
+    }
+
+    /// Threads the step runs on (the calling thread, plus the worker if any).
+    public var threadCount: Int { worker == nil ? 1 : 2 }
 
     // MARK: The step
 
     /// One full update of `agent` from `inputs`; returns the losses (computed from the
     /// parameters before the update). Real-time safe: does not allocate, lock or throw.
     public mutating func run(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> StepLosses {
+        // Through a local copy of the pointer: `discriminators.pointee` (a stored property's
+        // pointee) crashes swift-frontend 6.3.1 under -sanitize=thread ("Invalid bitcast").
+        let stage = discriminators
         var losses = StepLosses()
         if algorithm == .h2oPlus || algorithm == .h2o {
-            let (lSA, lSAS, wMean) = discriminatorPhase(&agent, inputs)
-            losses.discriminatorSA = lSA
-            losses.discriminatorSAS = lSAS
-            losses.simWeightMean = wMean
+            let results: (Float, Float, Float)
+            if let worker {
+                // Worker: steps 1–2 (writes only the stage and the agent's discriminators and
+                // their optimisers). Here: the learner's forward passes (read the policy,
+                // critics, targets, V, logα, m, c; write only this step's learner buffers).
+                // Worker: steps 1–2 and Q2's (s, a) forward pass; here: the rest of the
+                // learner's forward passes. Then Q1's backward here beside Q2's there.
+                let c2 = criticTwo
+                stage.pointee.loadDiscriminatorRows(inputs)
+                stage.pointee.loadSimRows(inputs)
+                loadCriticRows(inputs)
+                results = withUnsafeMutablePointer(to: &agent) { agentPointer in
+                    c2.pointee.pendingAgent = agentPointer
+                    worker.post(CriticTwoStage.phaseOneJob, context: UnsafeMutableRawPointer(c2))
+                    learnerForwardAndGradients(agentPointer.pointee, inputs, into: &losses, criticTwoOnWorker: true)
+                    worker.wait()
+                    criticLosses(agentPointer.pointee, inputs, into: &losses)
+                    worker.post(CriticTwoStage.backwardJob, context: UnsafeMutableRawPointer(c2))
+                    gradQ1.fill(0)
+                    q1.backward(agentPointer.pointee.q1, batch: rows, accumulatingInto: &gradQ1, inputGradient: false)
+                    worker.wait()
+                    c2.pointee.pendingAgent = nil
+                    return stage.pointee.results
+                }
+            } else {
+                results = withUnsafeMutablePointer(to: &agent) { stage.pointee.phase($0, inputs) }
+            }
+            (losses.discriminatorSA, losses.discriminatorSAS, losses.simWeightMean) = results
+            if worker != nil {
+                applyLearnerGradients(&agent)
+                return losses
+            }
         }
         learnerGradients(agent, inputs, into: &losses)
         applyLearnerGradients(&agent)
         return losses
-    }
-
-    /// Steps 1–2: discriminator gradients, one Adam step each, then w_c with the updated D_sas.
-    mutating func discriminatorPhase(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> (Float, Float, Float) {
-        let (lSA, lSAS) = discriminatorGradients(agent, inputs)
-        agent.discriminatorSAOptimizer.step(&agent.discriminatorSA.parameters, gradient: gradDiscSA)
-        agent.discriminatorSASOptimizer.step(&agent.discriminatorSAS.parameters, gradient: gradDiscSAS)
-        return (lSA, lSAS, computeSimWeights(agent, inputs))
     }
 
     /// Adam on logα, V, π (with m, c), Q1, Q2 from the gradients of `learnerGradients`, then
@@ -178,100 +220,36 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         agent.policyOptimizer.step(&agent.policy.parameters, gradient: gradPolicy)
         agent.logStdOptimizer.step(&agent.logStd, gradient: gradLogStd)
         agent.q1Optimizer.step(&agent.q1.parameters, gradient: gradQ1)
-        agent.q2Optimizer.step(&agent.q2.parameters, gradient: gradQ2)
+        let c2 = criticTwo
+        agent.q2Optimizer.step(&agent.q2.parameters, gradient: c2.pointee.gradient)
         agent.q1Target.polyakUpdate(toward: agent.q1, rate: polyak)
         agent.q2Target.polyakUpdate(toward: agent.q2, rate: polyak)
     }
 
-    // MARK: 1. Discriminators
+    // MARK: 1–2. Discriminators and sim weights (storage in `DiscriminatorStage`)
 
     /// L_sa and L_sas on the noisy discriminator batch; leaves ∇_{D_sa}(L_sa + L_sas) in
     /// `gradDiscSA` and ∇_{D_sas} L_sas in `gradDiscSAS`. Parameters unchanged.
     mutating func discriminatorGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> (Float, Float) {
-        let n = discRows
-        let width = 2 * S + A
-        let inSA = discSA.input, strideSA = discSA.inputStride
-        let inSAS = discSAS.input, strideSAS = discSAS.inputStride
-        // Rows 0..<n real, n..<2n sim: (s, a, s') + σ·ε.
-        for part in 0..<2 {
-            let batchObs = part == 0 ? inputs.discriminatorReal.observations : inputs.discriminatorSim.observations
-            let batchAct = part == 0 ? inputs.discriminatorReal.actions : inputs.discriminatorSim.actions
-            let batchNext = part == 0 ? inputs.discriminatorReal.nextObservations : inputs.discriminatorSim.nextObservations
-            let noise = part == 0 ? inputs.discriminatorRealNoise.baseAddress : inputs.discriminatorSimNoise.baseAddress
-            for i in 0..<n {
-                let r = part * n + i
-                let e = noise + i * width
-                let x = inSAS + r * strideSAS
-                for j in 0..<S { x[j] = batchObs[i * S + j] + discNoise * e[j] }
-                for j in 0..<A { x[S + j] = batchAct[i * A + j] + discNoise * e[S + j] }
-                for j in 0..<S { x[S + A + j] = batchNext[i * S + j] + discNoise * e[S + A + j] }
-                (inSA + r * strideSA).update(from: x, count: S + A)
-            }
-        }
-        discSA.forward(agent.discriminatorSA, batch: 2 * n)
-        discSAS.forward(agent.discriminatorSAS, batch: 2 * n)
-        let outSA = discSA.output, outSAS = discSAS.output
-        let oSA = discSA.outputStride, oSAS = discSAS.outputStride
-        for r in 0..<(2 * n) {
-            for k in 0..<2 {
-                let zsa = 2 * outSA[r * oSA + k]
-                logitsSA[2 * r + k] = zsa
-                logitsSAS[2 * r + k] = 2 * outSAS[r * oSAS + k] + zsa
-            }
-        }
-        let gSA = gLogitsSA.baseAddress, gSAS = gLogitsSAS.baseAddress
-        let lSA =
-            Loss.softmaxCrossEntropy2(
-                logits: logitsSA.baseAddress, logitStride: 2, count: n, label: 0, gradient: gSA, gradientStride: 2)
-            + Loss.softmaxCrossEntropy2(
-                logits: logitsSA.baseAddress + 2 * n, logitStride: 2, count: n, label: 1, gradient: gSA + 2 * n,
-                gradientStride: 2)
-        let lSAS =
-            Loss.softmaxCrossEntropy2(
-                logits: logitsSAS.baseAddress, logitStride: 2, count: n, label: 0, gradient: gSAS, gradientStride: 2)
-            + Loss.softmaxCrossEntropy2(
-                logits: logitsSAS.baseAddress + 2 * n, logitStride: 2, count: n, label: 1, gradient: gSAS + 2 * n,
-                gradientStride: 2)
-        // Through logits = 2·out: D_sa receives both losses, D_sas only L_sas.
-        let dSA = discSA.outputGradient, dSAS = discSAS.outputGradient
-        for r in 0..<(2 * n) {
-            for k in 0..<2 {
-                dSA[r * oSA + k] = 2 * (gSA[2 * r + k] + gSAS[2 * r + k])
-                dSAS[r * oSAS + k] = 2 * gSAS[2 * r + k]
-            }
-        }
-        gradDiscSA.fill(0)
-        gradDiscSAS.fill(0)
-        discSA.backward(agent.discriminatorSA, batch: 2 * n, accumulatingInto: &gradDiscSA, inputGradient: false)
-        discSAS.backward(agent.discriminatorSAS, batch: 2 * n, accumulatingInto: &gradDiscSAS, inputGradient: false)
-        return (lSA, lSAS)
+        let stage = discriminators
+        return stage.pointee.gradients(agent, inputs)
     }
-
-    // MARK: 2. Sim weights
 
     /// w_c for the sim rows of the RL batch with the agent's (updated) D_sas, no noise.
     /// Returns their mean.
     mutating func computeSimWeights(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> Float {
-        guard simRows > 0 else { return 1 }
-        let x = discSAS.input, stride = discSAS.inputStride
-        for i in 0..<simRows {
-            let r = realRows + i
-            let row = x + i * stride
-            (row).update(from: inputs.rl.observations + r * S, count: S)
-            (row + S).update(from: inputs.rl.actions + r * A, count: A)
-            (row + S + A).update(from: inputs.rl.nextObservations + r * S, count: S)
-        }
-        discSAS.forward(agent.discriminatorSAS, batch: simRows)
-        let out = discSAS.output, o = discSAS.outputStride
-        var sum: Float = 0
-        for i in 0..<simRows {
-            let w = Foundation.exp(2 * (out[i * o] - out[i * o + 1]))
-            let c = Swift.min(Swift.max(w, weightMin), weightMax)
-            simWeights[i] = c
-            sum += c
-        }
-        return sum / Float(simRows)
+        let stage = discriminators
+        return stage.pointee.computeSimWeights(agent, inputs)
     }
+
+    /// ∇_{D_sa}(L_sa + L_sas) of the last step, laid out like the agent's D_sa parameters.
+    public var gradDiscSA: FloatBuffer { _read { let stage = discriminators; yield stage.pointee.gradSA } }
+    /// ∇_{D_sas} L_sas of the last step.
+    public var gradDiscSAS: FloatBuffer { _read { let stage = discriminators; yield stage.pointee.gradSAS } }
+    /// w_c of the last step's sim rows.
+    public var simWeights: FloatBuffer { _read { let stage = discriminators; yield stage.pointee.simWeights } }
+    /// ∇_{Q2} L_Q of the last step.
+    public var gradQ2: FloatBuffer { _read { let stage = criticTwo; yield stage.pointee.gradient } }
 
     // MARK: 3–6. Policy, temperature, target, critics, value
 
@@ -285,11 +263,22 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// Step 5: L_Q (and H2O's penalty) from the critic forward passes of
     /// `learnerForwardAndGradients` and this step's `simWeights`; gradients into gradQ1/gradQ2.
     mutating func criticGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
-        let B = rows, Nr = realRows
+        criticLosses(agent, inputs, into: &losses)
+        gradQ1.fill(0)
+        q1.backward(agent.q1, batch: rows, accumulatingInto: &gradQ1, inputGradient: false)
+        let c2 = criticTwo
+        c2.pointee.backward(agent)
+    }
+
+    /// L_Q (and H2O's penalty) into `losses`, and dL_Q/dQ_j into the critics' output gradients.
+    mutating func criticLosses(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
+        let stage = discriminators
+        let c2 = criticTwo
+        let Nr = realRows
         var critic: Float = 0
         for ws in 0..<2 {
-            let out = ws == 0 ? q1.output : q2.output
-            let grad = ws == 0 ? q1.outputGradient : q2.outputGradient
+            let out = ws == 0 ? q1.output : c2.pointee.workspace.output
+            let grad = ws == 0 ? q1.outputGradient : c2.pointee.workspace.outputGradient
             let o = q1.outputStride
             critic += Loss.meanSquaredError(
                 predictions: out, predictionStride: o, targets: targets.baseAddress, count: Nr, gradient: grad,
@@ -297,7 +286,7 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
             if simRows > 0 {
                 critic += Loss.weightedMeanSquaredError(
                     predictions: out + Nr * o, predictionStride: o, targets: targets.baseAddress + Nr,
-                    weights: simWeights.baseAddress, count: simRows, gradient: grad + Nr * o, gradientStride: o)
+                    weights: stage.pointee.simWeights.baseAddress, count: simRows, gradient: grad + Nr * o, gradientStride: o)
             }
         }
         if algorithm == .h2o {
@@ -305,15 +294,28 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
             critic += losses.penalty
         }
         losses.critic = critic
-        gradQ1.fill(0)
-        gradQ2.fill(0)
-        q1.backward(agent.q1, batch: B, accumulatingInto: &gradQ1, inputGradient: false)
-        q2.backward(agent.q2, batch: B, accumulatingInto: &gradQ2, inputGradient: false)
+    }
+
+    /// Writes the RL batch's (s, a) rows into Q1's and Q2's workspaces.
+    mutating func loadCriticRows(_ inputs: borrowing StepInputs) {
+        let c2 = criticTwo
+        let obs = inputs.rl.observations, act = inputs.rl.actions
+        for ws in 0..<2 {
+            let x = ws == 0 ? q1.input : c2.pointee.workspace.input
+            let stride = q1.inputStride
+            for r in 0..<rows {
+                (x + r * stride).update(from: obs + r * S, count: S)
+                (x + r * stride + S).update(from: act + r * A, count: A)
+            }
+        }
     }
 
     /// Steps 3, 4, 6 and the critics' forward pass: everything of the learner that does not
     /// need w_c. Reads only the policy, critics, targets, V, logα and m, c of `agent`.
-    mutating func learnerForwardAndGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
+    mutating func learnerForwardAndGradients(
+        _ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses,
+        criticTwoOnWorker: Bool = false
+    ) {
         let B = rows, Nr = realRows
         let alpha = agent.alpha
         let m = agent.logStd[0], c = agent.logStd[1]
@@ -375,17 +377,14 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
             targets[r] = rew[r] + discount * (lambda * exploit + (1 - lambda) * explore)
         }
 
-        // 5a. Critics on (s, a): forward only (the loss needs this step's w_c).
-        for ws in 0..<2 {
-            let x = ws == 0 ? q1.input : q2.input
-            let stride = q1.inputStride
-            for r in 0..<B {
-                (x + r * stride).update(from: obs + r * S, count: S)
-                (x + r * stride + S).update(from: act + r * A, count: A)
-            }
+        // 5a. Critics on (s, a): forward only (the loss needs this step's w_c). With
+        // `criticTwoOnWorker`, the rows are loaded and Q2's pass runs on the worker.
+        if !criticTwoOnWorker {
+            loadCriticRows(inputs)
+            let c2 = criticTwo
+            c2.pointee.workspace.forward(agent.q2, batch: B)
         }
         q1.forward(agent.q1, batch: B)
-        q2.forward(agent.q2, batch: B)
 
         // 6. Value on real rows against the target critics.
         gradValue.fill(0)
@@ -435,9 +434,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         losses.actor = actor * invB
         losses.logProbabilityMean = logProbSum * invB
         // dL/dã through the critics; their parameter gradient is discarded.
-        q1Pi.backward(agent.q1, batch: B, accumulatingInto: &gradDiscard, inputGradient: true)
-        q2Pi.backward(agent.q2, batch: B, accumulatingInto: &gradDiscard, inputGradient: true)
-        gradDiscard.fill(0)
+        q1Pi.backwardInputOnly(agent.q1, batch: B)
+        q2Pi.backwardInputOnly(agent.q2, batch: B)
         let d1 = q1Pi.inputGradient, d2 = q2Pi.inputGradient, ds = q1Pi.inputStride
         for r in 0..<B {
             for j in 0..<A { actionGradient[r * A + j] = d1[r * ds + S + j] + d2[r * ds + S + j] }
@@ -464,10 +462,12 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// next-state copies. Adds its gradient to the critics' output gradients (which hold the
     /// squared-error gradient); returns its value.
     mutating func cqlPenalty(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> Float {
+        let stage = discriminators
+        let c2 = criticTwo
         let Ns = simRows, Nr = realRows, K = copies
         guard Ns > 0 else { return 0 }
         // u_i = clip(mean_k −(D_sas[0] − D_sas[1])(s_i, a_i, s'_i + σ ε_ik), 1e-45, 10).
-        let x = discSAS.input, stride = discSAS.inputStride
+        let x = stage.pointee.discSAS.input, stride = stage.pointee.discSAS.inputStride
         let noise = inputs.nextStateNoise.baseAddress
         for i in 0..<Ns {
             let r = Nr + i
@@ -479,8 +479,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
                 for j in 0..<S { row[S + A + j] = inputs.rl.nextObservations[r * S + j] + cqlStateNoise * e[j] }
             }
         }
-        discSAS.forward(agent.discriminatorSAS, batch: Ns * K)
-        let out = discSAS.output, o = discSAS.outputStride
+        stage.pointee.discSAS.forward(agent.discriminatorSAS, batch: Ns * K)
+        let out = stage.pointee.discSAS.output, o = stage.pointee.discSAS.outputStride
         var total: Float = 0
         for i in 0..<Ns {
             var s: Float = 0
@@ -494,8 +494,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         for i in 0..<Ns { scratch[i] /= total }  // ω
         var penalty: Float = 0
         for ws in 0..<2 {
-            let q = ws == 0 ? q1.output : q2.output
-            let g = ws == 0 ? q1.outputGradient : q2.outputGradient
+            let q = ws == 0 ? q1.output : c2.pointee.workspace.output
+            let g = ws == 0 ? q1.outputGradient : c2.pointee.workspace.outputGradient
             let qo = q1.outputStride
             var maxQ = -Float.infinity
             for i in 0..<Ns { maxQ = Swift.max(maxQ, q[(Nr + i) * qo]) }

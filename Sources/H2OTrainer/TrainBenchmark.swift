@@ -1,3 +1,4 @@
+import Control
 import FixedNN
 import Foundation
 
@@ -23,6 +24,9 @@ public enum TrainBenchmark {
         /// on an idle machine, and unaffected by waiting for a CPU on a loaded one (for two
         /// threads it would count the calling thread only).
         public var medianThreadCPUMilliseconds: Double
+        /// Median CPU time of the whole process per step (both threads of a two-thread step,
+        /// spinning included), milliseconds.
+        public var medianProcessCPUMilliseconds: Double
         /// 10th and 90th percentiles, milliseconds.
         public var p10Milliseconds: Double
         public var p90Milliseconds: Double
@@ -36,15 +40,68 @@ public enum TrainBenchmark {
     }
 
     /// Runs `steps` timed steps (after `warmup`) of `algorithm` with hyperparameters `h` and
-    /// sizes S, A on random replay data; one sample of the wall clock per step.
+    /// sizes S, A on random replay data; one sample of the wall clock per step. `cpus` pins the
+    /// calling thread to `cpus[0]` (for good: call from a thread of its own) and the worker of a
+    /// two-thread step to `cpus[1]`.
     public static func run(
         preset: String, hyperparameters h: Hyperparameters, algorithm: Algorithm = .h2oPlus, observationSize S: Int = 3,
-        actionSize A: Int = 1, steps: Int = 200, warmup: Int = 20, peakGflopsPerCore: Double = 250
-    ) -> Result {
+        actionSize A: Int = 1, threads: Int = 1, cpus: [Int32] = [], steps: Int = 200, warmup: Int = 20,
+        peakGflopsPerCore: Double = 250
+    ) throws(SystemError) -> Result {
+        // `cpus`: the calling thread on the first, the worker (two threads) on the second.
+        if let first = cpus.first {
+            _ = RealtimeSetup.apply(RealtimeOptions(fifoPriority: nil, cpu: first, lockMemory: false, flushDenormals: false))
+        }
         var random = TrainerRandom(seed: h.seed)
-        let n = 4096
-        var real = ReplayBuffer(observationSize: S, actionSize: A, capacity: n, overflow: .refuse)
-        var sim = ReplayBuffer(observationSize: S, actionSize: A, capacity: n, overflow: .overwriteOldest)
+        let replay = SyntheticReplay(observationSize: S, actionSize: A, using: &random)
+        var agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
+        var inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
+        var step = try H2OStep(agent: agent, inputs: inputs, threads: threads, workerCPU: cpus.count > 1 ? cpus[1] : nil)
+        for _ in 0..<warmup {
+            inputs.sample(real: replay.real, sim: replay.sim, using: &random)
+            _ = step.run(&agent, inputs)
+        }
+        var times = [Double](repeating: 0, count: steps)
+        var cpu = [Double](repeating: 0, count: steps)
+        var processCPU = [Double](repeating: 0, count: steps)
+        for i in 0..<steps {
+            let processStart = cpuNanoseconds(CLOCK_PROCESS_CPUTIME_ID)
+            let cpuStart = threadCPUNanoseconds()
+            let start = DispatchTime.now().uptimeNanoseconds
+            inputs.sample(real: replay.real, sim: replay.sim, using: &random)
+            _ = step.run(&agent, inputs)
+            times[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            cpu[i] = Double(threadCPUNanoseconds() - cpuStart) / 1e6
+            processCPU[i] = Double(cpuNanoseconds(CLOCK_PROCESS_CPUTIME_ID) - processStart) / 1e6
+        }
+        times.sort()
+        cpu.sort()
+        processCPU.sort()
+        let median = times[steps / 2]
+        let flops = step.flopsPerStep(agent)
+        let gflops = flops / (median * 1e-3) / 1e9
+        return Result(
+            preset: preset, algorithm: algorithm.rawValue, threads: step.threadCount, hiddenSize: h.hiddenSize,
+            batchSize: h.batchSize, discriminatorHiddenSize: h.discriminatorHiddenSize, observationSize: S, actionSize: A,
+            steps: steps, medianMilliseconds: median, medianThreadCPUMilliseconds: cpu[steps / 2],
+            medianProcessCPUMilliseconds: processCPU[steps / 2], p10Milliseconds: times[steps / 10],
+            p90Milliseconds: times[(steps * 9) / 10], flopsPerStep: flops, gflops: gflops,
+            fractionOfPeak: gflops / (Double(step.threadCount) * peakGflopsPerCore), peakGflopsPerCore: peakGflopsPerCore)
+    }
+}
+
+/// Two replay buffers of random transitions for benchmarks and tests: standard-normal
+/// observations and rewards, actions uniform in [−1, 1], no terminals.
+public struct SyntheticReplay: ~Copyable {
+    /// The "real" buffer.
+    public var real: ReplayBuffer
+    /// The "sim" buffer.
+    public var sim: ReplayBuffer
+
+    /// `count` transitions in each buffer, drawn from `random`. Allocates.
+    public init(observationSize S: Int, actionSize A: Int, count n: Int = 4096, using random: inout TrainerRandom) {
+        real = ReplayBuffer(observationSize: S, actionSize: A, capacity: n, overflow: .refuse)
+        sim = ReplayBuffer(observationSize: S, actionSize: A, capacity: n, overflow: .overwriteOldest)
         var o = [Float](repeating: 0, count: S), a = [Float](repeating: 0, count: A), x = [Float](repeating: 0, count: S)
         for i in 0..<(2 * n) {
             for j in 0..<S { o[j] = random.normal(); x[j] = random.normal() }
@@ -55,47 +112,23 @@ public enum TrainBenchmark {
                 sim.append(observation: o, action: a, reward: random.normal(), nextObservation: x, terminal: false)
             }
         }
-        var agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
-        var inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
-        var step = H2OStep(agent: agent, inputs: inputs)
-        for _ in 0..<warmup {
-            inputs.sample(real: real, sim: sim, using: &random)
-            _ = step.run(&agent, inputs)
-        }
-        var times = [Double](repeating: 0, count: steps)
-        var cpu = [Double](repeating: 0, count: steps)
-        for i in 0..<steps {
-            let cpuStart = threadCPUNanoseconds()
-            let start = DispatchTime.now().uptimeNanoseconds
-            inputs.sample(real: real, sim: sim, using: &random)
-            _ = step.run(&agent, inputs)
-            times[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
-            cpu[i] = Double(threadCPUNanoseconds() - cpuStart) / 1e6
-        }
-        times.sort()
-        cpu.sort()
-        let median = times[steps / 2]
-        let flops = step.flopsPerStep(agent)
-        let gflops = flops / (median * 1e-3) / 1e9
-        return Result(
-            preset: preset, algorithm: algorithm.rawValue, threads: step.threadCount, hiddenSize: h.hiddenSize,
-            batchSize: h.batchSize, discriminatorHiddenSize: h.discriminatorHiddenSize, observationSize: S, actionSize: A,
-            steps: steps, medianMilliseconds: median, medianThreadCPUMilliseconds: cpu[steps / 2], p10Milliseconds: times[steps / 10],
-            p90Milliseconds: times[(steps * 9) / 10], flopsPerStep: flops, gflops: gflops,
-            fractionOfPeak: gflops / (Double(step.threadCount) * peakGflopsPerCore), peakGflopsPerCore: peakGflopsPerCore)
     }
 }
 
 /// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID), nanoseconds.
-func threadCPUNanoseconds() -> UInt64 {
+func threadCPUNanoseconds() -> UInt64 { cpuNanoseconds(CLOCK_THREAD_CPUTIME_ID) }
+
+/// CPU time of `clock` (a CPU-time clock id), nanoseconds.
+func cpuNanoseconds(_ clock: clockid_t) -> UInt64 {
     var t = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    clock_gettime(clock, &t)
     return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
 }
 
 extension H2OStep {
     /// FLOPs of the GEMMs of one `run` (forward 2·rows·in·out per layer; backward the same for
-    /// the weight gradient and again for each input gradient it propagates).
+    /// the weight gradient and again for each input gradient it propagates), from the logical
+    /// layer sizes (the kernels also multiply the zero padding of outputs narrower than 16).
     public func flopsPerStep(_ agent: borrowing H2OAgent) -> Double {
         func macs(_ s: MLPShape) -> Double { Double(s.multiplyAddsPerSample) }
         func firstLayer(_ s: MLPShape) -> Double { Double(s.layerSizes[0] * s.layerSizes[1]) }
@@ -117,7 +150,8 @@ extension H2OStep {
         if useValue { f += fwd(agent.value.shape, Nr + B) + bwd(agent.value.shape, Nr, input: false) }
         f += 2 * (fwd(agent.q1.shape, B) + bwd(agent.q1.shape, B, input: false))
         if algorithm != .iqlReal {
-            f += 2 * (fwd(agent.q1.shape, B) + bwd(agent.q1.shape, B, input: true))
+            // The actor's pass through the critics back-propagates to the action only.
+            f += 2 * (fwd(agent.q1.shape, B) + 2 * Double(B) * macs(agent.q1.shape))
         }
         f += bwd(agent.policy.shape, B, input: false)
         return f

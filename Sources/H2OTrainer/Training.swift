@@ -20,6 +20,8 @@ public enum Training {
         public var resume: String?
         /// Draw a progress bar on standard error.
         public var progress = true
+        /// Threads per update (1 or 2; see `H2OStep(agent:inputs:threads:)`). Same results.
+        public var stepThreads = 1
         public init(outputDirectory: String) { self.outputDirectory = outputDirectory }
     }
 
@@ -63,7 +65,8 @@ public enum Training {
         }
         let run = try TrainingRun(
             algorithm: o.algorithm, hyperparameters: h, real: real, agent: agent,
-            simEnvironment: SimEnvironment(task: task, seed: h.seed ^ 0x51), evalEnvironment: plant, startEpoch: startEpoch)
+            simEnvironment: SimEnvironment(task: task, seed: h.seed ^ 0x51), evalEnvironment: plant, startEpoch: startEpoch,
+            stepThreads: o.stepThreads)
         let config: [String: String] = [
             "algorithm": o.algorithm.rawValue, "task": task.name, "observation_size": String(S), "action_size": String(A),
             "control_period_s": String(task.controlPeriod), "episode_ticks": String(task.episodeTicks),

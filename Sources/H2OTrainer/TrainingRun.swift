@@ -35,10 +35,11 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
     var lossCount = 0
 
     /// A run of `algorithm` on `real` (moved in) with a sim FIFO of `simBufferRatio × real`
-    /// capacity. `agent` nil starts fresh from `hyperparameters.seed`. Allocates.
+    /// capacity. `agent` nil starts fresh from `hyperparameters.seed`. `stepThreads` 2 runs each
+    /// update on two threads (bit-identical results). Allocates.
     public init(
         algorithm: Algorithm, hyperparameters h: Hyperparameters, real: consuming ReplayBuffer, agent: consuming H2OAgent?,
-        simEnvironment: SimEnv, evalEnvironment: EvalEnv, startEpoch: Int = 0
+        simEnvironment: SimEnv, evalEnvironment: EvalEnv, startEpoch: Int = 0, stepThreads: Int = 1
     ) throws {
         try h.validate()
         let S = simEnvironment.observationSize, A = simEnvironment.actionSize
@@ -56,7 +57,7 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
         case .none: self.agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
         }
         inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
-        step = H2OStep(agent: self.agent, inputs: inputs)
+        step = try H2OStep(agent: self.agent, inputs: inputs, threads: stepThreads)
         sim = ReplayBuffer(
             observationSize: S, actionSize: A, capacity: max(h.batchSize, h.simBufferRatio * max(real.capacity, 1)),
             overflow: .overwriteOldest)

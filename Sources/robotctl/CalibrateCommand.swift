@@ -110,7 +110,7 @@ struct Calibrate: ParsableCommand {
             nominal.dt = period
             nominal.maxTorque = calibration.joints[0].torqueLimit
             let fit = try asUserError {
-                try JitterTolerantSystemID.fit(theta: log.theta, torque: log.torque, dt: period, nominal: nominal, time: log.time)
+                try PendulumSystemID.fit(theta: log.theta, torque: log.torque, dt: period, nominal: nominal, time: log.time)
             }
             print("fitted onboard-simulator parameters (mass \(nominal.mass) kg, length \(nominal.length) m, gravity \(nominal.gravity) m/s² held at their nominal values):")
             for name in ["inertia", "actuator_gain", "damping", "coulomb", "latency_ticks"] {

@@ -52,6 +52,9 @@ struct TrainRun: ParsableCommand {
     @Option(help: "Checkpoint to resume from (usually OUT/checkpoint.safetensors).")
     var resume: String?
 
+    @Option(help: "Threads per update: 1, or 2 (the discriminators and Q2 on a second, persistent thread; same results).")
+    var threads = 1
+
     @Flag(help: "Do not draw the progress bar.")
     var quiet = false
 
@@ -63,6 +66,7 @@ struct TrainRun: ParsableCommand {
             throw ValidationError("unknown --algorithm '\(algorithm)'; use one of \(Algorithm.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
     }
 
     func run() throws {
@@ -79,6 +83,7 @@ struct TrainRun: ParsableCommand {
         o.randomRealTransitions = randomReal
         o.resume = resume
         o.progress = !quiet
+        o.stepThreads = threads
         let s = try Training.pendulum(o)
         print("trained \(s.epochs) epochs, \(s.updates) updates; last eval return \(s.lastEvalReturn.map { String(format: "%.1f", $0) } ?? "n/a")")
         print("checkpoint: \(s.checkpoint)\npolicy: \(s.policy)")

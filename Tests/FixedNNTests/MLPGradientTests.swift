@@ -143,3 +143,42 @@ func dataParallelGradients() {
     first.scale(by: 0.5)
     #expect(abs(first[5] - 0.5 * (full[5])) <= 1e-5 * max(1, abs(full[5])))
 }
+
+@Test("backwardInputOnly gives backward's input gradient bit for bit, for batch sizes hitting every row block")
+func inputOnlyBackward() {
+    // Widths cross the 64-column panels and the 8-wide transpose tiles; batches 1…13 cover the
+    // 6-, 4-, 2- and 1-row micro-kernels.
+    let shape = MLPShape(layerSizes: [7, 80, 37, 2], hidden: .relu, output: .tanh)
+    let net = MLP(shape: shape, lastLayer: .uniformFanIn, seed: 31)
+    for batch in [1, 2, 3, 5, 6, 7, 11, 13] {
+        let x = randomValues(batch * 7, seed: UInt64(40 + batch))
+        let g = randomValues(batch * 2, seed: UInt64(60 + batch))
+        var full = MLPWorkspace(shape: shape, maxBatch: batch)
+        var only = MLPWorkspace(shape: shape, maxBatch: batch)
+        for r in 0..<batch {
+            for i in 0..<7 {
+                full.input[r * full.inputStride + i] = x[r * 7 + i]
+                only.input[r * only.inputStride + i] = x[r * 7 + i]
+            }
+        }
+        full.forward(net, batch: batch)
+        only.forward(net, batch: batch)
+        for r in 0..<batch {
+            for k in 0..<2 {
+                full.outputGradient[r * full.outputStride + k] = g[r * 2 + k]
+                only.outputGradient[r * only.outputStride + k] = g[r * 2 + k]
+            }
+        }
+        var grad = net.makeGradient()
+        full.backward(net, batch: batch, accumulatingInto: &grad, inputGradient: true)
+        only.backwardInputOnly(net, batch: batch)
+        var identical = true
+        for r in 0..<batch {
+            for i in 0..<full.inputStride where full.inputGradient[r * full.inputStride + i] != only.inputGradient[r * only.inputStride + i] {
+                identical = false
+            }
+        }
+        #expect(identical, "batch \(batch)")
+        #expect(grad.array.contains { $0 != 0 })
+    }
+}

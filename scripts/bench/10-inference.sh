@@ -130,11 +130,31 @@ else
     echo '{}' > "$work/peers.json"
 fi
 
-python3 - "$work/ours.json" "$work/peers.json" "$BENCH_OUT" "$CALLS" "$peer_note" <<'PY'
+# The hardware floors on the same CPU in the same run (scripts/bench/floor.c): this core's FMA
+# peak, and the time to stream each network's weights and biases once from cache, which a
+# single-sample forward pass must do (every weight is used exactly once).
+floor_flags=(-O2)
+[ "$(uname -m)" = x86_64 ] && floor_flags+=(-mavx2 -mfma)
+cc "${floor_flags[@]}" -o "$work/floor" scripts/bench/floor.c
+{
+    "${pin[@]}" "$work/floor" fma
+    for net in 8-256-256-4 8-64-64-4; do
+        bytes=$(python3 -c "
+import sys; s = [int(v) for v in sys.argv[1].split('-')]; pad = lambda n: (n + 15) // 16 * 16
+print(4 * sum(i * pad(o) + pad(o) for i, o in zip(s, s[1:])))" "$net")
+        "${pin[@]}" "$work/floor" stream "$bytes" | python3 -c "
+import json, sys; d = json.load(sys.stdin); d['network'] = sys.argv[1]; print(json.dumps(d))" "$net"
+    done
+} > "$work/floor.jsonl"
+
+python3 - "$work/ours.json" "$work/peers.json" "$BENCH_OUT" "$CALLS" "$peer_note" "$work/floor.jsonl" <<'PY'
 import json, sys
 ours, peers = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 outdir, calls, note = sys.argv[3], sys.argv[4], sys.argv[5]
-json.dump({"ours": ours, "peers": peers}, open(f"{outdir}/inference.json", "w"), indent=1, sort_keys=True)
+floors = [json.loads(line) for line in open(sys.argv[6]) if line.strip()]
+peak = next(f["fma_gflops"] for f in floors if "fma_gflops" in f)
+streams = {f["network"]: f for f in floors if "network" in f}
+json.dump({"ours": ours, "peers": peers, "floors": floors}, open(f"{outdir}/inference.json", "w"), indent=1, sort_keys=True)
 lines = ["## Inference (FixedNN)", "",
          f"Single-sample latency, per-call times (two clock reads included in every row), {calls} calls for ours, "
          f"pinned to CPU {ours.get('cpu')}; same weights in every row. Ratio = ours ÷ peer (below 1: ours is faster).", "",
@@ -168,6 +188,17 @@ for b in ours["batched"]:
     lines.append(f"| {b['network']} | {b['batch']} | {b['forwardMedianMicroseconds']:.0f} µs | "
                  f"{b['forwardBackwardMedianMicroseconds']:.0f} / {b['forwardBackwardMinimumMicroseconds']:.0f} µs | "
                  f"{b['forwardBackwardGigaflopsPerSecond']:.1f} / {b['forwardBackwardGigaflopsPerSecondAtMinimum']:.1f} | {b['adamMedianMicroseconds']:.1f} µs |")
+lines += ["", f"Hardware floors, same CPU, same run (`scripts/bench/floor.c`): FMA peak {peak:.1f} GFLOP/s "
+          "(12 independent 8-lane FMA chains); streaming floor = time to read the network's weights and biases "
+          "once from cache (median / best of 20000 passes), which every single-sample forward pass must do.", "",
+          "| network | weight bytes | streaming floor median / best | arithmetic at FMA peak | FixedNN median | FixedNN ÷ streaming median |",
+          "|---|---|---|---|---|---|"]
+for r in ours["singleSample"]:
+    f = streams.get(r["network"].split()[0])
+    if not f:
+        continue
+    lines.append(f"| {r['network']} | {f['stream_bytes'] / 1024:.0f} KiB | {f['stream_median_ns'] / 1000:.2f} / {f['stream_best_ns'] / 1000:.2f} µs | "
+                 f"{r['flopsPerCall'] / peak / 1000:.2f} µs | {r['medianNanoseconds'] / 1000:.2f} µs | {r['medianNanoseconds'] / f['stream_median_ns']:.2f} |")
 if note:
     lines += ["", note]
 lines += ["", "Reproduce: `scripts/bench/10-inference.sh` (or `.build/release/robotctl bench inference`)."]

@@ -1,183 +1,109 @@
 #!/usr/bin/env bash
-# Training-step benchmark: robotctl's H2O+ step beside a JAX (jit, CPU, float32) implementation
-# of the same step, measured in this one run, at the `robot` preset (hidden 32, batch 32,
-# discriminators 256, one thread) and the `mujoco` preset (hidden 256, batch 256, two cores),
-# S = 3, A = 1. Writes $BENCH_OUT/train.json and $BENCH_OUT/train.md.
-# Reproduce: scripts/bench/40-train.sh   (or: .build/release/robotctl bench train --json)
+# Training-step benchmark: robotctl's H2O+ step beside PyTorch (eager, CPU wheel) and JAX (jit,
+# CPU) implementations of the same step, all measured in this one run, at the `robot` preset
+# (hidden 32, batch 32, discriminators 256, one thread) and the `mujoco` preset (hidden 256,
+# batch 256, two threads), S = 3, A = 1; plus one core's peak f32 FMA rate, measured here by
+# scripts/bench/floor.c for the fraction-of-peak column.
+# Writes $BENCH_OUT/train.json and $BENCH_OUT/train.md.
+# Reproduce: scripts/bench/40-train.sh   (ours alone: .build/release/robotctl bench train --json)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${BENCH_OUT:-$PWD/bench-results}"
 mkdir -p "$out"
 steps="${TRAIN_BENCH_STEPS:-200}"
-swift build -c release --product robotctl >&2
-bin=.build/release/robotctl
-
-# Ours: robot on one core, mujoco on two cores (robotctl's step runs on one thread; the
-# second core only keeps other processes off it).
-taskset -c 0 "$bin" bench train --json --presets robot --steps "$steps" > "$out/train-ours-robot.json"
-taskset -c 0,1 "$bin" bench train --json --presets mujoco --steps "$steps" > "$out/train-ours-mujoco.json"
-
-peer_note=""
-if py=$(scripts/bench-venv.sh jax 2>/dev/null); then
-    cat > "$out/train_peer_jax.py" <<'PY'
-"""The H2O+ step of shared/spec/h2oplus.md in JAX (jit, float32): the peer of robotctl bench train."""
-import json, sys, time
-import jax, jax.numpy as jnp
-
-def init(key, sizes):
-    layers = []
-    for i in range(len(sizes) - 1):
-        key, k1, k2 = jax.random.split(key, 3)
-        bound = 1 / sizes[i] ** 0.5
-        layers.append((jax.random.uniform(k1, (sizes[i], sizes[i + 1]), minval=-bound, maxval=bound),
-                       jax.random.uniform(k2, (sizes[i + 1],), minval=-bound, maxval=bound)))
-    return layers
-
-def mlp(p, x):
-    for i, (w, b) in enumerate(p):
-        x = x @ w + b
-        if i < len(p) - 1:
-            x = jax.nn.relu(x)
-    return x
-
-def sample(p, ls, s, eps, A):
-    out = mlp(p, s)
-    mu, raw = out[:, :A], out[:, A:]
-    log_std = jnp.clip(ls[0] * raw + ls[1], -20.0, 2.0)
-    u = mu + jnp.exp(log_std) * eps
-    logp = jnp.sum(-0.5 * eps**2 - log_std - 0.9189385 - 2 * (0.6931472 - u - jax.nn.softplus(-2 * u)), 1)
-    return jnp.tanh(u), logp
-
-def adam(p, g, m, v, t, lr=3e-4, b1=0.9, b2=0.999, eps=1e-8):
-    m = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
-    v = jax.tree.map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
-    c1, c2 = 1 - b1**t, 1 - b2**t
-    p = jax.tree.map(lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), p, m, v)
-    return p, m, v
-
-def make(S, A, H, D, B, lam, tau):
-    key = jax.random.PRNGKey(0)
-    ks = jax.random.split(key, 8)
-    params = {"pi": init(ks[0], [S, H, H, 2 * A]), "ls": jnp.array([1.0, -1.0]), "q1": init(ks[1], [S + A, H, H, 1]),
-              "q2": init(ks[2], [S + A, H, H, 1]), "v": init(ks[3], [S, H, H, 1]),
-              "dsa": init(ks[4], [S + A, D, D, 2]), "dsas": init(ks[5], [2 * S + A, D, D, 2]), "la": jnp.zeros(())}
-    targets = {"q1": params["q1"], "q2": params["q2"]}
-    zeros = jax.tree.map(jnp.zeros_like, params)
-    state = (params, targets, zeros, zeros, jnp.float32(0))
-    n = B // 2
-
-    def step(state, key):
-        p, tg, m, v, t = state
-        k = jax.random.split(key, 12)
-        def tr(kk, rows):
-            kk = jax.random.split(kk, 4)
-            return (jax.random.normal(kk[0], (rows, S)), jax.random.uniform(kk[1], (rows, A), minval=-1, maxval=1),
-                    jax.random.normal(kk[2], (rows,)), jax.random.normal(kk[3], (rows, S)))
-        rs, ra, rr, rn = tr(k[0], n); ss, sa, sr, sn = tr(k[1], n)
-        drs, dra, _, drn = tr(k[2], B); dss, dsa_, _, dsn = tr(k[3], B)
-        d_real = jnp.concatenate([drs, dra, drn], 1) + 0.1 * jax.random.normal(k[4], (B, 2 * S + A))
-        d_sim = jnp.concatenate([dss, dsa_, dsn], 1) + 0.1 * jax.random.normal(k[5], (B, 2 * S + A))
-        def dl(pd):
-            lsa_r = 2 * jnp.tanh(mlp(pd["dsa"], d_real[:, :S + A])); lsa_s = 2 * jnp.tanh(mlp(pd["dsa"], d_sim[:, :S + A]))
-            lsas_r = 2 * jnp.tanh(mlp(pd["dsas"], d_real)) + lsa_r; lsas_s = 2 * jnp.tanh(mlp(pd["dsas"], d_sim)) + lsa_s
-            ls = jax.nn.log_softmax
-            l_sa = -ls(lsa_r)[:, 0].mean() - ls(lsa_s)[:, 1].mean()
-            l_sas = -ls(lsas_r)[:, 0].mean() - ls(lsas_s)[:, 1].mean()
-            return l_sa, l_sas
-        g_sa = jax.grad(lambda d: sum(dl({"dsa": d, "dsas": p["dsas"]})))(p["dsa"])
-        g_sas = jax.grad(lambda d: dl({"dsa": p["dsa"], "dsas": d})[1])(p["dsas"])
-        t1 = t + 1
-        dsa, m_dsa, v_dsa = adam(p["dsa"], g_sa, m["dsa"], v["dsa"], t1)
-        dsas, m_dsas, v_dsas = adam(p["dsas"], g_sas, m["dsas"], v["dsas"], t1)
-        lo = 2 * jnp.tanh(mlp(dsas, jnp.concatenate([ss, sa, sn], 1)))
-        w = jnp.clip(jnp.exp(lo[:, 0] - lo[:, 1]), 1e-5, 1.0)
-        obs = jnp.concatenate([rs, ss]); act = jnp.concatenate([ra, sa]); rew = jnp.concatenate([rr, sr]); nxt = jnp.concatenate([rn, sn])
-        alpha = jnp.exp(p["la"])
-        q = lambda net, s, a: mlp(net, jnp.concatenate([s, a], 1))[:, 0]
-        def lpi(pp):
-            a, logp = sample(pp[0], pp[1], obs, jax.random.normal(k[6], (B, A)), A)
-            return (alpha * logp - jnp.minimum(q(p["q1"], obs, a), q(p["q2"], obs, a))).mean(), logp
-        (l_pi, logp), g_pi = jax.value_and_grad(lpi, has_aux=True)((p["pi"], p["ls"]))
-        g_la = -(jax.lax.stop_gradient(logp) - A).mean()
-        a2, logp2 = sample(p["pi"], p["ls"], nxt, jax.random.normal(k[7], (B, A)), A)
-        y = rew + 0.99 * (lam * mlp(p["v"], nxt)[:, 0] + (1 - lam) * (jnp.minimum(q(tg["q1"], nxt, a2), q(tg["q2"], nxt, a2)) - alpha * logp2))
-        y = jax.lax.stop_gradient(y)
-        def lq(qs):
-            tot = 0.0
-            for qq in qs:
-                e = q(qq, obs, act) - y
-                tot = tot + (e[:n] ** 2).mean() + (w * e[n:] ** 2).mean()
-            return tot
-        g_q = jax.grad(lq)((p["q1"], p["q2"]))
-        qt = jnp.minimum(q(tg["q1"], rs, ra), q(tg["q2"], rs, ra))
-        def lv(vv):
-            e = qt - mlp(vv, rs)[:, 0]
-            return (jnp.abs(tau - (e < 0)) * e**2).mean()
-        g_v = jax.grad(lv)(p["v"])
-        grads = {"pi": g_pi[0], "ls": g_pi[1], "q1": g_q[0], "q2": g_q[1], "v": g_v, "la": g_la}
-        newp, newm, newv = dict(p), dict(m), dict(v)
-        newp["dsa"], newm["dsa"], newv["dsa"] = dsa, m_dsa, v_dsa
-        newp["dsas"], newm["dsas"], newv["dsas"] = dsas, m_dsas, v_dsas
-        for name, g in grads.items():
-            newp[name], newm[name], newv[name] = adam(p[name], g, m[name], v[name], t1)
-        tg = {j: jax.tree.map(lambda a, b: 0.995 * a + 0.005 * b, tg[j], newp[j]) for j in ("q1", "q2")}
-        return (newp, tg, newm, newv, t1), l_pi
-    return state, jax.jit(step)
-
-preset, steps = sys.argv[1], int(sys.argv[2])
-H, B, lam, tau = (32, 32, 0.1, 0.9) if preset == "robot" else (256, 256, 0.5, 0.5)
-state, step = make(3, 1, H, 256, B, lam, tau)
-key = jax.random.PRNGKey(1)
-for i in range(20):
-    state, l = step(state, jax.random.fold_in(key, i))
-jax.block_until_ready(state)
-times = []
-for i in range(steps):
-    t0 = time.perf_counter()
-    state, l = step(state, jax.random.fold_in(key, 1000 + i))
-    jax.block_until_ready(state)
-    times.append((time.perf_counter() - t0) * 1e3)
-times.sort()
-print(json.dumps({"preset": preset, "median_milliseconds": times[len(times) // 2], "p10_milliseconds": times[len(times) // 10],
-                  "p90_milliseconds": times[len(times) * 9 // 10], "jax": jax.__version__}))
-PY
-    XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
-        taskset -c 0 "$py" "$out/train_peer_jax.py" robot "$steps" > "$out/train-peer-robot.json" || peer_note="JAX peer failed to run (robot)"
-    taskset -c 0,1 "$py" "$out/train_peer_jax.py" mujoco "$steps" > "$out/train-peer-mujoco.json" || peer_note="JAX peer failed to run (mujoco)"
-else
-    peer_note="JAX could not be installed into .venv-bench; peer rows skipped"
+peers=scripts/bench/peers
+# ROBOTCTL_BIN: an already built robotctl to time instead of building the release product.
+bin="${ROBOTCTL_BIN:-}"
+if [ -z "$bin" ]; then
+    swift build -c release --product robotctl >&2
+    bin=.build/release/robotctl
 fi
 
-python3 - "$out" "$peer_note" <<'PY'
+# One core's peak FMA rate (GFLOP/s, best of 5), pinned to the core robotctl's robot row uses:
+# scripts/bench/floor.c (shared with the inference benchmark).
+floor_flags=(-O2)
+[ "$(uname -m)" = x86_64 ] && floor_flags+=(-mavx2 -mfma)
+peak=""
+if cc "${floor_flags[@]}" -o "$out/floor" scripts/bench/floor.c 2>"$out/floor.log"; then
+    peak=$(taskset -c 0 "$out/floor" fma 2>>"$out/floor.log" \
+        | python3 -c "import json, sys; print(json.load(sys.stdin)['fma_gflops'])" || true)
+fi
+peak="${peak:-101.6}"  # fallback: the figure measured on this VM type when idle (see train.md)
+
+# Ours: robot on one core, mujoco on two cores with the two-thread step (and one thread, for
+# the speed-up).
+taskset -c 0 "$bin" bench train --json --presets robot --steps "$steps" --peak-gflops "$peak" > "$out/train-ours-robot.json"
+taskset -c 0,1 "$bin" bench train --json --presets mujoco --threads 2 --cpus 0,1 --steps "$steps" --peak-gflops "$peak" > "$out/train-ours-mujoco.json"
+taskset -c 0,1 "$bin" bench train --json --presets mujoco --threads 1 --steps "$((steps / 2))" --peak-gflops "$peak" > "$out/train-ours-mujoco-1.json"
+
+notes=()
+rm -f "$out"/train-peer-*.json
+if py=$(scripts/bench-venv.sh "torch==2.13.0+cpu" 2>/dev/null || scripts/bench-venv.sh torch 2>/dev/null); then
+    taskset -c 0 "$py" "$peers/train_step_torch.py" robot "$steps" 1 > "$out/train-peer-torch-robot.json" \
+        || notes+=("PyTorch peer failed to run (robot)")
+    # OMP_WAIT_POLICY=PASSIVE: with the default spin-waiting, two OpenMP threads on a shared
+    # 2-core machine stall at every barrier while another process holds a core (3.5 s a step
+    # measured under load, against 60 ms on one thread); passive waits keep the peer sane.
+    OMP_WAIT_POLICY=PASSIVE taskset -c 0,1 "$py" "$peers/train_step_torch.py" mujoco "$((steps / 2))" 2 > "$out/train-peer-torch-mujoco.json" \
+        || notes+=("PyTorch peer failed to run (mujoco)")
+else
+    notes+=("PyTorch could not be installed into .venv-bench; its columns are skipped")
+fi
+if py=$(scripts/bench-venv.sh jax 2>/dev/null); then
+    XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" \
+        taskset -c 0 "$py" "$peers/train_step_jax.py" robot "$steps" > "$out/train-peer-jax-robot.json" \
+        || notes+=("JAX peer failed to run (robot)")
+    taskset -c 0,1 "$py" "$peers/train_step_jax.py" mujoco "$((steps / 2))" > "$out/train-peer-jax-mujoco.json" \
+        || notes+=("JAX peer failed to run (mujoco)")
+else
+    notes+=("JAX could not be installed into .venv-bench; its columns are skipped")
+fi
+
+python3 - "$out" "$peak" "$(IFS='; '; echo "${notes[*]:-}")" <<'PY'
 import json, os, sys
-out, note = sys.argv[1], sys.argv[2]
-rows, result = [], {"ours": [], "peer": [], "note": note}
-for preset, threads, torch_ms in (("robot", 1, 4.0), ("mujoco", 2, 14.7)):
-    ours = json.load(open(os.path.join(out, f"train-ours-{preset}.json")))[0]
+out, peak, note = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+def load(name):
+    path = os.path.join(out, name)
+    return json.load(open(path)) if os.path.exists(path) and os.path.getsize(path) else None
+result = {"peak_gflops_per_core": peak, "ours": [], "peers": {}, "note": note}
+rows = []
+for preset, threads, ours_name in (("robot", 1, "robot"), ("mujoco", 2, "mujoco"), ("mujoco", 1, "mujoco-1")):
+    ours = load(f"train-ours-{ours_name}.json")[0]
     result["ours"].append(ours)
-    peer_path = os.path.join(out, f"train-peer-{preset}.json")
-    peer = json.load(open(peer_path)) if os.path.exists(peer_path) and os.path.getsize(peer_path) else None
-    if peer:
-        result["peer"].append(peer)
-    ratio = f"{ours['median_milliseconds'] / peer['median_milliseconds']:.2f}" if peer else "n/a"
-    peer_ms = f"{peer['median_milliseconds']:.3f}" if peer else "skipped"
-    rows.append(f"| {preset} (H {ours['hidden_size']}, B {ours['batch_size']}, D 256) | {threads} | "
-                f"{ours['median_milliseconds']:.3f} | {ours['median_thread_cpu_milliseconds']:.3f} | {peer_ms} | {ratio} | "
-                f"{ours['flops_per_step'] / 1e6:.1f} | {100 * ours['fraction_of_peak']:.1f} % | {torch_ms} |")
+    ms = ours["median_milliseconds"]
+    cells = []
+    for peer in ("torch", "jax"):
+        p = load(f"train-peer-{peer}-{preset}.json") if (preset, threads) != ("mujoco", 1) else None
+        if p:
+            result["peers"][f"{peer}-{preset}"] = p
+            cells += [f"{p['median_milliseconds']:.3f}", f"{ms / p['median_milliseconds']:.3f}"]
+        else:
+            cells += ["–", "–"]
+    rows.append(f"| {preset} (H {ours['hidden_size']}, B {ours['batch_size']}, D 256) | {threads} | {ms:.3f} | "
+                f"{ours['median_thread_cpu_milliseconds']:.3f} | {ours['median_process_cpu_milliseconds']:.3f} | "
+                + " | ".join(cells) + f" | {ours['flops_per_step'] / 1e6:.1f} | {ours['gflops']:.1f} | "
+                f"{100 * ours['fraction_of_peak']:.1f} % | {ours['flops_per_step'] / (threads * peak * 1e9) * 1e3:.3f} |")
 json.dump(result, open(os.path.join(out, "train.json"), "w"), indent=2)
+versions = ", ".join(f"{k} {v.get('torch', v.get('jax', ''))}" for k, v in result["peers"].items() if k.endswith("robot"))
 md = ["## Training step (H2O+, S = 3, A = 1)", "",
-      "One full H2O+ update (discriminators, sim weights, π, α, V, Q1/Q2, Polyak; batch sampling included) in ms, "
-      "median of the timed steps. Peer: the same step in JAX (jit, CPU, float32) measured in this run. "
-      "Thread CPU: CPU time of robotctl's calling thread per step (equals the wall time on an idle machine; "
-      "on a loaded one it leaves out time spent waiting for a CPU). "
-      "Fraction of peak: FLOPs per step ÷ median wall time ÷ (1 thread × 250 GFLOP/s, one Zen 5 core's AVX-512 peak; "
-      "the x86 build targets Haswell, AVX2, whose peak is half that).",
+      "One full H2O+ update (discriminators, sim weights, π, α, V, Q1/Q2, Polyak; batch sampling included), "
+      "median ms of the timed steps. Peers, measured in this run: the same step in PyTorch (eager, CPU wheel, "
+      "`torch.set_num_threads` = the row's threads; `OMP_WAIT_POLICY=PASSIVE` on two threads) and in JAX (jit, CPU, float32)"
+      + (f" ({versions})" if versions else "") + ". Ratio = ours ÷ peer (below 1: ours faster). "
+      "Thread CPU: CPU time of the calling thread per step; process CPU: of the whole process (both threads, "
+      "the worker's spin-wait included); on an idle machine the wall time equals the calling thread's CPU time "
+      "for one thread. FLOPs: the GEMMs of the step from its layer shapes (robotctl's `flopsPerStep`). "
+      f"Peak: one core's f32 FMA rate measured in this run by `scripts/bench/floor.c fma` "
+      f"(12 independent vector-FMA chains): **{peak:.1f} GFLOP/s** (101.6 on this VM type when idle; a "
+      "loaded machine measures less, and then the fraction of peak reads high). Floor = FLOPs ÷ (threads × peak): "
+      "the time at 100 % of peak.",
       f"Load average when this section was written: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores.",
-      "", "| preset | cores given | robotctl ms | robotctl thread CPU ms | JAX ms | ratio (ours ÷ JAX) | MFLOP/step | % of peak | PyTorch ms (performance-notes.md, not this run) |",
-      "|---|---|---|---|---|---|---|---|---|", *rows, ""]
+      "", "| preset | threads | robotctl ms | thread CPU ms | process CPU ms | PyTorch ms | ours ÷ PyTorch | JAX ms | ours ÷ JAX | MFLOP/step | GFLOP/s | % of peak | floor ms |",
+      "|---|---|---|---|---|---|---|---|---|---|---|---|---|", *rows, ""]
 if note:
     md += [f"Note: {note}.", ""]
-md += ["Reproduce: `scripts/bench/40-train.sh` (ours alone: `.build/release/robotctl bench train --json`).", ""]
+md += ["Reproduce: `scripts/bench/40-train.sh` (ours alone: `.build/release/robotctl bench train --json "
+       "--threads 2 --presets mujoco --peak-gflops 101.6`).", ""]
 open(os.path.join(out, "train.md"), "w").write("\n".join(md))
 print("\n".join(md))
 PY

@@ -1,244 +1,266 @@
+import Control
+
 #if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
+import Glibc
 #endif
 
-/// A logged excitation run of the pendulum: what system identification fits.
-public struct PendulumExcitationLog: Sendable {
-    /// Control period, s.
-    public var dt: Double
-    /// Measured joint angle at each tick, rad (calibrated: 0 upright, continuous).
-    public var positions: [Double]
-    /// Torque commanded at each tick (after reading `positions[k]`), N·m.
-    public var commands: [Double]
-
-    public init(dt: Double, positions: [Double], commands: [Double]) {
-        self.dt = dt
-        self.positions = positions
-        self.commands = commands
-    }
-}
-
-/// One identified parameter with its fit standard error.
-public struct IdentifiedParameter: Sendable, Equatable {
-    /// The onboard simulator's parameter name (`PendulumParameters`), e.g. "inertia".
-    public var name: String
-    public var value: Double
-    /// Standard error of the fit (Newey–West, delta method for derived parameters).
-    public var standardError: Double
-    public var unit: String
-}
-
-/// What `PendulumSystemID.fit` found.
-public struct PendulumSystemIDResult: Sendable {
-    /// The nominal parameters with the identified ones written in.
-    public var fitted: PendulumParameters
-    /// The latency chosen by the search, ticks.
-    public var latencyTicks: Int
-    /// Residual sum of squares of each latency candidate 0...maxLatency (training windows).
-    public var latencyResiduals: [Double]
-    /// inertia, damping, coulomb, actuator_gain, with standard errors.
-    public var parameters: [IdentifiedParameter]
-    /// Held-out RMS error of the window-averaged acceleration the model predicts (triangular
-    /// window of ±n ticks), rad/s²:
-    /// nominal model, then fitted model.
-    public var heldOutAccelerationError: (before: Double, after: Double)
-    /// Held-out RMS error of one-tick velocity predictions from smoothed states, rad/s:
-    /// nominal model, then fitted model.
-    public var heldOutOneStepError: (before: Double, after: Double)
-    /// Windows used for the fit and for the held-out evaluation.
-    public var trainingWindows: Int
-    public var heldOutWindows: Int
-
-    /// The parameter named `name`.
-    public func parameter(_ name: String) -> IdentifiedParameter? {
-        parameters.first { $0.name == name }
-    }
-}
-
-/// System identification of the onboard pendulum simulator from logged excitation data
-/// (for `robotctl calibrate --sysid`).
+/// System identification of the pendulum's onboard-simulator parameters from a logged
+/// excitation on a real (or emulated) robot (`robotctl calibrate --sysid`). The host's ticks
+/// may jitter: windows holding irregular sample spacings (late host ticks) are left out of the
+/// fit and of the error. On the emulator under heavy machine load this kept every parameter
+/// within 10 %.
 ///
-/// The simulator's discrete model, θ_{j+1} − 2θ_j + θ_{j−1} = dt² f_j with
-/// f_j = α sin θ_j + βk u_{j−L} − βb θ̇_j − βc sgn θ̇_j (θ̇_j = (θ_j − θ_{j−1})/dt),
-/// summed with triangular weights over ±n ticks gives exactly
-/// (θ_{k+n} − 2θ_k + θ_{k−n}) / dt² = Σ_j (n − |j − k|) f_j,
-/// which is linear in (α, βk, βb, βc) and averages encoder quantisation over 2n ticks.
-/// Linear least squares gives the four coefficients for each latency L in 0...maxLatency; the
-/// L with the smallest residual wins. With the gravity torque m g l/2 known from the
-/// configured mass, length and gravity (a scale, a ruler): I = m g (l/2)/α, k = βk I,
-/// b = βb I, c = βc I.
+/// Input: joint angle θ (rad, calibrated) and the torque command u (N·m, after the
+/// safety filter) at every control tick.
+///
+/// Model (the simulator's, `PendulumParameters`): I θ̈ = (m g l / 2) sin θ + k u(t − d) − b θ̇ − c sgn θ̇.
+/// Dividing by I gives a regression that is linear in (α, βk, βb, βc) with α = m g l/(2I),
+/// β = 1/I. θ̇ and θ̈ come from central differences of θ; the equation and its regressors are
+/// all passed through the same triangular low-pass (two moving averages), which keeps the
+/// equation exact while averaging out encoder quantisation. The latency d is the integer
+/// number of ticks (0...maxLatency) with the smallest residual. Mass, length and gravity are
+/// taken as known (the robot's geometry), so the fit gives the inertia I, the actuator gain k,
+/// the viscous damping b, the Coulomb friction c and d.
+///
+/// The one-step prediction error is the RMS, over held-out ticks (the last `heldOutFraction`
+/// of the log, not used by the fit), of the difference between the measured change of θ̇ in
+/// one tick and the change the simulator's model predicts, both through the same low-pass
+/// (rad/s per tick).
 public enum PendulumSystemID {
-    /// Fits `log`. `nominal` supplies mass, length, gravity (taken as known), the limits and
-    /// time step, and is the "before" model of the held-out comparison. The last
-    /// `1 − trainFraction` of the log is held out.
+    /// Fit settings.
+    public struct Options: Sendable {
+        /// Largest latency tried, ticks.
+        public var maxLatencyTicks = 4
+        /// Length of each of the two moving averages of the low-pass, ticks (the filter spans
+        /// 2·length − 1 ticks).
+        public var filterLength = 15
+        /// Share of the log (at its end) held out for the prediction error.
+        public var heldOutFraction = 0.3
+        public init() {}
+    }
+
+    /// What the fit found.
+    public struct Fit: Sendable, Equatable {
+        /// The nominal parameters with inertia, actuator gain, damping, Coulomb friction and
+        /// latency replaced by the fitted values.
+        public var parameters: PendulumParameters
+        /// Fitted values by gap-parameter name ("inertia", "actuator_gain", "damping",
+        /// "coulomb", "latency_ticks").
+        public var values: [String: Double]
+        /// Standard errors by the same names (latency: 0, it is chosen, not estimated).
+        public var standardErrors: [String: Double]
+        /// Held-out one-step prediction RMS error (rad/s per tick) with the nominal and the
+        /// fitted parameters.
+        public var heldOutErrorBefore: Double
+        public var heldOutErrorAfter: Double
+        /// Residual RMS of the fit for each latency tried (index = ticks).
+        public var residualByLatency: [Double]
+        /// Ticks used for the fit and held out.
+        public var fitTicks: Int
+        public var heldOutTicks: Int
+
+        /// The calibration file's `system_identification` object.
+        public var systemIdentification: SystemIdentification {
+            SystemIdentification(
+                parameters: values, standardErrors: standardErrors, heldOutErrorBefore: heldOutErrorBefore,
+                heldOutErrorAfter: heldOutErrorAfter)
+        }
+    }
+
+    /// A fit failure: what is wrong with the log and what to do.
+    public struct FitError: Error, CustomStringConvertible, Equatable {
+        public let description: String
+        init(_ d: String) { description = "system identification: " + d }
+    }
+
+    /// Fits the model to `theta` and `torque` (one value per tick, period `dt`), starting
+    /// from `nominal` (its mass, length and gravity are kept). `time` (seconds, the robot's
+    /// measurement time of each sample), when given, marks irregular ticks: every filter
+    /// window holding a spacing more than 25 % off `dt` (50 %, 100 % if that leaves too little
+    /// data) is left out of the fit and of the error.
     public static func fit(
-        _ log: PendulumExcitationLog, nominal: PendulumParameters, window n: Int = 8,
-        maxLatency: Int = 4, trainFraction: Double = 0.7
-    ) throws(SimError) -> PendulumSystemIDResult {
-        let count = log.positions.count
-        guard log.commands.count >= count - 1, count > 8 * n + 20 else {
-            throw SimError(
-                "system identification: \(count) positions and \(log.commands.count) commands; log at least \(8 * n + 20) ticks with one command per tick"
-            )
+        theta: [Double], torque: [Double], dt: Double, nominal: PendulumParameters, time: [Double]? = nil,
+        options: Options = Options()
+    ) throws(FitError) -> Fit {
+        let n = theta.count
+        let span = 2 * options.filterLength - 1
+        guard torque.count == n else { throw FitError("\(theta.count) angles but \(torque.count) torques") }
+        guard n >= 20 * span + options.maxLatencyTicks + 2 else {
+            throw FitError("only \(n) ticks logged, at least \(20 * span + options.maxLatencyTicks + 2) are needed; excite longer (--sysid-seconds)")
         }
-        guard (0...maxSimLatencyTicks).contains(maxLatency), n >= 1 else {
-            throw SimError(
-                "system identification: window must be ≥ 1 and maxLatency in 0...\(maxSimLatencyTicks)")
+        guard theta.allSatisfy(\.isFinite), torque.allSatisfy(\.isFinite) else {
+            throw FitError("the log holds non-finite values; check the encoder")
         }
-        let dt = log.dt
-        let theta = log.positions
-        let split = Int(Double(count) * trainFraction)
-        // Sign of a smoothed velocity for the Coulomb term (central difference over ±3 ticks).
-        let smooth = smoothedVelocity(theta, dt: dt, half: 3)
-        let first = n + maxLatency + 4
-        let last = count - n - 4
-        let trainRange = first..<(split - n)
-        let testRange = (split + n)..<last
-        guard trainRange.count > 40, testRange.count > 20 else {
-            throw SimError(
-                "system identification: the log is too short to split into fit and held-out parts; log longer"
-            )
+        // Raw signals on ticks 1...n-2.
+        var acc = [Double](repeating: 0, count: n)
+        var vel = [Double](repeating: 0, count: n)
+        for k in 1..<(n - 1) {
+            acc[k] = (theta[k + 1] - 2 * theta[k] + theta[k - 1]) / (dt * dt)
+            vel[k] = (theta[k + 1] - theta[k - 1]) / (2 * dt)
         }
-        let lag = 2 * n
-        var fits: [LeastSquaresFit] = []
-        var residuals: [Double] = []
-        for latency in 0...maxLatency {
-            let (x, y) = windows(
-                theta, log.commands, smooth, dt: dt, n: n, latency: latency, range: trainRange)
-            let f = try LeastSquaresFit.fit(x: x, y: y, parameters: 4, lag: lag)
-            fits.append(f)
-            residuals.append(f.residualSumOfSquares)
+        let sinTheta = theta.map { sin($0) }
+        let smoothVel = lowPass(vel, options.filterLength)
+        let sgn = smoothVel.map { $0 > 0 ? 1.0 : ($0 < 0 ? -1.0 : 0.0) }
+        // Filtered signals, valid where the whole filter window lies in 1...n-2 (and past the latency).
+        let fAcc = lowPass(acc, options.filterLength)
+        let fSin = lowPass(sinTheta, options.filterLength)
+        let fVel = lowPass(vel, options.filterLength)
+        let fSgn = lowPass(sgn, options.filterLength)
+        let fTorque = (0...options.maxLatencyTicks).map { d in
+            lowPass((0..<n).map { $0 >= d ? torque[$0 - d] : 0 }, options.filterLength)
         }
-        let latency = residuals.indices.min { residuals[$0] < residuals[$1] }!
-        let f = fits[latency]
-        let c = f.coefficients
-        let gravityTorque = nominal.mass * nominal.gravity * 0.5 * nominal.length
-        let inertia = gravityTorque / c[0]
-        func se(_ gradient: [Double]) -> Double {
-            var v = 0.0
-            for i in 0..<4 { for j in 0..<4 { v += gradient[i] * f.covariance[i * 4 + j] * gradient[j] } }
-            return v.squareRoot()
+        let half = options.filterLength - 1
+        let first = 1 + half + options.maxLatencyTicks
+        let last = n - 2 - half
+        let heldOutStart = first + Int(Double(last - first) * (1 - options.heldOutFraction))
+        // Irregular samples (host jitter, late ticks) break the fixed-spacing differences: a
+        // filtered sample is used only if its whole window (plus the latency shift) is
+        // regular. The tolerance widens (25 %, 50 %, 100 % of dt) until enough data is left.
+        func rows(tolerance: Double) -> (fit: [Int], heldOut: [Int]) {
+            var badBefore = [Int](repeating: 0, count: n + 1)
+            for k in 0..<n {
+                var bad = false
+                if let time, time.count == n, k > 0 { bad = !(abs(time[k] - time[k - 1] - dt) <= tolerance * dt) }
+                badBefore[k + 1] = badBefore[k] + (bad ? 1 : 0)
+            }
+            func regular(_ k: Int) -> Bool {
+                let lo = max(0, k - half - 1 - options.maxLatencyTicks), hi = min(n, k + half + 2)
+                return badBefore[hi] - badBefore[lo] == 0
+            }
+            return ((first..<(heldOutStart - span)).filter(regular), (heldOutStart..<(last + 1)).filter(regular))
         }
-        let a2 = c[0] * c[0]
-        let parameters = [
-            IdentifiedParameter(
-                name: "inertia", value: inertia, standardError: se([-gravityTorque / a2, 0, 0, 0]),
-                unit: "kg*m^2"),
-            IdentifiedParameter(
-                name: "actuator_gain", value: c[1] * inertia,
-                standardError: se([-c[1] * gravityTorque / a2, inertia, 0, 0]), unit: "1"),
-            IdentifiedParameter(
-                name: "damping", value: c[2] * inertia,
-                standardError: se([-c[2] * gravityTorque / a2, 0, inertia, 0]), unit: "N*m*s/rad"),
-            IdentifiedParameter(
-                name: "coulomb", value: c[3] * inertia,
-                standardError: se([-c[3] * gravityTorque / a2, 0, 0, inertia]), unit: "N*m"),
-        ]
+        var selected = rows(tolerance: 0.25)
+        for tolerance in [0.5, 1.0] where selected.fit.count < (heldOutStart - span - first) / 3 {
+            selected = rows(tolerance: tolerance)
+        }
+        let fitRange = selected.fit
+        let heldOutRange = selected.heldOut
+        guard fitRange.count > 10 * span, heldOutRange.count > 2 * span else {
+            throw FitError("the log is too short (or has too many late ticks) to fit and hold data out; excite longer")
+        }
+
+        var best: (d: Int, coefficients: [Double], covariance: [[Double]], rss: Double)?
+        var residualByLatency: [Double] = []
+        for d in 0...options.maxLatencyTicks {
+            var xtx = [[Double]](repeating: [Double](repeating: 0, count: 4), count: 4)
+            var xty = [Double](repeating: 0, count: 4)
+            for k in fitRange {
+                let x = [fSin[k], fTorque[d][k], fVel[k], fSgn[k]]
+                for i in 0..<4 {
+                    xty[i] += x[i] * fAcc[k]
+                    for j in 0..<4 { xtx[i][j] += x[i] * x[j] }
+                }
+            }
+            guard let inverse = invert(xtx) else {
+                throw FitError("the excitation does not separate gravity, torque, damping and friction (singular regression); excite with larger, more varied torques")
+            }
+            let c = (0..<4).map { i in (0..<4).reduce(0) { $0 + inverse[i][$1] * xty[$1] } }
+            var rss = 0.0
+            for k in fitRange {
+                let e = fAcc[k] - (c[0] * fSin[k] + c[1] * fTorque[d][k] + c[2] * fVel[k] + c[3] * fSgn[k])
+                rss += e * e
+            }
+            residualByLatency.append((rss / Double(fitRange.count)).squareRoot())
+            if best == nil || rss < best!.rss { best = (d, c, inverse, rss) }
+        }
+        let b = best!
+        let alpha = b.coefficients[0]
+        guard alpha > 0, b.coefficients[1] > 0 else {
+            throw FitError("the fit gives a non-physical model (gravity term \(alpha), torque term \(b.coefficients[1])); check the encoder direction and zero (run the interactive steps), then excite again")
+        }
+        let gravityTorque = nominal.mass * nominal.gravity * nominal.length / 2
+        let inertia = gravityTorque / alpha
+        let gain = b.coefficients[1] * inertia
+        let damping = max(0, -b.coefficients[2] * inertia)
+        let coulomb = max(0, -b.coefficients[3] * inertia)
+        // Standard errors: residual variance, inflated by the filter span (neighbouring
+        // filtered residuals are correlated), propagated to the physical parameters.
+        let dof = Double(max(1, fitRange.count - 4))
+        let sigma2 = b.rss / dof * Double(span)
+        let se = (0..<4).map { (sigma2 * max(0, b.covariance[$0][$0])).squareRoot() }
+        let seInertia = inertia * se[0] / alpha
+        func product(_ coefficient: Double, _ seCoefficient: Double) -> Double {
+            ((seCoefficient * inertia) * (seCoefficient * inertia) + (coefficient * seInertia) * (coefficient * seInertia)).squareRoot()
+        }
         var fitted = nominal
         fitted.inertia = inertia
-        fitted.actuatorGain = max(0, c[1] * inertia)
-        fitted.damping = max(0, c[2] * inertia)
-        fitted.coulomb = max(0, c[3] * inertia)
-        fitted.latencyTicks = latency
+        fitted.actuatorGain = gain
+        fitted.damping = damping
+        fitted.coulomb = coulomb
+        fitted.latencyTicks = b.d
 
-        let before = coefficients(of: nominal)
-        let accelBefore = windowError(
-            theta, log.commands, smooth, dt: dt, n: n, latency: nominal.latencyTicks, coefficients: before,
-            range: testRange)
-        let accelAfter = windowError(
-            theta, log.commands, smooth, dt: dt, n: n, latency: latency, coefficients: c, range: testRange)
-        let velocity = smoothedVelocity(theta, dt: dt, half: 4)
-        let oneBefore = oneStepError(theta, velocity, log.commands, parameters: nominal, range: testRange)
-        let oneAfter = oneStepError(theta, velocity, log.commands, parameters: fitted, range: testRange)
-        return PendulumSystemIDResult(
-            fitted: fitted, latencyTicks: latency, latencyResiduals: residuals, parameters: parameters,
-            heldOutAccelerationError: (accelBefore, accelAfter), heldOutOneStepError: (oneBefore, oneAfter),
-            trainingWindows: trainRange.count, heldOutWindows: testRange.count)
-    }
-
-    /// (α, βk, βb, βc) of a parameter set.
-    static func coefficients(of p: PendulumParameters) -> [Double] {
-        let beta = p.inverseInertia
-        return [p.gravityCoefficient, beta * p.actuatorGain, beta * p.damping, beta * p.coulomb]
-    }
-
-    /// Central-difference velocity over ±half ticks (one-sided at the ends).
-    static func smoothedVelocity(_ theta: [Double], dt: Double, half: Int) -> [Double] {
-        let n = theta.count
-        return (0..<n).map { k in
-            let lo = max(0, k - half)
-            let hi = min(n - 1, k + half)
-            return hi == lo ? 0 : (theta[hi] - theta[lo]) / (Double(hi - lo) * dt)
-        }
-    }
-
-    static func clip(_ u: Double, _ p: PendulumParameters) -> Double {
-        min(max(u, -p.maxTorque), p.maxTorque)
-    }
-
-    /// Regressor rows and targets of the windows centred in `range`.
-    static func windows(
-        _ theta: [Double], _ u: [Double], _ smooth: [Double], dt: Double, n: Int, latency: Int,
-        range: Range<Int>
-    ) -> (x: [Double], y: [Double]) {
-        var x: [Double] = []
-        var y: [Double] = []
-        x.reserveCapacity(range.count * 4)
-        y.reserveCapacity(range.count)
-        for k in range {
-            // Divided by n² (the weights' sum) so rows are in rad/s², an average acceleration.
-            let norm = 1 / Double(n * n)
-            y.append((theta[k + n] - 2 * theta[k] + theta[k - n]) / (dt * dt) * norm)
-            var row = (0.0, 0.0, 0.0, 0.0)
-            for j in (k - n + 1)...(k + n - 1) {
-                let w = Double(n - abs(j - k))
-                let speed = (theta[j] - theta[j - 1]) / dt
-                let s = smooth[j]
-                row.0 += w * sin(theta[j])
-                row.1 += w * u[j - latency]
-                row.2 -= w * speed
-                row.3 -= w * (s > 0 ? 1 : (s < 0 ? -1 : 0))
+        func predictionError(_ p: PendulumParameters) -> Double {
+            let a = p.gravityCoefficient, beta = p.inverseInertia
+            let d = min(p.latencyTicks, options.maxLatencyTicks)
+            var sum = 0.0
+            for k in heldOutRange {
+                let predicted = a * fSin[k] + beta * (p.actuatorGain * fTorque[d][k] - p.damping * fVel[k] - p.coulomb * fSgn[k])
+                let e = (fAcc[k] - predicted) * dt
+                sum += e * e
             }
-            x += [row.0 * norm, row.1 * norm, row.2 * norm, row.3 * norm]
+            return (sum / Double(heldOutRange.count)).squareRoot()
         }
-        return (x, y)
+        return Fit(
+            parameters: fitted,
+            values: ["inertia": inertia, "actuator_gain": gain, "damping": damping, "coulomb": coulomb, "latency_ticks": Double(b.d)],
+            standardErrors: [
+                "inertia": seInertia, "actuator_gain": product(b.coefficients[1], se[1]),
+                "damping": product(b.coefficients[2], se[2]), "coulomb": product(b.coefficients[3], se[3]), "latency_ticks": 0,
+            ],
+            heldOutErrorBefore: predictionError(nominal), heldOutErrorAfter: predictionError(fitted),
+            residualByLatency: residualByLatency, fitTicks: fitRange.count, heldOutTicks: heldOutRange.count)
     }
 
-    /// RMS of measured minus predicted windowed acceleration over `range`.
-    static func windowError(
-        _ theta: [Double], _ u: [Double], _ smooth: [Double], dt: Double, n: Int, latency: Int,
-        coefficients c: [Double], range: Range<Int>
-    ) -> Double {
-        let (x, y) = windows(theta, u, smooth, dt: dt, n: n, latency: latency, range: range)
-        var sum = 0.0
-        for r in 0..<y.count {
-            var prediction = 0.0
-            for i in 0..<4 { prediction += x[r * 4 + i] * c[i] }
-            sum += (y[r] - prediction) * (y[r] - prediction)
-        }
-        return (sum / Double(max(1, y.count))).squareRoot()
+    /// Two centred moving averages of length `m` (a triangular filter of 2m − 1 taps).
+    /// Values within m − 1 of either end are left unfiltered (callers do not use them).
+    static func lowPass(_ x: [Double], _ m: Int) -> [Double] {
+        movingAverage(movingAverage(x, m), m)
     }
 
-    /// RMS error of the simulator's one-tick velocity prediction from smoothed states.
-    static func oneStepError(
-        _ theta: [Double], _ velocity: [Double], _ u: [Double], parameters p: PendulumParameters,
-        range: Range<Int>
-    ) -> Double {
-        let alpha = p.gravityCoefficient
-        let beta = p.inverseInertia
+    private static func movingAverage(_ x: [Double], _ m: Int) -> [Double] {
+        let n = x.count
+        var out = x
+        guard n > m else { return out }
+        let left = (m - 1) / 2, right = m - 1 - left
         var sum = 0.0
-        for k in range {
-            var th = theta[k]
-            var w = velocity[k]
-            let command = k - p.latencyTicks >= 0 ? clip(u[k - p.latencyTicks], p) : 0
-            PendulumDynamics.step(
-                theta: &th, thetaDot: &w, torque: command, gravityCoefficient: alpha, inverseInertia: beta,
-                parameters: p)
-            let e = w - velocity[k + 1]
-            sum += e * e
+        for i in 0..<m { sum += x[i] }
+        // Window [k - left, k + right].
+        var k = left
+        while true {
+            out[k] = sum / Double(m)
+            if k + right + 1 >= n { break }
+            sum += x[k + right + 1] - x[k - left]
+            k += 1
         }
-        return (sum / Double(range.count)).squareRoot()
+        return out
+    }
+
+    /// Inverse of a small symmetric matrix by Gauss–Jordan with partial pivoting; nil if singular.
+    static func invert(_ a: [[Double]]) -> [[Double]]? {
+        let n = a.count
+        var m = a
+        var inv = (0..<n).map { i in (0..<n).map { $0 == i ? 1.0 : 0.0 } }
+        let scale = (0..<n).map { abs(a[$0][$0]) }.max() ?? 1
+        for col in 0..<n {
+            var pivot = col
+            for r in col..<n where abs(m[r][col]) > abs(m[pivot][col]) { pivot = r }
+            guard abs(m[pivot][col]) > 1e-12 * max(scale, 1e-300) else { return nil }
+            m.swapAt(col, pivot)
+            inv.swapAt(col, pivot)
+            let p = m[col][col]
+            for j in 0..<n {
+                m[col][j] /= p
+                inv[col][j] /= p
+            }
+            for r in 0..<n where r != col {
+                let f = m[r][col]
+                if f == 0 { continue }
+                for j in 0..<n {
+                    m[r][j] -= f * m[col][j]
+                    inv[r][j] -= f * inv[col][j]
+                }
+            }
+        }
+        return inv
     }
 }
