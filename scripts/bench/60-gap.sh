@@ -6,7 +6,9 @@
 #   pendulum × friction with the scripted noisy teleop data instead (no oracle row).
 # Runs at most two configurations at once (GAP_JOBS, default 2). Writes per configuration
 # bench-results/gap/<name>.{csv,svg,md,json,log} and the section bench-results/gap.md.
-# GAP_ASSEMBLE_ONLY=1 skips the runs and only assembles gap.md from existing files.
+# GAP_ASSEMBLE_ONLY=1 skips the runs and assembles gap.md from the committed copy of the last
+# full run (docs/gap/, with its findings in docs/gap/FINDINGS.md); `make bench` on a machine
+# without 75 spare minutes uses it, and the section says so.
 # Measured 2026-11-28 on the shared 2-core VM (load average 4-5, two configurations at once plus
 # other builds): 42 min per pendulum configuration with five methods (H2O+/H2O at about 8 ms
 # per update, 1.3 ms in `robotctl bench train` on an idle core), 29 min for the cart-pole and
@@ -17,6 +19,12 @@ cd "$(dirname "$0")/../.."
 out="${BENCH_OUT:-$PWD/bench-results}"
 mkdir -p "$out/gap"
 jobs="${GAP_JOBS:-2}"
+source_dir="$out/gap"
+files_dir="bench-results/gap"
+if [ "${GAP_ASSEMBLE_ONLY:-0}" = 1 ]; then
+    source_dir="$PWD/docs/gap"
+    files_dir="docs/gap"
+fi
 [ "${GAP_ASSEMBLE_ONLY:-0}" = 1 ] || swift build -c release --product robotctl >&2
 # A private copy, so a rebuild while the benchmark runs cannot replace the running binary.
 tmp=$(mktemp -d)
@@ -46,7 +54,7 @@ wait
     echo "## Dynamics gap (H2O+ vs H2O, SAC sim-only, IQL real-only)"
     echo
     if [ "${GAP_ASSEMBLE_ONLY:-0}" = 1 ]; then
-        echo "Assembled $start from the runs' own files by \`GAP_ASSEMBLE_ONLY=1 scripts/bench/60-gap.sh\` (each table gives its run's date and command)."
+        echo "Not re-run in this \`make bench\`: assembled $start by \`GAP_ASSEMBLE_ONLY=1 scripts/bench/60-gap.sh\` from the committed files of the last full run (\`docs/gap/\`; each table gives its run's date and exact command). The methods in each table were measured side by side in that run."
     else
         echo "Started $start; \`scripts/bench/60-gap.sh\` on $(nproc) cores (at most $jobs configurations at once)."
     fi
@@ -57,8 +65,16 @@ wait
     for c in "${configs[@]}"; do
         read -r name task gap budget data methods <<< "$c"
         echo
-        sed -e "s#^- Files: .*#- Files: \`bench-results/gap/$name.csv\`, \`bench-results/gap/$name.svg\`#" \
-            "$out/gap/$name.md"
+        sed -e "s#^- Files: .*#- Files: \`$files_dir/$name.csv\`, \`$files_dir/$name.svg\`#" \
+            -e "1s|^\(### .*\)\$|\1, $data real data|" \
+            "$source_dir/$name.md"
     done
+    if [ "${GAP_ASSEMBLE_ONLY:-0}" = 1 ] && [ -f docs/gap/FINDINGS.md ]; then
+        echo
+        cat docs/gap/FINDINGS.md
+    else
+        echo
+        echo "Findings of the last full run (re-check them against the tables above): \`docs/gap/FINDINGS.md\`."
+    fi
 } > "$out/gap.md"
 echo "gap bench: wrote $out/gap.md" >&2
