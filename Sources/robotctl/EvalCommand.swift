@@ -73,7 +73,7 @@ struct EvalCommand: ParsableCommand {
         var options = OnRobotOptions(duration: nil, maxEpisodes: episodes, finetune: false, datasetDirectory: nil)
         options.decisionTicks = emulator.decisionTicks
         let session = try wrap {
-            try OnRobotSession<RobotPendulumTask, PendulumTask>(
+            try OnRobotSession<RobotPendulumTask, LearnerPendulumTask>(
                 robot: setup.robot!, task: task, policy: runtime, limits: setup.calibration.safetyLimits, schema: schema,
                 learner: nil, settings: OnRobotSettings(seed: shared.seed), options: options, estop: setup.estop,
                 outputs: setup.outputs)

@@ -68,7 +68,7 @@ struct RunCommand: ParsableCommand {
         defer { setup.close() }
         let task = RobotPendulumTask()
         // The learner sees the task at the policy's time step (decisions every N loop ticks).
-        let learnerTask = task.base.decisionTask(ticksPerDecision: emulator.decisionTicks)
+        let learnerTask = LearnerPendulumTask(base: task.base.decisionTask(ticksPerDecision: emulator.decisionTicks))
         let finetuning = finetune ?? setup.emulated
         var settings = OnRobotSettings(seed: shared.seed)
         settings.hyperparameters.gamma = learnerTask.discount
@@ -104,7 +104,7 @@ struct RunCommand: ParsableCommand {
         }
         let runtimePolicy = DeterministicPolicy(policyFile)
         try wrap { try StartingPolicy.checkFinite(runtimePolicy, observation: [-1, 0, 0], path: startDescription) }
-        let learner: OnRobotLearner<PendulumTask>? = finetuning ? try wrap {
+        let learner: OnRobotLearner<LearnerPendulumTask>? = finetuning ? try wrap {
             try StartingPolicy.learner(
                 task: learnerTask, checkpoint: checkpoint, policy: policyFile, hyperparameters: settings.hyperparameters,
                 settings: settings, realCapacity: 2_000_000, source: startDescription)
@@ -133,7 +133,8 @@ struct RunCommand: ParsableCommand {
             let ticks = emulator.decisionTicks
             session.calibrateSimulator { trajectories in
                 OnlineCalibration.fitPendulum(trajectories, nominal: loopParameters).map { fit in
-                    (PendulumTask(parameters: fit.parameters).decisionTask(ticksPerDecision: ticks), fit.describe(nominal: loopParameters))
+                    (LearnerPendulumTask(base: PendulumTask(parameters: fit.parameters).decisionTask(ticksPerDecision: ticks)),
+                     fit.describe(nominal: loopParameters))
                 }
             }
         }
@@ -345,13 +346,23 @@ final class RobotSetup {
         }
         var bus = MotorBusConfiguration(devicePath: port)
         bus.baudRate = baud
+        if config == nil {
+            // The emulator stands in for a microcontroller but shares this host: its pseudo-
+            // terminal stalls when the kernel's pty work waits behind other processes. Give the
+            // link 200 ms (40 ticks) before the host latches a link e-stop; a real robot keeps
+            // the defaults.
+            bus.maxConsecutiveFailures = max(bus.maxConsecutiveFailures, 40)
+        }
         bus.robotID = calibration.robotID
         bus.jointNames = calibration.joints.map(\.name)
         bus.calibration = calibration.joints.map { EncoderConversion($0) }
         let robot = MotorBusRobot(configuration: bus)
         self.robot = robot
         try wrap {
-            try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: calibration.joints.map { Float($0.torqueLimit) }))
+            // The firmware's command watchdog: 100 ms on a real robot, 250 ms for the emulator on
+            // a shared host (see above).
+            try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: config == nil ? 250 : 100,
+                                                   setpointLimit: calibration.joints.map { Float($0.torqueLimit) }))
         }
         if let config {
             func address(_ l: RobotConfigFile.Line) -> GPIOLineAddress {

@@ -96,7 +96,7 @@ struct OnRobotDecisionTests {
 
     @Test("selection on the robot keeps a candidate only when its mean beats the running policy beyond the noise")
     func selectionVerdicts() {
-        let steady = [-600.0, -604, -598, -602]  // spread ≈ 2.6
+        let steady = [-600.0, -604, -598, -602]  // spread ≈ 2.6 (Welch standard errors below)
         // Two episodes clearly better: kept. One episode, not yet judged.
         #expect(RobotSelection.judge(trial: [-520, -530], incumbent: steady, margin: 5, trialEpisodes: 2) == .keep)
         #expect(RobotSelection.judge(trial: [-520], incumbent: steady, margin: 5, trialEpisodes: 2) == .continueTrial)
@@ -107,6 +107,12 @@ struct OnRobotDecisionTests {
         let noisy = [-630.0, -500, -630, -500]
         #expect(RobotSelection.judge(trial: [-505, -515], incumbent: noisy, margin: 5, trialEpisodes: 2) == .revert)
         #expect(RobotSelection.judge(trial: [-400, -410], incumbent: noisy, margin: 5, trialEpisodes: 2) == .keep)
+        // A start policy whose returns spread over two modes (a run's baseline of 7 episodes)
+        // and a candidate that stays in the better one: kept.
+        let run = [-633.0, -622, -494, -511, -526, -557, -619]
+        #expect(RobotSelection.judge(trial: [-507, -505], incumbent: run, margin: 5, trialEpisodes: 2) == .keep)
+        #expect(RobotSelection.judge(trial: [-507, -505], incumbent: Array(run.prefix(3)), margin: 5, trialEpisodes: 2) == .revert,
+                "three baseline episodes are not enough to tell")
         // One trial episode: judged at once.
         #expect(RobotSelection.judge(trial: [-590], incumbent: steady, margin: 5, trialEpisodes: 1) == .keep)
     }

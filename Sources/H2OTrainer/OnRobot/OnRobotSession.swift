@@ -192,7 +192,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
         var nanInjected = false
         var selection = RobotSelection(
             parameters: Array(slot.acquireForSetup()), margin: settings.selectionMargin, trialEpisodes: settings.trialEpisodes,
-            explorationStd: Float(settings.explorationStd))
+            explorationStd: Float(settings.explorationStd), exploreEveryTrials: settings.exploreEveryTrials)
         if trainer != nil { loop.setExplorationNoise(std: 0, seed: settings.seed &+ 0x5EED) }
         let realtimeOptions = options.realtime
         let loop = self.loop
@@ -258,9 +258,10 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
             let ticks = loop.statistics.value(.ticks)
             switch outcome {
             case .failure(let error):
-                // Re-activating after a cleared fault can be refused when the firmware latched
-                // a new link/watchdog fault in between (a host stall): clear it and retry a few times.
-                if case .robot(let what) = error, what.hasPrefix("activate"), activationRetries < 5, restarts < options.maxRestarts,
+                // Re-activating after a cleared fault can be refused when the firmware latched a
+                // new link/watchdog fault in between, and deactivating can go unanswered during a
+                // host stall: clear the fault and retry a few times.
+                if case .robot(let what) = error, what.hasPrefix("activate") || what.hasPrefix("deactivate"), activationRetries < 5, restarts < options.maxRestarts,
                     !stopRequested.load(ordering: .relaxed)
                 {
                     activationRetries += 1
@@ -295,7 +296,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
                 // (MotorBusRobot latches its own e-stop with `.link` after a run of failed ticks.)
                 let linkEstop = state.faults.contains(.link) && state.faults.isSubset(of: [.watchdog, .link, .limit, .estop])
                 if state.faults.isSubset(of: [.watchdog, .link, .limit]) || linkEstop { recoverable.insert(.robotFault) }
-                if r.reasons.contains(.ioFailure) && state.faults.isSubset(of: [.watchdog, .link]) { recoverable.insert(.ioFailure) }
+                if r.reasons.contains(.ioFailure) && (state.faults.isSubset(of: [.watchdog, .link]) || linkEstop) { recoverable.insert(.ioFailure) }
                 let canRecover = r.reasons.subtracting(recoverable).isEmpty && restarts < options.maxRestarts
                     && !stopRequested.load(ordering: .relaxed)
                 if r.reasons.contains(.nonFiniteAction) {
@@ -377,11 +378,13 @@ final class LoopThreadOutcome: Sendable {
 /// Policy selection on the robot. A candidate is published when an episode has just ended
 /// and runs up to `trialEpisodes` whole deterministic episodes; `judge` then keeps it (it
 /// becomes the running policy) or publishes the running policy's parameters again. The
-/// running policy's recent returns (`window` episodes) are the baseline, their spread the
-/// noise: a candidate is kept only if its mean beats the baseline by more than the margin and
-/// twice the standard error of the difference, and a clearly worse first episode ends a trial
-/// early. The robot time a bad candidate costs stays one episode; a lucky episode alone does
-/// not replace the running policy.
+/// running policy's recent deterministic returns (up to `window` episodes) are the baseline:
+/// a candidate is kept only if its mean beats the baseline mean by more than the margin and
+/// by twice the standard error of the difference (Welch: both sides' sample spreads), and a
+/// clearly worse first episode ends a trial early. After every `exploreEveryTrials` trials
+/// the running policy runs one episode itself — with exploration noise when `explorationStd`
+/// > 0, otherwise deterministic, refreshing its baseline. The robot time a bad candidate costs
+/// stays one episode; a lucky episode alone does not replace the running policy.
 ///
 /// Thread contract: the session's supervising thread only.
 struct RobotSelection {
@@ -393,16 +396,19 @@ struct RobotSelection {
     var seenEpisodes = 0
     var kept = 0
     var reverted = 0
-    /// The next episode explores (set when a trial ends).
+    /// The next episode is the running policy's own (set when every `exploreEveryTrials`-th trial ends).
     var exploreNext = false
+    var trialsSinceExploring = 0
     let margin: Double
     let trialEpisodes: Int
     let explorationStd: Float
-    let window = 4
+    let exploreEveryTrials: Int
+    let window = 8
     /// Deterministic episodes of the running policy before the first trial (its baseline).
-    let baselineEpisodes = 3
+    let baselineEpisodes = 5
 
-    init(parameters: [Float], margin: Double, trialEpisodes: Int, explorationStd: Float) {
+    init(parameters: [Float], margin: Double, trialEpisodes: Int, explorationStd: Float, exploreEveryTrials: Int) {
+        self.exploreEveryTrials = max(1, exploreEveryTrials)
         incumbentParameters = parameters
         self.margin = margin
         self.trialEpisodes = max(1, trialEpisodes)
@@ -414,11 +420,14 @@ struct RobotSelection {
     /// The decision after the trial's episodes so far. `incumbent` non-empty.
     static func judge(trial: [Double], incumbent: [Double], margin: Double, trialEpisodes: Int) -> Verdict {
         func mean(_ a: [Double]) -> Double { a.reduce(0, +) / Double(a.count) }
+        // Sample variance (0 with one episode).
+        func variance(_ a: [Double]) -> Double {
+            guard a.count > 1 else { return 0 }
+            let m = mean(a)
+            return a.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(a.count - 1)
+        }
         let base = mean(incumbent)
-        // Episode-to-episode noise: the running policy's sample spread (0 with one episode).
-        let sigma = incumbent.count > 1
-            ? (incumbent.map { ($0 - base) * ($0 - base) }.reduce(0, +) / Double(incumbent.count - 1)).squareRoot() : 0
-        let standardError = sigma * (1 / Double(incumbent.count) + 1 / Double(trial.count)).squareRoot()
+        let standardError = (variance(incumbent) / Double(incumbent.count) + variance(trial) / Double(trial.count)).squareRoot()
         let threshold = max(margin, 2 * standardError)
         let gain = mean(trial) - base
         if trial.count >= trialEpisodes { return gain > threshold ? .keep : .revert }
@@ -426,8 +435,8 @@ struct RobotSelection {
     }
 
     /// Called by the supervising thread every few ms. When an episode has ended it judges a
-    /// trial, then chooses the next episode: after a trial, one episode of the running policy
-    /// with exploration noise (when `explorationStd` > 0); otherwise the newest candidate on
+    /// trial, then chooses the next episode: after every `exploreEveryTrials`-th trial, one
+    /// episode of the running policy (with exploration noise when `explorationStd` > 0); otherwise the newest candidate on
     /// trial (once the running policy has its baseline); in `finalPhase`, only the running
     /// policy, deterministic.
     mutating func step<T, L>(session: OnRobotSession<T, L>, now: UInt64, finalPhase: Bool) {
@@ -463,7 +472,11 @@ struct RobotSelection {
                     }
                 }
                 trial = nil
-                exploreNext = explorationStd > 0
+                trialsSinceExploring += 1
+                if trialsSinceExploring >= exploreEveryTrials {
+                    exploreNext = true
+                    trialsSinceExploring = 0
+                }
             } else if trial == nil && e.policyVersion == incumbentVersion {
                 incumbentReturns.append(e.episodeReturn)
                 if incumbentReturns.count > window { incumbentReturns.removeFirst() }

@@ -37,13 +37,19 @@ public struct OnRobotSettings: Sendable, Equatable {
     /// worse first episode ends the trial early).
     public var trialEpisodes = 2
     /// Std of the Gaussian noise added to the running policy's actions (in [−1, 1] action
-    /// units, at each decision) in the episode after each trial on the robot: real data with
-    /// other actions than the deterministic policy's, bounded by the safety layer. Exploring
-    /// episodes are flagged and count neither as baseline nor as trials. 0: no exploration.
-    public var explorationStd = 0.3
+    /// units, at each decision) in its own episode after every `exploreEveryTrials` trials on
+    /// the robot: real data with other actions than the deterministic policy's, bounded by the
+    /// safety layer; such episodes are flagged `exploring` and count neither as baseline nor
+    /// as trials. 0 (the default): that episode is deterministic and refreshes the running
+    /// policy's baseline — with the simulator calibrated on the robot, the simulator supplies
+    /// the action diversity, and a baseline of several episodes is what lets selection see a
+    /// real gain through a policy's episode-to-episode spread.
+    public var explorationStd = 0.0
+    /// Trials on the robot between two episodes of the running policy.
+    public var exploreEveryTrials = 2
     /// The last this many seconds of a timed run try no candidate: the kept policy runs
     /// deterministically, so the run ends on it and its last episodes measure it.
-    public var finalPhaseSeconds = 90.0
+    public var finalPhaseSeconds = 80.0
     /// Real transitions (one per policy decision) needed before the first update: two
     /// 200-decision episodes at the default 20 Hz decision rate.
     public var minimumRealTransitions = 400
@@ -75,7 +81,7 @@ public struct OnRobotSettings: Sendable, Equatable {
             "updates_per_block": "\(updatesPerBlock)", "publish_every_updates": "\(publishEveryUpdates)",
             "validation_episodes": "\(validationEpisodes)", "validation_tolerance": "\(validationTolerance)",
             "minimum_real_transitions": "\(minimumRealTransitions)", "warmup_updates": "\(warmupUpdates)", "calibration_episodes": "\(calibrationEpisodes)",
-            "select_on_robot": "\(selectOnRobot)", "selection_margin": "\(selectionMargin)", "trial_episodes": "\(trialEpisodes)", "exploration_std": "\(explorationStd)", "final_phase_s": "\(finalPhaseSeconds)", "sim_buffer_capacity": "\(simBufferCapacity)",
+            "select_on_robot": "\(selectOnRobot)", "selection_margin": "\(selectionMargin)", "trial_episodes": "\(trialEpisodes)", "exploration_std": "\(explorationStd)", "explore_every_trials": "\(exploreEveryTrials)", "final_phase_s": "\(finalPhaseSeconds)", "sim_buffer_capacity": "\(simBufferCapacity)",
             "seed": "\(seed)",
         ]
     }
