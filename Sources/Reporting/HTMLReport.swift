@@ -19,15 +19,26 @@ public func renderRunReport(_ run: RunData, title: String? = nil) -> String {
     let swapMarkers = swapMarkersOf(run)
     if let ep = run.episodes, let end = ep.column("end_s"), let ret = ep.column("return") {
         body += "<h2>Episode return on the robot</h2>\n"
-        body += "<p>Each point is one episode's undiscounted return, at the time it ended. Dashed lines mark policy swaps.</p>\n"
-        var series = [ChartSeries(name: "episode return", x: end, y: ret)]
+        body += "<p>Each point is one episode's undiscounted return, at the time it ended. Dashed lines mark policy swaps (green: a candidate goes on trial or the running policy is restored; red: a candidate kept after its trial on the robot; blue: the onboard simulator calibrated on the robot).</p>\n"
+        // Exploring episodes (noise added to the actions for the learner) are drawn apart as
+        // dots: they measure no policy. Older runs have no `exploring` column.
+        let exploring = ep.column("exploring") ?? [Double](repeating: 0, count: ret.count)
+        let plain = ret.indices.filter { exploring[$0] != 1 }
+        let noisy = ret.indices.filter { exploring[$0] == 1 }
+        let plainX = plain.map { end[$0] }, plainY = plain.map { ret[$0] }
+        var series = [ChartSeries(name: noisy.isEmpty ? "episode return" : "episode return (deterministic)", x: plainX, y: plainY)]
         if let versions = ep.column("policy_version") {
             // A running mean over the last 5 episodes makes the trend readable.
-            series.append(ChartSeries(name: "mean of last 5", x: end, y: runningMean(ret, window: 5)))
-            body += returnByVersionTable(versions: versions, returns: ret)
+            series.append(ChartSeries(name: "mean of last 5", x: plainX, y: runningMean(plainY, window: 5)))
+            body += returnByVersionTable(versions: plain.map { versions[$0] }, returns: plainY)
+        }
+        if !noisy.isEmpty {
+            // NaN between points: each exploring episode is its own dot.
+            let x = noisy.flatMap { [end[$0], .nan] }, y = noisy.flatMap { [ret[$0], .nan] }
+            series.append(ChartSeries(name: "exploring episode (action noise)", x: x, y: y, color: "#aaaaaa"))
         }
         body += lineChartSVG(title: "Episode return", xLabel: "time (s)", yLabel: "return", series: series,
-                             markers: swapMarkers)
+                             markers: swapMarkers + keptMarkersOf(run))
     }
 
     if let tr = run.trainer {
@@ -94,6 +105,21 @@ private func stageOrder(_ stages: [String: StoredHistogram]) -> [String] {
 private func swapMarkersOf(_ run: RunData) -> [ChartMarker] {
     guard let s = run.swaps, let t = s.column("time_s"), let v = s.column("version") else { return [] }
     return zip(t, v).map { ChartMarker(x: $0, label: "swap to policy v\(Int($1))", color: "#2ca02c") }
+}
+
+/// One marker per `policy_kept` event (a candidate that became the running policy, red) and
+/// per `simulator_calibrated` event (the onboard simulator fitted to the robot, blue).
+private func keptMarkersOf(_ run: RunData) -> [ChartMarker] {
+    guard let ev = run.events, let t = ev.columns.firstIndex(of: "time_s"), let k = ev.columns.firstIndex(of: "kind"),
+        let d = ev.columns.firstIndex(of: "detail")
+    else { return [] }
+    return ev.rows.compactMap { row in
+        guard row.count > max(t, k, d), let x = Double(row[t]) else { return nil }
+        if row[k] == "simulator_calibrated" { return ChartMarker(x: x, label: "simulator calibrated", color: "#1f77b4") }
+        guard row[k] == "policy_kept" else { return nil }
+        let version = row[d].split(separator: " ").first.map(String.init) ?? ""
+        return ChartMarker(x: x, label: "kept \(version)", color: "#d62728")
+    }
 }
 
 /// Mean of the last `window` values at each index.

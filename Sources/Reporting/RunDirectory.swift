@@ -4,7 +4,7 @@
 //
 // Layout (all text, UTF-8):
 //   run.json             {"command": ..., "started": ISO-8601, "config": {...}, "summary": {...}}
-//   episodes.csv         episode,start_s,end_s,ticks,return,policy_version
+//   episodes.csv         episode,start_s,end_s,ticks,return,policy_version[,aborted,partial_return,late_ticks,exploring]
 //   policy_swaps.csv     time_s,tick,version,trainer_updates
 //   trainer_metrics.csv  step,time_s,<namespaced metric columns, e.g. losses/critic>
 //   events.csv           time_s,tick,kind,detail   (safety events, rejected policies, faults)

@@ -22,6 +22,8 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var shared: SharedOptions
 
+    @OptionGroup var emulator: EmulatorOptions
+
     @Option(help: ArgumentHelp("Policy to evaluate (.safetensors).", valueName: "policy"))
     var policy: String?
 
@@ -33,11 +35,12 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if episodes < 1 { throw ValidationError("--episodes must be ≥ 1 (got \(episodes))") }
+        try emulator.check()
     }
 
     func run() throws {
         Console.shared.level = shared.logLevel
-        let setup = try RobotSetup.prepare(shared: shared)
+        let setup = try RobotSetup.prepare(shared: shared, emulator: emulator)
         defer { setup.close() }
         let task = RobotPendulumTask()
         let path: String
@@ -67,9 +70,10 @@ struct EvalCommand: ParsableCommand {
         try wrap { try StartingPolicy.checkFinite(runtime, observation: [-1, 0, 0], path: path) }
         try setup.connect(task: task)
         let schema = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl eval")
-        let options = OnRobotOptions(duration: nil, maxEpisodes: episodes, finetune: false, datasetDirectory: nil)
+        var options = OnRobotOptions(duration: nil, maxEpisodes: episodes, finetune: false, datasetDirectory: nil)
+        options.decisionTicks = emulator.decisionTicks
         let session = try wrap {
-            try OnRobotSession(
+            try OnRobotSession<RobotPendulumTask, LearnerPendulumTask>(
                 robot: setup.robot!, task: task, policy: runtime, limits: setup.calibration.safetyLimits, schema: schema,
                 learner: nil, settings: OnRobotSettings(seed: shared.seed), options: options, estop: setup.estop,
                 outputs: setup.outputs)
@@ -92,7 +96,8 @@ struct EvalCommand: ParsableCommand {
         let std = (returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(returns.count)).squareRoot()
         if json {
             let obj: [String: Any] = [
-                "policy": path, "episodes": returns.count, "returns": returns, "mean": mean, "std": std,
+                "policy": path, "episodes": returns.count, "decision_ticks": emulator.decisionTicks,
+                "robot": setup.emulated ? "emulated: " + EmulatedRobot.describe(setup.emulatorParameters) : setup.description, "returns": returns, "mean": mean, "std": std,
                 "min": returns.min()!, "max": returns.max()!,
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])

@@ -15,17 +15,22 @@ struct RunCommand: ParsableCommand {
         abstract: "Drive the robot with a policy at 200 Hz and fine-tune it on the robot with H2O+.",
         discussion: """
             Without --robot, the emulated robot is started (the reference firmware on this \
-            machine over a pseudo-terminal) with calibration/emulated-pendulum.json. Without \
-            --policy, a policy trained only in the onboard simulator is used (trained once, \
-            then cached in runs/cache). Every tick is recorded to a dataset in the run \
-            directory; on exit (duration reached or Ctrl-C) the run files and an HTML report \
-            are written there.
+            machine over a pseudo-terminal) with calibration/emulated-pendulum.json and a motor \
+            weaker than the onboard simulator assumes (actuator_gain=0.7; change it with \
+            --emulator-param). Without --policy, a policy trained only in the onboard simulator \
+            is used (trained once, then cached in runs/cache). The loop runs at 200 Hz; the \
+            policy decides every --decision-ticks ticks (20 Hz by default, the simulator's time \
+            step) and its action is held in between. Every tick is recorded to a dataset in the \
+            run directory; on exit (duration reached or Ctrl-C) the run files and an HTML \
+            report are written there.
 
             Example: robotctl run --duration 600
             """
     )
 
     @OptionGroup var shared: SharedOptions
+
+    @OptionGroup var emulator: EmulatorOptions
 
     @Option(help: ArgumentHelp("Starting policy (.safetensors). Default: the simulator-trained one.", valueName: "policy"))
     var policy: String?
@@ -48,19 +53,25 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Simulator pre-training updates when no --policy is given.")
     var pretrainUpdates: Int = 20_000
 
+    @Flag(inversion: .prefixedNo, help: "Calibrate the onboard simulator during the run: fit inertia, actuator gain and friction to the first episodes on the robot (system identification) and fine-tune in the fitted simulator.")
+    var calibrateSimulator = true
+
     func validate() throws {
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0 seconds (got \(d))") }
+        try emulator.check()
         if pretrainUpdates < 1 { throw ValidationError("--pretrain-updates must be ≥ 1") }
     }
 
     func run() throws {
         Console.shared.level = shared.logLevel
-        let setup = try RobotSetup.prepare(shared: shared)
+        let setup = try RobotSetup.prepare(shared: shared, emulator: emulator)
         defer { setup.close() }
         let task = RobotPendulumTask()
+        // The learner sees the task at the policy's time step (decisions every N loop ticks).
+        let learnerTask = LearnerPendulumTask(base: task.base.decisionTask(ticksPerDecision: emulator.decisionTicks))
         let finetuning = finetune ?? setup.emulated
         var settings = OnRobotSettings(seed: shared.seed)
-        settings.hyperparameters.gamma = task.discount
+        settings.hyperparameters.gamma = learnerTask.discount
 
         // Starting policy: a file, or the simulator-trained agent (cached).
         var checkpoint: TensorFile?
@@ -93,13 +104,13 @@ struct RunCommand: ParsableCommand {
         }
         let runtimePolicy = DeterministicPolicy(policyFile)
         try wrap { try StartingPolicy.checkFinite(runtimePolicy, observation: [-1, 0, 0], path: startDescription) }
-        let learner: OnRobotLearner<RobotPendulumTask>? = finetuning ? try wrap {
+        let learner: OnRobotLearner<LearnerPendulumTask>? = finetuning ? try wrap {
             try StartingPolicy.learner(
-                task: task, checkpoint: checkpoint, policy: policyFile, hyperparameters: settings.hyperparameters,
+                task: learnerTask, checkpoint: checkpoint, policy: policyFile, hyperparameters: settings.hyperparameters,
                 settings: settings, realCapacity: 2_000_000, source: startDescription)
         } : nil
         if let learner, !dataset.isEmpty {
-            let n = try wrap { try StartingPolicy.loadPriorData(dataset, into: learner) }
+            let n = try wrap { try StartingPolicy.loadPriorData(dataset, into: learner, decisionTicks: emulator.decisionTicks) }
             Console.shared.log(.info, "real data: \(n) transitions from \(dataset.count) earlier dataset(s)")
         }
 
@@ -111,13 +122,24 @@ struct RunCommand: ParsableCommand {
         let schema = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl run")
         var options = OnRobotOptions(duration: duration, finetune: finetuning, datasetDirectory: datasetDir)
         options.realtime = RealtimeOptions(fifoPriority: 80, cpu: RealtimeOptions.lastCPU)
+        options.decisionTicks = emulator.decisionTicks
         let session = try wrap {
             try OnRobotSession(
                 robot: setup.robot!, task: task, policy: runtimePolicy, limits: setup.calibration.safetyLimits, schema: schema,
                 learner: learner, settings: settings, options: options, estop: setup.estop, outputs: setup.outputs)
         }
+        if calibrateSimulator {
+            let loopParameters = task.parameters
+            let ticks = emulator.decisionTicks
+            session.calibrateSimulator { trajectories in
+                OnlineCalibration.fitPendulum(trajectories, nominal: loopParameters).map { fit in
+                    (LearnerPendulumTask(base: PendulumTask(parameters: fit.parameters).decisionTask(ticksPerDecision: ticks)),
+                     fit.describe(nominal: loopParameters))
+                }
+            }
+        }
         Console.shared.log(.info, "run directory: \(runDir)")
-        Console.shared.log(.info, "robot: \(setup.description); task \(task.name) at \(Int(1 / task.controlPeriod)) Hz, episodes of \(task.episodeTicks) ticks; fine-tuning \(finetuning ? "on (H2O+)" : "off")")
+        Console.shared.log(.info, "robot: \(setup.description); task \(task.name) at \(Int(1 / task.controlPeriod)) Hz, episodes of \(task.episodeTicks) ticks, policy decisions every \(emulator.decisionTicks) ticks (\(String(format: "%g", 1 / learnerTask.controlPeriod)) Hz); fine-tuning \(finetuning ? "on (H2O+, γ \(learnerTask.discount) per decision)" : "off")")
         let interrupt = InterruptFlag.install()
         let watcher = Thread {
             while !interrupt.isSet && !interrupt.finished { usleep(50_000) }
@@ -141,7 +163,9 @@ struct RunCommand: ParsableCommand {
         let summary = RunSummary(result: result)
         var config: [String: Any] = [
             "robot": setup.description, "task": task.name, "control_rate_hz": 1 / task.controlPeriod,
-            "episode_ticks": task.episodeTicks, "gamma": task.discount, "finetune": finetuning,
+            "episode_ticks": task.episodeTicks, "decision_ticks": emulator.decisionTicks,
+            "decision_rate_hz": 1 / learnerTask.controlPeriod, "calibrate_simulator": calibrateSimulator, "gamma": learnerTask.discount, "finetune": finetuning,
+            "emulator_parameters": setup.emulated ? EmulatedRobot.describe(setup.emulatorParameters) : "none (real robot)",
             "starting_policy": startDescription, "dataset": datasetDir, "prior_datasets": dataset,
             "calibration": setup.calibrationPath, "seed": shared.seed,
         ]
@@ -152,7 +176,9 @@ struct RunCommand: ParsableCommand {
                 result, command: "run", started: started, config: config, summary: summary.json, to: runDir,
                 title: "robotctl run — \(task.name) on \(setup.description)")
         }
+        if setup.emulated { print("emulated robot: \(EmulatedRobot.describe(setup.emulatorParameters)) (onboard simulator: nominal)") }
         for line in summary.lines { print(line) }
+        if let c = result.events.last(where: { $0.kind == "simulator_calibrated" }) { print("onboard simulator calibrated on the robot: \(c.detail)") }
         print("dataset: \(datasetDir) (\(result.recordsWritten) records)")
         print("final policy: \(finalPolicyPath)")
         print("report: \(report)")
@@ -165,24 +191,42 @@ func wrap<T: ~Copyable>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as UserError { throw e } catch { throw UserError("\(error)") }
 }
 
-/// The summary printed at the end of `run` and stored in run.json.
+/// The summary printed at the end of `run` and stored in run.json. The return change is the
+/// mean of the last `window` deterministic episodes minus that of the starting policy's
+/// first episodes (up to `window`, before any candidate ran): the figure the README states,
+/// measured the same way in every run.
 struct RunSummary {
+    static let window = 5
     let lines: [String]
     let json: [String: Any]
 
     init(result r: OnRobotResult) {
         let done = r.episodes.filter { !$0.aborted }
-        let returns = done.map(\.episodeReturn)
-        let first = returns.prefix(3), last = returns.suffix(3)
+        // Exploring episodes (action noise for the learner) measure no policy.
+        let exploring = done.filter(\.exploring).count
+        let measured = done.filter { !$0.exploring }
+        let returns = measured.map(\.episodeReturn)
+        let n = Self.window
+        // The starting policy (version 1) runs the first episodes, before any candidate.
+        let first = measured.prefix { $0.policyVersion == 1 }.prefix(n).map(\.episodeReturn), last = returns.suffix(n)
         func mean(_ a: some Collection<Double>) -> Double { a.isEmpty ? .nan : a.reduce(0, +) / Double(a.count) }
+        func spread(_ a: some Collection<Double>) -> Double {
+            guard a.count > 1 else { return .nan }
+            let m = mean(a)
+            return (a.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(a.count - 1)).squareRoot()
+        }
         let s = r.statistics
         let jitter = Double(s.periodError.percentile(0.99)) / 1000
         let hz = r.seconds > 0 ? Double(s[.ticks]) / r.seconds : 0
         let safety = r.events.filter { $0.kind == "safety_stop" }.count
+        let kept = r.events.filter { $0.kind == "policy_kept" }.count
+        let reverted = r.events.filter { $0.kind == "policy_reverted" }.count
+        let change = mean(last) - mean(first)
         var lines = [
             String(format: "run: %.0f s (%@), %llu ticks, %.1f Hz, period jitter p99 %.0f µs, %llu missed deadlines", r.seconds, r.endReason, s[.ticks], hz, jitter, s[.missedDeadlines]),
-            "episodes: \(done.count) finished, \(r.episodes.count - done.count) aborted; policy swaps \(r.swaps.count), final policy v\(r.finalPolicyVersion); trainer updates \(r.trainerUpdates)",
-            String(format: "return: first 3 episodes %.1f, last 3 episodes %.1f, best %.1f", mean(first), mean(last), returns.max() ?? .nan),
+            "episodes: \(done.count) finished (\(exploring) exploring), \(r.episodes.count - done.count) aborted; policy swaps \(r.swaps.count) (candidates kept \(kept), reverted \(reverted)), final policy v\(r.finalPolicyVersion); trainer updates \(r.trainerUpdates)",
+            String(format: "return (deterministic episodes): first %d (starting policy) %.1f ± %.1f, last %d %.1f ± %.1f, change %+.1f; best %.1f",
+                   first.count, mean(first), spread(first), last.count, mean(last), spread(last), change, returns.max() ?? .nan),
             "records: \(r.recordsWritten) written, \(r.droppedRecords) dropped; safety stops \(safety); real-time: \(r.realtime)",
         ]
         if r.episodes.isEmpty { lines[2] = "return: no episode finished (the reset phase or a short duration)" }
@@ -190,9 +234,12 @@ struct RunSummary {
         func num(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
         json = [
             "seconds": r.seconds, "end_reason": r.endReason, "ticks": s[.ticks], "loop_hz": hz, "jitter_p99_us": jitter,
-            "missed_deadlines": s[.missedDeadlines], "episodes": done.count, "aborted_episodes": r.episodes.count - done.count,
-            "policy_swaps": r.swaps.count, "final_policy_version": r.finalPolicyVersion, "trainer_updates": r.trainerUpdates,
-            "return_first3_mean": num(mean(first)), "return_last3_mean": num(mean(last)), "return_best": num(returns.max() ?? .nan),
+            "missed_deadlines": s[.missedDeadlines], "episodes": done.count, "exploring_episodes": exploring, "aborted_episodes": r.episodes.count - done.count,
+            "policy_swaps": r.swaps.count, "candidates_kept": kept, "candidates_reverted": reverted,
+            "final_policy_version": r.finalPolicyVersion, "trainer_updates": r.trainerUpdates,
+            "return_window": n, "return_first_mean": num(mean(first)), "return_last_mean": num(mean(last)),
+            "return_first_std": num(spread(first)), "return_last_std": num(spread(last)), "return_change": num(change),
+            "return_best": num(returns.max() ?? .nan),
             "records_written": r.recordsWritten, "records_dropped": r.droppedRecords, "safety_stops": safety,
         ]
     }
@@ -229,13 +276,17 @@ final class RobotSetup {
     let calibrationPath: String
     let config: RobotConfigFile?
     let seed: UInt64
+    /// Plant parameters passed to robot-emulator (`EmulatedRobot`); unused for a real robot.
+    let emulatorParameters: [(name: String, value: Double)]
     private(set) var emulator: EmulatorChild?
     private(set) var robot: MotorBusRobot?
     private(set) var estop: GPIOEmergencyStop?
     private(set) var outputs: GPIOStatusOutputs?
     private(set) var description = "not connected"
 
-    private init(emulated: Bool, calibration: RobotCalibration, calibrationPath: String, config: RobotConfigFile?, seed: UInt64) {
+    private init(emulated: Bool, calibration: RobotCalibration, calibrationPath: String, config: RobotConfigFile?, seed: UInt64,
+                 emulatorParameters: [(name: String, value: Double)]) {
+        self.emulatorParameters = emulatorParameters
         self.emulated = emulated
         self.calibration = calibration
         self.calibrationPath = calibrationPath
@@ -244,7 +295,7 @@ final class RobotSetup {
     }
 
     /// Reads and validates the robot configuration and calibration (no side effects).
-    static func prepare(shared: SharedOptions) throws -> RobotSetup {
+    static func prepare(shared: SharedOptions, emulator: EmulatorOptions) throws -> RobotSetup {
         let config = try shared.robot.map { path in try wrap { try RobotConfigFile.load(path: path) } }
         let path: String
         if let c = shared.calibration {
@@ -263,7 +314,8 @@ final class RobotSetup {
         guard calibration.joints.count == 1 else {
             throw UserError("\(path): field joints lists \(calibration.joints.count) joints, the pendulum task has 1; use a pendulum calibration")
         }
-        return RobotSetup(emulated: config == nil, calibration: calibration, calibrationPath: path, config: config, seed: shared.seed)
+        return RobotSetup(emulated: config == nil, calibration: calibration, calibrationPath: path, config: config, seed: shared.seed,
+                          emulatorParameters: EmulatedRobot.parameters(overriding: emulator.parsedParameters))
     }
 
     /// calibration/emulated-pendulum.json in the working directory, else beside the package
@@ -286,21 +338,31 @@ final class RobotSetup {
             baud = config.baudRate
             description = "\(config.serialPort)"
         } else {
-            let child = try EmulatorChild.start(arguments: ["--seed", "\(seed)"])
+            let child = try EmulatorChild.start(arguments: ["--seed", "\(seed)"] + EmulatedRobot.arguments(emulatorParameters))
             emulator = child
             port = child.ptyPath
             baud = 1_000_000
-            description = "emulated pendulum (robot-emulator pid \(child.pid), \(child.ptyPath))"
+            description = "emulated pendulum (\(EmulatedRobot.describe(emulatorParameters)); robot-emulator pid \(child.pid), \(child.ptyPath))"
         }
         var bus = MotorBusConfiguration(devicePath: port)
         bus.baudRate = baud
+        if config == nil {
+            // The emulator stands in for a microcontroller but shares this host: its pseudo-
+            // terminal stalls when the kernel's pty work waits behind other processes. Give the
+            // link 200 ms (40 ticks) before the host latches a link e-stop; a real robot keeps
+            // the defaults.
+            bus.maxConsecutiveFailures = max(bus.maxConsecutiveFailures, 40)
+        }
         bus.robotID = calibration.robotID
         bus.jointNames = calibration.joints.map(\.name)
         bus.calibration = calibration.joints.map { EncoderConversion($0) }
         let robot = MotorBusRobot(configuration: bus)
         self.robot = robot
         try wrap {
-            try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: calibration.joints.map { Float($0.torqueLimit) }))
+            // The firmware's command watchdog: 100 ms on a real robot, 250 ms for the emulator on
+            // a shared host (see above).
+            try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: config == nil ? 250 : 100,
+                                                   setpointLimit: calibration.joints.map { Float($0.torqueLimit) }))
         }
         if let config {
             func address(_ l: RobotConfigFile.Line) -> GPIOLineAddress {

@@ -81,6 +81,37 @@ struct LoopTests {
         #expect(zip(recs, recs.dropFirst()).allSatisfy { $1.header.timestampNanos >= $0.header.timestampNanos })
     }
 
+    @Test("with decisionTicks 10 the policy acts on every 10th tick of an episode and its action is held between, allocation-free")
+    func decisionHold() throws {
+        let fx = try LoopFixture(configuration: LoopConfiguration(pacing: .asFastAsPossible, maxTicks: 5000, resetBetweenEpisodes: false,
+                                                                  decisionTicks: 10),
+                                 ringCapacity: 8192, episodeTicks: 95)
+        fx.robot.mock.disturb(joint: 0, position: 0.6)
+        let allocations = Atomic<UInt64>(.max)
+        let loop = fx.loop
+        let control = try NativeThread(name: "control") {
+            _ = RealtimeSetup.apply(.none)
+            let before = threadAllocationCount()
+            _ = try? loop.run()
+            allocations.store(threadAllocationCount() &- before, ordering: .relaxed)
+        }
+        control.join()
+        #expect(mallocCounterIsActive())
+        #expect(allocations.load(ordering: .relaxed) == 0)
+        let all = fx.drainRing()
+        for episode: UInt32 in [0, 1] {
+            let recs = all.filter { $0.header.episode == episode }
+            #expect(recs.count == 95)
+            guard recs.count == 95 else { continue }
+            // Episode tick k holds the action decided at its tick 10·⌊k/10⌋ (the last block has 5
+            // ticks; the next episode decides again at its own first tick).
+            for (k, r) in recs.enumerated() { #expect(r.action[0] == recs[k - k % 10].action[0]) }
+            let decisions = stride(from: 0, to: 95, by: 10).map { recs[$0].action[0] }
+            #expect(Set(decisions).count > 5, "the policy decided anew at each decision tick")
+        }
+        #expect(fx.loop.statistics.value(.ticks) >= 5000)
+    }
+
     @Test("times every stage and counts ticks")
     func statistics() throws {
         let fx = try LoopFixture(configuration: LoopConfiguration(pacing: .deadlines(periodNanos: 1_000_000), maxTicks: 50))

@@ -106,7 +106,7 @@ struct OnRobotSessionTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var options = OnRobotOptions(duration: 2.5, finetune: false, datasetDirectory: dir + "/dataset", realtime: OnRobotFixtures.noRealtime)
         options.maxRestarts = 3
-        let session = try OnRobotSession(
+        let session = try OnRobotSession<QuickPendulum, QuickPendulum>(
             robot: robot, task: task, policy: DeterministicPolicy(file), limits: OnRobotFixtures.limits,
             schema: OnRobotFixtures.schema(), learner: nil, settings: OnRobotSettings(seed: 1), options: options)
         session.faults.nanPolicyAfterSeconds = 0.8
@@ -156,6 +156,8 @@ struct OnRobotSessionTests {
         settings.publishEveryUpdates = 40
         settings.validationEpisodes = 1
         settings.validationTolerance = 1e9
+        // Publish validated candidates at once (selection on the robot needs whole episodes).
+        settings.selectOnRobot = false
         let learner = try StartingPolicy.learner(
             task: task, checkpoint: nil, policy: file, hyperparameters: h, settings: settings, realCapacity: 10_000, source: "test")
         let options = OnRobotOptions(duration: 3, finetune: true, datasetDirectory: nil, realtime: OnRobotFixtures.noRealtime)

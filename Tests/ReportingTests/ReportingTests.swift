@@ -116,3 +116,30 @@ func runningMeanWindow() {
     let m = runningMean([1, 2, 3, .nan, 5], window: 2)
     #expect(m[0] == 1 && m[1] == 1.5 && m[2] == 2.5 && m[3] == 3 && m[4] == 5)
 }
+
+@Test("exploring episodes are drawn apart and left out of the per-version table; kept candidates and calibrations are marked")
+func exploringAndKeptMarkers() throws {
+    let dir = try makeRunDirectory()
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: (dir as NSString).appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+    try write(RunFiles.episodes, """
+        episode,start_s,end_s,ticks,return,policy_version,aborted,partial_return,late_ticks,exploring
+        0,0,10,2000,-600,1,0,-600,0,0
+        1,12,22,2000,-900,1,0,-900,0,1
+        2,24,34,2000,-500,2,0,-500,0,0
+
+        """)
+    try write(RunFiles.events, """
+        time_s,tick,kind,detail
+        11.0,2200,simulator_calibrated,"inertia 0.354 (nominal 0.333), actuator_gain 0.70 (1.00)"
+        35.0,7000,policy_kept,"v2 returned -500.0 (mean -500.0) on the robot, above the running v1's -600.0 over 1 episodes"
+
+        """)
+    let html = renderRunReport(try RunData.load(directory: dir))
+    #expect(xmlError(html.replacingOccurrences(of: "<!DOCTYPE html>", with: "")) == nil)
+    #expect(html.contains("exploring episode (action noise)"))
+    #expect(html.contains("kept v2") && html.contains("simulator calibrated"))
+    // Policy v1's row counts its one deterministic episode (−600), not the exploring one.
+    #expect(html.contains("<tr><td>1</td><td>1</td><td>-600</td>"))
+}

@@ -50,6 +50,8 @@ struct RunCommandTests {
         #expect(result.stderr.contains(" Hz  jitter p99 "))
         #expect(result.stdout.contains("run: "))
         #expect(result.stdout.contains("report: \(run)/report.html"))
+        // The emulated robot's parameters are stated (a weaker motor than the simulator's).
+        #expect(result.stdout.contains("emulated robot: actuator_gain=0.7"))
         // The simulator-trained agent was cached for the next run.
         let cache = try FileManager.default.contentsOfDirectory(atPath: dir + "/runs/cache")
         #expect(cache.contains { $0.hasPrefix("pendulum-sim-agent-") })
@@ -58,6 +60,9 @@ struct RunCommandTests {
         let summary = try #require(info["summary"] as? [String: Any])
         let ticks = try #require(summary["ticks"] as? Int)
         #expect(ticks > 8 * 150)
+        let config = try #require(info["config"] as? [String: Any])
+        #expect(config["emulator_parameters"] as? String == "actuator_gain=0.7")
+        #expect(config["decision_ticks"] as? Int == 10)
         #expect(try String(contentsOfFile: run + "/report.html", encoding: .utf8).contains("<svg"))
         // The dataset reopens and holds the recorded ticks.
         let reader = try DatasetReader(directory: run + "/dataset")
@@ -141,6 +146,21 @@ struct RunCommandTests {
         #expect(Self.nothingWritten(dir))
     }
 
+    @Test("a malformed or unknown --emulator-param is one line naming it, non-zero, nothing written")
+    func badEmulatorParameter() throws {
+        let dir = Self.scratch("emuparam")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.writePolicy(dir + "/p.safetensors")
+        let malformed = try runProcess(builtProduct("robotctl"), ["run", "--policy", dir + "/p.safetensors", "--emulator-param", "gain", "--duration", "1"],
+                                       currentDirectory: dir)
+        #expect(malformed.status != 0)
+        #expect(malformed.stderr.contains("--emulator-param gain: expected NAME=VALUE"), "stderr: \(malformed.stderr)")
+        let unknown = try runProcess(builtProduct("robotctl"), ["run", "--policy", dir + "/p.safetensors", "--emulator-param", "nosuch=1", "--duration", "1",
+                                                               "--calibration", Self.calibration], currentDirectory: dir, timeout: 30)
+        Self.expectOneLineFailure(unknown, mentioning: "nosuch")
+        #expect(Self.nothingWritten(dir))
+    }
+
     @Test("eval runs deterministic episodes on the emulator and prints return statistics")
     func evalStatistics() throws {
         let dir = Self.scratch("eval")
@@ -152,6 +172,8 @@ struct RunCommandTests {
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let obj = try #require(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         #expect(obj["episodes"] as? Int == 1)
+        #expect(obj["decision_ticks"] as? Int == 10)
+        #expect(obj["robot"] as? String == "emulated: actuator_gain=0.7")
         let mean = try #require(obj["mean"] as? Double)
         #expect(mean < 0 && mean > -5000)
         #expect(obj["std"] as? Double == 0)

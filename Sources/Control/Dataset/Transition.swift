@@ -18,6 +18,9 @@ public struct TransitionFlags: OptionSet, Sendable, Hashable {
     public static let teleop = TransitionFlags(rawValue: 1 << 6)
     /// The transition was produced in a simulator, not on the robot.
     public static let simulated = TransitionFlags(rawValue: 1 << 7)
+    /// Exploration noise was added to the policy's action in this episode (the recorded action
+    /// is the one executed, noise included).
+    public static let exploring = TransitionFlags(rawValue: 1 << 8)
 }
 
 /// The fixed fields of one recorded transition. Value type, never allocates.

@@ -1,5 +1,10 @@
 import CRealtime
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// How a control loop runs.
 public struct LoopConfiguration: Sendable {
@@ -16,14 +21,20 @@ public struct LoopConfiguration: Sendable {
     /// them during the sleep), then spin until the deadline. 0: sleep straight to the deadline.
     /// Wake-up latency is then measured against the early target.
     public var prewarmNanos: UInt64
+    /// The policy decides on the first tick of every `decisionTicks` ticks of an episode and
+    /// its action is held in between (a zero-order hold): with 10 at 200 Hz the policy acts at
+    /// 20 Hz while reading, the safety checks and filter, writing and recording still run every
+    /// tick. 1: the policy acts every tick.
+    public var decisionTicks: Int
 
     public init(pacing: Pacing, maxTicks: UInt64? = nil, resetBetweenEpisodes: Bool = true, record: Bool = true,
-                prewarmNanos: UInt64 = 0) {
+                prewarmNanos: UInt64 = 0, decisionTicks: Int = 1) {
         self.pacing = pacing
         self.maxTicks = maxTicks
         self.resetBetweenEpisodes = resetBetweenEpisodes
         self.record = record
         self.prewarmNanos = prewarmNanos
+        self.decisionTicks = max(1, decisionTicks)
     }
 }
 
@@ -74,6 +85,10 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
     private var lastVersion: UInt64 = 0
     private var runTicks: UInt64 = 0
     private var warmSink: Float = 0
+    /// Exploration noise std (Float bits) for episodes starting from now; the episode's value.
+    private let explorationBits = Atomic<UInt32>(0)
+    private var episodeExploration: Float = 0
+    private var noiseState: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     /// Set-up: checks that task, policy, robot and limits agree; allocates every buffer.
     public init(
@@ -119,6 +134,16 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
     /// Latches an e-stop (e.g. from a key); `run` performs the stop behaviour and returns.
     /// Stays latched until `clearStop()`. Any thread.
     public func requestEmergencyStop() { operatorStop.store(true, ordering: .releasing) }
+
+    /// Sets the std of Gaussian noise added to the policy's action at every decision of the
+    /// episodes that start from now on (0: none, the default), the sum clamped to the policy's
+    /// action range [−1, 1]; their records carry `.exploring`. Exploration on the robot for a
+    /// learner: the safety layer still checks and filters every command. Any thread.
+    public func setExplorationNoise(std: Float, seed: UInt64? = nil) {
+        if let seed { noiseSeed.store(seed | 1, ordering: .relaxed) }
+        explorationBits.store((std.isFinite && std > 0 ? std : 0).bitPattern, ordering: .releasing)
+    }
+    private let noiseSeed = Atomic<UInt64>(0)
 
     /// What is latched now (read it after `run` returned).
     public var latchedReasons: StopReason { safety.reasons }
@@ -229,7 +254,17 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
                     fromReset = true
                     resetting = !task.resetStep(state, into: &command)
                 } else {
-                    policy.act(observation: observation, action: action)
+                    // A decision tick: the episode's first, then every `decisionTicks`; between
+                    // decisions `action` keeps the last decision (held, checked again below).
+                    if !episodeStarted {
+                        episodeExploration = Float(bitPattern: explorationBits.load(ordering: .acquiring))
+                        let seed = noiseSeed.exchange(0, ordering: .relaxed)
+                        if seed != 0 { noiseState = seed }
+                    }
+                    if !episodeStarted || episodeTick % configuration.decisionTicks == 0 {
+                        policy.act(observation: observation, action: action)
+                        if episodeExploration > 0 { addExplorationNoise() }
+                    }
                     if safety.checkFinite(action, count: task.actionSize, reason: .nonFiniteAction, state: state, now: t1) {
                         task.command(for: action, into: &command)
                     }
@@ -277,6 +312,7 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
             }
             if modified { flags.insert(.safetyModified) }
             if wake.missed > 0 { flags.insert(.late) }
+            if episodeExploration > 0 && !fromReset { flags.insert(.exploring) }
             if configuration.record, let ring {
                 let header = TransitionHeader(
                     timestampNanos: t1, tick: wake.tick, policyVersion: version, episode: episode, flags: flags,
@@ -297,6 +333,29 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
         return !finished
     }
 
+    /// action += N(0, σ²) per value (SplitMix64 + Box–Muller), clamped to [−1, 1]; a
+    /// non-finite action stays non-finite so the NaN guard still sees it.
+    /// Real-time safe: does not allocate, lock or throw.
+    @inline(__always)
+    private func addExplorationNoise() {
+        for j in 0..<task.actionSize {
+            let a = action[j]
+            guard a.isFinite else { continue }
+            let u1 = Float(nextNoiseBits() >> 40 &+ 1) * 0x1p-24  // (0, 1]
+            let u2 = Float(nextNoiseBits() >> 40) * 0x1p-24
+            let normal = (-2 * logf(u1)).squareRoot() * cosf(2 * Float.pi * u2)
+            action[j] = min(max(a + episodeExploration * normal, -1), 1)
+        }
+    }
+
+    @inline(__always)
+    private func nextNoiseBits() -> UInt64 {
+        noiseState &+= 0x9E37_79B9_7F4A_7C15
+        var z = noiseState
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1334_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 /// Errors of loop set-up and of `run`'s set-up work. Each names the problem and the fix.

@@ -12,7 +12,8 @@ import Foundation
 /// Thread contract: one thread at a time (the trainer thread). Allocation: `init` allocates;
 /// `collectSim`, `update`, `addReal` and `evaluateSim` do not.
 public final class OnRobotLearner<Task: SimulatedTask>: @unchecked Sendable {
-    public let task: Task
+    /// The onboard simulator's task (replaced by `replaceSimulator` when calibrated on the robot).
+    public private(set) var task: Task
     public let algorithm: Algorithm
     public var agent: H2OAgent
     var step: H2OStep
@@ -24,6 +25,9 @@ public final class OnRobotLearner<Task: SimulatedTask>: @unchecked Sendable {
     var random: TrainerRandom
     var environment: SimEnvironment<Task>
     var evaluation: SimEnvironment<Task>
+    /// Seed of the evaluation starts: every `evaluateSim` call sees the same episodes, so
+    /// candidates are compared on equal terms.
+    let evaluationSeed: UInt64
     let mean: [Float]
     let inverseStd: [Float]
     // Rollout scratch.
@@ -61,7 +65,8 @@ public final class OnRobotLearner<Task: SimulatedTask>: @unchecked Sendable {
         var seeds = TrainerRandom(seed: seed)
         random = seeds.fork(1)
         environment = SimEnvironment(task: task, seed: seeds.next())
-        evaluation = SimEnvironment(task: task, seed: seeds.next())
+        evaluationSeed = seeds.next()
+        evaluation = SimEnvironment(task: task, seed: evaluationSeed)
         mean = observationMean ?? [Float](repeating: 0, count: S)
         inverseStd = (observationStd ?? [Float](repeating: 1, count: S)).map { 1 / $0 }
         rawObservation = .allocate(capacity: S)
@@ -177,9 +182,26 @@ public final class OnRobotLearner<Task: SimulatedTask>: @unchecked Sendable {
         a.q2Target.polyakUpdate(toward: a.q2, rate: rate)
     }
 
-    /// Mean undiscounted return of `episodes` deterministic episodes in the onboard simulator
-    /// (reset draws from the evaluation stream). Real-time safe: does not allocate, lock or throw.
+    /// Replaces the onboard simulator (e.g. with parameters identified on the robot): new
+    /// rollout and evaluation environments, the sim FIFO emptied (its transitions came from
+    /// the old dynamics), the rollout restarted. The agent is kept. Allocates.
+    public func replaceSimulator(_ newTask: Task) {
+        precondition(newTask.observationSize == task.observationSize && newTask.actionSize == task.actionSize, "simulator sizes differ")
+        task = newTask
+        var seeds = random.fork(2)
+        environment = SimEnvironment(task: newTask, seed: seeds.next())
+        evaluation = SimEnvironment(task: newTask, seed: evaluationSeed)
+        sim.removeAll()
+        episodeReturn = 0
+        environment.reset(observation: rawObservation)
+        normalise(rawObservation, into: observation)
+    }
+
+    /// Mean undiscounted return of `episodes` deterministic episodes in the onboard simulator,
+    /// from the same start states at every call (the evaluation stream is reseeded).
+    /// Real-time safe: does not allocate, lock or throw.
     public func evaluateSim(episodes: Int) -> Double {
+        evaluation.random = SimRandom(seed: evaluationSeed)
         var total = 0.0
         for _ in 0..<episodes {
             evaluation.reset(observation: rawObservation)

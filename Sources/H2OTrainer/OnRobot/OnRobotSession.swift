@@ -21,6 +21,9 @@ public struct OnRobotOptions: Sendable {
     public var recoverable: StopReason = [.nonFiniteAction, .velocityLimit, .watchdog, .nonFiniteObservation]
     /// At most this many automatic restarts after latched stops.
     public var maxRestarts = 200
+    /// Loop ticks per policy decision: the loop holds each action this many ticks and the
+    /// trainer learns from one transition per decision (`LoopConfiguration.decisionTicks`).
+    public var decisionTicks = 1
 
     public init(duration: Double?, maxEpisodes: Int? = nil, finetune: Bool, datasetDirectory: String?,
                 realtime: RealtimeOptions = RealtimeOptions(fifoPriority: 80, cpu: RealtimeOptions.lastCPU)) {
@@ -97,9 +100,13 @@ public struct OnRobotResult: Sendable {
 /// is logged, a NaN-producing policy is rolled back to the last good version, the stop is
 /// cleared and the loop restarts; the safety layer has already held the robot.
 ///
+/// The loop runs `Task` at its control rate; the learner may see the task at the decision
+/// rate (`Learn`, e.g. the 20 Hz pendulum when the loop holds each action for 10 of its
+/// 200 Hz ticks), so its transitions, discount and simulator match the policy's time step.
+///
 /// Thread contract: `run` on one set-up thread; `requestStop` from any thread (e.g. a
 /// SIGINT flag poller). `run` may be called once.
-public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
+public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unchecked Sendable {
     public let robot: any RobotInterface
     public let task: Task
     public let settings: OnRobotSettings
@@ -111,7 +118,7 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
     public let recorder: RunRecorder
     public let log: RunLog
     public var faults = OnRobotFaults()
-    let trainer: OnRobotTrainer<Task>?
+    let trainer: OnRobotTrainer<Learn>?
     private let stopRequested = Atomic<Bool>(false)
 
     /// Builds everything (allocates, may throw): the slot from `policy`, the loop with the
@@ -119,7 +126,7 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
     /// `options.finetune` — the trainer thread (not started yet).
     public init(
         robot: any RobotInterface, task: Task, policy: DeterministicPolicy, limits: SafetyLimits, schema: DatasetSchema,
-        learner: OnRobotLearner<Task>?, settings: OnRobotSettings, options: OnRobotOptions,
+        learner: OnRobotLearner<Learn>?, settings: OnRobotSettings, options: OnRobotOptions,
         estop: (any EmergencyStopInput)? = nil, outputs: (any StatusOutputs)? = nil
     ) throws {
         self.robot = robot
@@ -131,14 +138,15 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
         ring = TransitionRing(capacity: 8192, observationCount: task.observationSize, actionCount: task.actionSize)
         let configuration = LoopConfiguration(
             pacing: options.pacing ?? .deadlines(periodNanos: UInt64((task.controlPeriod * 1e9).rounded())),
-            maxTicks: nil, resetBetweenEpisodes: true, record: true)
+            maxTicks: nil, resetBetweenEpisodes: true, record: true, decisionTicks: options.decisionTicks)
         loop = try ControlLoop(
             robot: robot, task: task, slot: slot, limits: limits, mode: .torque, ring: ring, estop: estop, outputs: outputs,
             configuration: configuration)
         let start = monotonicNanos()
         log = RunLog(startNanos: start)
         let writer = try options.datasetDirectory.map { try DatasetWriter(directory: $0, schema: schema) }
-        recorder = RunRecorder(ring: ring, writer: writer, startNanos: start, feedsTrainer: options.finetune && learner != nil)
+        recorder = RunRecorder(ring: ring, writer: writer, startNanos: start, feedsTrainer: options.finetune && learner != nil,
+                               decisionTicks: options.decisionTicks)
         if options.finetune, let learner {
             let stats = loop.statistics
             trainer = OnRobotTrainer(
@@ -147,6 +155,15 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
         } else {
             trainer = nil
         }
+    }
+
+    /// Calibrates the learner's onboard simulator on the robot from this run's complete
+    /// episodes (`OnRobotTrainer.calibrate`; the recorder then keeps them tick by tick).
+    /// Before `run`; no effect without fine-tuning.
+    public func calibrateSimulator(_ fit: @escaping @Sendable ([RealTrajectory]) -> (task: Learn, description: String)?) {
+        guard let trainer else { return }
+        trainer.calibrate = fit
+        recorder.keepsTrajectories = true
     }
 
     /// Asks the session to finish (orderly stop, then the files). Any thread.
@@ -167,12 +184,16 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
 
         let start = log.startNanos
         var restarts = 0
+        var activationRetries = 0
         var endReason = "requested"
         var lastStatusTime = monotonicNanos()
         var lastTicks: UInt64 = 0
         var lastUpdates = 0
         var nanInjected = false
-        var selection = RobotSelection(parameters: Array(slot.acquireForSetup()), margin: settings.selectionMargin)
+        var selection = RobotSelection(
+            parameters: Array(slot.acquireForSetup()), margin: settings.selectionMargin, trialEpisodes: settings.trialEpisodes,
+            explorationStd: Float(settings.explorationStd), exploreEveryTrials: settings.exploreEveryTrials)
+        if trainer != nil { loop.setExplorationNoise(std: 0, seed: settings.seed &+ 0x5EED) }
         let realtimeOptions = options.realtime
         let loop = self.loop
         outer: while true {
@@ -217,7 +238,8 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
                     }
                 }
                 if trainer != nil && settings.selectOnRobot {
-                    selection.step(session: self, now: now)
+                    let finalPhase = options.duration.map { elapsed >= $0 - settings.finalPhaseSeconds } ?? false
+                    selection.step(session: self, now: now, finalPhase: finalPhase)
                 }
                 if now &- lastStatusTime >= 500_000_000 {
                     let ticks = loop.statistics.value(.ticks)
@@ -236,10 +258,25 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
             let ticks = loop.statistics.value(.ticks)
             switch outcome {
             case .failure(let error):
+                // Re-activating after a cleared fault can be refused when the firmware latched a
+                // new link/watchdog fault in between, and deactivating can go unanswered during a
+                // host stall: clear the fault and retry a few times.
+                if case .robot(let what) = error, what.hasPrefix("activate") || what.hasPrefix("deactivate"), activationRetries < 5, restarts < options.maxRestarts,
+                    !stopRequested.load(ordering: .relaxed)
+                {
+                    activationRetries += 1
+                    restarts += 1
+                    _ = robot.emergencyStop()
+                    try? robot.clearFault()
+                    usleep(200_000)
+                    log.event("restarted", "\(error.description); fault cleared, retrying (restart \(restarts) of at most \(options.maxRestarts))", tick: ticks, at: now)
+                    continue outer
+                }
                 log.event("loop_error", error.description, tick: ticks, at: now)
                 endReason = "loop error: \(error)"
                 break outer
             case .success(let r):
+                activationRetries = 0
                 // An orderly stop holds the robot without feeding the command watchdog, so the
                 // watchdog may latch during it: that is the end of the run, not a fault.
                 let requested = stopRequested.load(ordering: .relaxed)
@@ -259,7 +296,7 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
                 // (MotorBusRobot latches its own e-stop with `.link` after a run of failed ticks.)
                 let linkEstop = state.faults.contains(.link) && state.faults.isSubset(of: [.watchdog, .link, .limit, .estop])
                 if state.faults.isSubset(of: [.watchdog, .link, .limit]) || linkEstop { recoverable.insert(.robotFault) }
-                if r.reasons.contains(.ioFailure) && state.faults.isSubset(of: [.watchdog, .link]) { recoverable.insert(.ioFailure) }
+                if r.reasons.contains(.ioFailure) && (state.faults.isSubset(of: [.watchdog, .link]) || linkEstop) { recoverable.insert(.ioFailure) }
                 let canRecover = r.reasons.subtracting(recoverable).isEmpty && restarts < options.maxRestarts
                     && !stopRequested.load(ordering: .relaxed)
                 if r.reasons.contains(.nonFiniteAction) {
@@ -293,8 +330,15 @@ public final class OnRobotSession<Task: SimulatedTask>: @unchecked Sendable {
         let datasetError = recorder.stop()
         let stats = loop.statistics.snapshot()
         // The loop has stopped (joined): this thread is now the slot's only consumer.
-        let (finalPolicy, version, _) = slot.acquire()
-        let finalParameters = Array(finalPolicy.parameters)
+        let (finalPolicy, slotVersion, _) = slot.acquire()
+        // With selection on the robot the result is the kept policy, not a candidate on trial.
+        let selecting = trainer != nil && settings.selectOnRobot
+        let finalParameters = selecting ? selection.incumbentParameters : Array(finalPolicy.parameters)
+        let version = selecting ? selection.incumbentVersion : slotVersion
+        if selecting {
+            log.event("selection", "\(selection.kept) candidate(s) kept, \(selection.reverted) reverted; the run's result is v\(version)",
+                      tick: loop.statistics.value(.ticks), at: monotonicNanos())
+        }
         let m = log.metrics
         return OnRobotResult(
             episodes: recorder.episodes, swaps: log.swaps, events: log.events, metricNames: m.names, metrics: m.rows,
@@ -331,9 +375,16 @@ final class LoopThreadOutcome: Sendable {
     let warned = Atomic<Bool>(false)
 }
 
-/// Policy selection on the robot: a candidate is published when an episode has just ended,
-/// runs one whole episode, and is kept if its return beats the running policy's recent mean
-/// by the margin; otherwise the running policy's parameters are published again.
+/// Policy selection on the robot. A candidate is published when an episode has just ended
+/// and runs up to `trialEpisodes` whole deterministic episodes; `judge` then keeps it (it
+/// becomes the running policy) or publishes the running policy's parameters again. The
+/// running policy's recent deterministic returns (up to `window` episodes) are the baseline:
+/// a candidate is kept only if its mean beats the baseline mean by more than the margin and
+/// by twice the standard error of the difference (Welch: both sides' sample spreads), and a
+/// clearly worse first episode ends a trial early. After every `exploreEveryTrials` trials
+/// the running policy runs one episode itself — with exploration noise when `explorationStd`
+/// > 0, otherwise deterministic, refreshing its baseline. The robot time a bad candidate costs
+/// stays one episode; a lucky episode alone does not replace the running policy.
 ///
 /// Thread contract: the session's supervising thread only.
 struct RobotSelection {
@@ -341,50 +392,109 @@ struct RobotSelection {
     var incumbentVersion: UInt64 = 1
     /// Returns of the running policy's recent episodes (newest last).
     var incumbentReturns: [Double] = []
-    var trial: (version: UInt64, candidate: PolicyCandidate)?
+    var trial: (version: UInt64, candidate: PolicyCandidate, returns: [Double])?
     var seenEpisodes = 0
+    var kept = 0
+    var reverted = 0
+    /// The next episode is the running policy's own (set when every `exploreEveryTrials`-th trial ends).
+    var exploreNext = false
+    var trialsSinceExploring = 0
     let margin: Double
+    let trialEpisodes: Int
+    let explorationStd: Float
+    let exploreEveryTrials: Int
+    let window = 8
+    /// Deterministic episodes of the running policy before the first trial (its baseline).
+    let baselineEpisodes = 5
 
-    init(parameters: [Float], margin: Double) {
+    init(parameters: [Float], margin: Double, trialEpisodes: Int, explorationStd: Float, exploreEveryTrials: Int) {
+        self.exploreEveryTrials = max(1, exploreEveryTrials)
         incumbentParameters = parameters
         self.margin = margin
+        self.trialEpisodes = max(1, trialEpisodes)
+        self.explorationStd = explorationStd
     }
 
-    mutating func step<T>(session: OnRobotSession<T>, now: UInt64) {
+    enum Verdict: Equatable { case keep, revert, continueTrial }
+
+    /// The decision after the trial's episodes so far. `incumbent` non-empty.
+    static func judge(trial: [Double], incumbent: [Double], margin: Double, trialEpisodes: Int) -> Verdict {
+        func mean(_ a: [Double]) -> Double { a.reduce(0, +) / Double(a.count) }
+        // Sample variance (0 with one episode).
+        func variance(_ a: [Double]) -> Double {
+            guard a.count > 1 else { return 0 }
+            let m = mean(a)
+            return a.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(a.count - 1)
+        }
+        let base = mean(incumbent)
+        let standardError = (variance(incumbent) / Double(incumbent.count) + variance(trial) / Double(trial.count)).squareRoot()
+        let threshold = max(margin, 2 * standardError)
+        let gain = mean(trial) - base
+        if trial.count >= trialEpisodes { return gain > threshold ? .keep : .revert }
+        return gain < -threshold ? .revert : .continueTrial
+    }
+
+    /// Called by the supervising thread every few ms. When an episode has ended it judges a
+    /// trial, then chooses the next episode: after every `exploreEveryTrials`-th trial, one
+    /// episode of the running policy (with exploration noise when `explorationStd` > 0); otherwise the newest candidate on
+    /// trial (once the running policy has its baseline); in `finalPhase`, only the running
+    /// policy, deterministic.
+    mutating func step<T, L>(session: OnRobotSession<T, L>, now: UInt64, finalPhase: Bool) {
         let episodes = session.recorder.episodes
         guard episodes.count > seenEpisodes else { return }
         let fresh = episodes[seenEpisodes...]
         seenEpisodes = episodes.count
         let ticks = session.loop.statistics.value(.ticks)
         let log = session.log
-        for e in fresh where !e.aborted {
-            if let t = trial, e.policyVersion == t.version {
-                let baseline = incumbentReturns.isEmpty ? -Double.infinity : incumbentReturns.reduce(0, +) / Double(incumbentReturns.count)
-                if e.episodeReturn > baseline + margin {
-                    log.event("policy_kept", String(format: "v%llu returned %.1f on the robot, above the running policy's %.1f", t.version, e.episodeReturn, baseline), tick: ticks, at: now)
+        for e in fresh where !e.aborted && !e.exploring {
+            if var t = trial, e.policyVersion == t.version {
+                t.returns.append(e.episodeReturn)
+                trial = t
+                let baseline = incumbentReturns.reduce(0, +) / Double(max(1, incumbentReturns.count))
+                let trialMean = t.returns.reduce(0, +) / Double(t.returns.count)
+                let returns = t.returns.map { String(format: "%.1f", $0) }.joined(separator: ", ")
+                switch Self.judge(trial: t.returns, incumbent: incumbentReturns, margin: margin, trialEpisodes: trialEpisodes) {
+                case .continueTrial:
+                    continue
+                case .keep:
+                    log.event("policy_kept", String(format: "v%llu returned %@ (mean %.1f) on the robot, above the running v%llu's %.1f over %d episodes", t.version, returns, trialMean, incumbentVersion, baseline, incumbentReturns.count), tick: ticks, at: now)
                     incumbentParameters = t.candidate.parameters
                     incumbentVersion = t.version
-                    incumbentReturns = [e.episodeReturn]
-                } else {
+                    incumbentReturns = t.returns
+                    kept += 1
+                case .revert:
+                    reverted += 1
                     let back = incumbentParameters.withUnsafeBufferPointer { session.publisher.publish($0, source: "restore v\(incumbentVersion)") }
                     if case .success(let v) = back {
-                        log.event("policy_reverted", String(format: "v%llu returned %.1f on the robot, not above the running policy's %.1f; v%llu restored as v%llu", t.version, e.episodeReturn, baseline, incumbentVersion, v), tick: ticks, at: now)
+                        log.event("policy_reverted", String(format: "v%llu returned %@ (mean %.1f) on the robot, not clearly above the running v%llu's %.1f over %d episodes; v%llu restored as v%llu", t.version, returns, trialMean, incumbentVersion, baseline, incumbentReturns.count, incumbentVersion, v), tick: ticks, at: now)
                         log.swap(PolicySwap(seconds: log.seconds(at: now), tick: ticks, version: v, trainerUpdates: t.candidate.trainerUpdates, validationReturn: .nan))
                         incumbentVersion = v
                     }
                 }
                 trial = nil
+                trialsSinceExploring += 1
+                if trialsSinceExploring >= exploreEveryTrials {
+                    exploreNext = true
+                    trialsSinceExploring = 0
+                }
             } else if trial == nil && e.policyVersion == incumbentVersion {
                 incumbentReturns.append(e.episodeReturn)
-                if incumbentReturns.count > 3 { incumbentReturns.removeFirst() }
+                if incumbentReturns.count > window { incumbentReturns.removeFirst() }
             }
         }
-        // An episode just ended: the next one can try the newest candidate.
-        if trial == nil, !incumbentReturns.isEmpty, let c = session.publisher.takeCandidate() {
+        // An episode just ended: choose the next one (the loop latches the noise at its start).
+        guard trial == nil else { return }
+        if exploreNext && !finalPhase {
+            exploreNext = false
+            session.loop.setExplorationNoise(std: explorationStd)
+            return
+        }
+        session.loop.setExplorationNoise(std: 0)
+        if !finalPhase, incumbentReturns.count >= baselineEpisodes, let c = session.publisher.takeCandidate() {
             let result = c.parameters.withUnsafeBufferPointer { session.publisher.publish($0, source: "trial") }
             switch result {
             case .success(let v):
-                trial = (v, c)
+                trial = (v, c, [])
                 session.publisher.recordValidation(version: v, value: c.validationReturn)
                 log.swap(PolicySwap(seconds: log.seconds(at: now), tick: ticks, version: v, trainerUpdates: c.trainerUpdates, validationReturn: c.validationReturn))
             case .failure(let rejection):

@@ -30,6 +30,16 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
     private var bestValidation: Double
     /// Test hook: make the agent's parameters non-finite at this update (a diverging trainer).
     public var divergeAtUpdate: Int?
+    /// Calibrates the onboard simulator from the robot's finished episodes (tick by tick):
+    /// returns the simulator task to train in and a one-line description, or nil if the
+    /// episodes do not determine it. Called on the trainer thread after each of the first
+    /// `settings.calibrationEpisodes` complete episodes, with the newest (up to 4) episodes.
+    /// Set before `start`; nil: the simulator stays as it is.
+    public var calibrate: (@Sendable ([RealTrajectory]) -> (task: Task, description: String)?)?
+    private var trajectories: [RealTrajectory] = []
+    private var calibrations = 0
+    /// Updates before which only critics, V and discriminators train (re-armed by a calibration).
+    private var warmupUntil: Int
 
     /// `initialValidation` is the starting policy's onboard-simulator return.
     public init(
@@ -44,6 +54,7 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
         self.loopTicks = loopTicks
         checkpoint = AgentFile.tensors(of: learner.agent, algorithm: learner.algorithm)
         bestValidation = learner.evaluateSim(episodes: settings.validationEpisodes)
+        warmupUntil = settings.warmupUpdates
         publisher.recordValidation(version: publisher.slotVersion, value: bestValidation)
     }
 
@@ -63,6 +74,24 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
 
     private func ingest() {
         let p = recorder.takeTransitions()
+        if let calibrate, !p.trajectories.isEmpty, calibrations < settings.calibrationEpisodes {
+            trajectories += p.trajectories
+            if trajectories.count > 4 { trajectories.removeFirst(trajectories.count - 4) }
+            calibrations += p.trajectories.count
+            let now = monotonicNanos()
+            if let fit = calibrate(trajectories) {
+                learner.replaceSimulator(fit.task)
+                // Validation returns of the old simulator do not compare: the bar restarts at
+                // the current policy's return in the calibrated one.
+                bestValidation = learner.evaluateSim(episodes: settings.validationEpisodes)
+                warmupUntil = updateCount + settings.warmupUpdates
+                log.event("simulator_calibrated", fit.description + String(format: "; validation return now %.1f", bestValidation),
+                          tick: loopTicks(), at: now)
+            } else {
+                log.event("simulator_not_calibrated", "system identification on \(trajectories.count) episode(s) gave no plausible fit; the simulator is unchanged",
+                          tick: loopTicks(), at: now)
+            }
+        }
         let S = learner.task.observationSize, A = learner.task.actionSize
         p.observations.withUnsafeBufferPointer { o in
             p.actions.withUnsafeBufferPointer { a in
@@ -96,7 +125,7 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
                     learner.agent.policy.parameters[0] = .nan
                     learner.agent.q1.parameters[0] = .infinity
                 }
-                let warming = updateCount < settings.warmupUpdates && learner.algorithm == .h2oPlus
+                let warming = updateCount < warmupUntil && learner.algorithm == .h2oPlus
                 let losses = warming ? learner.warmupUpdate() : learner.update()
                 updates.add(1, ordering: .relaxed)
                 if let bad = losses.firstNonFinite {

@@ -4,25 +4,30 @@ import Glibc
 #endif
 
 /// The pendulum task as `robotctl run` drives it on a robot: `PendulumTask` with a reset phase
-/// that always ends. `PendulumTask.resetStep` damps the swing until the pendulum hangs within
-/// 0.05 rad and 0.05 rad/s; on the emulated robot (Coulomb friction, encoder quantisation,
-/// velocity noise) that can take minutes or never happen (friction can even hold it balanced
-/// upright), which stalls data collection. Here a pendulum resting in the upper half is tipped
-/// over with ±0.5 N·m, and the reset ends when the base reset is satisfied, or the pendulum is
-/// within 0.15 rad of hanging and slower than 0.3 rad/s, or — within 0.5 rad of hanging —
-/// after `resetLimit` seconds of reset. An episode never starts near upright.
+/// that always ends and starts every episode from nearly the same state. The reset damps the
+/// swing with `resetDamping` (N·m per rad/s, clipped to the torque limit; stronger than the
+/// base task's 0.5, which is slow with a weak motor) and ends when the pendulum hangs within
+/// 0.05 rad and 0.05 rad/s — consistent starts keep the episode-to-episode spread of a
+/// policy's return small, so on-robot selection can see small gains. A pendulum resting in the
+/// upper half is tipped over with ±0.5 N·m (friction can hold it balanced upright, where
+/// damping does nothing). After `resetLimit` seconds of reset, within 0.15 rad and slower
+/// than 0.3 rad/s is accepted, so data collection never stalls. An episode never starts near
+/// upright.
 ///
 /// Thread contract: like every `ControlTask`, called from the control thread; the reset timer
 /// is control-thread-only state in a preallocated cell. Real-time safe.
 public struct RobotPendulumTask: SimulatedTask {
     public let base: PendulumTask
-    /// Longest reset phase, seconds.
+    /// Reset phase after which a looser start is accepted, seconds.
     public let resetLimit: Double
+    /// Damping gain of the reset phase, N·m per rad/s.
+    public let resetDamping: Double
     private let timer: ResetTimer
 
-    public init(base: PendulumTask = PendulumTask(), resetLimit: Double = 5) {
+    public init(base: PendulumTask = PendulumTask(), resetLimit: Double = 8, resetDamping: Double = 2) {
         self.base = base
         self.resetLimit = resetLimit
+        self.resetDamping = resetDamping
         timer = ResetTimer()
     }
 
@@ -47,17 +52,20 @@ public struct RobotPendulumTask: SimulatedTask {
         // A gap of more than 50 ms since the last reset tick: a new reset phase began.
         if now &- timer.cell[1] > 50_000_000 { timer.cell[0] = now }
         timer.cell[1] = now
-        if base.resetStep(state, into: &command) { return true }
         let offset = PendulumDynamics.normalizeAngle(Double(state.position[0]) - Double.pi)
         let speed = Double(state.velocity[0])
+        let limit = parameters.maxTorque
+        command.mode = .torque
+        command.jointCount = 1
+        command.setpoint[0] = Float(min(max(-resetDamping * speed, -limit), limit))
         // Friction can hold the pendulum balanced near upright, where damping does nothing:
         // tip it over with a small torque away from the top.
         if abs(offset) > Double.pi / 2 && abs(speed) < 0.5 {
             command.setpoint[0] = Float(offset >= 0 ? -0.5 : 0.5)
         }
-        if abs(offset) < 0.15 && abs(speed) < 0.3 { return true }
-        // Give up waiting for stillness near the bottom after `resetLimit` (never start upright).
-        return abs(offset) < 0.5 && Double(now &- timer.cell[0]) / 1e9 >= resetLimit
+        if abs(offset) < 0.05 && abs(speed) < 0.05 { return true }
+        // After `resetLimit`, accept a looser start near the bottom (never upright).
+        return abs(offset) < 0.15 && abs(speed) < 0.3 && Double(now &- timer.cell[0]) / 1e9 >= resetLimit
     }
 
     public var simStateNames: [String] { base.simStateNames }

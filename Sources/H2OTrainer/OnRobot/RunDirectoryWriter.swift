@@ -23,10 +23,10 @@ public enum RunDirectoryWriter {
 
         // An aborted episode (a safety stop cut it short) has no comparable return: `return`
         // is nan there, and what it collected is in `partial_return`.
-        var episodes = "episode,start_s,end_s,ticks,return,policy_version,aborted,partial_return,late_ticks\n"
+        var episodes = "episode,start_s,end_s,ticks,return,policy_version,aborted,partial_return,late_ticks,exploring\n"
         for e in result.episodes {
             let ret = e.aborted ? "nan" : fmt(e.episodeReturn)
-            episodes += "\(e.episode),\(fmt(e.startSeconds)),\(fmt(e.endSeconds)),\(e.ticks),\(ret),\(e.policyVersion),\(e.aborted ? 1 : 0),\(fmt(e.episodeReturn)),\(e.lateTicks)\n"
+            episodes += "\(e.episode),\(fmt(e.startSeconds)),\(fmt(e.endSeconds)),\(e.ticks),\(ret),\(e.policyVersion),\(e.aborted ? 1 : 0),\(fmt(e.episodeReturn)),\(e.lateTicks),\(e.exploring ? 1 : 0)\n"
         }
         try atomicWrite(episodes, to: path(RunFiles.episodes))
 

@@ -17,12 +17,19 @@ public struct EpisodeRecord: Sendable, Equatable {
     public var aborted: Bool
     /// Ticks that missed their deadline.
     public var lateTicks: Int
+    /// Exploration noise was added to the policy's actions (`TransitionFlags.exploring`).
+    public var exploring: Bool = false
 }
 
 /// The run's logger thread: drains the transition ring into the dataset (if any), turns
 /// consecutive records of one episode into real transitions `(s, a, r, s', terminal)` for the
-/// trainer, and keeps the episode table. A time-out's last tick has no successor and is not
-/// handed to the trainer (it stays in the dataset).
+/// trainer, and keeps the episode table. A time-out's last decision has no successor and is
+/// not handed to the trainer (it stays in the dataset).
+///
+/// With `decisionTicks` N > 1 (the loop holds each policy action for N ticks) a transition
+/// spans one decision: the observation and action of the decision tick (episode tick k with
+/// k mod N = 0), the sum of the N ticks' rewards, and the observation of the next decision
+/// tick — the time step the policy acts at. N = 1 gives one transition per tick.
 ///
 /// Thread contract: single consumer of the ring (the logger thread it starts); `takeTransitions`
 /// from one other thread (the trainer); `episodes` and counters from any thread. Locks are
@@ -35,6 +42,8 @@ public final class RunRecorder: @unchecked Sendable {
         public var rewards: [Float] = []
         public var nextObservations: [Float] = []
         public var terminals: [Bool] = []
+        /// Finished, complete episodes tick by tick (with `keepsTrajectories`), oldest first.
+        public var trajectories: [RealTrajectory] = []
         public var count: Int { rewards.count }
         public init() {}
     }
@@ -50,7 +59,9 @@ public final class RunRecorder: @unchecked Sendable {
     private let recordCount = Atomic<UInt64>(0)
     private var thread: NativeThread?
     private var failure: DatasetError?
-    // Logger-thread state.
+    /// Ticks per policy decision (see the type's documentation).
+    public let decisionTicks: Int
+    // Logger-thread state: the open decision (observation, action, rewards so far).
     private var previousObservation: [Float]
     private var previousAction: [Float]
     private var previousReward: Float = 0
@@ -59,8 +70,13 @@ public final class RunRecorder: @unchecked Sendable {
     private var current: EpisodeRecord?
     /// Whether to hand transitions to a trainer (off for eval).
     public let feedsTrainer: Bool
-
-    public init(ring: TransitionRing, writer: DatasetWriter?, startNanos: UInt64, feedsTrainer: Bool) {
+    /// Whether to hand the trainer each complete episode tick by tick (for calibrating the
+    /// onboard simulator on the robot, `OnlineCalibration`).
+    public var keepsTrajectories = false
+    private var trajectory = RealTrajectory(observations: [], actions: [])
+    public init(ring: TransitionRing, writer: DatasetWriter?, startNanos: UInt64, feedsTrainer: Bool, decisionTicks: Int = 1) {
+        precondition(decisionTicks >= 1, "decisionTicks must be at least 1")
+        self.decisionTicks = decisionTicks
         self.ring = ring
         self.writer = writer
         self.startNanos = startNanos
@@ -145,8 +161,9 @@ public final class RunRecorder: @unchecked Sendable {
             consume(h, obs, act, into: &batch, ended: &ended)
         }) { n += 1 }
         if n > 0 { recordCount.add(n, ordering: .relaxed) }
-        if feedsTrainer && batch.count > 0 {
+        if feedsTrainer && (batch.count > 0 || !batch.trajectories.isEmpty) {
             pending.withLock { p in
+                p.trajectories += batch.trajectories
                 p.observations += batch.observations
                 p.actions += batch.actions
                 p.rewards += batch.rewards
@@ -171,27 +188,44 @@ public final class RunRecorder: @unchecked Sendable {
                 episode: h.episode, startSeconds: t, endSeconds: t, ticks: 0, episodeReturn: 0,
                 policyVersion: h.policyVersion, aborted: false, lateTicks: 0)
             havePrevious = false
+            trajectory.observations.removeAll(keepingCapacity: true)
+            trajectory.actions.removeAll(keepingCapacity: true)
         }
-        // The previous tick's transition ends in this tick's observation.
-        if havePrevious && previousEpisode == h.episode && !h.flags.contains(.aborted) {
+        if keepsTrajectories && current != nil && !h.flags.contains(.aborted) {
+            trajectory.observations += UnsafeBufferPointer(start: obs, count: S)
+            trajectory.actions += UnsafeBufferPointer(start: act, count: A)
+        }
+        // Episode tick of this record; a decision tick closes the open decision's transition.
+        let k = current?.ticks ?? 0
+        let decisionTick = k % decisionTicks == 0
+        if decisionTick && havePrevious && previousEpisode == h.episode && !h.flags.contains(.aborted) {
             batch.observations += previousObservation
             batch.actions += previousAction
             batch.rewards.append(previousReward)
             batch.nextObservations += UnsafeBufferPointer(start: obs, count: S)
             batch.terminals.append(false)
         }
-        havePrevious = false
+        if decisionTick { havePrevious = false }
         if current != nil {
             current!.ticks += 1
             current!.episodeReturn += Double(h.reward)
             current!.endSeconds = t
             if h.flags.contains(.late) { current!.lateTicks += 1 }
+            if h.flags.contains(.exploring) { current!.exploring = true }
         }
         if h.flags.contains(.terminal) {
-            // No successor is needed: bootstrapping stops at a terminal.
-            batch.observations += UnsafeBufferPointer(start: obs, count: S)
-            batch.actions += UnsafeBufferPointer(start: act, count: A)
-            batch.rewards.append(h.reward)
+            // No successor is needed: bootstrapping stops at a terminal. Mid-decision, the
+            // transition is the open decision's, with this tick's reward added.
+            let open = havePrevious && previousEpisode == h.episode
+            if open {
+                batch.observations += previousObservation
+                batch.actions += previousAction
+                batch.rewards.append(previousReward + h.reward)
+            } else {
+                batch.observations += UnsafeBufferPointer(start: obs, count: S)
+                batch.actions += UnsafeBufferPointer(start: act, count: A)
+                batch.rewards.append(h.reward)
+            }
             batch.nextObservations += UnsafeBufferPointer(start: obs, count: S)
             batch.terminals.append(true)
         }
@@ -199,14 +233,18 @@ public final class RunRecorder: @unchecked Sendable {
             if var e = current {
                 e.aborted = h.flags.contains(.aborted)
                 ended.append(e)
+                if keepsTrajectories && !e.aborted && feedsTrainer { batch.trajectories.append(trajectory) }
             }
             current = nil
-        } else {
+            havePrevious = false
+        } else if decisionTick {
             for i in 0..<S { previousObservation[i] = obs[i] }
             for i in 0..<A { previousAction[i] = act[i] }
             previousReward = h.reward
             previousEpisode = h.episode
             havePrevious = true
+        } else if havePrevious {
+            previousReward += h.reward
         }
     }
 }

@@ -101,7 +101,8 @@ public enum StartingPolicy {
 
     /// Real transitions of earlier datasets (`--dataset DIR`), as the recorder would hand them
     /// over: consecutive records of one episode. Throws naming a dataset that does not fit.
-    public static func loadPriorData<T: SimulatedTask>(_ directories: [String], into learner: OnRobotLearner<T>) throws -> Int {
+    /// `decisionTicks` as in `RunRecorder`: records per transition (the policy's time step).
+    public static func loadPriorData<T: SimulatedTask>(_ directories: [String], into learner: OnRobotLearner<T>, decisionTicks: Int = 1) throws -> Int {
         var total = 0
         for dir in directories {
             let reader: DatasetReader
@@ -113,7 +114,7 @@ public enum StartingPolicy {
                     path: dir, problem: "was recorded for task \"\(reader.schema.task)\" with \(reader.schema.observationCount)+\(reader.schema.actionCount) values, this run is \"\(learner.task.name)\"; pass datasets of the same task")
             }
             let ring = TransitionRing(capacity: 4, observationCount: reader.schema.observationCount, actionCount: reader.schema.actionCount)
-            let recorder = RunRecorder(ring: ring, writer: nil, startNanos: 0, feedsTrainer: true)
+            let recorder = RunRecorder(ring: ring, writer: nil, startNanos: 0, feedsTrainer: true, decisionTicks: decisionTicks)
             var pending = 0
             reader.forEach { h, o, a in
                 _ = ring.push(h, observation: o.baseAddress!, action: a.baseAddress!)
