@@ -32,7 +32,8 @@ public enum OnlineCalibration {
         public var parameters: PendulumParameters
         /// Episodes fitted.
         public var episodes: Int
-        /// Median held-out one-step velocity error, nominal model then fitted model, rad/s.
+        /// Median held-out one-step error (the velocity change per tick, low-passed), nominal
+        /// model then fitted model, rad/s.
         public var oneStepError: (before: Double, after: Double)
 
         /// "inertia 0.352 (nominal 0.333), actuator_gain 0.71 (1), …"
@@ -49,8 +50,8 @@ public enum OnlineCalibration {
     /// `nominal.maxTorque`) at `nominal.dt`. Nil when no episode could be fitted or a fit is
     /// implausible (a non-positive inertia or gain: too little excitation).
     public static func fitPendulum(_ trajectories: [RealTrajectory], nominal: PendulumParameters) -> Fit? {
-        var fits: [PendulumSystemIDResult] = []
-        for t in trajectories where t.ticks >= 400 {
+        var fits: [PendulumSystemID.Fit] = []
+        for t in trajectories where t.ticks >= 600 {
             var positions = [Double](repeating: 0, count: t.ticks)
             var previous = 0.0
             for k in 0..<t.ticks {
@@ -60,9 +61,10 @@ public enum OnlineCalibration {
                 previous = positions[k]
             }
             let commands = t.actions.map { min(max(Double($0), -1), 1) * nominal.maxTorque }
-            let log = PendulumExcitationLog(dt: nominal.dt, positions: positions, commands: commands)
-            guard let r = try? PendulumSystemID.fit(log, nominal: nominal) else { continue }
-            guard r.fitted.inertia > 0, r.fitted.inertia.isFinite, r.fitted.actuatorGain > 0.05, r.fitted.actuatorGain.isFinite else { continue }
+            guard let r = try? PendulumSystemID.fit(theta: positions, torque: commands, dt: nominal.dt, nominal: nominal)
+            else { continue }
+            let fitted = r.parameters
+            guard fitted.inertia > 0, fitted.inertia.isFinite, fitted.actuatorGain > 0.05, fitted.actuatorGain.isFinite else { continue }
             fits.append(r)
         }
         guard !fits.isEmpty else { return nil }
@@ -71,13 +73,13 @@ public enum OnlineCalibration {
             return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
         }
         var p = nominal
-        p.inertia = median(fits.map(\.fitted.inertia))
-        p.actuatorGain = median(fits.map(\.fitted.actuatorGain))
-        p.damping = median(fits.map(\.fitted.damping))
-        p.coulomb = median(fits.map(\.fitted.coulomb))
-        p.latencyTicks = Int(median(fits.map { Double($0.latencyTicks) }).rounded())
+        p.inertia = median(fits.map(\.parameters.inertia))
+        p.actuatorGain = median(fits.map(\.parameters.actuatorGain))
+        p.damping = median(fits.map(\.parameters.damping))
+        p.coulomb = median(fits.map(\.parameters.coulomb))
+        p.latencyTicks = Int(median(fits.map { Double($0.parameters.latencyTicks) }).rounded())
         return Fit(
             parameters: p, episodes: fits.count,
-            oneStepError: (median(fits.map(\.heldOutOneStepError.before)), median(fits.map(\.heldOutOneStepError.after))))
+            oneStepError: (median(fits.map(\.heldOutErrorBefore)), median(fits.map(\.heldOutErrorAfter))))
     }
 }
