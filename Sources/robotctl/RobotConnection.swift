@@ -188,49 +188,18 @@ final class EmulatorLaunch {
     }
 
     static func start(arguments: [String]) throws -> EmulatorLaunch {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        let path = ((exe as NSString).deletingLastPathComponent as NSString).appendingPathComponent("robot-emulator")
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw UserError("\(path): robot-emulator not found beside robotctl; build it with `swift build -c release --product robot-emulator`")
-        }
-        let outPath = NSTemporaryDirectory() + "robotctl-emulator-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).out"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, outPath + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // A clean signal state: a blocked or ignored SIGTERM inherited from whoever started
-        // robotctl (a test runner, a service manager) would make the emulator unstoppable.
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&stopSignals, s) }
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &stopSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw UserError("\(path): cannot start (\(String(cString: strerror(rc)))); check the file") }
+        let spawned = try SpawnedEmulator.spawn(arguments: arguments)
+        let (pid, path, outPath) = (spawned.pid, spawned.path, spawned.outPath)
         for _ in 0..<500 {
-            if let text = try? String(contentsOfFile: outPath, encoding: .utf8), let nl = text.firstIndex(of: "\n"),
-                let slash = text[..<nl].firstIndex(of: "/")
-            {
-                return EmulatorLaunch(pid: pid, ptyPath: String(text[slash..<nl]), outPath: outPath)
+            if let ptyPath = spawned.printedPtyPath() {
+                return EmulatorLaunch(pid: pid, ptyPath: ptyPath, outPath: outPath)
             }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
-                let err = (try? String(contentsOfFile: outPath + ".err", encoding: .utf8)) ?? ""
+                let err = spawned.firstErrorLine()
                 unlink(outPath)
                 unlink(outPath + ".err")
-                throw UserError("robot-emulator \(arguments.joined(separator: " ")): exited at start (\(err.split(separator: "\n").first ?? "no message")); check the options")
+                throw UserError("robot-emulator \(arguments.joined(separator: " ")): exited at start (\(err)); check the options")
             }
             usleep(10_000)
         }

@@ -393,38 +393,8 @@ final class EmulatorChild {
     private var exited = false
 
     static func start(arguments: [String]) throws -> EmulatorChild {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        let path = ((exe as NSString).deletingLastPathComponent as NSString).appendingPathComponent("robot-emulator")
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw UserError("\(path): robot-emulator not found beside robotctl; build it with `swift build -c release --product robot-emulator` (or `make run`)")
-        }
-        let outPath = NSTemporaryDirectory() + "robotctl-emulator-\(getpid()).out"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_addopen(&actions, 2, outPath + ".err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Own process group; no blocked signals and default SIGTERM/SIGINT handling whatever
-        // this process inherited (a test runner may block them), so terminate() works.
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        posix_spawnattr_setpgroup(&attributes, 0)
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGTERM)
-        sigaddset(&defaults, SIGINT)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
-        guard rc == 0 else { throw UserError("\(path): cannot start (\(String(cString: strerror(rc)))); check the file") }
+        let spawned = try SpawnedEmulator.spawn(arguments: arguments)
+        let (pid, path, outPath) = (spawned.pid, spawned.path, spawned.outPath)
         let child = EmulatorChild(pid: pid, outPath: outPath)
         // The emulator stands in for a microcontroller, which has a core of its own: give it
         // real-time priority (below the loop's) when permitted, so a busy host cannot starve it.
@@ -434,16 +404,13 @@ final class EmulatorChild {
             Console.shared.log(.debug, "robot-emulator runs at normal priority (SCHED_FIFO refused: \(String(cString: strerror(errno))))")
         }
         for _ in 0..<500 {
-            if let text = try? String(contentsOfFile: outPath, encoding: .utf8), let line = text.split(separator: "\n").first,
-                let slash = line.firstIndex(of: "/")
-            {
-                return EmulatorChild(adopting: child, ptyPath: String(line[slash...]))
+            if let ptyPath = spawned.printedPtyPath() {
+                return EmulatorChild(adopting: child, ptyPath: ptyPath)
             }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
                 child.exited = true
-                let err = (try? String(contentsOfFile: outPath + ".err", encoding: .utf8)) ?? ""
-                throw UserError("\(path): exited at start (\(err.split(separator: "\n").first ?? "no message")); run it by hand to see why")
+                throw UserError("\(path): exited at start (\(spawned.firstErrorLine())); run it by hand to see why")
             }
             usleep(10_000)
         }
