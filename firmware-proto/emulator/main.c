@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,7 @@ typedef struct {
     double duration;            /* seconds; <= 0: until a signal */
     const char *link_path;      /* optional symlink to the pty */
     int stats;                  /* print statistics on exit */
+    int realtime_priority;      /* SCHED_FIFO priority; 0: normal priority */
 } emu_options;
 
 /* Everything the HAL callbacks need. */
@@ -143,6 +146,9 @@ static void emu_usage(FILE *f) {
             "  --duration S               exit after S seconds (default: run until SIGINT/SIGTERM)\n"
             "  --link PATH                also create a symlink PATH to the pty\n"
             "  --stats                    print link and firmware counters to stderr on exit\n"
+            "  --realtime PRIO            run under SCHED_FIFO at PRIO (1-99; default 70; 0: normal\n"
+            "                             priority). It stands for a microcontroller, which no host\n"
+            "                             load can starve; when not permitted it says so and goes on\n"
             "  --help                     this text\n"
             "Exits when its parent process exits. Plant parameters:\n");
     for (int i = 0; plant_param_name(i) != NULL; i++)
@@ -167,6 +173,7 @@ static int emu_parse(int argc, char **argv, emu_options *o) {
     o->seed = 1;
     o->rate_hz = 1000;
     o->stall_at = o->fault_at = -1;
+    o->realtime_priority = 70;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -242,6 +249,9 @@ static int emu_parse(int argc, char **argv, emu_options *o) {
             if (emu_number(a, v, 0, 1e9, &o->duration) != 0) return -1;
         } else if (strcmp(a, "--link") == 0) {
             o->link_path = v;
+        } else if (strcmp(a, "--realtime") == 0) {
+            if (emu_number(a, v, 0, 99, &x) != 0) return -1;
+            o->realtime_priority = (int)x;
         } else {
             fprintf(stderr, "robot-emulator: unknown option %s (see --help)\n", a);
             return -1;
@@ -255,6 +265,27 @@ static int emu_parse(int argc, char **argv, emu_options *o) {
 }
 
 /* ---- the real-time loop -------------------------------------------------------------- */
+
+/* Runs the whole process under SCHED_FIFO at `priority` with its memory locked, as a
+ * microcontroller is never preempted by the host's other work. The loop sleeps in ppoll
+ * between 1 ms ticks, so it never holds a core. Not permitted (no CAP_SYS_NICE): one line on
+ * stderr, and the emulator goes on at normal priority. */
+static void emu_enter_realtime(int priority) {
+    if (priority <= 0) return;
+    struct sched_param sp;
+    memset(&sp, 0, sizeof sp);
+    sp.sched_priority = priority;
+    if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) {
+        fprintf(stderr,
+                "robot-emulator: SCHED_FIFO %d not permitted (%s): running at normal priority, so host "
+                "load can delay the emulated microcontroller; run as root or grant CAP_SYS_NICE "
+                "(or pass --realtime 0 to silence this)\n",
+                priority, strerror(errno));
+        return;
+    }
+    if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+        fprintf(stderr, "robot-emulator: mlockall failed (%s): page faults may delay ticks\n", strerror(errno));
+}
 
 /* Moves bytes between the pty and the two link queues. */
 static void emu_pump(emu *e) {
@@ -296,6 +327,7 @@ int main(int argc, char **argv) {
     static fp_firmware fw;
     if (emu_parse(argc, argv, &opt) != 0) return 2;
     e.opt = &opt;
+    emu_enter_realtime(opt.realtime_priority);
 
     plant_params params;
     plant_default_params(opt.task, &params);
