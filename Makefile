@@ -36,9 +36,15 @@ test: test-deps firmware-test swift-test tsan-test
 firmware-test:
 	$(MAKE) -C firmware-proto test
 
+# Timing-sensitive suites (a real-time loop, the emulated robot over a pty, wall-clock bounds)
+# run one at a time after the rest, never beside the CPU-heavy suites: a regex over suite type
+# names. A new suite that drives the emulator or judges time belongs here.
+TIMING_SUITES := EmulatorEndToEndTests|HardwareCommandTests|TransportTests|SerialErrorTests|EmulatorDrivingCommandTests|RunCommandTests|OnRobotDecisionTests|OnRobotSessionTests|SystemIDTests|TeleopSessionTests|LoopTests|PacerTests|RealtimeSetupTests|CrashSafetyTests
+
 swift-test:
 	$(SWIFT) build $(SWIFT_TEST_FLAGS) --build-tests
-	$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build 2>&1 | tee .build/swift-test.log; exit $${PIPESTATUS[0]}
+	$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --skip '$(TIMING_SUITES)' 2>&1 | tee .build/swift-test.log; exit $${PIPESTATUS[0]}
+	$(SWIFT) test $(SWIFT_TEST_FLAGS) --skip-build --no-parallel --filter '$(TIMING_SUITES)' 2>&1 | tee .build/swift-test-timing.log; exit $${PIPESTATUS[0]}
 
 # The cross-thread structures (policy slot, transition ring) under the thread sanitizer.
 tsan-test:
