@@ -82,8 +82,11 @@ let package = Package(
         .target(
             name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort", "CHardwareShims"],
             swiftSettings: swiftSettings),
+        // Robots and tasks as data: the generic planar-chain simulator, the sensor pipeline
+        // (latency, encoder, firmware velocity filter), robot and task files, reward expressions.
+        .target(name: "Tasks", dependencies: ["Control"], swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "CPlant", "Reporting"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "Tasks", "CPlant", "Reporting"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
@@ -115,8 +118,10 @@ let package = Package(
             name: "HardwareTests", dependencies: ["Hardware", "Control", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "TasksTests", dependencies: ["Tasks", "Control", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
             name: "H2OTrainerTests",
-            dependencies: ["H2OTrainer", "FixedNN", "Control", "TestSupport"],
+            dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "TestSupport"],
             swiftSettings: swiftSettings),
         // The two-thread training step under the thread sanitizer (H2OTrainerTests cannot be
         // compiled with -sanitize=thread by swift-frontend 6.3.1; this one-file target can).

@@ -1,4 +1,5 @@
 import Control
+import Tasks
 import TestSupport
 import Testing
 
