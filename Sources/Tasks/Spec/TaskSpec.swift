@@ -177,6 +177,8 @@ public struct TaskSpec: Sendable, Hashable {
             }
             try f.finish()
         }
+        let width = features.reduce(0) { $0 + $1.width }
+        guard width <= 64 else { throw root.fail("observation", "is \(width) values wide; at most 64") }
         var variables = provided
         for a in actions { variables += ["\(robot.joints[a.joint].name).action", "\(robot.joints[a.joint].name).effort"] }
         if Set(variables).count != variables.count {
