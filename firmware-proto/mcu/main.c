@@ -1,0 +1,234 @@
+/* The reference firmware core on an STM32F405 (Cortex-M4F), hardware-in-the-loop build: the
+ * HAL's motor, encoder and current functions drive the plant physics (CPlant) on the MCU
+ * itself, stepped once per control tick, so a host sees a pendulum (or cart-pole) over a real
+ * UART exactly as it sees the emulator's. A board with real motors replaces the five hil_*
+ * functions with its timer-encoder, ADC, PWM and GPIO drivers; nothing else changes.
+ *
+ *   USART1 (PA9/PA10, 1 000 000 Bd; QEMU serial0): the firmware-proto link.
+ *   USART2 (PA2/PA3, 115 200 Bd; QEMU serial1): diagnostics, one line a second:
+ *       mcu: t_ms=... tick_max=... (CPU cycles at MCU_SYSCLK_HZ, from SysTick)
+ *   SysTick at 1 kHz: the control tick (fp_firmware_tick, then plant_step of 1 ms).
+ *
+ * The main loop polls the UART ring, runs every due tick (catching up one at a time; a
+ * backlog over 100 ticks is skipped and counted), and sleeps in WFI when there is nothing to
+ * do. Everything runs at thread level; interrupt handlers only move bytes and count ticks.
+ *
+ * Timing: every fp_firmware_tick, plant_step and fp_firmware_poll that handled bytes is timed
+ * in CPU cycles by the SysTick-derived cycle clock (mcu_cycles); maximum and mean go to the
+ * diagnostics line. At boot a calibration loop of a known instruction count is timed the
+ * same way, so a run under `qemu-system-arm -icount shift=0` (one instruction = 1 ns of
+ * virtual time) can convert cycles to executed instructions exactly. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fp_firmware.h"
+#include "mcu.h"
+#include "plant.h"
+#include "stm32f405.h"
+
+#ifndef MCU_PLANT
+#define MCU_PLANT PLANT_PENDULUM
+#endif
+#define MCU_LINK_BAUD 1000000u
+#define MCU_DIAG_BAUD 115200u
+#define MCU_SKIP_BACKLOG 100u
+/* Iterations of the calibration loop: two instructions each (subs, bne). */
+#define MCU_CALIBRATION_LOOPS 100000u
+
+/* ---- the HAL: UART and clock of the board, the plant behind the motor functions ---------- */
+
+static plant_state hil_plant;
+static plant_params hil_params;
+static bool hil_motors_enabled;
+static uint32_t hil_bytes_polled;
+
+static size_t hal_uart_read(void *ctx, uint8_t *buf, size_t cap) {
+    (void)ctx;
+    size_t n = mcu_uart_read(&mcu_uart1, buf, cap);
+    hil_bytes_polled += (uint32_t)n;
+    return n;
+}
+
+static bool hal_uart_write(void *ctx, const uint8_t *buf, size_t len) {
+    (void)ctx;
+    return mcu_uart_write(&mcu_uart1, buf, len);
+}
+
+static uint32_t hal_clock_us(void *ctx) {
+    (void)ctx;
+    return mcu_micros();
+}
+
+static int32_t hil_encoder(void *ctx, uint8_t motor) {
+    (void)ctx;
+    return plant_encoder_counts(&hil_plant, motor);
+}
+
+/* Amperes to milliamperes, rounded to nearest and saturated to int32. */
+static int32_t hil_round_milli(double x) {
+    double m = x * 1000.0;
+    if (!(m < 2147483647.0)) return INT32_MAX; /* also NaN */
+    if (m < -2147483648.0) return INT32_MIN;
+    return (int32_t)(m >= 0 ? m + 0.5 : m - 0.5);
+}
+
+static int32_t hil_current(void *ctx, uint8_t motor) {
+    (void)ctx;
+    return hil_round_milli(plant_motor_current(&hil_plant, motor));
+}
+
+static void hil_set_torque(void *ctx, uint8_t motor, int32_t torque_mnm) {
+    (void)ctx;
+    plant_set_command(&hil_plant, motor, hil_motors_enabled ? (double)torque_mnm / 1000.0 : 0.0);
+}
+
+static void hil_enable(void *ctx, bool enable) {
+    (void)ctx;
+    hil_motors_enabled = enable;
+    if (!enable)
+        for (int i = 0; i < plant_joint_count(&hil_plant); i++) plant_set_command(&hil_plant, i, 0.0);
+}
+
+static bool hil_motor_fault(void *ctx) {
+    (void)ctx;
+    return false; /* the plant's driver never faults; a board reads its driver's fault pin */
+}
+
+static const fp_hal mcu_hal = {NULL, hal_uart_read, hal_uart_write, hal_clock_us, hil_encoder, hil_current,
+                               hil_set_torque, hil_enable, hil_motor_fault};
+
+/* ---- timing statistics and the diagnostics line --------------------------------------- */
+
+typedef struct {
+    uint32_t max, count;
+    uint64_t sum;
+} mcu_stat;
+
+static void mcu_stat_add(mcu_stat *s, uint32_t cycles) {
+    if (cycles > s->max) s->max = cycles;
+    s->sum += cycles;
+    s->count++;
+}
+
+static uint32_t mcu_stat_mean(const mcu_stat *s) { return s->count ? (uint32_t)(s->sum / s->count) : 0; }
+
+typedef struct {
+    char text[320];
+    size_t len;
+} mcu_line;
+
+static void line_str(mcu_line *l, const char *s) {
+    while (*s && l->len + 1 < sizeof l->text) l->text[l->len++] = *s++;
+}
+
+static void line_uint(mcu_line *l, const char *key, uint32_t v) {
+    char digits[10];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v != 0);
+    line_str(l, key);
+    while (n > 0 && l->len + 1 < sizeof l->text) l->text[l->len++] = digits[--n];
+}
+
+static void line_send(mcu_line *l) {
+    line_str(l, "\n");
+    (void)mcu_uart_write(&mcu_uart2, (const uint8_t *)l->text, l->len); /* dropped if full */
+    l->len = 0;
+}
+
+/* Times a loop of exactly 2 * MCU_CALIBRATION_LOOPS instructions (subs + bne per turn). */
+static uint32_t mcu_calibrate(void) {
+    uint32_t n = MCU_CALIBRATION_LOOPS;
+    uint32_t c0 = mcu_cycles();
+    __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+r"(n) : : "cc");
+    return mcu_cycles() - c0;
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+static fp_firmware mcu_fw;
+
+int main(void) {
+    mcu_board_init();
+    mcu_uart_init(&mcu_uart1, USART1_BASE, MCU_APB2_HZ, MCU_LINK_BAUD, USART1_IRQN);
+    mcu_uart_init(&mcu_uart2, USART2_BASE, MCU_APB1_HZ, MCU_DIAG_BAUD, USART2_IRQN);
+
+    plant_default_params(MCU_PLANT, &hil_params);
+    (void)plant_init(&hil_plant, &hil_params, 1);
+    fp_board board;
+    memset(&board, 0, sizeof board);
+    board.motor_count = (uint8_t)plant_joint_count(&hil_plant);
+    board.control_rate_hz = MCU_TICK_HZ;
+    for (int i = 0; i < board.motor_count; i++) {
+        board.counts_per_rev[i] = (uint32_t)(plant_encoder_resolution(&hil_plant, i) + 0.5);
+        /* Joint 0 is actuated (pendulum motor, cart belt); a cart-pole's pole is passive. */
+        board.torque_max_mnm[i] = i == 0 ? hil_round_milli(hil_params.max_effort) : 0;
+    }
+    fp_firmware_init(&mcu_fw, &mcu_hal, &board);
+
+    mcu_line line = {.len = 0};
+    uint32_t calibration = mcu_calibrate();
+    line_str(&line, "mcu: boot stm32f405 cortex-m4f");
+    line_uint(&line, " sysclk_hz=", MCU_SYSCLK_HZ);
+    line_uint(&line, " motors=", board.motor_count);
+    line_uint(&line, " dwt_counts=", mcu_dwt_counts() ? 1u : 0u);
+    line_uint(&line, " calibration_instructions=", 2u * MCU_CALIBRATION_LOOPS);
+    line_uint(&line, " calibration_cycles=", calibration);
+    line_uint(&line, " fw_state_bytes=", (uint32_t)sizeof mcu_fw);
+    line_uint(&line, " plant_state_bytes=", (uint32_t)sizeof hil_plant);
+    line_send(&line);
+
+    const double dt = 1.0 / MCU_TICK_HZ;
+    mcu_stat tick_stat = {0, 0, 0}, plant_stat = {0, 0, 0}, poll_stat = {0, 0, 0};
+    uint32_t done = mcu_ticks(), skipped = 0;
+    for (;;) {
+        uint32_t before = hil_bytes_polled;
+        uint32_t c0 = mcu_cycles();
+        fp_firmware_poll(&mcu_fw);
+        uint32_t c1 = mcu_cycles();
+        if (hil_bytes_polled != before) mcu_stat_add(&poll_stat, c1 - c0);
+
+        mcu_uart_pump(&mcu_uart1);
+        mcu_uart_pump(&mcu_uart2);
+
+        uint32_t now = mcu_ticks();
+        if (now != done) {
+            if (now - done > MCU_SKIP_BACKLOG) {
+                skipped += now - done - 1u;
+                done = now - 1u;
+            }
+            c0 = mcu_cycles();
+            fp_firmware_tick(&mcu_fw);
+            c1 = mcu_cycles();
+            plant_step(&hil_plant, dt);
+            uint32_t c2 = mcu_cycles();
+            mcu_stat_add(&tick_stat, c1 - c0);
+            mcu_stat_add(&plant_stat, c2 - c1);
+            done++;
+            if (done % MCU_TICK_HZ == 0) {
+                line_uint(&line, "mcu: t_ms=", done);
+                line_uint(&line, " ticks=", tick_stat.count);
+                line_uint(&line, " skipped=", skipped);
+                line_uint(&line, " tick_max=", tick_stat.max);
+                line_uint(&line, " tick_mean=", mcu_stat_mean(&tick_stat));
+                line_uint(&line, " plant_max=", plant_stat.max);
+                line_uint(&line, " plant_mean=", mcu_stat_mean(&plant_stat));
+                line_uint(&line, " poll_max=", poll_stat.max);
+                line_uint(&line, " poll_mean=", mcu_stat_mean(&poll_stat));
+                line_uint(&line, " polls=", poll_stat.count);
+                line_uint(&line, " frames=", mcu_fw.counters.rx_frames_ok);
+                line_uint(&line, " rx_dropped=", mcu_uart1.rx_dropped);
+                line_uint(&line, " tx_overruns=", mcu_fw.counters.tx_overruns);
+                line_uint(&line, " faults=", mcu_fw.faults);
+                line_send(&line);
+            }
+            continue;
+        }
+        mcu_irq_mask();
+        if (mcu_ticks() == done && mcu_uart1.rx_head == mcu_uart1.rx_tail) mcu_wait_for_interrupt();
+        mcu_irq_unmask();
+    }
+}
