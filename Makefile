@@ -38,10 +38,11 @@ test: test-deps firmware-test cross-test swift-test tsan-test
 firmware-test:
 	$(MAKE) -C firmware-proto test
 
-# Every C target for aarch64 under qemu-aarch64-static (firmware-proto/cross-test/Makefile).
+# Every C target for aarch64 under qemu-aarch64-static (firmware-proto/cross-test/Makefile),
+# and the firmware's Cortex-M4F image end to end under qemu-system-arm (firmware-proto/mcu).
 cross-test:
 	@scripts/install-packages.sh $(CROSS_PACKAGES)
-	$(MAKE) -C firmware-proto cross-test
+	$(MAKE) -C firmware-proto cross-test mcu-test
 
 # Timing-sensitive suites (a real-time loop, the emulated robot over a pty, wall-clock bounds)
 # run one at a time after the rest, never beside the CPU-heavy suites: a regex over suite type

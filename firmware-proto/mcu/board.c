@@ -14,6 +14,7 @@ mcu_uart mcu_uart1;
 mcu_uart mcu_uart2;
 
 static volatile uint32_t mcu_tick_count;
+static bool mcu_dwt_ok;
 
 static void mcu_clock_init(void) {
 #ifndef MCU_QEMU
@@ -32,7 +33,7 @@ static void mcu_clock_init(void) {
     }
 #endif
     RCC_AHB1ENR |= RCC_AHB1ENR_GPIOAEN;
-    RCC_APB1ENR |= RCC_APB1ENR_USART2EN;
+    RCC_APB1ENR |= RCC_APB1ENR_USART2EN | RCC_APB1ENR_TIM2EN;
     RCC_APB2ENR |= RCC_APB2ENR_USART1EN;
 }
 
@@ -60,10 +61,18 @@ void mcu_board_init(void) {
     SYST_RVR = MCU_CYCLES_PER_TICK - 1u;
     SYST_CVR = 0;
     SYST_CSR = SYST_CSR_CLKSOURCE_CPU | SYST_CSR_TICKINT | SYST_CSR_ENABLE;
+    /* TIM2: free-running up-counter at 1 MHz over the full 32 bits; the update event loads
+     * the prescaler. */
+    TIM2_CR1 = 0;
+    TIM2_PSC = MCU_TIM2_CLOCK_HZ / 1000000u - 1u;
+    TIM2_ARR = 0xFFFFFFFFu;
+    TIM2_EGR = TIM_EGR_UG;
+    TIM2_CR1 = TIM_CR1_CEN;
     /* DWT cycle counter, where the silicon has it. */
     SCB_DEMCR |= SCB_DEMCR_TRCENA;
     DWT_CYCCNT = 0;
     DWT_CTRL |= DWT_CTRL_CYCCNTENA;
+    mcu_dwt_ok = mcu_dwt_counts();
 }
 
 void mcu_uart_init(mcu_uart *u, uint32_t base, uint32_t pclk_hz, uint32_t baud, uint32_t irqn) {
@@ -158,14 +167,12 @@ static uint32_t mcu_time(uint32_t *elapsed) {
 }
 
 uint32_t mcu_cycles(void) {
+    if (mcu_dwt_ok) return DWT_CYCCNT;
     uint32_t elapsed, ticks = mcu_time(&elapsed);
     return ticks * MCU_CYCLES_PER_TICK + elapsed;
 }
 
-uint32_t mcu_micros(void) {
-    uint32_t elapsed, ticks = mcu_time(&elapsed);
-    return ticks * (1000000u / MCU_TICK_HZ) + elapsed / (MCU_SYSCLK_HZ / 1000000u);
-}
+uint32_t mcu_micros(void) { return TIM2_CNT; }
 
 bool mcu_dwt_counts(void) {
     uint32_t a = DWT_CYCCNT;

@@ -9,9 +9,12 @@
  *       mcu: t_ms=... tick_max=... (CPU cycles at MCU_SYSCLK_HZ, from SysTick)
  *   SysTick at 1 kHz: the control tick (fp_firmware_tick, then plant_step of 1 ms).
  *
- * The main loop polls the UART ring, runs every due tick (catching up one at a time; a
- * backlog over 100 ticks is skipped and counted), and sleeps in WFI when there is nothing to
- * do. Everything runs at thread level; interrupt handlers only move bytes and count ticks.
+ * The main loop polls the UART ring, runs every due tick by the TIM2 microsecond clock
+ * (catching up one at a time; a backlog over 100 ticks is skipped and counted), and sleeps in
+ * WFI when there is nothing to do; SysTick only wakes it. Everything runs at thread level; interrupt handlers only move bytes and count ticks.
+ *
+ * The plant kind, its noise seed and parameters come from the boot-parameter block
+ * (boot_params.h) when the QEMU runner wrote one, else the defaults (pendulum, seed 1).
  *
  * Timing: every fp_firmware_tick, plant_step and fp_firmware_poll that handled bytes is timed
  * in CPU cycles by the SysTick-derived cycle clock (mcu_cycles); maximum and mean go to the
@@ -22,14 +25,12 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "boot_params.h"
 #include "fp_firmware.h"
 #include "mcu.h"
 #include "plant.h"
 #include "stm32f405.h"
 
-#ifndef MCU_PLANT
-#define MCU_PLANT PLANT_PENDULUM
-#endif
 #define MCU_LINK_BAUD 1000000u
 #define MCU_DIAG_BAUD 115200u
 #define MCU_SKIP_BACKLOG 100u
@@ -156,8 +157,25 @@ int main(void) {
     mcu_uart_init(&mcu_uart1, USART1_BASE, MCU_APB2_HZ, MCU_LINK_BAUD, USART1_IRQN);
     mcu_uart_init(&mcu_uart2, USART2_BASE, MCU_APB1_HZ, MCU_DIAG_BAUD, USART2_IRQN);
 
-    plant_default_params(MCU_PLANT, &hil_params);
-    (void)plant_init(&hil_plant, &hil_params, 1);
+    /* Boot parameters: copied out of SRAM byte by byte, then cleared so that a warm reset
+     * without a new block runs the defaults. */
+    static uint8_t block[MCU_BOOT_BYTES(MCU_BOOT_MAX_PARAMS)];
+    volatile uint8_t *raw = (volatile uint8_t *)(uintptr_t)MCU_BOOT_PARAMS_ADDR;
+    for (uint32_t i = 0; i < sizeof block; i++) block[i] = raw[i];
+    for (uint32_t i = 0; i < 4; i++) raw[i] = 0;
+    mcu_boot_config boot = {.task = PLANT_PENDULUM, .seed = 1, .count = 0};
+    int boot_rc = mcu_boot_decode(block, sizeof block, &boot);
+    int bad_param = -1;
+    if (boot_rc == MCU_BOOT_OK && mcu_boot_apply(&boot, &hil_params, &bad_param) == PLANT_OK &&
+        plant_init(&hil_plant, &hil_params, boot.seed) == PLANT_OK) {
+        boot_rc = MCU_BOOT_OK;
+    } else {
+        if (boot_rc == MCU_BOOT_OK) boot_rc = MCU_BOOT_ERR_FORMAT; /* a parameter the plant refused */
+        boot.task = PLANT_PENDULUM;
+        boot.seed = 1;
+        plant_default_params(PLANT_PENDULUM, &hil_params);
+        (void)plant_init(&hil_plant, &hil_params, 1);
+    }
     fp_board board;
     memset(&board, 0, sizeof board);
     board.motor_count = (uint8_t)plant_joint_count(&hil_plant);
@@ -173,6 +191,12 @@ int main(void) {
     uint32_t calibration = mcu_calibrate();
     line_str(&line, "mcu: boot stm32f405 cortex-m4f");
     line_uint(&line, " sysclk_hz=", MCU_SYSCLK_HZ);
+    line_str(&line, boot.task == PLANT_CARTPOLE ? " task=cartpole" : " task=pendulum");
+    line_uint(&line, " seed=", (uint32_t)boot.seed);
+    line_str(&line, boot_rc == MCU_BOOT_OK ? " boot_params=applied"
+                    : boot_rc == MCU_BOOT_ERR_MAGIC ? " boot_params=none"
+                                                    : " boot_params=rejected");
+    line_uint(&line, " params=", boot_rc == MCU_BOOT_OK ? boot.count : 0u);
     line_uint(&line, " motors=", board.motor_count);
     line_uint(&line, " dwt_counts=", mcu_dwt_counts() ? 1u : 0u);
     line_uint(&line, " calibration_instructions=", 2u * MCU_CALIBRATION_LOOPS);
@@ -183,7 +207,13 @@ int main(void) {
 
     const double dt = 1.0 / MCU_TICK_HZ;
     mcu_stat tick_stat = {0, 0, 0}, plant_stat = {0, 0, 0}, poll_stat = {0, 0, 0};
-    uint32_t done = mcu_ticks(), skipped = 0;
+    uint32_t done = 0, skipped = 0;
+    const uint32_t period_us = 1000000u / MCU_TICK_HZ;
+    /* Phase: ticks fall due half a period before each SysTick interrupt (TIM2 and SysTick
+     * run from the same clock), so the wake-up always finds its tick due. */
+    uint32_t first = mcu_ticks();
+    while (mcu_ticks() == first) mcu_wait_for_interrupt();
+    uint32_t next_tick_us = mcu_micros() - period_us / 2u;
     for (;;) {
         uint32_t before = hil_bytes_polled;
         uint32_t c0 = mcu_cycles();
@@ -194,12 +224,14 @@ int main(void) {
         mcu_uart_pump(&mcu_uart1);
         mcu_uart_pump(&mcu_uart2);
 
-        uint32_t now = mcu_ticks();
-        if (now != done) {
-            if (now - done > MCU_SKIP_BACKLOG) {
-                skipped += now - done - 1u;
-                done = now - 1u;
+        uint32_t late_us = mcu_micros() - next_tick_us;
+        if ((int32_t)late_us >= 0) {
+            if (late_us >= MCU_SKIP_BACKLOG * period_us) {
+                uint32_t behind = late_us / period_us;
+                skipped += behind;
+                next_tick_us += behind * period_us;
             }
+            next_tick_us += period_us;
             c0 = mcu_cycles();
             fp_firmware_tick(&mcu_fw);
             c1 = mcu_cycles();
@@ -209,7 +241,7 @@ int main(void) {
             mcu_stat_add(&plant_stat, c2 - c1);
             done++;
             if (done % MCU_TICK_HZ == 0) {
-                line_uint(&line, "mcu: t_ms=", done);
+                line_uint(&line, "mcu: t_ms=", mcu_micros() / 1000u);
                 line_uint(&line, " ticks=", tick_stat.count);
                 line_uint(&line, " skipped=", skipped);
                 line_uint(&line, " tick_max=", tick_stat.max);
@@ -228,7 +260,8 @@ int main(void) {
             continue;
         }
         mcu_irq_mask();
-        if (mcu_ticks() == done && mcu_uart1.rx_head == mcu_uart1.rx_tail) mcu_wait_for_interrupt();
+        if ((int32_t)(mcu_micros() - next_tick_us) < 0 && mcu_uart1.rx_head == mcu_uart1.rx_tail)
+            mcu_wait_for_interrupt();
         mcu_irq_unmask();
     }
 }

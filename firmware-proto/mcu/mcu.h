@@ -12,6 +12,12 @@
 #define MCU_SYSCLK_HZ 168000000u
 #define MCU_APB1_HZ (MCU_SYSCLK_HZ / 4u)
 #define MCU_APB2_HZ (MCU_SYSCLK_HZ / 2u)
+/* TIM2's input clock: the microsecond time base divides it down to 1 MHz. */
+#ifdef MCU_QEMU
+#define MCU_TIM2_CLOCK_HZ 1000000000u
+#else
+#define MCU_TIM2_CLOCK_HZ (2u * MCU_APB1_HZ)
+#endif
 /* SysTick period: 1 kHz, the firmware's control rate. */
 #define MCU_TICK_HZ 1000u
 #define MCU_CYCLES_PER_TICK (MCU_SYSCLK_HZ / MCU_TICK_HZ)
@@ -34,7 +40,8 @@ extern mcu_uart mcu_uart1; /* the protocol link (QEMU serial0) */
 extern mcu_uart mcu_uart2; /* diagnostics (QEMU serial1) */
 
 /* Starts the PLL at 168 MHz from the 16 MHz HSI (not under MCU_QEMU), sets the flash wait
- * states, enables the GPIO and USART clocks, and starts SysTick at MCU_TICK_HZ. */
+ * states, enables the GPIO, USART and TIM2 clocks, starts TIM2 as a free-running 1 MHz
+ * counter (the time base) and SysTick at MCU_TICK_HZ (the wake-up for the control tick). */
 void mcu_board_init(void);
 /* Configures a USART: 8N1 at `baud`, receive interrupt on, on its pins PA9/10 or PA2/3. */
 void mcu_uart_init(mcu_uart *u, uint32_t base, uint32_t pclk_hz, uint32_t baud, uint32_t irqn);
@@ -46,12 +53,14 @@ bool mcu_uart_write(mcu_uart *u, const uint8_t *buf, size_t len);
  * it every turn; see board.c for why the TXE interrupt alone does not do). */
 void mcu_uart_pump(mcu_uart *u);
 
-/* SysTick interrupts so far (one per 1/MCU_TICK_HZ s). */
+/* SysTick interrupts so far (one per 1/MCU_TICK_HZ s, unless two periods elapse before the
+ * first is taken: an emulator whose thread was descheduled coalesces them). */
 uint32_t mcu_ticks(void);
-/* Free-running CPU-cycle clock from SysTick (ticks * cycles per tick + elapsed cycles of the
- * current period); wraps at 2^32 (25.6 s). Consistent against a SysTick interrupt. */
+/* CPU-cycle clock for timing short sections: the DWT cycle counter where it counts, else
+ * SysTick (interrupts * cycles per tick + cycles into the current period); wraps at 2^32. */
 uint32_t mcu_cycles(void);
-/* Microseconds since start, wrapping at 2^32 (the firmware's clock_us). */
+/* Microseconds since start from TIM2, wrapping at 2^32 (the firmware's clock_us, and the
+ * schedule of the control tick: a counter, so no period is ever lost). */
 uint32_t mcu_micros(void);
 /* True if the DWT cycle counter counts (real silicon; QEMU 7.2 does not model it). */
 bool mcu_dwt_counts(void);

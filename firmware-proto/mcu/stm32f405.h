@@ -23,6 +23,7 @@
 #define RCC_CFGR_SWS_MASK (3u << 2)
 #define RCC_CFGR_SWS_PLL (2u << 2)
 #define RCC_AHB1ENR_GPIOAEN (1u << 0)
+#define RCC_APB1ENR_TIM2EN (1u << 0)
 #define RCC_APB1ENR_USART2EN (1u << 17)
 #define RCC_APB2ENR_USART1EN (1u << 4)
 
@@ -60,6 +61,17 @@
 #define USART_CR1_UE (1u << 13)
 #define USART1_IRQN 37u
 #define USART2_IRQN 38u
+
+/* TIM2, 32-bit general-purpose timer (modelled: stm32f2xx_timer; QEMU 7.2 clocks it at
+ * 1 GHz, the silicon at 2 x APB1 = 84 MHz). */
+#define TIM2_BASE 0x40000000u
+#define TIM2_CR1 MCU_REG(TIM2_BASE + 0x00u)
+#define TIM2_EGR MCU_REG(TIM2_BASE + 0x14u)
+#define TIM2_CNT MCU_REG(TIM2_BASE + 0x24u)
+#define TIM2_PSC MCU_REG(TIM2_BASE + 0x28u)
+#define TIM2_ARR MCU_REG(TIM2_BASE + 0x2Cu)
+#define TIM_CR1_CEN (1u << 0)
+#define TIM_EGR_UG (1u << 0)
 
 /* Cortex-M4 system control space (modelled). */
 #define SYST_CSR MCU_REG(0xE000E010u)
