@@ -6,9 +6,11 @@
  *                  [--duration S] [--link PATH] [--image ELF] [--diag FILE] [--icount]
  *
  * The first stdout line is exactly "robot-emulator: pty <path>\n" (flushed): the pty of the
- * MCU's USART1, printed once the firmware has booted (its "mcu: boot" line seen on the
- * diagnostics UART), so the first HELLO is not lost to a USART still switched off. Nothing
- * else goes to stdout. The MCU's diagnostics UART (USART2: boot line,
+ * MCU's USART1, printed once the link works: after the firmware's "mcu: boot" line on the
+ * diagnostics UART, the runner opens the pty itself and sends HELLO until CAPABILITIES come
+ * back (QEMU notices a newly opened pty only on a 1 s poll, and a USART that is still off
+ * drops bytes), then discards what is queued. It keeps that pty open, as robot-emulator does,
+ * so a host may close and reopen the port. Nothing else goes to stdout. The MCU's diagnostics UART (USART2: boot line,
  * then one timing line a second) goes to stderr, or to --diag FILE. --task, --param and
  * --seed reach the firmware as a boot-parameter block (boot_params.h) that QEMU's generic
  * loader writes into SRAM; they are checked here first with the plant's own code, so a bad
@@ -38,7 +40,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <termios.h>
+
 #include "boot_params.h"
+#include "fp_link.h"
+#include "fp_protocol.h"
 #include "plant.h"
 
 #define RUNNER "robot-mcu-qemu"
@@ -177,6 +183,54 @@ static int runner_parse(int argc, char **argv, runner_options *o) {
     return 0;
 }
 
+/* Opens the pty raw and sends HELLO (every 100 ms) until a CAPABILITIES reply arrives or
+ * `timeout_s` passes; then flushes both directions. The open descriptor, or -1. */
+static int runner_link_check(const char *path, double timeout_s) {
+    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) return -1;
+    struct termios t;
+    if (tcgetattr(fd, &t) == 0) {
+        cfmakeraw(&t);
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    fp_message hello;
+    memset(&hello, 0, sizeof hello);
+    hello.type = FP_MSG_HELLO;
+    hello.seq = 0xFFF0;
+    uint8_t wire[FP_MAX_WIRE + 1];
+    wire[0] = 0; /* a delimiter first: resynchronise the receiver */
+    size_t n = fp_message_encode(&hello, wire + 1, sizeof wire - 1) + 1;
+    fp_receiver rx;
+    fp_receiver_init(&rx);
+    double end = runner_now() + timeout_s;
+    while (runner_now() < end && !runner_stop) {
+        if (write(fd, wire, n) != (ssize_t)n) { /* QEMU not reading yet: retry */
+        }
+        double next = runner_now() + 0.1;
+        while (runner_now() < next) {
+            struct pollfd p = {fd, POLLIN, 0};
+            (void)poll(&p, 1, 10);
+            uint8_t buf[128];
+            ssize_t r;
+            while ((r = read(fd, buf, sizeof buf)) > 0) {
+                for (ssize_t i = 0; i < r; i++) {
+                    fp_frame f;
+                    fp_message m;
+                    if (fp_receiver_feed(&rx, buf[i], &f) == FP_RX_FRAME && fp_message_parse(&f, &m) == FP_PARSE_OK &&
+                        m.type == FP_MSG_CAPABILITIES && m.echo_seq == hello.seq) {
+                        struct timespec settle = {0, 20000000}; /* replies to retries still in flight */
+                        nanosleep(&settle, NULL);
+                        tcflush(fd, TCIOFLUSH);
+                        return fd;
+                    }
+                }
+            }
+        }
+    }
+    close(fd);
+    return -1;
+}
+
 /* firmware.elf beside this executable (/proc/self/exe). */
 static const char *runner_default_image(void) {
     static char path[PATH_MAX];
@@ -275,7 +329,7 @@ int main(int argc, char **argv) {
     const char *marker = "char device redirected to ";
     char text[4096];
     size_t len = 0;
-    int have_pty = 0, booted = 0, exit_code = 0, qemu_gone = 0;
+    int have_pty = 0, booted = 0, exit_code = 0, qemu_gone = 0, link_fd = -1;
     char pty_path[256] = "";
     const double start = runner_now();
     while (!runner_stop) {
@@ -302,6 +356,14 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s\n", text);
             }
             if (!have_pty && booted && pty_path[0] != 0) {
+                link_fd = runner_link_check(pty_path, 10.0);
+                if (link_fd < 0) {
+                    fprintf(stderr, RUNNER ": %s: no CAPABILITIES reply to HELLO within 10 s; the firmware booted but its link does not work\n",
+                            pty_path);
+                    exit_code = 1;
+                    runner_stop = 1;
+                    break;
+                }
                 if (opt.link != NULL) {
                     unlink(opt.link);
                     if (symlink(pty_path, opt.link) != 0) {
@@ -342,6 +404,7 @@ int main(int argc, char **argv) {
         waitpid(qemu, NULL, 0);
     }
     unlink(block_path);
+    if (link_fd >= 0) close(link_fd);
     if (opt.link != NULL && have_pty) unlink(opt.link);
     if (diag != stderr) fclose(diag);
     return exit_code;

@@ -13,11 +13,13 @@
  *    instructions, and the worst fp_firmware_tick + plant_step + fp_firmware_poll, read from
  *    the MCU's diagnostics UART, fits the 1 ms control period. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot_params.h"
@@ -289,6 +291,53 @@ static void test_boot_parameters(void) {
     }
 }
 
+/* 1 while `pid` exists and is not a zombie. */
+static int process_alive(pid_t pid) {
+    char path[64], state = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int ok = fscanf(f, "%*d (%*[^)]) %c", &state) == 1;
+    fclose(f);
+    return ok && state != 'Z';
+}
+
+/* The runner follows its parent: an intermediate parent starts it and exits; the runner
+ * stops QEMU (it waits for it) and is gone within a few seconds. */
+static void test_parent_death(void) {
+    int p[2];
+    CHECK(pipe(p) == 0);
+    pid_t mid = fork();
+    if (mid == 0) {
+        pid_t child = fork();
+        if (child == 0) {
+            int devnull = open("/dev/null", O_WRONLY);
+            dup2(devnull, 1);
+            dup2(devnull, 2);
+            execl(runner, runner, (char *)NULL);
+            _exit(127);
+        }
+        if (write(p[1], &child, sizeof child) != (ssize_t)sizeof child) _exit(1);
+        struct timespec life = {1, 0}; /* let QEMU start and the runner see its parent */
+        nanosleep(&life, NULL);
+        _exit(0);
+    }
+    pid_t child = 0;
+    CHECK(read(p[0], &child, sizeof child) == (ssize_t)sizeof child);
+    waitpid(mid, NULL, 0);
+    close(p[0]);
+    close(p[1]);
+    /* Gone (or a zombie of whoever adopted it) within 5 s. */
+    int still = 1;
+    double end = pty_host_now() + 5.0;
+    while (still && pty_host_now() < end) {
+        still = process_alive(child);
+        if (still) pty_host_sleep_until(pty_host_now() + 0.02);
+    }
+    CHECK(!still);
+    if (still) kill(child, SIGKILL);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s RUNNER (firmware-proto/mcu/run-qemu.sh)\n", argv[0]);
@@ -301,6 +350,7 @@ int main(int argc, char **argv) {
     test_session();
     test_timing();
     test_boot_parameters();
+    test_parent_death();
     unlink(diag_path);
     printf("mcu tests: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
