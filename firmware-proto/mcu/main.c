@@ -16,8 +16,8 @@
  * The plant kind, its noise seed and parameters come from the boot-parameter block
  * (boot_params.h) when the QEMU runner wrote one, else the defaults (pendulum, seed 1).
  *
- * Timing: every fp_firmware_tick, plant_step and fp_firmware_poll that handled bytes is timed
- * in CPU cycles by the SysTick-derived cycle clock (mcu_cycles); maximum and mean go to the
+ * Timing: every fp_firmware_tick, plant_step and fp_firmware_poll that handled bytes (and,
+ * separately, those that handled exactly one frame) is timed in CPU cycles by the SysTick-derived cycle clock (mcu_cycles); maximum and mean go to the
  * diagnostics line. At boot a calibration loop of a known instruction count is timed the
  * same way, so a run under `qemu-system-arm -icount shift=0` (one instruction = 1 ns of
  * virtual time) can convert cycles to executed instructions exactly. */
@@ -206,7 +206,9 @@ int main(void) {
     line_send(&line);
 
     const double dt = 1.0 / MCU_TICK_HZ;
-    mcu_stat tick_stat = {0, 0, 0}, plant_stat = {0, 0, 0}, poll_stat = {0, 0, 0};
+    /* poll: every fp_firmware_poll that handled bytes (up to FP_POLL_BUDGET of them, any
+     * number of frames); frame: the polls that handled exactly one whole frame. */
+    mcu_stat tick_stat = {0, 0, 0}, plant_stat = {0, 0, 0}, poll_stat = {0, 0, 0}, frame_stat = {0, 0, 0};
     uint32_t done = 0, skipped = 0;
     const uint32_t period_us = 1000000u / MCU_TICK_HZ;
     /* Phase: ticks fall due half a period before each SysTick interrupt (TIM2 and SysTick
@@ -215,11 +217,12 @@ int main(void) {
     while (mcu_ticks() == first) mcu_wait_for_interrupt();
     uint32_t next_tick_us = mcu_micros() - period_us / 2u;
     for (;;) {
-        uint32_t before = hil_bytes_polled;
+        uint32_t before = hil_bytes_polled, frames_before = mcu_fw.counters.rx_frames_ok;
         uint32_t c0 = mcu_cycles();
         fp_firmware_poll(&mcu_fw);
         uint32_t c1 = mcu_cycles();
         if (hil_bytes_polled != before) mcu_stat_add(&poll_stat, c1 - c0);
+        if (mcu_fw.counters.rx_frames_ok - frames_before == 1u) mcu_stat_add(&frame_stat, c1 - c0);
 
         mcu_uart_pump(&mcu_uart1);
         mcu_uart_pump(&mcu_uart2);
@@ -251,6 +254,9 @@ int main(void) {
                 line_uint(&line, " poll_max=", poll_stat.max);
                 line_uint(&line, " poll_mean=", mcu_stat_mean(&poll_stat));
                 line_uint(&line, " polls=", poll_stat.count);
+                line_uint(&line, " frame_max=", frame_stat.max);
+                line_uint(&line, " frame_mean=", mcu_stat_mean(&frame_stat));
+                line_uint(&line, " frame_polls=", frame_stat.count);
                 line_uint(&line, " frames=", mcu_fw.counters.rx_frames_ok);
                 line_uint(&line, " rx_dropped=", mcu_uart1.rx_dropped);
                 line_uint(&line, " tx_overruns=", mcu_fw.counters.tx_overruns);
