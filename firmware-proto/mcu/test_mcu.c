@@ -10,8 +10,9 @@
  *    --param encoder_cpr=8192 change what CAPABILITIES reports; a bad option exits 2.
  * 4. Timing, in a second run with --icount (QEMU -icount shift=0) and 400 COMMAND/STATE
  *    exchanges: the calibration loop proves that one SysTick cycle count is 1e9/168e6
- *    instructions, and the worst fp_firmware_tick + plant_step + fp_firmware_poll, read from
- *    the MCU's diagnostics UART, fits the 1 ms control period. */
+ *    instructions, and the worst fp_firmware_tick + plant_step + one-frame fp_firmware_poll,
+ *    read from the MCU's diagnostics UART, fits a 168 MHz M4's 1 ms period at 2 cycles per
+ *    instruction. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -255,7 +256,10 @@ static void test_timing(void) {
     CHECK(polls >= 400);
     CHECK(frame_polls >= 100); /* most exchanges arrive as one frame per poll */
     CHECK(frame_max > 0 && frame_max <= poll_max);
-    CHECK(tick_max > 0 && tick_max + plant_max + poll_max < 168000u); /* all of it inside 1 ms */
+    /* The worst tick, plant step and one-frame poll together, in instructions, fit a 168 MHz
+     * M4's 168 000-cycle period even at a pessimistic 2 cycles per instruction. */
+    double per_period = (double)(tick_max + plant_max + frame_max) * insn_per_cycle;
+    CHECK(tick_max > 0 && per_period * 2.0 < 168000.0);
     printf("mcu: --icount run: %lu ticks (1 ms each) in %.1f s of real time\n", ticks, real_s);
     printf("mcu: worst fp_firmware_tick %lu counts = %.0f instructions (mean %.0f)\n", tick_max,
            tick_max * insn_per_cycle, tick_mean * insn_per_cycle);
