@@ -4,6 +4,7 @@
  *
  *   robot-mcu-qemu [--task pendulum|cartpole] [--param NAME=VALUE]... [--seed N]
  *                  [--duration S] [--link PATH] [--image ELF] [--diag FILE] [--icount]
+ *                  [--realtime PRIO]
  *
  * The first stdout line is exactly "robot-emulator: pty <path>\n" (flushed): the pty of the
  * MCU's USART1, printed once the link works: after the firmware's "mcu: boot" line on the
@@ -15,6 +16,10 @@
  * --seed reach the firmware as a boot-parameter block (boot_params.h) that QEMU's generic
  * loader writes into SRAM; they are checked here first with the plant's own code, so a bad
  * name or value exits with code 2 and one line, as robot-emulator does.
+ *
+ * QEMU runs under SCHED_FIFO at --realtime PRIO (default 70, as robot-emulator; 0: normal
+ * priority) with its memory locked (-overcommit mem-lock=on), so host load does not starve
+ * the emulated microcontroller; where that is not permitted, one line and normal priority.
  *
  * Runs until SIGINT, SIGTERM or SIGHUP, --duration seconds, its parent's exit (getppid
  * polled every 50 ms), or QEMU's exit; stops QEMU with SIGTERM. Exit code 0, 2 for a bad
@@ -32,6 +37,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +72,7 @@ typedef struct {
     double duration;
     const char *link, *image, *diag, *qemu;
     int icount;
+    int realtime_priority;
 } runner_options;
 
 static void runner_usage(FILE *f) {
@@ -81,6 +88,8 @@ static void runner_usage(FILE *f) {
             "  --image ELF                the firmware image (default: firmware.elf beside this program)\n"
             "  --diag FILE                the MCU's diagnostics UART to FILE (default: stderr)\n"
             "  --qemu PATH                qemu-system-arm to run (default: from PATH)\n"
+            "  --realtime PRIO            run QEMU under SCHED_FIFO at PRIO, memory locked (1-99; default 70;\n"
+            "                             0: normal priority)\n"
             "  --icount                   run QEMU with -icount shift=0: the diagnostics' cycle counts become\n"
             "                             exact instruction counts (virtual time may lag real time)\n"
             "  --help                     this text\n"
@@ -96,6 +105,7 @@ static int runner_parse(int argc, char **argv, runner_options *o) {
     o->boot.seed = 1;
     o->qemu = "qemu-system-arm";
     o->icount = 0;
+    o->realtime_priority = 70;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -108,7 +118,7 @@ static int runner_parse(int argc, char **argv, runner_options *o) {
         }
         int known = strcmp(a, "--task") == 0 || strcmp(a, "--param") == 0 || strcmp(a, "--seed") == 0 ||
                     strcmp(a, "--duration") == 0 || strcmp(a, "--link") == 0 || strcmp(a, "--image") == 0 ||
-                    strcmp(a, "--diag") == 0 || strcmp(a, "--qemu") == 0;
+                    strcmp(a, "--diag") == 0 || strcmp(a, "--qemu") == 0 || strcmp(a, "--realtime") == 0;
         if (!known) {
             fprintf(stderr, RUNNER ": unknown option %s (link faults and --rate are robot-emulator's; see --help)\n", a);
             return -1;
@@ -158,6 +168,13 @@ static int runner_parse(int argc, char **argv, runner_options *o) {
                 fprintf(stderr, RUNNER ": --duration %s: expected seconds in [0, 1e9]\n", v);
                 return -1;
             }
+        } else if (strcmp(a, "--realtime") == 0) {
+            long prio = strtol(v, &end, 10);
+            if (errno != 0 || end == v || *end != 0 || prio < 0 || prio > 99) {
+                fprintf(stderr, RUNNER ": --realtime %s: expected a SCHED_FIFO priority 1-99, or 0 for normal priority\n", v);
+                return -1;
+            }
+            o->realtime_priority = (int)prio;
         } else if (strcmp(a, "--link") == 0) {
             o->link = v;
         } else if (strcmp(a, "--image") == 0) {
@@ -288,9 +305,30 @@ int main(int argc, char **argv) {
     qargv[n++] = "stdio"; /* the diagnostics UART: read here, to stderr or --diag */
     qargv[n++] = "-device";
     qargv[n++] = loader;
+    /* A 16 MB translation cache (the image is 28 KB; QEMU's default is 1 GB, all of which
+     * mem-lock would pin). */
+    qargv[n++] = "-accel";
+    qargv[n++] = "tcg,tb-size=16";
     if (opt.icount) {
         qargv[n++] = "-icount";
         qargv[n++] = "shift=0";
+    }
+    /* Under SCHED_FIFO (inherited by every QEMU thread through exec), and memory locked. */
+    int realtime = 0;
+    if (opt.realtime_priority > 0) {
+        struct sched_param sp = {.sched_priority = opt.realtime_priority};
+        if (sched_setscheduler(0, SCHED_FIFO, &sp) == 0) {
+            realtime = 1;
+            qargv[n++] = "-overcommit";
+            qargv[n++] = "mem-lock=on";
+            sp.sched_priority = 0;
+            sched_setscheduler(0, SCHED_OTHER, &sp); /* the runner itself: normal priority */
+        } else {
+            fprintf(stderr,
+                    RUNNER ": SCHED_FIFO %d not permitted (%s): QEMU runs at normal priority, so host load can "
+                    "delay the emulated MCU (or pass --realtime 0 to silence this)\n",
+                    opt.realtime_priority, strerror(errno));
+        }
     }
     qargv[n] = NULL;
 
@@ -309,6 +347,10 @@ int main(int argc, char **argv) {
         close(err[0]);
         close(err[1]);
         setpgid(0, 0); /* a Ctrl-C at the terminal reaches us, and we stop QEMU in order */
+        if (realtime) {
+            struct sched_param sp = {.sched_priority = opt.realtime_priority};
+            (void)sched_setscheduler(0, SCHED_FIFO, &sp); /* permitted: checked above */
+        }
         execvp(opt.qemu, (char *const *)qargv);
         fprintf(stderr, RUNNER ": cannot run %s: %s (install qemu-system-arm)\n", opt.qemu, strerror(errno));
         _exit(127);
