@@ -43,6 +43,12 @@ static plant_state hil_plant;
 static plant_params hil_params;
 static bool hil_motors_enabled;
 static uint32_t hil_bytes_polled;
+/* The plant's time, µs: one period per tick, as in robot-emulator. The firmware's clock must
+ * be the plant's: ticks that run back to back to catch up (after the emulator's thread was
+ * descheduled) each advance the plant by a full period, and a wall clock would then show
+ * a period's motion in microseconds, a velocity spike. A board with real motors returns
+ * mcu_micros() here. */
+static uint32_t hil_time_us;
 
 static size_t hal_uart_read(void *ctx, uint8_t *buf, size_t cap) {
     (void)ctx;
@@ -58,7 +64,7 @@ static bool hal_uart_write(void *ctx, const uint8_t *buf, size_t len) {
 
 static uint32_t hal_clock_us(void *ctx) {
     (void)ctx;
-    return mcu_micros();
+    return hil_time_us;
 }
 
 static int32_t hil_encoder(void *ctx, uint8_t motor) {
@@ -107,6 +113,10 @@ typedef struct {
 } mcu_stat;
 
 static void mcu_stat_add(mcu_stat *s, uint32_t cycles) {
+    /* A negative difference: the SysTick-derived clock stepped back because an emulator
+     * coalesced two SysTick periods into one interrupt (host clock mode only; never under
+     * -icount, where virtual time stops with the CPU, nor with the DWT on silicon). */
+    if ((int32_t)cycles < 0) return;
     if (cycles > s->max) s->max = cycles;
     s->sum += cycles;
     s->count++;
@@ -233,12 +243,14 @@ int main(void) {
                 uint32_t behind = late_us / period_us;
                 skipped += behind;
                 next_tick_us += behind * period_us;
+                hil_time_us += behind * period_us;
             }
             next_tick_us += period_us;
             c0 = mcu_cycles();
             fp_firmware_tick(&mcu_fw);
             c1 = mcu_cycles();
             plant_step(&hil_plant, dt);
+            hil_time_us += period_us;
             uint32_t c2 = mcu_cycles();
             mcu_stat_add(&tick_stat, c1 - c0);
             mcu_stat_add(&plant_stat, c2 - c1);
