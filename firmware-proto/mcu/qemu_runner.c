@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -319,8 +320,15 @@ int main(int argc, char **argv) {
         struct sched_param sp = {.sched_priority = opt.realtime_priority};
         if (sched_setscheduler(0, SCHED_FIFO, &sp) == 0) {
             realtime = 1;
-            qargv[n++] = "-overcommit";
-            qargv[n++] = "mem-lock=on";
+            /* QEMU refuses to start if it cannot lock its ~250 MB: only where permitted. */
+            struct rlimit lim;
+            if (geteuid() == 0 || (getrlimit(RLIMIT_MEMLOCK, &lim) == 0 &&
+                                   (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= (512ul << 20)))) {
+                qargv[n++] = "-overcommit";
+                qargv[n++] = "mem-lock=on";
+            } else {
+                fprintf(stderr, RUNNER ": memory locking not permitted (RLIMIT_MEMLOCK): QEMU's pages may be swapped\n");
+            }
             sp.sched_priority = 0;
             sched_setscheduler(0, SCHED_OTHER, &sp); /* the runner itself: normal priority */
         } else {
