@@ -257,7 +257,7 @@ int main(void) {
             done++;
             if (done % MCU_TICK_HZ == 0) {
                 line_uint(&line, "mcu: t_ms=", mcu_micros() / 1000u);
-                line_uint(&line, " ticks=", tick_stat.count);
+                line_uint(&line, " ticks=", done);
                 line_uint(&line, " skipped=", skipped);
                 line_uint(&line, " tick_max=", tick_stat.max);
                 line_uint(&line, " tick_mean=", mcu_stat_mean(&tick_stat));
