@@ -9,12 +9,14 @@ SWIFT ?= swift
 RUNTIME_PACKAGES := libgpiod-dev libserialport-dev pkg-config gcc make
 TEST_PACKAGES := $(RUNTIME_PACKAGES)
 BENCH_PACKAGES := $(RUNTIME_PACKAGES) rt-tests python3-venv
+# The C parts for aarch64 under qemu-user, and the firmware's Cortex-M4F port (issue 12).
+CROSS_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 # Release build with testable imports: tests run on optimised code, so allocation
 # counts and timings are those of the shipped binary.
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
 RUN_ARGS ?= --duration 600
 
-.PHONY: run test bench build deps test-deps bench-deps firmware-test swift-test tsan-test clean
+.PHONY: run test bench build deps test-deps bench-deps firmware-test cross-test swift-test tsan-test clean
 
 run: deps build
 	.build/release/robotctl run $(RUN_ARGS)
@@ -31,10 +33,16 @@ test-deps:
 bench-deps:
 	@scripts/install-packages.sh $(BENCH_PACKAGES)
 
-test: test-deps firmware-test swift-test tsan-test
+test: test-deps firmware-test cross-test swift-test tsan-test
 
 firmware-test:
 	$(MAKE) -C firmware-proto test
+
+# Every C target for aarch64 under qemu-aarch64-static (firmware-proto/cross-test/Makefile),
+# and the firmware's Cortex-M4F image end to end under qemu-system-arm (firmware-proto/mcu).
+cross-test:
+	@scripts/install-packages.sh $(CROSS_PACKAGES)
+	$(MAKE) -C firmware-proto cross-test mcu-test
 
 # Timing-sensitive suites (a real-time loop, the emulated robot over a pty, wall-clock bounds)
 # run one at a time after the rest, never beside the CPU-heavy suites: a regex over suite type
