@@ -48,6 +48,17 @@ if which == "gymnasium":
     rows.append({"name": "gymnasium/Pendulum-v1.step", "lanes": 1,
                  "unit": f"gymnasium {gym.__version__} env.step (gym.make wrappers), one pendulum",
                  "steps_per_second": [rate(episode_chunk, len(actions)) for _ in range(repeats)]})
+    from gymnasium.envs.classic_control import acrobot
+    aenv = acrobot.AcrobotEnv()
+    aenv.reset(seed=0)
+    def acrobot_chunk():
+        for i in range(1024):
+            _, _, term, _, _ = aenv.step(i % 3)
+            if term:
+                aenv.reset()
+    rows.append({"name": "gymnasium/Acrobot-v1.step", "lanes": 1,
+                 "unit": f"gymnasium {gym.__version__} AcrobotEnv.step (RK4 dt 0.2, unwrapped), one acrobot",
+                 "steps_per_second": [rate(acrobot_chunk, 1024) for _ in range(repeats)]})
 else:
     g, m, l, dt, max_t, max_s = 10.0, 1.0, 1.0, 0.005, 2.0, 8.0
     rng = np.random.default_rng(0)
@@ -90,6 +101,7 @@ ours = json.loads((tmp / "ours.json").read_text())
 peers = json.loads((tmp / "gym.json").read_text()) + json.loads((tmp / "numpy.json").read_text())
 by = {r["name"]: r for r in ours + peers}
 pairs = [("pendulum/scalar", "gymnasium/Pendulum-v1.step"),
+         ("acrobot/chain-rk4", "gymnasium/Acrobot-v1.step"),
          ("pendulum/batch+observations", "numpy/batch")]
 comparisons = []
 for mine, peer in pairs:

@@ -1,3 +1,5 @@
+import Tasks
+
 /// Throughput of the simulators, single-threaded: what `robotctl sim bench` reports.
 public enum SimBenchmark {
     /// One measured path: its name, what one "step" is, and steps per second per repeat.
@@ -25,7 +27,84 @@ public enum SimBenchmark {
             try batchPendulum(seconds: seconds, repeats: repeats, lanes: lanes, observations: true),
             try scalarCartPole(seconds: seconds, repeats: repeats),
             try realPlant(seconds: seconds, repeats: repeats),
+            try acrobotChain(seconds: seconds, repeats: repeats),
+        ] + fileTasks(seconds: seconds, repeats: repeats)
+    }
+
+    /// Gymnasium's Acrobot-v1 mechanism as a `PlanarChain`: one RK4 step of dt 0.2 per step,
+    /// torques from {−1, 0, 1}, wrapped and bounded as Acrobot-v1's `step` does — the work of
+    /// its `env.step` without the Python.
+    static func acrobotChain(seconds: Double, repeats: Int) throws -> Result {
+        let chain = try PlanarChain(
+            joints: [
+                ChainJoint(kind: .revolute, offset: -Double.pi / 2, length: 1, com: 0.5, mass: 1, inertia: 1),
+                ChainJoint(kind: .revolute, offset: 0, length: 1, com: 0.5, mass: 1, inertia: 1),
+            ], gravity: 9.8)
+        var q = JointVector(repeating: 0), qd = JointVector(repeating: 0)
+        var tau = JointVector(repeating: 0)
+        var sink = 0.0
+        var runs: [Double] = []
+        for _ in 0..<repeats {
+            runs.append(
+                measure(seconds: seconds, stepsPerCall: 1024) {
+                    for i in 0..<1024 {
+                        tau[1] = Double(i % 3 - 1)
+                        chain.step(q: &q, qd: &qd, tau: tau, dt: 0.2, integrator: .rk4)
+                        q[0] = wrapAngle(q[0])
+                        q[1] = wrapAngle(q[1])
+                        qd[0] = min(max(qd[0], -4 * Double.pi), 4 * Double.pi)
+                        qd[1] = min(max(qd[1], -9 * Double.pi), 9 * Double.pi)
+                        sink += q[0]
+                    }
+                })
+        }
+        precondition(sink.isFinite)
+        return Result(
+            name: "acrobot/chain-rk4",
+            unit: "PlanarChain.step (RK4, dt 0.2) + wrap/bound: Acrobot-v1's dynamics step, float64",
+            lanes: 1, stepsPerSecond: runs)
+    }
+
+    /// The generic onboard simulator on the shipped file tasks, when run from the repository
+    /// (robots/ and tasks/ in the working directory): one control tick (200 Hz) with its
+    /// firmware-rate sub-steps, actuators and sensor pipeline per step.
+    static func fileTasks(seconds: Double, repeats: Int) -> [Result] {
+        let pairs = [
+            ("pendulum", "robots/pendulum.json", "tasks/pendulum-swingup.json"),
+            ("cartpole", "robots/cartpole.json", "tasks/cartpole-balance.json"),
+            ("acrobot", "robots/acrobot.json", "tasks/acrobot-swingup.json"),
         ]
+        var results: [Result] = []
+        for (name, robotFile, taskFile) in pairs {
+            guard let task = try? FileTask.load(robotFile: robotFile, taskFile: taskFile) else { continue }
+            var env = SimEnvironment(task: task, seed: 1)
+            let obs = UnsafeMutablePointer<Float>.allocate(capacity: task.observationSize)
+            defer { obs.deallocate() }
+            var action: Float = 0
+            env.reset(observation: obs)
+            let ticks = task.simulator.task.spec.controlTicksPerDecision
+            var sink = 0.0
+            var runs: [Double] = []
+            for _ in 0..<repeats {
+                runs.append(
+                    measure(seconds: seconds, stepsPerCall: 64 * ticks) {
+                        for i in 0..<64 {
+                            action = i % 16 < 8 ? 0.7 : -0.7
+                            let o = env.step(action: &action, observation: obs)
+                            sink += o.reward
+                            if o.truncated || o.terminated { env.reset(observation: obs) }
+                        }
+                    })
+            }
+            precondition(sink.isFinite)
+            let sub = task.simulator.robot.sensing.firmwareRateHz / task.simulator.task.spec.controlRateHz
+            results.append(
+                Result(
+                    name: "\(name)/file-chain",
+                    unit: "FileTask (\(robotFile)): one 200 Hz control tick = \(sub) RK4 sub-steps + actuators + encoder + velocity filter + reward",
+                    lanes: 1, stepsPerSecond: runs))
+        }
+        return results
     }
 
     /// Times `body` (which performs `stepsPerCall` steps) until `seconds` have passed.
