@@ -14,7 +14,7 @@ BENCH_PACKAGES := $(RUNTIME_PACKAGES) rt-tests python3-venv
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
 RUN_ARGS ?= --duration 600
 
-.PHONY: run test bench build deps test-deps bench-deps firmware-test swift-test tsan-test clean
+.PHONY: run test bench build deps test-deps bench-deps firmware-test swift-test tsan-test fuzz-test clean
 
 run: deps build
 	.build/release/robotctl run $(RUN_ARGS)
@@ -31,7 +31,7 @@ test-deps:
 bench-deps:
 	@scripts/install-packages.sh $(BENCH_PACKAGES)
 
-test: test-deps firmware-test swift-test tsan-test
+test: test-deps firmware-test swift-test tsan-test fuzz-test
 
 firmware-test:
 	$(MAKE) -C firmware-proto test
@@ -44,9 +44,15 @@ swift-test:
 tsan-test:
 	ROBOTCTL_TSAN_ONLY=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'ThreadSanitized'
 
+# Every file reader under libFuzzer for FUZZ_TEST_SECONDS each (6 readers, 25 s: 2.5 min), from
+# the committed seeds; fails on any crash. The long run is part of `make bench` (docs/fuzz.md).
+FUZZ_TEST_SECONDS ?= 25
+fuzz-test:
+	scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
+
 bench: bench-deps build
 	scripts/bench.sh
 
 clean:
-	rm -rf .build .build-tsan bench-results
+	rm -rf .build .build-tsan .build-fuzz bench-results
 	$(MAKE) -C firmware-proto clean

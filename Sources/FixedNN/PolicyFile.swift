@@ -119,6 +119,32 @@ public struct PolicyFile: ~Copyable, Sendable {
         return t
     }
 
+    /// The gains that turn this policy's `tanh(μ)` into the action of a task whose command is
+    /// `actionUnit · u` for `u ∈ [−1, 1]`: `actionScale / actionUnit`, each in (0, 1]. Throws,
+    /// naming `source`, when a scale exceeds the task's range (the robot would be asked for more
+    /// than the task allows) or the sizes differ.
+    public func commandGain(actionUnit: [Float], source: String) throws(SafeTensorsError) -> [Float] {
+        guard actionUnit.count == actionScale.count else {
+            throw SafeTensorsError(
+                file: source,
+                problem: "metadata 'policy.action_scale' has \(actionScale.count) values, the task has \(actionUnit.count) actions",
+                fix: "pass a policy trained for this task")
+        }
+        var gains: [Float] = []
+        for (j, (scale, unit)) in zip(actionScale, actionUnit).enumerated() {
+            precondition(unit > 0 && unit.isFinite, "PolicyFile.commandGain: the task's action unit must be finite and > 0")
+            // A relative tolerance of 1e-6: a scale written as the limit itself must pass.
+            guard scale > 0, scale <= unit * (1 + 1e-6) else {
+                throw SafeTensorsError(
+                    file: source,
+                    problem: "metadata 'policy.action_scale' entry \(j) is \(scale), outside the task's command range (0, \(unit)]",
+                    fix: "store an action_scale of at most \(unit) (the task's torque limit)")
+            }
+            gains.append(min(1, scale / unit))
+        }
+        return gains
+    }
+
     /// Floats as JSON numbers that read back to the same Float (shortest round-trip form).
     static func numberList(_ values: [Float]) -> String {
         "[" + values.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ",") + "]"
