@@ -2,9 +2,7 @@
 //
 // READER is one of safetensors, policy, numpy, calibration, robotconfig, dataset. The rest
 // of the command line goes to libFuzzer (LLVMFuzzerRunDriver), e.g. `-max_total_time=30`.
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 
 /// libFuzzer's entry point for programs that keep their own `main` (libclang_rt.fuzzer_no_main).
 @_silgen_name("LLVMFuzzerRunDriver")
@@ -19,7 +17,8 @@ nonisolated(unsafe) var selected = Reader.safetensors
 let arguments = CommandLine.arguments
 guard arguments.count >= 2, let reader = Reader(rawValue: arguments[1]) else {
     let names = Reader.allCases.map(\.rawValue).joined(separator: ", ")
-    fputs("usage: robotctl-fuzz READER [libFuzzer options] [CORPUS_DIR...]; READER is one of \(names)\n", stderr)
+    FileHandle.standardError.write(
+        Data("usage: robotctl-fuzz READER [libFuzzer options] [CORPUS_DIR...]; READER is one of \(names)\n".utf8))
     exit(2)
 }
 selected = reader
