@@ -76,3 +76,66 @@ struct RobotCalibrationBadInputTests {
         } throws: { "\($0)".hasPrefix("/dev/zero: is larger than") }
     }
 }
+
+/// Dataset files a reader must bound (issue 13, item 1): an oversized schema.json, a segment
+/// larger than any the writer makes (a sparse file here, so the test costs no disk), segment
+/// names that are not 32-bit indices.
+@Suite("dataset reader bad input")
+struct DatasetReaderBadInputTests {
+    func directory(_ name: String) throws -> String {
+        let dir = NSTemporaryDirectory() + "robotctl-dataset-bad-\(name)-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    func schema() -> DatasetSchema {
+        DatasetSchema(
+            robotID: "r", task: "t", controlRateHz: 200, observation: [DatasetChannel(name: "x", unit: "rad")],
+            action: [DatasetChannel(name: "u", unit: "1")], rewardDefinition: "-x^2")
+    }
+
+    @Test("a schema.json over the cap is refused naming the file")
+    func oversizedSchema() throws {
+        let dir = try directory("schema")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/schema.json"
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.truncate(atOffset: UInt64(DatasetSchema.maximumFileBytes + 1))
+        try handle.close()
+        #expect {
+            _ = try DatasetReader(directory: dir)
+        } throws: { "\($0)".hasPrefix("dataset schema \(path): is larger than \(DatasetSchema.maximumFileBytes) bytes") }
+    }
+
+    @Test("a segment larger than any the writer makes is refused, not allocated")
+    func oversizedSegment() throws {
+        let dir = try directory("segment")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try DatasetWriter(directory: dir, schema: schema()).close()
+        let path = dir + "/" + SegmentFormat.fileName(7)
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.truncate(atOffset: UInt64(DatasetReader.maximumSegmentBytes + 1))
+        try handle.close()
+        #expect {
+            _ = try DatasetReader(directory: dir)
+        } throws: { "\($0)".contains("\(path): is \(DatasetReader.maximumSegmentBytes + 1) bytes, more than any segment") }
+    }
+
+    @Test("only digit names within 32 bits are segment files", arguments: [
+        ("segment-000003.rcds", 3), ("segment--1.rcds", nil), ("segment-99999999999.rcds", nil),
+        ("segment-4294967295.rcds", nil), ("segment-+5.rcds", nil), ("segment-.rcds", nil),
+    ] as [(String, Int?)])
+    func segmentNames(name: String, index: Int?) {
+        #expect(SegmentFormat.index(ofFileName: name) == index)
+    }
+
+    @Test("a schema stating an absurd control rate is refused")
+    func absurdRate() throws {
+        var s = schema()
+        s.controlRateHz = 1e300
+        #expect(throws: DatasetError.self) { try s.validate(file: "x/schema.json") }
+    }
+}
