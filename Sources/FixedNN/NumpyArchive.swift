@@ -263,10 +263,12 @@ public enum NumpyArchive {
         let start = headerStart + headerLength
         // The declared size, checked step by step against the data actually present (a shape
         // whose product overflows, or exceeds the file, is refused before anything is allocated).
+        // No dimension may exceed the file's size either: a shape such as (10^12, 0) holds no
+        // data but would make a reader size its buffers by the first dimension.
         var needed = dtype.size
         for dimension in shape {
             let (product, overflow) = needed.multipliedReportingOverflow(by: dimension)
-            guard !overflow, product <= data.count - start else {
+            guard !overflow, product <= data.count - start, dimension <= data.count else {
                 throw NumpyArchiveError("\(source): shape \(shape) of \(descr) declares more data than the \(data.count - start) bytes the file holds; the header is corrupt or the file truncated, re-save it")
             }
             needed = product

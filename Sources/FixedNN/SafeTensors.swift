@@ -262,7 +262,8 @@ public struct SafeTensors: Sendable {
             var elements = 1
             for d in shape {
                 let (p, overflow) = elements.multipliedReportingOverflow(by: d)
-                guard !overflow, p <= dataLength else {
+                // A dimension beyond the file's size is refused even when another is 0.
+                guard !overflow, p <= dataLength, d <= bytes.count else {
                     throw fail(
                         "tensor '\(name)' shape \(shape) is larger than the file's data", notSafetensors)
                 }

@@ -82,6 +82,8 @@ put("safetensors", "valid-two-tensors.safetensors", safetensors({"a": ([2, 3], [
 put("safetensors", "crash-shape-overflow.safetensors",
     struct.pack("<Q", 80) + json.dumps({"x": {"dtype": "F32", "shape": [4294967296, 4294967296, 16],
                                             "data_offsets": [0, 0]}}).encode().ljust(80))
+put("safetensors", "crash-empty-huge-dimension.safetensors",
+    struct.pack("<Q", 64) + json.dumps({"x": {"dtype": "F32", "shape": [10**12, 0], "data_offsets": [0, 0]}}).encode().ljust(64))
 put("safetensors", "crash-offsets-past-end.safetensors",
     struct.pack("<Q", 64) + json.dumps({"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 1 << 60]}}).encode().ljust(64))
 put("safetensors", "crash-header-length-huge.safetensors", struct.pack("<Q", (1 << 64) - 1) + b"{}")
@@ -101,7 +103,8 @@ def npz(entries):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
         for name, data in entries:
-            z.writestr(name + ".npy", data)
+            # A fixed date, so that the seeds are byte-for-byte reproducible.
+            z.writestr(zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0)), data)
     return out.getvalue()
 
 
@@ -121,6 +124,8 @@ put("numpy", "valid-f8-v2.npy", npy("<f8", [2, 2], struct.pack("<4d", 1, 2, 3, 4
 put("numpy", "valid-i8-scalar.npy", npy("<i8", [], struct.pack("<q", 42)))
 # Shape product overflows Int (NumpyArchive.swift:260 before the fix).
 put("numpy", "crash-shape-overflow.npy", npy("<f4", [4294967296, 4294967296, 4], b""))
+# No data, but a first dimension that readers would size their buffers by.
+put("numpy", "crash-empty-huge-rows.npz", npz([("real_observations", npy("<f4", [10**12, 0], b""))]))
 put("numpy", "crash-shape-overflow-in-npz.npz", npz([("observations", npy("<f8", [1 << 40, 1 << 40], b""))]))
 # A stored entry whose central directory declares more bytes than are stored (:323).
 z = bytearray(npz([("rewards", npy("<f4", [2], f32([1, 2])))]))
