@@ -137,15 +137,17 @@ z = bytearray(npz([("rewards", npy("<f4", [2], f32([1, 2])))]))
 eocd = z.rfind(b"PK\x05\x06")
 struct.pack_into("<H", z, eocd + 10, 0xFFFF)
 z64 = len(z[:eocd])
-record64 = b"PK\x06\x06" + struct.pack("<QHHIIQQQQ", 44, 45, 45, 0, 0, 1 << 62, 1 << 62, 100, (1 << 63) - 5)
-locator = b"PK\x06\x07" + struct.pack("<IQI", 0, z64, 1)
-put("numpy", "crash-bad-zip64.npz", bytes(z[:eocd]) + record64 + locator + bytes(z[eocd:]))
+for label, count, offset in (("count", (1 << 64) - 1, 0), ("cd-offset", 1, (1 << 63) - 1)):
+    # An entry count that reads as -1, or a central directory at Int.max (both trapped).
+    record64 = b"PK\x06\x06" + struct.pack("<QHHIIQQQQ", 44, 45, 45, 0, 0, count, count, 100, offset)
+    locator = b"PK\x06\x07" + struct.pack("<IQI", 0, z64, 1)
+    put("numpy", f"crash-bad-zip64-{label}.npz", bytes(z[:eocd]) + record64 + locator + bytes(z[eocd:]))
 # A zip64 extra field giving a local-header offset near Int.max.
 z = bytearray(npz([("rewards", npy("<f4", [2], f32([1, 2])))]))
 cd = z.rfind(b"PK\x01\x02")
 struct.pack_into("<I", z, cd + 42, 0xFFFFFFFF)
 name_len = struct.unpack_from("<H", z, cd + 28)[0]
-extra = struct.pack("<HHQ", 1, 8, (1 << 63) - 10)
+extra = struct.pack("<HHQ", 1, 8, (1 << 63) - 1)
 struct.pack_into("<H", z, cd + 30, len(extra))
 head, tail = z[:cd + 46 + name_len], z[cd + 46 + name_len:]
 eocd_rel = tail.rfind(b"PK\x05\x06")
