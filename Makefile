@@ -16,7 +16,7 @@ CROSS_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static g
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
 RUN_ARGS ?= --duration 600
 
-.PHONY: run test bench build deps test-deps bench-deps firmware-test cross-test swift-test tsan-test clean
+.PHONY: run test bench build deps test-deps bench-deps firmware-test cross-test swift-test tsan-test fuzz-test clean
 
 run: deps build
 	.build/release/robotctl run $(RUN_ARGS)
@@ -33,7 +33,7 @@ test-deps:
 bench-deps:
 	@scripts/install-packages.sh $(BENCH_PACKAGES)
 
-test: test-deps firmware-test cross-test swift-test tsan-test
+test: test-deps firmware-test cross-test swift-test tsan-test fuzz-test
 
 firmware-test:
 	$(MAKE) -C firmware-proto test
@@ -58,9 +58,15 @@ swift-test:
 tsan-test:
 	ROBOTCTL_TSAN_ONLY=1 $(SWIFT) test --sanitize=thread --scratch-path .build-tsan --filter 'ThreadSanitized'
 
+# Every file reader under libFuzzer for FUZZ_TEST_SECONDS each (6 readers, 25 s: 2.5 min), from
+# the committed seeds; fails on any crash. The long run is part of `make bench` (docs/fuzz.md).
+FUZZ_TEST_SECONDS ?= 25
+fuzz-test:
+	scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
+
 bench: bench-deps build
 	scripts/bench.sh
 
 clean:
-	rm -rf .build .build-tsan bench-results
+	rm -rf .build .build-tsan .build-fuzz bench-results
 	$(MAKE) -C firmware-proto clean

@@ -98,14 +98,56 @@ public struct RobotCalibration: Sendable, Equatable, Codable {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
+    /// Largest calibration (or robot configuration) file read: real ones are a few KiB, and a
+    /// bigger one is refused before it is parsed.
+    public static let maximumFileBytes = 1 << 20
+
+    /// Physical ranges a calibration must respect: beyond them a value is a typo or a corrupt
+    /// file, and inside them every later conversion (Int32 counts, mN·m, loop periods) is exact.
+    public enum Range {
+        /// Control loop rate, Hz.
+        public static let controlRateHz: ClosedRange<Double> = 1...2000
+        /// Encoder counts per output revolution (an Int32 on the wire).
+        public static let encoderCountsPerRevolution: ClosedRange<Int> = 1...Int(Int32.max)
+        /// Encoder count at the zero angle (an Int32 on the wire).
+        public static let zeroOffsetCounts: ClosedRange<Int> = Int(Int32.min)...Int(Int32.max)
+        /// Joint range ends, rad.
+        public static let positionRad: ClosedRange<Double> = -10_000...10_000
+        /// Velocity limit, rad/s (above 0).
+        public static let velocityLimitRadPerSecond: ClosedRange<Double> = 0...10_000
+        /// Torque limit, N·m (above 0; 10 kN·m is 10⁷ mN·m on the wire).
+        public static let torqueLimitNm: ClosedRange<Double> = 0...10_000
+        /// Torque rate limit, N·m/s (above 0).
+        public static let torqueRateLimitNmPerSecond: ClosedRange<Double> = 0...10_000_000
+    }
+
     /// Loads and validates `path`.
     public static func load(path: String) throws(CalibrationError) -> RobotCalibration {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let data = try readBounded(
+            path: path, fix: "pass an existing file, or run `robotctl calibrate` to make one")
+        return try parse(data, file: path)
+    }
+
+    /// The bytes of `path`, refused without reading further when the file holds more than
+    /// ``maximumFileBytes`` (a device or a huge file fails fast). `fix` completes the
+    /// missing-file error.
+    public static func readBounded(path: String, limit: Int = maximumFileBytes, fix: String) throws(CalibrationError) -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw CalibrationError(file: path, field: nil,
                                    problem: FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist",
-                                   fix: "pass an existing file, or run `robotctl calibrate` to make one")
+                                   fix: fix)
         }
-        return try parse(data, file: path)
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: limit + 1) ?? Data() } catch {
+            throw CalibrationError(file: path, field: nil, problem: "cannot be read (\(error.localizedDescription))",
+                                   fix: "check that it is a regular file and readable")
+        }
+        guard data.count <= limit else {
+            throw CalibrationError(file: path, field: nil, problem: "is larger than \(limit) bytes, not a calibration or robot file",
+                                   fix: "pass the JSON file written by `robotctl calibrate` (a few KiB)")
+        }
+        return data
     }
 
     /// Parses and validates calibration JSON; `file` names the source in errors.
@@ -130,7 +172,7 @@ public struct RobotCalibration: Sendable, Equatable, Codable {
         }
         let robotID = try r.string(root, "robot_id")
         let task = try r.string(root, "task")
-        let rate = try r.positive(root, "control_rate_hz")
+        let rate = try r.number(root, "control_rate_hz", in: Range.controlRateHz, unit: "Hz")
         guard let jointObjects = root["joints"] as? [Any], !jointObjects.isEmpty else {
             throw CalibrationError(file: file, field: "joints", problem: "is missing or empty",
                                    fix: "list one object per joint (see calibration/README.md)")
@@ -147,16 +189,24 @@ public struct RobotCalibration: Sendable, Equatable, Codable {
             }
             let jr = FieldReader(file: file, prefix: path + ".")
             let cpr = try jr.int(j, "encoder_counts_per_rev")
-            guard cpr > 0 else {
-                throw CalibrationError(file: file, field: path + ".encoder_counts_per_rev", problem: "is \(cpr), must be > 0",
+            guard Range.encoderCountsPerRevolution.contains(cpr) else {
+                throw CalibrationError(file: file, field: path + ".encoder_counts_per_rev",
+                                       problem: "is \(cpr), must be in \(Range.encoderCountsPerRevolution.lowerBound)...\(Range.encoderCountsPerRevolution.upperBound)",
                                        fix: "use the encoder's counts per output revolution")
+            }
+            let zero = try jr.int(j, "zero_offset_counts")
+            guard Range.zeroOffsetCounts.contains(zero) else {
+                throw CalibrationError(file: file, field: path + ".zero_offset_counts",
+                                       problem: "is \(zero), must be in \(Range.zeroOffsetCounts.lowerBound)...\(Range.zeroOffsetCounts.upperBound)",
+                                       fix: "re-run the zero step of `robotctl calibrate`")
             }
             let direction = try jr.int(j, "direction")
             guard direction == 1 || direction == -1 else {
                 throw CalibrationError(file: file, field: path + ".direction", problem: "is \(direction), must be 1 or -1",
                                        fix: "re-run the direction step of `robotctl calibrate`")
             }
-            let lo = try jr.optionalNumber(j, "position_min_rad"), hi = try jr.optionalNumber(j, "position_max_rad")
+            let lo = try jr.optionalNumber(j, "position_min_rad", in: Range.positionRad, unit: "rad")
+            let hi = try jr.optionalNumber(j, "position_max_rad", in: Range.positionRad, unit: "rad")
             if (lo == nil) != (hi == nil) {
                 throw CalibrationError(file: file, field: path + ".position_min_rad", problem: "and position_max_rad must both be set or both be null",
                                        fix: "set both, or null both for a continuous joint")
@@ -167,9 +217,11 @@ public struct RobotCalibration: Sendable, Equatable, Codable {
             }
             joints.append(JointCalibration(
                 name: try jr.string(j, "name"), encoderCountsPerRevolution: cpr, direction: direction,
-                zeroOffsetCounts: try jr.int(j, "zero_offset_counts"), positionMin: lo, positionMax: hi,
-                velocityLimit: try jr.positive(j, "velocity_limit_rad_s"), torqueLimit: try jr.positive(j, "torque_limit_nm"),
-                torqueRateLimit: try jr.positive(j, "torque_rate_limit_nm_per_s")))
+                zeroOffsetCounts: zero, positionMin: lo, positionMax: hi,
+                velocityLimit: try jr.positive(j, "velocity_limit_rad_s", atMost: Range.velocityLimitRadPerSecond.upperBound, unit: "rad/s"),
+                torqueLimit: try jr.positive(j, "torque_limit_nm", atMost: Range.torqueLimitNm.upperBound, unit: "N·m"),
+                torqueRateLimit: try jr.positive(
+                    j, "torque_rate_limit_nm_per_s", atMost: Range.torqueRateLimitNmPerSecond.upperBound, unit: "N·m/s")))
         }
         var sysid: SystemIdentification?
         if let s = root["system_identification"], !(s is NSNull) {
@@ -271,6 +323,30 @@ struct FieldReader {
         let n = try number(o, key)
         guard n > 0 else { throw fail(key, "is \(n), must be > 0") }
         return n
+    }
+
+    /// A number in `0 < n ≤ atMost` (`unit` names the range in the error).
+    func positive(_ o: [String: Any], _ key: String, atMost: Double, unit: String) throws(CalibrationError) -> Double {
+        let n = try number(o, key)
+        guard n > 0, n <= atMost else {
+            throw fail(key, "is \(n), must be in 0 < \(key) ≤ \(atMost) \(unit)", "correct the value (see calibration/README.md)")
+        }
+        return n
+    }
+
+    /// A number in `range` (`unit` names the range in the error).
+    func number(_ o: [String: Any], _ key: String, in range: ClosedRange<Double>, unit: String) throws(CalibrationError) -> Double {
+        let n = try number(o, key)
+        guard range.contains(n) else {
+            throw fail(key, "is \(n), must be in \(range.lowerBound)...\(range.upperBound) \(unit)", "correct the value (see calibration/README.md)")
+        }
+        return n
+    }
+
+    /// An optional number in `range`.
+    func optionalNumber(_ o: [String: Any], _ key: String, in range: ClosedRange<Double>, unit: String) throws(CalibrationError) -> Double? {
+        guard let v = o[key], !(v is NSNull) else { return nil }
+        return try number(o, key, in: range, unit: unit)
     }
 
     func int(_ o: [String: Any], _ key: String) throws(CalibrationError) -> Int {

@@ -16,6 +16,9 @@ public final class DeterministicPolicy: @unchecked Sendable {
     public let actionSize: Int
     /// Robot command = `actionScale · action`.
     public let actionScale: [Float]
+    /// What `act` multiplies each `tanh(μ)` by: the policy's `actionScale` over the command
+    /// unit the task expects (``init(_:actionUnit:source:)``), or 1 when built without one.
+    public let commandGain: [Float]
     let mean: FloatBuffer
     let inverseStd: FloatBuffer
     let normalized: FloatBuffer
@@ -23,8 +26,28 @@ public final class DeterministicPolicy: @unchecked Sendable {
     let ping: FloatBuffer
     let pong: FloatBuffer
 
-    /// A runtime policy with the file's network (copied), normalisation and scale.
-    public init(_ file: borrowing PolicyFile) {
+    let gain: FloatBuffer
+
+    /// A runtime policy with the file's network (copied), normalisation and scale; `act`
+    /// writes `tanh(μ)` unscaled (gain 1).
+    public convenience init(_ file: borrowing PolicyFile) {
+        self.init(file, gain: [Float](repeating: 1, count: file.actionSize))
+    }
+
+    /// A runtime policy whose actions are in the units of a task that maps action `u ∈ [−1, 1]`
+    /// to the command `actionUnit · u`: `act` writes `(actionScale / actionUnit) · tanh(μ)`, so
+    /// the robot receives `actionScale · tanh(μ)` as the file says. Throws when the file's scale
+    /// exceeds the task's range (the command would leave it) or the sizes differ.
+    public convenience init(
+        _ file: borrowing PolicyFile, actionUnit: [Float], source: String
+    ) throws(SafeTensorsError) {
+        try self.init(file, gain: file.commandGain(actionUnit: actionUnit, source: source))
+    }
+
+    private init(_ file: borrowing PolicyFile, gain gains: [Float]) {
+        precondition(gains.count == file.actionSize, "DeterministicPolicy: one gain per action")
+        commandGain = gains
+        gain = FloatBuffer(gains)
         network = file.network.clone()
         head = file.head
         observationSize = file.observationSize
@@ -39,6 +62,8 @@ public final class DeterministicPolicy: @unchecked Sendable {
     }
 
     private init(copying other: DeterministicPolicy) {
+        commandGain = other.commandGain
+        gain = FloatBuffer(other.commandGain)
         network = other.network.clone()
         head = other.head
         observationSize = other.observationSize

@@ -59,8 +59,8 @@ extension MLP {
 }
 
 extension DeterministicPolicy {
-    /// Writes the deterministic action (in [−1, 1], `actionSize` values) for one observation
-    /// (`observationSize` values). Real-time safe: does not allocate, lock or throw.
+    /// Writes the deterministic action (`commandGain · tanh(μ)`, in [−1, 1], `actionSize`
+    /// values) for one observation (`observationSize` values). Real-time safe: does not allocate, lock or throw.
     @_noAllocation
     public func act(observation: UnsafePointer<Float>, action: UnsafeMutablePointer<Float>) {
         let x = normalized.baseAddress
@@ -70,8 +70,9 @@ extension DeterministicPolicy {
         network.run(
             UnsafePointer(x), into: output.baseAddress, ping: ping.baseAddress, pong: pong.baseAddress)
         let y = output.baseAddress
+        let g = gain.baseAddress
         for j in 0..<actionSize {
-            action[j] = VectorMath.tanh(SIMD16<Float>(repeating: y[j]))[0]
+            action[j] = VectorMath.tanh(SIMD16<Float>(repeating: y[j]))[0] * g[j]
         }
     }
 }

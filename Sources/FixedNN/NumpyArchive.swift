@@ -257,12 +257,22 @@ public enum NumpyArchive {
         guard let dtype = NumpyArray.DType(descr: descr) else {
             throw NumpyArchiveError("\(source): dtype '\(descr)' is not supported (little-endian f4, f8, i4, i8, b1, u1 are); convert with arr.astype(np.float32)")
         }
-        let count = shape.reduce(1, *)
         if fortran && shape.filter({ $0 > 1 }).count > 1 {
             throw NumpyArchiveError("\(source): array is in Fortran order; save np.ascontiguousarray(arr) instead")
         }
         let start = headerStart + headerLength
-        let needed = count * dtype.size
+        // The declared size, checked step by step against the data actually present (a shape
+        // whose product overflows, or exceeds the file, is refused before anything is allocated).
+        // No dimension may exceed the file's size either: a shape such as (10^12, 0) holds no
+        // data but would make a reader size its buffers by the first dimension.
+        var needed = dtype.size
+        for dimension in shape {
+            let (product, overflow) = needed.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= data.count - start, dimension <= data.count else {
+                throw NumpyArchiveError("\(source): shape \(shape) of \(descr) declares more data than the \(data.count - start) bytes the file holds; the header is corrupt or the file truncated, re-save it")
+            }
+            needed = product
+        }
         guard data.count - start >= needed else {
             throw NumpyArchiveError("\(source): holds \(data.count - start) data bytes but shape \(shape) of \(descr) needs \(needed); the file is truncated, re-save it")
         }
@@ -320,6 +330,7 @@ public enum NumpyArchive {
             }
             guard entry.name.hasSuffix(".npy") else { continue }
             let key = String(entry.name.dropLast(4))
+            // `entries` checked that the stored bytes lie inside the archive.
             let bytes = Array(data[entry.dataOffset..<(entry.dataOffset + entry.size)])
             guard crc32(bytes) == entry.crc else {
                 throw NumpyArchiveError("\(source): entry '\(entry.name)' fails its CRC check; the archive is corrupt, re-create it")
@@ -477,7 +488,13 @@ enum ZipReader {
             return Int(d[o]) | Int(d[o + 1]) << 8
         }
         func u32(_ o: Int) throws -> Int { try u16(o) | u16(o + 2) << 16 }
-        func u64(_ o: Int) throws -> Int { try u32(o) | u32(o + 4) << 32 }
+        // Below 2^62, so that no sum of two of them overflows; offsets are checked against the
+        // archive's size before use.
+        func u64(_ o: Int) throws -> Int {
+            let high = try u32(o + 4)
+            guard high < 0x4000_0000 else { throw corrupt }
+            return try u32(o) | high << 32
+        }
 
         // End of central directory: scan back over a possible comment.
         guard d.count >= 22 else { throw corrupt }
@@ -497,6 +514,8 @@ enum ZipReader {
             count = try u64(z64 + 32)
             cdOffset = try u64(z64 + 48)
         }
+        // Each central-directory record takes at least 46 bytes.
+        guard count <= d.count / 46, cdOffset <= d.count else { throw corrupt }
         var entries: [Entry] = []
         var p = cdOffset
         for _ in 0..<count {
@@ -525,10 +544,16 @@ enum ZipReader {
                 }
                 e += 4 + len
             }
+            guard localOffset <= d.count, compressed <= d.count else {
+                throw NumpyArchiveError("\(source): entry '\(name)' declares an offset or size beyond the \(d.count)-byte archive; the archive is corrupt, re-create it with np.savez")
+            }
             guard try u32(localOffset) == 0x0403_4B50 else { throw corrupt }
             let dataOffset = try localOffset + 30 + u16(localOffset + 26) + u16(localOffset + 28)
             guard dataOffset + compressed <= d.count else {
                 throw NumpyArchiveError("\(source): entry '\(name)' runs past the end of the file; the archive is truncated")
+            }
+            guard method != 0 || size == compressed else {
+                throw NumpyArchiveError("\(source): stored entry '\(name)' declares \(size) bytes but holds \(compressed); the archive is corrupt, re-create it with np.savez")
             }
             entries.append(Entry(name: name, method: method, crc: crc, size: method == 0 ? size : compressed, dataOffset: dataOffset))
             p = extraEnd + commentLength

@@ -78,6 +78,14 @@ public struct PolicyFile: ~Copyable, Sendable {
         precondition(self.actionScale.count == a, "PolicyFile: action scale must have one entry per action")
     }
 
+    /// Widest layer a policy file may declare (a 65536×65536 layer is already 16 GiB).
+    public static let maximumWidth = 65_536
+    /// Most affine layers a policy file may declare.
+    public static let maximumLayers = 256
+    /// Largest `action_scale` entry accepted on load (robot units, e.g. N·m). The robot's own
+    /// torque limit bounds it further where the policy meets a robot.
+    public static let maximumActionScale: Float = 1_000_000
+
     // MARK: Files
 
     /// Reads and validates the policy at `path`.
@@ -111,6 +119,32 @@ public struct PolicyFile: ~Copyable, Sendable {
         return t
     }
 
+    /// The gains that turn this policy's `tanh(μ)` into the action of a task whose command is
+    /// `actionUnit · u` for `u ∈ [−1, 1]`: `actionScale / actionUnit`, each in (0, 1]. Throws,
+    /// naming `source`, when a scale exceeds the task's range (the robot would be asked for more
+    /// than the task allows) or the sizes differ.
+    public func commandGain(actionUnit: [Float], source: String) throws(SafeTensorsError) -> [Float] {
+        guard actionUnit.count == actionScale.count else {
+            throw SafeTensorsError(
+                file: source,
+                problem: "metadata 'policy.action_scale' has \(actionScale.count) values, the task has \(actionUnit.count) actions",
+                fix: "pass a policy trained for this task")
+        }
+        var gains: [Float] = []
+        for (j, (scale, unit)) in zip(actionScale, actionUnit).enumerated() {
+            precondition(unit > 0 && unit.isFinite, "PolicyFile.commandGain: the task's action unit must be finite and > 0")
+            // A relative tolerance of 1e-6: a scale written as the limit itself must pass.
+            guard scale > 0, scale <= unit * (1 + 1e-6) else {
+                throw SafeTensorsError(
+                    file: source,
+                    problem: "metadata 'policy.action_scale' entry \(j) is \(scale), outside the task's command range (0, \(unit)]",
+                    fix: "store an action_scale of at most \(unit) (the task's torque limit)")
+            }
+            gains.append(min(1, scale / unit))
+        }
+        return gains
+    }
+
     /// Floats as JSON numbers that read back to the same Float (shortest round-trip form).
     static func numberList(_ values: [Float]) -> String {
         "[" + values.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ",") + "]"
@@ -142,10 +176,12 @@ public struct PolicyFile: ~Copyable, Sendable {
             let items = try list(key)
             var out: [Float] = []
             for item in items {
-                guard let n = SafeTensors.jsonNumber(item), n.doubleValue.isFinite else {
-                    throw fail("metadata '\(key)' holds a value that is not a finite number", writeHint)
+                // Finite as a Float too: 1e39 is a finite Double but an infinite Float.
+                guard let n = SafeTensors.jsonNumber(item), Float(n.doubleValue).isFinite else {
+                    throw fail(
+                        "metadata '\(key)' holds a value that is not a finite 32-bit number (\(item))", writeHint)
                 }
-                out.append(n.floatValue)
+                out.append(Float(n.doubleValue))
             }
             guard out.count == count else {
                 throw fail(
@@ -158,15 +194,25 @@ public struct PolicyFile: ~Copyable, Sendable {
         var sizes: [Int] = []
         for item in sizeItems {
             guard let n = SafeTensors.jsonNumber(item), n.doubleValue == n.doubleValue.rounded(),
-                n.doubleValue >= 1, n.doubleValue <= 1_000_000
+                n.doubleValue >= 1
             else {
                 throw fail(
                     "metadata 'policy.layer_sizes' holds a value that is not a positive integer", writeHint)
+            }
+            guard n.doubleValue <= Double(Self.maximumWidth) else {
+                throw fail(
+                    "metadata 'policy.layer_sizes' declares a layer \(n.doubleValue) wide (limit \(Self.maximumWidth))",
+                    "use layers of at most \(Self.maximumWidth) units")
             }
             sizes.append(n.intValue)
         }
         guard sizes.count >= 2 else {
             throw fail("metadata 'policy.layer_sizes' needs at least input and output sizes", writeHint)
+        }
+        guard sizes.count <= Self.maximumLayers + 1 else {
+            throw fail(
+                "metadata 'policy.layer_sizes' declares \(sizes.count - 1) layers (limit \(Self.maximumLayers))",
+                "use at most \(Self.maximumLayers) affine layers")
         }
         var activations: [Activation] = []
         for item in try list("policy.activations") {
@@ -201,6 +247,11 @@ public struct PolicyFile: ~Copyable, Sendable {
                 "replace zero deviations by 1")
         }
         let scale = try floats("policy.action_scale", count: actionSize)
+        if let bad = scale.firstIndex(where: { !($0 > 0 && $0 <= Self.maximumActionScale) }) {
+            throw fail(
+                "metadata 'policy.action_scale' entry \(bad) is \(scale[bad]); it must be > 0 and ≤ \(Self.maximumActionScale)",
+                "store the robot command per unit action (e.g. the torque limit in N·m)")
+        }
         let network = try t.network(prefix: "policy", shape: shape)
         var m: Float = 1, c: Float = 0
         if head == .tanhGaussian {

@@ -262,7 +262,8 @@ public struct SafeTensors: Sendable {
             var elements = 1
             for d in shape {
                 let (p, overflow) = elements.multipliedReportingOverflow(by: d)
-                guard !overflow, p <= dataLength else {
+                // A dimension beyond the file's size is refused even when another is 0.
+                guard !overflow, p <= dataLength, d <= bytes.count else {
                     throw fail(
                         "tensor '\(name)' shape \(shape) is larger than the file's data", notSafetensors)
                 }
@@ -367,7 +368,14 @@ public struct SafeTensors: Sendable {
     }
 
     /// A network of `shape` whose parameters are `<prefix>.<i>.weight` / `.bias`.
+    /// Every layer's tensors are checked against `shape` before the network is allocated, so a
+    /// header declaring huge layers fails without allocating them.
     public func network(prefix: String, shape: MLPShape) throws(SafeTensorsError) -> MLP {
+        for l in 0..<shape.layerCount {
+            let (fanIn, fanOut) = (shape.layerSizes[l], shape.layerSizes[l + 1])
+            _ = try tensor("\(prefix).\(l).weight", shape: [fanOut, fanIn])
+            _ = try tensor("\(prefix).\(l).bias", shape: [fanOut])
+        }
         var net = MLP(shape: shape)
         try readLayered(prefix: prefix, shape: shape, into: &net.parameters)
         return net

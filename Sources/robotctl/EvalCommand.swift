@@ -66,7 +66,10 @@ struct EvalCommand: ParsableCommand {
         } else {
             file = try wrap { try StartingPolicy.load(path: path, task: task) }
         }
-        let runtime = DeterministicPolicy(file)
+        let runtime: DeterministicPolicy
+        do { runtime = try DeterministicPolicy(file, actionUnit: [Float(task.parameters.maxTorque)], source: path) } catch {
+            throw UserError("\(error)")
+        }
         try wrap { try StartingPolicy.checkFinite(runtime, observation: [-1, 0, 0], path: path) }
         try setup.connect(task: task)
         let schema = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl eval")

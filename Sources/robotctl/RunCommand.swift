@@ -102,7 +102,13 @@ struct RunCommand: ParsableCommand {
                     fromCheckpoint: got.checkpoint, actionScale: [Float(task.parameters.maxTorque)], source: got.cachedPath)
             }
         }
-        let runtimePolicy = DeterministicPolicy(policyFile)
+        // The file's action_scale, honoured: the task commands maxTorque · u, the policy asks for action_scale · tanh(μ).
+        let runtimePolicy = try wrap {
+            try DeterministicPolicy(policyFile, actionUnit: [Float(task.parameters.maxTorque)], source: startDescription)
+        }
+        if finetuning && runtimePolicy.commandGain.contains(where: { $0 != 1 }) {
+            throw UserError("\(startDescription): action_scale \(policyFile.actionScale) is not the task's torque limit \(task.parameters.maxTorque) N·m, and fine-tuning learns in the task's units; run with --no-finetune, or store action_scale [\(task.parameters.maxTorque)]")
+        }
         try wrap { try StartingPolicy.checkFinite(runtimePolicy, observation: [-1, 0, 0], path: startDescription) }
         let learner: OnRobotLearner<LearnerPendulumTask>? = finetuning ? try wrap {
             try StartingPolicy.learner(

@@ -23,6 +23,8 @@ final class FakeMotorController: ByteTransport {
     var position = WireInts(repeating: 0)
     var lastSetpoints = WireInts(repeating: 0)
     var commandsAccepted = 0
+    /// The torque limit of the last CONFIGURE, mN·m.
+    var lastTorqueLimitMilliNm: Int32 = 0
     var requestsSeen: [UInt8] = []
 
     private let rx = FrameReceiver()
@@ -78,6 +80,7 @@ final class FakeMotorController: ByteTransport {
             reply(.capabilities(c))
         case .configure(let c):
             mode = c.mode
+            lastTorqueLimitMilliNm = c.torqueLimitMilliNm
             reply(.ack(echoSequence: echo, type: f.type))
         case .command(_, let s):
             if mode != 0 && faults == 0 {

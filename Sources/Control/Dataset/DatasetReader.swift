@@ -26,6 +26,10 @@ public struct DatasetReader: Sendable {
     /// Bytes skipped over all segments (torn tails, corruption).
     public var droppedBytes: Int { segments.reduce(0) { $0 + $1.scan.droppedBytes } }
 
+    /// Largest segment file read into memory (the writer rolls over at 64 MiB by default): a
+    /// bigger, e.g. sparse, file is refused instead of allocated.
+    public static let maximumSegmentBytes = 4 << 30
+
     public init(directory: String) throws(DatasetError) {
         self.directory = directory
         let schema = try DatasetSchema.load(directory: directory)
@@ -39,17 +43,26 @@ public struct DatasetReader: Sendable {
         for index in indices {
             let name = SegmentFormat.fileName(index)
             let path = directory + "/" + name
-            let bytes: [UInt8]
+            var bytes: [UInt8] = []
+            var oversized: Int?
             do throws(SystemError) {
                 let fd = try FileDescriptor.open(path, O_RDONLY)
                 defer { fd.close() }
                 let size = try fd.size()
-                let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
-                defer { buf.deallocate() }
-                let n = try fd.read(into: buf, at: 0)
-                bytes = Array(buf[0..<n])
+                if size > DatasetReader.maximumSegmentBytes {
+                    oversized = size
+                } else {
+                    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+                    defer { buf.deallocate() }
+                    let n = try fd.read(into: buf, at: 0)
+                    bytes = Array(buf[0..<n])
+                }
             } catch {
                 throw .system(error)
+            }
+            if let oversized {
+                throw .invalidSchema(
+                    path, "is \(oversized) bytes, more than any segment robotctl writes (limit \(DatasetReader.maximumSegmentBytes)); move it out of the dataset directory")
             }
             let scan = bytes.withUnsafeBytes {
                 SegmentFormat.scan($0, observationCount: schema.observationCount, actionCount: schema.actionCount)

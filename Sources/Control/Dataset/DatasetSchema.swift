@@ -81,8 +81,9 @@ public struct DatasetSchema: Codable, Sendable, Equatable {
         if action.isEmpty || action.count > Int(UInt16.max) {
             throw .invalidSchema(file, "field \"action\" must list 1...65535 channels, has \(action.count)")
         }
-        if !(controlRateHz > 0) {
-            throw .invalidSchema(file, "field \"controlRateHz\" must be > 0, is \(controlRateHz)")
+        if !(controlRateHz > 0 && controlRateHz <= DatasetSchema.maximumControlRateHz) {
+            throw .invalidSchema(
+                file, "field \"controlRateHz\" must be in 0 < rate ≤ \(DatasetSchema.maximumControlRateHz) Hz, is \(controlRateHz); correct it or re-record")
         }
     }
 
@@ -98,12 +99,29 @@ public struct DatasetSchema: Codable, Sendable, Equatable {
         return try e.encode(self)
     }
 
+    /// Largest `schema.json` read (real ones are about 1 KiB; 65535 channels fit easily).
+    public static let maximumFileBytes = 16 << 20
+    /// Highest control rate a schema may state, Hz (the loop's own limit is far lower).
+    public static let maximumControlRateHz = 100_000.0
+
     static func load(directory: String) throws(DatasetError) -> DatasetSchema {
         let path = directory + "/" + fileName
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+        do {
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: maximumFileBytes + 1) ?? Data()
+        } catch {
             throw .invalidSchema(path, "cannot read it (\(error.localizedDescription)); is \(directory) a dataset directory?")
         }
+        guard data.count <= maximumFileBytes else {
+            throw .invalidSchema(path, "is larger than \(maximumFileBytes) bytes, not a dataset schema; restore schema.json from a good copy")
+        }
+        return try decode(data, file: path)
+    }
+
+    /// Decodes and validates `schema.json` bytes; `file` names them in errors.
+    public static func decode(_ data: Data, file path: String) throws(DatasetError) -> DatasetSchema {
         let schema: DatasetSchema
         do { schema = try JSONDecoder().decode(DatasetSchema.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
             throw .invalidSchema(path, "missing field \"\(key.stringValue)\"")

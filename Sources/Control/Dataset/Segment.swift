@@ -13,7 +13,12 @@ public enum SegmentFormat {
     /// The index in a segment file name, or nil when `name` is not one.
     public static func index(ofFileName name: String) -> Int? {
         guard name.hasPrefix("segment-"), name.hasSuffix(".rcds") else { return nil }
-        return Int(name.dropFirst(8).dropLast(5))
+        // Digits only and within the header's 32-bit index ("segment--1.rcds" is not a segment).
+        let digits = name.dropFirst(8).dropLast(5)
+        guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+            let index = Int(digits), index < Int(UInt32.max)
+        else { return nil }
+        return index
     }
 
     /// The 32-byte segment header.

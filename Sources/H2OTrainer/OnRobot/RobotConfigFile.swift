@@ -7,6 +7,10 @@ import Foundation
 /// the file and the field in one line (`CalibrationError`, like the calibration file's).
 public struct RobotConfigFile: Sendable, Equatable {
     public static let schemaVersion = 1
+    /// Highest `baud_rate` accepted (fits every serial API's 32-bit rate).
+    public static let maximumBaudRate = 20_000_000
+    /// Highest GPIO line offset accepted (libgpiod offsets are 32-bit; chips have far fewer).
+    public static let maximumLineOffset = 65_535
 
     /// A GPIO line: chip (name like "gpiochip0" or a path) and offset, optionally active-low.
     public struct Line: Sendable, Equatable {
@@ -31,10 +35,8 @@ public struct RobotConfigFile: Sendable, Equatable {
         func fail(_ field: String?, _ problem: String, _ fix: String = "see calibration/README.md, \"Robot configuration files\"") -> CalibrationError {
             CalibrationError(file: path, field: field, problem: problem, fix: fix)
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw fail(nil, FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist",
-                       "pass an existing robot configuration file (see calibration/README.md)")
-        }
+        let data = try RobotCalibration.readBounded(
+            path: path, fix: "pass an existing robot configuration file (see calibration/README.md)")
         guard let parsed = try? JSONSerialization.jsonObject(with: data), let root = parsed as? [String: Any] else {
             throw fail(nil, "is not a JSON object")
         }
@@ -65,7 +67,9 @@ public struct RobotConfigFile: Sendable, Equatable {
         }
         guard let port = try string(root, "serial_port") else { throw fail("serial_port", "is missing", "set it to the motor controller's device, e.g. /dev/ttyACM0 (`robotctl ports` lists them)") }
         let baud = try integer(root, "baud_rate") ?? 1_000_000
-        guard baud > 0 else { throw fail("baud_rate", "is \(baud), must be > 0") }
+        guard (1...Self.maximumBaudRate).contains(baud) else {
+            throw fail("baud_rate", "is \(baud), must be in 1...\(Self.maximumBaudRate)", "use the motor controller's baud rate, e.g. 1000000")
+        }
         var calibration = try string(root, "calibration")
         if let c = calibration, !c.hasPrefix("/") {
             let dir = (path as NSString).deletingLastPathComponent
@@ -82,7 +86,9 @@ public struct RobotConfigFile: Sendable, Equatable {
             let activeLow = (gpio["estop_active_low"] as? Bool) ?? false
             func line(_ key: String, low: Bool) throws(CalibrationError) -> Line? {
                 guard let o = try integer(gpio, key, "gpio.") else { return nil }
-                guard o >= 0 else { throw fail("gpio." + key, "is \(o), must be a line offset ≥ 0") }
+                guard (0...Self.maximumLineOffset).contains(o) else {
+                    throw fail("gpio." + key, "is \(o), must be a line offset in 0...\(Self.maximumLineOffset)")
+                }
                 return Line(chip: chip, offset: o, activeLow: low)
             }
             config.estop = try line("estop_line", low: activeLow)

@@ -411,9 +411,11 @@ public final class MotorBusRobot: RobotInterface {
 
     private func sendConfigure(mode: UInt8) throws {
         guard let rc = robotConfiguration else { return }
+        // In Double and saturated: Float(Int32.max) rounds up to 2^31, which Int32() traps on.
+        let milliNm = Double(rc.setpointLimit.max() ?? 0) * 1000
         let torqueLimit: Int32 =
             rc.mode == .torque
-            ? Int32(min(Float(Int32.max), max(1, (rc.setpointLimit.max() ?? 0) * 1000)).rounded())
+            ? (milliNm.isNaN ? 1 : Int32(min(Double(Int32.max), max(1, milliNm)).rounded()))
             : Int32.max
         let reply = try request(
             .configure(
