@@ -128,11 +128,20 @@ struct CrashSafetyTests {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             let r = try DatasetReader(directory: dir)
             let records = r.transitions()
-            // Everything before the damaged record survives; nothing after it is trusted.
-            let intact = at < 32 ? 0 : (at - 32) / stride
-            #expect(records.count == intact, "corruption at \(at)")
-            #expect(records == (0..<records.count).map { syntheticTransition(tick: UInt64($0)) })
-            #expect(r.droppedBytes == bytes.count - (at < 32 ? 0 : 32 + intact * stride))
+            // Every record the damage does not touch survives (the scan resyncs after it, and
+            // past a damaged header); no damaged record is ever returned.
+            let end = min(bytes.count, at + span)
+            let untouched = (0..<200).filter { i in
+                let lo = 32 + i * stride, hi = lo + stride
+                return hi <= at || lo >= end
+            }
+            #expect(records == untouched.map { syntheticTransition(tick: UInt64($0)) }, "corruption at \(at)+\(span)")
+            let headerOK = at >= 32
+            #expect(r.droppedBytes == bytes.count - (headerOK ? 32 : 0) - untouched.count * stride)
+            let firstDamaged = headerOK ? (at - 32) / stride : 0
+            let recordsAfterDamage = untouched.contains { $0 > firstDamaged }
+            #expect(r.segments[0].scan.isTornTailOnly == (headerOK && !recordsAfterDamage),
+                    "damage with records after it is reported as damage, at the end as a torn tail")
         }
         // Garbage and empty segment files are skipped, not fatal.
         try Data((0..<1000).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: URL(fileURLWithPath: dir + "/segment-000001.rcds"))

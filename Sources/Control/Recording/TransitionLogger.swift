@@ -1,4 +1,5 @@
 import CRealtime
+import Glibc
 import Synchronization
 
 /// Where the logger thread hands each record after writing it (for example the run's pairing
@@ -94,8 +95,14 @@ public final class TransitionLogger: @unchecked Sendable {
     private func fail(_ e: DatasetError) {
         guard !failed else { return }
         failed = true
-        firstFailure.withLock { $0 = e }
         ring.markConsumerFailed()
+        var error = e
+        if case .system(var s) = e, s.fix.isEmpty {
+            s.fix = s.errno == ENOSPC || s.errno == EDQUOT
+                ? "the disk is full: free space or record onto another disk" : "check the disk and its file system"
+            error = .system(s)
+        }
+        firstFailure.withLock { $0 = error }
     }
 
     /// Drains the ring on the calling thread: the logger thread, or a tool when the thread is
