@@ -473,22 +473,12 @@ enum RunPaths {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd'T'HH-mm-ss'Z'"
-        var dir = requested ?? "runs/" + formatter.string(from: Date())
+        guard let dir = requested else {
+            // Runs started in the same second get their own directory: <stamp>, <stamp>-2, …
+            return try wrap { try RunDirectoryWriter.createUnique(parent: "runs", stamp: formatter.string(from: Date())) }
+        }
         do {
-            if requested == nil {
-                // Runs started in the same second get their own directory: <stamp>, <stamp>-2, …
-                // (mkdir is atomic, so two processes never get the same one).
-                try FileManager.default.createDirectory(atPath: "runs", withIntermediateDirectories: true)
-                let stamp = dir
-                var k = 1
-                while mkdir(dir, 0o755) != 0 {
-                    guard errno == EEXIST else { throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno)) }
-                    k += 1
-                    dir = "\(stamp)-\(k)"
-                }
-            } else {
-                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            }
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
             throw UserError("\(dir): cannot create the run directory (\((error as NSError).localizedDescription)); choose a writable place with --run-directory")
         }

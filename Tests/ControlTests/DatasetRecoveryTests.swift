@@ -116,6 +116,7 @@ struct DatasetRecoveryTests {
         let reader = try DatasetReader(directory: dir)
         let flagged = reader.transitions().filter { $0.header.flags.contains(.nonFinite) }.map(\.header.tick)
         #expect(flagged == [4, 7])
+        #expect(DatasetSummary(reader).nonFiniteRecords == 2, "dataset info counts them")
         let arrays = reader.d4rlArrays()
         let allFinite = (arrays.observations + arrays.actions + arrays.nextObservations + arrays.rewards).allSatisfy { $0.isFinite }
         #expect(allFinite)
