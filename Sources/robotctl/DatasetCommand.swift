@@ -48,7 +48,7 @@ struct DatasetInfo: ParsableCommand {
         print("  action (\(s.actionCount)): " + s.action.map { "\($0.name) [\($0.unit)]" }.joined(separator: ", "))
         print("  reward: \(s.rewardDefinition)")
         print("  \(summary.transitions) transitions in \(summary.episodes) episodes (\(summary.terminalEpisodes) terminal, \(summary.timeoutEpisodes) time-out, \(summary.abortedEpisodes) aborted), \(String(format: "%.1f", summary.durationSeconds)) s")
-        print("  \(summary.policyVersions) policy versions, \(summary.lateTicks) late ticks, \(summary.safetyModified) safety-modified actions")
+        print("  \(summary.policyVersions) policy versions, \(summary.lateTicks) late ticks, \(summary.safetyModified) safety-modified actions, \(summary.nonFiniteRecords) non-finite records (never exported)")
         print("  dropped: \(summary.droppedTransitions) transitions (recorder full), \(summary.droppedBytes) bytes (torn or corrupt)")
         for seg in summary.segments {
             print("  \(seg.name): \(seg.records) records" + (seg.droppedBytes > 0 ? ", \(seg.droppedBytes) bytes dropped: \(seg.problem ?? "trailing bytes")" : ""))

@@ -32,10 +32,13 @@ struct DatasetReplay: ParsableCommand {
         let reader = try asUserError { try DatasetReader(directory: directory) }
         try asUserError { try PendulumDynamicsGap.check(reader.schema, file: directory + "/schema.json") }
         let table = try asUserError { try reader.episodeTable() }
-        let kept = reader.keptTransitions(table)
-        let arrays = D4RLArrays(kept, observationSize: reader.schema.observationCount, actionSize: reader.schema.actionCount)
-        // The episode of each transition, in the order D4RLArrays emitted them.
-        let episodes = transitionEpisodes(kept)
+        // The transitions by the one pairing rule, and the episode of each.
+        var arrays = D4RLArrays(observationSize: reader.schema.observationCount, actionSize: reader.schema.actionCount)
+        var episodes: [UInt32] = []
+        reader.forEachTransition(episodes: table) { t in
+            arrays.append(t)
+            episodes.append(t.episode)
+        }
         var nominal = PendulumParameters.rate200Hz
         nominal.dt = 1 / reader.schema.controlRateHz
         if let t = torqueScale(reader.schema) { nominal.maxTorque = t }
@@ -70,23 +73,4 @@ struct DatasetReplay: ParsableCommand {
         guard let r = unit.range(of: "x "), let end = unit.range(of: " N*m") else { return nil }
         return Double(unit[r.upperBound..<end.lowerBound])
     }
-}
-
-/// The episode number of each transition D4RLArrays makes from `records` (same pairing rule).
-func transitionEpisodes(_ records: [Transition]) -> [UInt32] {
-    var out: [UInt32] = []
-    for (i, r) in records.enumerated() {
-        let f = r.header.flags
-        if f.contains(.terminal) {
-            out.append(r.header.episode)
-            continue
-        }
-        if !(f.contains(.timeout) || f.contains(.aborted)), i + 1 < records.count {
-            let n = records[i + 1]
-            if n.header.episode == r.header.episode && !n.header.flags.contains(.episodeStart) && n.header.droppedBefore == 0 {
-                out.append(r.header.episode)
-            }
-        }
-    }
-    return out
 }

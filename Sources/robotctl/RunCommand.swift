@@ -116,7 +116,10 @@ struct RunCommand: ParsableCommand {
                 settings: settings, realCapacity: 2_000_000, source: startDescription)
         } : nil
         if let learner, !dataset.isEmpty {
-            let n = try wrap { try StartingPolicy.loadPriorData(dataset, into: learner, decisionTicks: emulator.decisionTicks) }
+            let recording = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl run")
+            let n = try wrap {
+                try StartingPolicy.loadPriorData(dataset, into: learner, recording: recording, decisionTicks: emulator.decisionTicks)
+            }
             Console.shared.log(.info, "real data: \(n) transitions from \(dataset.count) earlier dataset(s)")
         }
 
@@ -144,6 +147,7 @@ struct RunCommand: ParsableCommand {
                 }
             }
         }
+        for r in session.recorder.writer?.recovered ?? [] { Console.shared.log(.warning, r.message(directory: datasetDir)) }
         Console.shared.log(.info, "run directory: \(runDir)")
         Console.shared.log(.info, "robot: \(setup.description); task \(task.name) at \(Int(1 / task.controlPeriod)) Hz, episodes of \(task.episodeTicks) ticks, policy decisions every \(emulator.decisionTicks) ticks (\(String(format: "%g", 1 / learnerTask.controlPeriod)) Hz); fine-tuning \(finetuning ? "on (H2O+, γ \(learnerTask.discount) per decision)" : "off")")
         let interrupt = InterruptFlag.install()
@@ -177,18 +181,24 @@ struct RunCommand: ParsableCommand {
         ]
         config["duration_s"] = duration ?? NSNull()
         for (k, v) in settings.recorded { config["trainer." + k] = v }
-        let report = try wrap {
+        let writeRunFiles = {
             try RunDirectoryWriter.write(
                 result, command: "run", started: started, config: config, summary: summary.json, to: runDir,
                 title: "robotctl run — \(task.name) on \(setup.description)")
         }
+        if let e = result.datasetError {
+            // The dataset could not be written (the loop latched a safety stop at once); the run
+            // files, likely on the same full disk, are best effort: the one line is this one.
+            _ = try? writeRunFiles()
+            throw UserError("dataset \(datasetDir): \(e); the safety layer stopped the motors (\(result.recordsWritten) records written)")
+        }
+        let report = try wrap { try writeRunFiles() }
         if setup.emulated { print("emulated robot: \(EmulatedRobot.describe(setup.emulatorParameters)) (onboard simulator: nominal)") }
         for line in summary.lines { print(line) }
         if let c = result.events.last(where: { $0.kind == "simulator_calibrated" }) { print("onboard simulator calibrated on the robot: \(c.detail)") }
         print("dataset: \(datasetDir) (\(result.recordsWritten) records)")
         print("final policy: \(finalPolicyPath)")
         print("report: \(report)")
-        if let e = result.datasetError { throw UserError("dataset \(datasetDir): \(e)") }
     }
 }
 
@@ -469,7 +479,10 @@ enum RunPaths {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd'T'HH-mm-ss'Z'"
-        let dir = requested ?? "runs/" + formatter.string(from: Date())
+        guard let dir = requested else {
+            // Runs started in the same second get their own directory: <stamp>, <stamp>-2, …
+            return try wrap { try RunDirectoryWriter.createUnique(parent: "runs", stamp: formatter.string(from: Date())) }
+        }
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {

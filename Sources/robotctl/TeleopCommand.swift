@@ -118,7 +118,7 @@ struct Teleop: ParsableCommand {
 
         let writer = try asUserError { try DatasetWriter(directory: record, schema: schema) }
         for r in writer.recovered {
-            Console.shared.log(.warning, "\(record)/\(r.segment): kept \(r.keptRecords) records, cut a torn tail of \(r.droppedBytes) bytes (\(r.problem))")
+            Console.shared.log(.warning, r.message(directory: record))
         }
         let table = try asUserError { try EpisodeTableWriter(directory: record) }
         let ring = TransitionRing(capacity: 8192, observationCount: task.observationSize, actionCount: task.actionSize)

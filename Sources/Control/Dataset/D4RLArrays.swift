@@ -1,12 +1,13 @@
 /// A dataset as flat D4RL-style arrays: `observations`, `actions`, `rewards`,
 /// `next_observations`, `terminals`, `timeouts` (row-major, one row per transition).
 ///
-/// Pairing (DATASET.md, "From records to transitions"): record i is paired with record i+1
-/// when both are in the same episode, i+1 is not an episode start and no record was dropped
-/// between them. A terminal record becomes a transition whose next observation is its own
-/// (masked by `terminals`). A record with no successor that is not terminal (time-out, abort,
-/// drop gap, end of file) cannot be a transition: it is left out and the transition before it
-/// in the same episode gets `timeouts = true`.
+/// Built by the one pairing rule, `TransitionPairing` (DATASET.md, "From records to
+/// transitions"): record i is paired with record i+1 when both are in the same episode, i+1
+/// is not an episode start, no record was dropped between them and neither holds a NaN or an
+/// infinity. A terminal record becomes a transition whose next observation is its own (masked
+/// by `terminals`). A record with no successor that is not terminal (time-out, abort, drop
+/// gap, end of file) cannot be a transition: it is left out and the transition before it in
+/// the same episode gets `timeouts = true`.
 public struct D4RLArrays: Sendable, Equatable {
     public var observationSize: Int
     public var actionSize: Int
@@ -25,50 +26,35 @@ public struct D4RLArrays: Sendable, Equatable {
         self.actionSize = actionSize
     }
 
-    /// Builds the arrays from records in file order.
-    public init(_ records: [Transition], observationSize: Int, actionSize: Int) {
+    /// Builds the arrays from records in file order, skipping the episodes `episodes` marks
+    /// discarded. `episodeOfTransition`, when given, receives each transition's episode.
+    public init(
+        _ records: [Transition], observationSize: Int, actionSize: Int, episodes: EpisodeTable = EpisodeTable(),
+        episodeOfTransition: ((UInt32) -> Void)? = nil
+    ) {
         self.init(observationSize: observationSize, actionSize: actionSize)
-        var lastEmittedEpisode: UInt32? = nil
-        for (i, r) in records.enumerated() {
-            let f = r.header.flags
-            if f.contains(.terminal) {
-                emit(r, next: r.observation, terminal: true)
-                lastEmittedEpisode = r.header.episode
-                continue
-            }
-            let endsHere = f.contains(.timeout) || f.contains(.aborted)
-            if !endsHere, i + 1 < records.count {
-                let n = records[i + 1]
-                if n.header.episode == r.header.episode && !n.header.flags.contains(.episodeStart)
-                    && n.header.droppedBefore == 0
-                {
-                    emit(r, next: n.observation, terminal: false)
-                    lastEmittedEpisode = r.header.episode
-                    continue
-                }
-            }
-            // No successor: cut the episode at the previous transition.
-            if lastEmittedEpisode == r.header.episode, let last = timeouts.indices.last, !terminals[last] {
-                timeouts[last] = true
-            }
-            lastEmittedEpisode = nil
+        let pairing = TransitionPairing(observationCount: observationSize, actionCount: actionSize, episodes: episodes)
+        var arrays = self
+        let emit: (TransitionPairing.Paired) -> Void = { t in
+            arrays.append(t)
+            episodeOfTransition?(t.episode)
         }
-    }
-
-    private mutating func emit(_ r: Transition, next: [Float], terminal: Bool) {
-        observations += r.observation
-        actions += r.action
-        rewards.append(r.header.reward)
-        nextObservations += next
-        terminals.append(terminal)
-        timeouts.append(false)
-        policyVersions.append(r.header.policyVersion)
+        for r in records {
+            r.observation.withUnsafeBufferPointer { o in
+                r.action.withUnsafeBufferPointer { a in pairing.add(r.header, observation: o, action: a, emit: emit) }
+            }
+        }
+        pairing.finish(emit: emit)
+        self = arrays
     }
 }
 
 extension DatasetReader {
-    /// The dataset's transitions as D4RL arrays (allocates).
+    /// The dataset's transitions as D4RL arrays, every episode included (allocates). For
+    /// recorded data use `keptD4RLArrays()`, which applies the episode table.
     public func d4rlArrays() -> D4RLArrays {
-        D4RLArrays(transitions(), observationSize: schema.observationCount, actionSize: schema.actionCount)
+        var arrays = D4RLArrays(observationSize: schema.observationCount, actionSize: schema.actionCount)
+        forEachTransition(episodes: EpisodeTable()) { arrays.append($0) }
+        return arrays
     }
 }

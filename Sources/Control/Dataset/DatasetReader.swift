@@ -2,9 +2,9 @@ import Foundation
 
 /// Reads a dataset directory (format: DATASET.md), tolerating crashes and corruption.
 ///
-/// Opening scans every segment and keeps its valid prefix: complete records whose length and
-/// CRC-32 check out. Anything after the first bad record of a segment (a torn tail after a
-/// crash, or corruption) is skipped and counted in `droppedBytes`; no record that fails its
+/// Opening scans every segment and keeps every complete record whose length and CRC-32 check
+/// out, resynchronising after a damaged record (`SegmentFormat.scan`). A torn tail after a
+/// crash and damaged bytes are skipped and counted in `droppedBytes`; no record that fails its
 /// checks is ever returned. The reader never modifies the files.
 ///
 /// Thread contract: immutable after `init`; safe to share between threads.
@@ -13,7 +13,7 @@ public struct DatasetReader: Sendable {
     public struct Segment: Sendable {
         public var name: String
         public var scan: SegmentFormat.Scan
-        /// The valid prefix's records, framing included (header stripped).
+        /// The segment's valid records, framing included, back to back (header and damage stripped).
         let records: [UInt8]
     }
 
@@ -64,11 +64,13 @@ public struct DatasetReader: Sendable {
                 throw .invalidSchema(
                     path, "is \(oversized) bytes, more than any segment robotctl writes (limit \(DatasetReader.maximumSegmentBytes)); move it out of the dataset directory")
             }
-            let scan = bytes.withUnsafeBytes {
-                SegmentFormat.scan($0, observationCount: schema.observationCount, actionCount: schema.actionCount)
+            let stride = TransitionLayout.framingBytes + schema.payloadBytes
+            var body: [UInt8] = []
+            let scan = bytes.withUnsafeBytes { raw in
+                SegmentFormat.scan(raw, observationCount: schema.observationCount, actionCount: schema.actionCount) { offset in
+                    body.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + stride)]))
+                }
             }
-            let body = scan.validBytes > SegmentFormat.headerBytes
-                ? Array(bytes[SegmentFormat.headerBytes..<scan.validBytes]) : []
             segments.append(Segment(name: name, scan: scan, records: body))
         }
         self.segments = segments

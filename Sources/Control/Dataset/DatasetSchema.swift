@@ -141,6 +141,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
     case incompatibleSchema(String, String)
     case vectorSize(String)
     case system(SystemError)
+    /// Another process holds the dataset's write lock: the directory and who holds it.
+    case locked(String, String)
+    /// A dataset whose records cannot be trusted for this use: the directory and why.
+    case unusableData(String, String)
 
     public var description: String {
         switch self {
@@ -149,6 +153,9 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable {
             "dataset \(dir): \(why); record into a new directory instead"
         case .vectorSize(let why): "dataset record: \(why)"
         case .system(let e): e.description
+        case .locked(let dir, let holder):
+            "dataset \(dir): is being written by another process (\(holder)); wait for it to finish or record into another directory"
+        case .unusableData(let dir, let why): "dataset \(dir): \(why)"
         }
     }
 }

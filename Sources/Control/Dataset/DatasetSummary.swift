@@ -22,6 +22,8 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
     public var lateTicks: Int
     /// Records whose action the safety filter changed.
     public var safetyModified: Int
+    /// Records holding a NaN or an infinity (`nonFinite`): never part of a transition.
+    public var nonFiniteRecords: Int
     /// Bytes skipped as torn or corrupt over all segments.
     public var droppedBytes: Int
     /// Distinct policy versions that produced actions.
@@ -34,7 +36,7 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
         transitions = r.transitionCount
         var episodes = Set<UInt32>(), versions = Set<UInt64>()
         var first: UInt64? = nil, last: UInt64 = 0
-        var dropped = 0, late = 0, modified = 0, terminal = 0, timeout = 0, aborted = 0
+        var dropped = 0, late = 0, modified = 0, terminal = 0, timeout = 0, aborted = 0, nonFinite = 0
         r.forEach { h, _, _ in
             episodes.insert(h.episode)
             versions.insert(h.policyVersion)
@@ -46,6 +48,7 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
             if h.flags.contains(.terminal) { terminal += 1 }
             if h.flags.contains(.timeout) { timeout += 1 }
             if h.flags.contains(.aborted) { aborted += 1 }
+            if h.flags.contains(.nonFinite) { nonFinite += 1 }
         }
         self.episodes = episodes.count
         policyVersions = versions.count
@@ -53,6 +56,7 @@ public struct DatasetSummary: Codable, Sendable, Equatable {
         droppedTransitions = dropped
         lateTicks = late
         safetyModified = modified
+        nonFiniteRecords = nonFinite
         terminalEpisodes = terminal
         timeoutEpisodes = timeout
         abortedEpisodes = aborted

@@ -3,11 +3,16 @@ import Glibc
 
 /// Appends transitions to a dataset directory (format: DATASET.md).
 ///
-/// Creates the directory and `schema.json` if needed. Reopening an existing dataset checks the
-/// schema is compatible, cuts any torn tail off the existing segments (reported in
-/// `recovered`) and starts a new segment. Records are buffered and written with `write(2)`;
-/// `fsync(2)` runs at least every `Options.fsyncInterval` of wall time as long as the owner
-/// calls `append` or `syncIfDue()`, so a crash loses at most that much.
+/// Creates the directory and `schema.json` if needed, and holds an exclusive `flock(2)` on
+/// `dataset.lock` in it until `close` (a second writer, in this or another process, is refused
+/// with a line naming the holder). Reopening an existing dataset checks the schema is
+/// compatible and recovers the existing segments (reported in `recovered`): a torn tail is cut
+/// off; a damaged segment (damage with valid records after it, or a bad header) is renamed to
+/// `segment-NNNNNN.rcds.damaged`, never deleted, and replaced by a segment holding every record
+/// of it whose CRC passes. Then it starts a new segment. Records are buffered and written with
+/// `write(2)`; `fsync(2)` runs once the oldest record not yet fsynced is `Options.fsyncInterval`
+/// old, as long as the owner calls `append` or `syncIfDue()` (the logger does every 2 ms), so a
+/// crash loses at most that interval plus the poll and the fsync's own time.
 ///
 /// Thread contract: one owner thread (the logger thread, or a tool). Not real-time safe: it
 /// writes files and throws.
@@ -26,13 +31,27 @@ public final class DatasetWriter {
         }
     }
 
-    /// A segment whose torn tail was cut off when the dataset was reopened.
+    /// A segment repaired when the dataset was reopened: a torn tail cut off, or a damaged
+    /// file kept aside and its valid records copied into a clean segment.
     public struct Recovery: Sendable, Equatable {
         public var segment: String
         public var keptRecords: Int
         public var droppedBytes: Int
         public var problem: String
+        /// The name the damaged original was renamed to (nil: only a torn tail was cut).
+        public var keptAside: String? = nil
+
+        /// One line for the console, naming the dataset directory `directory`.
+        public func message(directory: String) -> String {
+            if let keptAside {
+                return "\(directory)/\(segment): damaged (\(problem)); kept all \(keptRecords) valid records, \(droppedBytes) bytes unreadable; the original is kept as \(keptAside) for inspection"
+            }
+            return "\(directory)/\(segment): kept all \(keptRecords) records, cut a torn tail of \(droppedBytes) bytes (\(problem))"
+        }
     }
+
+    /// Name of the lock file the writer holds (`flock`) while the dataset is open.
+    public static let lockFileName = "dataset.lock"
 
     public let directory: String
     public let schema: DatasetSchema
@@ -52,7 +71,9 @@ public final class DatasetWriter {
     private var buffered = 0
     private var bufferedRecords = 0
     private var writtenNotSynced = 0
-    private var lastSyncNanos: UInt64
+    /// When the oldest record not yet fsynced was appended (0: none waiting).
+    private var oldestUnsyncedNanos: UInt64 = 0
+    private var lockFD: Int32 = -1
     private let payloadBytes: Int
     private let scratch: UnsafeMutableRawBufferPointer
 
@@ -64,6 +85,14 @@ public final class DatasetWriter {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         var existing: [Int] = []
+        if !(fm.fileExists(atPath: directory, isDirectory: &isDir) && isDir.boolValue) {
+            do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+                throw .system(SystemError("mkdir", directory, errno: EACCES, fix: "check the parent directory exists and is writable"))
+            }
+        }
+        let lock = try Self.acquireLock(directory: directory)
+        var locked = true
+        defer { if locked { Glibc.close(lock) } }
         if fm.fileExists(atPath: directory + "/" + DatasetSchema.fileName) {
             let onDisk = try DatasetSchema.load(directory: directory)
             guard onDisk.isCompatible(with: schema) else {
@@ -72,11 +101,6 @@ public final class DatasetWriter {
             self.schema = onDisk
             existing = ((try? fm.contentsOfDirectory(atPath: directory)) ?? []).compactMap(SegmentFormat.index(ofFileName:)).sorted()
         } else {
-            if !(fm.fileExists(atPath: directory, isDirectory: &isDir) && isDir.boolValue) {
-                do { try fm.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
-                    throw .system(SystemError("mkdir", directory, errno: EACCES, fix: "check the parent directory exists and is writable"))
-                }
-            }
             self.schema = schema
             do {
                 let data = try schema.encoded()
@@ -97,45 +121,115 @@ public final class DatasetWriter {
         }
         buffer = .allocate(byteCount: max(options.bufferBytes, 2 * (payloadBytes + 8)), alignment: 16)
         scratch = .allocate(byteCount: payloadBytes, alignment: 16)
-        lastSyncNanos = monotonicNanos()
         segmentIndex = (existing.last ?? -1) + 1
         do throws(SystemError) {
-            for index in existing { try recoverTail(of: index) }
+            for index in existing { try recover(index) }
             try openSegment()
         } catch {
             buffer.deallocate()
             scratch.deallocate()
             throw .system(error)
         }
+        locked = false
+        lockFD = lock
     }
 
     deinit {
         try? close()
+        if lockFD >= 0 { Glibc.close(lockFD) }
         buffer.deallocate()
         scratch.deallocate()
     }
 
-    private func recoverTail(of index: Int) throws(SystemError) {
-        let path = directory + "/" + SegmentFormat.fileName(index)
+    /// Takes the exclusive lock on `directory/dataset.lock` and writes this process's id and
+    /// name into it; refuses, naming the holder, when another writer has it.
+    private static func acquireLock(directory: String) throws(DatasetError) -> Int32 {
+        let path = directory + "/" + lockFileName
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw .system(SystemError("open", path, errno: errno, fix: "check the dataset directory is writable"))
+        }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            if e == EINTR { continue }
+            var holder = [UInt8](repeating: 0, count: 256)
+            let n = pread(fd, &holder, holder.count, 0)
+            Glibc.close(fd)
+            guard e == EWOULDBLOCK else {
+                throw .system(SystemError("flock", path, errno: e, fix: "use a local file system that supports flock"))
+            }
+            let text = String(decoding: holder.prefix(max(0, n)), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            throw .locked(directory, text.isEmpty ? "see \(path)" : text)
+        }
+        let me = "pid \(getpid()), \(ProcessInfo.processInfo.processName)\n"
+        _ = ftruncate(fd, 0)
+        _ = me.withCString { pwrite(fd, $0, strlen($0), 0) }
+        return fd
+    }
+
+    /// Recovers existing segment `index` (see the type's documentation).
+    private func recover(_ index: Int) throws(SystemError) {
+        let name = SegmentFormat.fileName(index)
+        let path = directory + "/" + name
         let fd = try FileDescriptor.open(path, O_RDWR)
         defer { fd.close() }
         let size = try fd.size()
         let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
         defer { bytes.deallocate() }
         let n = try fd.read(into: bytes, at: 0)
-        let scan = SegmentFormat.scan(
-            UnsafeRawBufferPointer(rebasing: bytes[0..<n]), observationCount: schema.observationCount,
-            actionCount: schema.actionCount)
-        if scan.droppedBytes > 0 {
-            // A segment whose header is unreadable keeps its bytes for forensics; readers skip it.
-            if scan.validBytes >= SegmentFormat.headerBytes {
-                try fd.truncate(to: scan.validBytes)
-                try fd.sync()
-            }
-            recovered.append(Recovery(
-                segment: SegmentFormat.fileName(index), keptRecords: scan.records,
-                droppedBytes: scan.droppedBytes, problem: scan.problem ?? "trailing bytes"))
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[0..<n])
+        var offsets: [Int] = []
+        let scan = SegmentFormat.scan(raw, observationCount: schema.observationCount, actionCount: schema.actionCount) {
+            offsets.append($0)
         }
+        guard scan.droppedBytes > 0 else { return }
+        var recovery = Recovery(
+            segment: name, keptRecords: scan.records, droppedBytes: scan.droppedBytes, problem: scan.problem ?? "trailing bytes")
+        if scan.isTornTailOnly {
+            try fd.truncate(to: scan.validBytes)
+            try fd.sync()
+        } else {
+            // Damaged: keep the original aside, untouched, and put its valid records in a clean
+            // segment of the same index so the order of the data is kept.
+            var aside = name + ".damaged"
+            var k = 1
+            while access(directory + "/" + aside, F_OK) == 0 {
+                aside = name + ".damaged.\(k)"
+                k += 1
+            }
+            guard rename(path, directory + "/" + aside) == 0 else {
+                throw SystemError("rename", path, errno: errno, fix: "check the dataset directory is writable")
+            }
+            recovery.keptAside = aside
+            if !offsets.isEmpty {
+                let stride = TransitionLayout.framingBytes + payloadBytes
+                let tmp = path + ".tmp"
+                let out = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_TRUNC)
+                do throws(SystemError) {
+                    let header = SegmentFormat.header(
+                        index: index, observationCount: schema.observationCount, actionCount: schema.actionCount)
+                    let clean = UnsafeMutableRawBufferPointer.allocate(byteCount: header.count + offsets.count * stride, alignment: 16)
+                    defer { clean.deallocate() }
+                    clean.copyBytes(from: header)
+                    for (i, o) in offsets.enumerated() {
+                        UnsafeMutableRawBufferPointer(rebasing: clean[(header.count + i * stride)...])
+                            .copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[o..<(o + stride)]))
+                    }
+                    try out.writeAll(UnsafeRawBufferPointer(clean))
+                    try out.sync()
+                } catch {
+                    out.close()
+                    throw error
+                }
+                out.close()
+                guard rename(tmp, path) == 0 else {
+                    throw SystemError("rename", tmp, errno: errno, fix: "check the dataset directory is writable")
+                }
+            }
+            try FileDescriptor.syncDirectory(directory)
+        }
+        recovered.append(recovery)
     }
 
     private func openSegment() throws(SystemError) {
@@ -181,6 +275,7 @@ public final class DatasetWriter {
             p.storeBytes(of: UInt32(payloadBytes).littleEndian, as: UInt32.self)
             p.storeBytes(of: CRC32.checksum(payload).littleEndian, toByteOffset: 4, as: UInt32.self)
             (p + 8).copyMemory(from: payload.baseAddress!, byteCount: payloadBytes)
+            if buffered == 0 && writtenNotSynced == 0 { oldestUnsyncedNanos = monotonicNanos() }
             buffered += framed
             bufferedRecords += 1
             recordsAppended += 1
@@ -210,10 +305,12 @@ public final class DatasetWriter {
         }
     }
 
-    /// Writes buffered records and fsyncs if `fsyncInterval` has passed since the last fsync.
+    /// Writes buffered records and fsyncs once the oldest record not yet fsynced was appended
+    /// `fsyncInterval` ago (nothing to do when every record is durable).
     public func syncIfDue() throws(SystemError) {
+        guard buffered > 0 || writtenNotSynced > 0 else { return }
         let due = UInt64(options.fsyncInterval * 1e9)
-        if monotonicNanos() &- lastSyncNanos >= due { try sync() }
+        if monotonicNanos() &- oldestUnsyncedNanos >= due { try sync() }
     }
 
     /// Writes buffered records and fsyncs the segment now.
@@ -222,7 +319,6 @@ public final class DatasetWriter {
         if let fd, writtenNotSynced > 0 { try fd.sync() }
         recordsDurable += writtenNotSynced
         writtenNotSynced = 0
-        lastSyncNanos = monotonicNanos()
     }
 
     private func writeBuffer() throws(SystemError) {
@@ -242,11 +338,17 @@ public final class DatasetWriter {
         try openSegment()
     }
 
-    /// Writes, fsyncs and closes. Further appends fail.
+    /// Writes, fsyncs and closes, then releases the dataset's lock. Further appends fail.
     public func close() throws(SystemError) {
         guard let fd else { return }
+        defer {
+            fd.close()
+            self.fd = nil
+            if lockFD >= 0 {
+                Glibc.close(lockFD)
+                lockFD = -1
+            }
+        }
         try sync()
-        fd.close()
-        self.fd = nil
     }
 }

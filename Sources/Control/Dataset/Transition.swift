@@ -21,6 +21,10 @@ public struct TransitionFlags: OptionSet, Sendable, Hashable {
     /// Exploration noise was added to the policy's action in this episode (the recorded action
     /// is the one executed, noise included).
     public static let exploring = TransitionFlags(rawValue: 1 << 8)
+    /// The observation, the action or the reward holds a NaN or an infinity. Set by the
+    /// encoder whenever it writes one, so no such record reaches the disk unflagged; the
+    /// pairing rule never makes a transition from it.
+    public static let nonFinite = TransitionFlags(rawValue: 1 << 9)
 }
 
 /// The fixed fields of one recorded transition. Value type, never allocates.
@@ -83,7 +87,8 @@ public enum TransitionLayout {
         headerBytes + 4 * (observationCount + actionCount)
     }
 
-    /// Writes a payload at `p`. Real-time safe: does not allocate, lock or throw.
+    /// Writes a payload at `p`, adding `.nonFinite` to the flags when a value (or the reward)
+    /// is NaN or infinite. Real-time safe: does not allocate, lock or throw.
     @inline(__always)
     public static func encode(
         _ h: TransitionHeader, observation: UnsafePointer<Float>, observationCount: Int,
@@ -93,20 +98,24 @@ public enum TransitionLayout {
         p.storeBytes(of: h.tick.littleEndian, toByteOffset: 8, as: UInt64.self)
         p.storeBytes(of: h.policyVersion.littleEndian, toByteOffset: 16, as: UInt64.self)
         p.storeBytes(of: h.episode.littleEndian, toByteOffset: 24, as: UInt32.self)
-        p.storeBytes(of: h.flags.rawValue.littleEndian, toByteOffset: 28, as: UInt32.self)
         p.storeBytes(of: h.reward.bitPattern.littleEndian, toByteOffset: 32, as: UInt32.self)
         p.storeBytes(of: h.droppedBefore.littleEndian, toByteOffset: 36, as: UInt32.self)
         p.storeBytes(of: UInt16(truncatingIfNeeded: observationCount).littleEndian, toByteOffset: 40, as: UInt16.self)
         p.storeBytes(of: UInt16(truncatingIfNeeded: actionCount).littleEndian, toByteOffset: 42, as: UInt16.self)
+        var finite = h.reward.isFinite
         var offset = headerBytes
         for i in 0..<observationCount {
+            finite = finite && observation[i].isFinite
             p.storeBytes(of: observation[i].bitPattern.littleEndian, toByteOffset: offset, as: UInt32.self)
             offset += 4
         }
         for i in 0..<actionCount {
+            finite = finite && action[i].isFinite
             p.storeBytes(of: action[i].bitPattern.littleEndian, toByteOffset: offset, as: UInt32.self)
             offset += 4
         }
+        let flags = finite ? h.flags : h.flags.union(.nonFinite)
+        p.storeBytes(of: flags.rawValue.littleEndian, toByteOffset: 28, as: UInt32.self)
     }
 
     /// Reads the header of a payload at `p`.

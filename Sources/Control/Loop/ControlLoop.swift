@@ -230,6 +230,7 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
         if readStatus == .ok { safety.checkState(state, now: t1) }
         if let estop, estop.isTriggered() { safety.trip(.estopInput, state: state, now: t1) }
         if operatorStop.load(ordering: .relaxed) { safety.trip(.operatorRequest, state: state, now: t1) }
+        if configuration.record, let ring, ring.consumerFailed { safety.trip(.recordingFailed, state: state, now: t1) }
         if !safety.isStopping {
             if orderlyStop.load(ordering: .relaxed) { safety.trip(.requested, state: state, now: t1) }
             if let maxTicks = configuration.maxTicks, runTicks > maxTicks { safety.trip(.requested, state: state, now: t1) }

@@ -7,7 +7,7 @@ import Synchronization
 /// and the next transition that fits carries the number dropped before it (`droppedBefore`).
 ///
 /// Thread contract: single producer (`push`, the control thread); single consumer (`pop`,
-/// the logger thread); `droppedTotal`/`count` from any thread.
+/// `markConsumerFailed`, the logger thread); `droppedTotal`/`count`/`consumerFailed` from any thread.
 public final class TransitionRing: @unchecked Sendable {
     public let capacity: Int
     public let observationCount: Int
@@ -21,6 +21,8 @@ public final class TransitionRing: @unchecked Sendable {
     /// Next slot the consumer reads (released after the read).
     private let tail = Atomic<Int>(0)
     private let dropped = Atomic<UInt64>(0)
+    /// Set by the consumer when it can no longer store what it pops (a write error).
+    private let consumerFailure = Atomic<Bool>(false)
     // Producer-owned.
     private var pendingDrops: UInt32 = 0
     private var cachedTail = 0
@@ -75,6 +77,14 @@ public final class TransitionRing: @unchecked Sendable {
         tail.store(t + 1, ordering: .releasing)
         return true
     }
+
+    /// The consumer reports that it cannot store records any more (disk full, I/O error).
+    /// Consumer thread; the control loop reads it every tick and latches a safety stop.
+    public func markConsumerFailed() { consumerFailure.store(true, ordering: .releasing) }
+
+    /// True once the consumer has failed (any thread; one atomic load, real-time safe).
+    @inline(__always)
+    public var consumerFailed: Bool { consumerFailure.load(ordering: .relaxed) }
 
     /// Transitions dropped because the ring was full, since init (any thread).
     public var droppedTotal: UInt64 { dropped.load(ordering: .relaxed) }

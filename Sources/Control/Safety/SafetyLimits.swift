@@ -115,6 +115,8 @@ public struct StopReason: OptionSet, Sendable, Hashable, CustomStringConvertible
     public static let watchdog = StopReason(rawValue: 1 << 7)
     /// The robot link failed too many consecutive ticks.
     public static let ioFailure = StopReason(rawValue: 1 << 8)
+    /// The recorder could not write the dataset (disk full, I/O error): no unrecorded motion.
+    public static let recordingFailed = StopReason(rawValue: 1 << 9)
     /// A requested, orderly stop (end of run). Not a fault: not latched.
     public static let requested = StopReason(rawValue: 1 << 31)
 
@@ -123,7 +125,7 @@ public struct StopReason: OptionSet, Sendable, Hashable, CustomStringConvertible
             (.estopInput, "e-stop input"), (.operatorRequest, "operator e-stop"), (.robotFault, "robot fault"),
             (.nonFiniteObservation, "non-finite observation"), (.nonFiniteAction, "non-finite action"),
             (.positionLimit, "position limit"), (.velocityLimit, "velocity limit"), (.watchdog, "command watchdog"),
-            (.ioFailure, "robot link failure"), (.requested, "requested stop"),
+            (.ioFailure, "robot link failure"), (.recordingFailed, "dataset write failure"), (.requested, "requested stop"),
         ]
         let parts = names.filter { contains($0.0) }.map(\.1)
         return parts.isEmpty ? "none" : parts.joined(separator: ", ")

@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import Glibc
 import Reporting
 
 /// Writes a session's run directory (the files of `Reporting.RunFiles`) and its HTML report.
@@ -84,6 +85,29 @@ public enum RunDirectoryWriter {
         func us(_ q: Double) -> Double { Double(h.percentile(q)) / 1000 }
         return StoredHistogram(edgesMicros: edges, counts: counts, p50Micros: us(0.5), p99Micros: us(0.99),
                                p999Micros: us(0.999), maxMicros: Double(h.max) / 1000)
+    }
+
+    /// Creates a new run directory `parent/stamp`, or `parent/stamp-2`, `-3`, … when that
+    /// exists (two runs started in the same second, even in two processes, never share one:
+    /// mkdir(2) is atomic). Creates `parent` if needed. Returns the path.
+    public static func createUnique(parent: String, stamp: String) throws -> String {
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw TrainerError.io(path: parent, problem: "cannot create the directory (\((error as NSError).localizedDescription)); choose a writable place with --run-directory")
+        }
+        let base = (parent as NSString).appendingPathComponent(stamp)
+        var dir = base
+        var k = 1
+        while mkdir(dir, 0o755) != 0 {
+            let e = errno
+            guard e == EEXIST, k < 10_000 else {
+                throw TrainerError.io(path: dir, problem: "cannot create the run directory (\(String(cString: strerror(e)))); choose a writable place with --run-directory")
+            }
+            k += 1
+            dir = "\(base)-\(k)"
+        }
+        return dir
     }
 
     static func fmt(_ v: Double) -> String { v.isFinite ? String(format: "%.6g", v) : "nan" }

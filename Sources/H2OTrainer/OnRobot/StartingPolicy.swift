@@ -99,49 +99,69 @@ public enum StartingPolicy {
             observationMean: policy.observationMean, observationStd: policy.observationStd, seed: settings.seed &+ 7)
     }
 
-    /// Real transitions of earlier datasets (`--dataset DIR`), as the recorder would hand them
-    /// over: consecutive records of one episode. Throws naming a dataset that does not fit.
-    /// `decisionTicks` as in `RunRecorder`: records per transition (the policy's time step).
-    public static func loadPriorData<T: SimulatedTask>(_ directories: [String], into learner: OnRobotLearner<T>, decisionTicks: Int = 1) throws -> Int {
-        var total = 0
+    /// Real transitions of earlier datasets (`--dataset DIR`), paired by the one rule
+    /// (`TransitionPairing`) straight from the files, with each dataset's episode table
+    /// applied (discarded "redo" episodes never reach the trainer). `decisionTicks` as in
+    /// `RunRecorder`: records per transition (the policy's time step). Before anything is fed,
+    /// each dataset is validated against `recording` (the run's own schema): task, sizes,
+    /// robot id, calibration hash and control rate must match and every record must be
+    /// finite; otherwise it throws one line naming the dataset, the problem and the fix.
+    public static func loadPriorData<T: SimulatedTask>(
+        _ directories: [String], into learner: OnRobotLearner<T>, recording: DatasetSchema, decisionTicks: Int = 1
+    ) throws -> Int {
+        var readers: [(DatasetReader, EpisodeTable)] = []
         for dir in directories {
             let reader: DatasetReader
-            do { reader = try DatasetReader(directory: dir) } catch { throw TrainerError.invalidDataset(path: dir, problem: "\(error)") }
-            guard reader.schema.task == learner.task.name, reader.schema.observationCount == learner.task.observationSize,
-                reader.schema.actionCount == learner.task.actionSize
-            else {
-                throw TrainerError.invalidDataset(
-                    path: dir, problem: "was recorded for task \"\(reader.schema.task)\" with \(reader.schema.observationCount)+\(reader.schema.actionCount) values, this run is \"\(learner.task.name)\"; pass datasets of the same task")
+            let table: EpisodeTable
+            do {
+                reader = try DatasetReader(directory: dir)
+                table = try reader.episodeTable()
+            } catch { throw TrainerError.invalidDataset(path: dir, problem: "\(error)") }
+            try validatePrior(reader, task: learner.task, recording: recording)
+            readers.append((reader, table))
+        }
+        var total = 0
+        for (reader, table) in readers {
+            reader.forEachTransition(decisionTicks: decisionTicks, episodes: table) { t in
+                learner.addReal(observation: t.observation.baseAddress!, action: t.action.baseAddress!, reward: t.reward,
+                                nextObservation: t.nextObservation.baseAddress!, terminal: t.terminal)
+                total += 1
             }
-            let ring = TransitionRing(capacity: 4, observationCount: reader.schema.observationCount, actionCount: reader.schema.actionCount)
-            let recorder = RunRecorder(ring: ring, writer: nil, startNanos: 0, feedsTrainer: true, decisionTicks: decisionTicks)
-            var pending = 0
-            reader.forEach { h, o, a in
-                _ = ring.push(h, observation: o.baseAddress!, action: a.baseAddress!)
-                recorder.drainForLoading()
-                pending += 1
-                if pending >= 4096 {
-                    total += feed(recorder.takeTransitions(), learner)
-                    pending = 0
-                }
-            }
-            total += feed(recorder.takeTransitions(), learner)
         }
         return total
     }
 
-    static func feed<T: SimulatedTask>(_ p: RunRecorder.Pending, _ learner: OnRobotLearner<T>) -> Int {
-        let S = learner.task.observationSize, A = learner.task.actionSize
-        p.observations.withUnsafeBufferPointer { o in
-            p.actions.withUnsafeBufferPointer { a in
-                p.nextObservations.withUnsafeBufferPointer { n in
-                    for i in 0..<p.count {
-                        learner.addReal(observation: o.baseAddress! + i * S, action: a.baseAddress! + i * A, reward: p.rewards[i],
-                                        nextObservation: n.baseAddress! + i * S, terminal: p.terminals[i])
-                    }
-                }
+    /// Refuses a prior dataset that does not fit this run or holds non-finite values.
+    static func validatePrior(_ reader: DatasetReader, task: some SimulatedTask, recording: DatasetSchema) throws {
+        let dir = reader.directory
+        let s = reader.schema
+        guard s.task == task.name, s.observationCount == task.observationSize, s.actionCount == task.actionSize else {
+            throw TrainerError.invalidDataset(
+                path: dir, problem: "was recorded for task \"\(s.task)\" with \(s.observationCount)+\(s.actionCount) values, this run is \"\(task.name)\"; pass datasets of the same task")
+        }
+        guard s.robotID == recording.robotID else {
+            throw TrainerError.invalidDataset(
+                path: dir, problem: "was recorded on robot \"\(s.robotID)\", this run drives \"\(recording.robotID)\"; pass datasets of this robot")
+        }
+        guard s.calibrationHash == recording.calibrationHash else {
+            throw TrainerError.invalidDataset(
+                path: dir, problem: "was recorded with calibration hash \(s.calibrationHash.isEmpty ? "\"\" (none)" : String(s.calibrationHash.prefix(12))), this run's calibration is \(recording.calibrationHash.isEmpty ? "\"\" (none)" : String(recording.calibrationHash.prefix(12))); pass datasets recorded with this calibration")
+        }
+        guard abs(s.controlRateHz - recording.controlRateHz) <= 1e-9 * max(1, recording.controlRateHz) else {
+            throw TrainerError.invalidDataset(
+                path: dir, problem: "was recorded at \(s.controlRateHz) Hz, this run is at \(recording.controlRateHz) Hz; pass datasets recorded at this rate")
+        }
+        var bad = 0
+        var firstTick: UInt64 = 0
+        reader.forEach { h, o, a in
+            if h.flags.contains(.nonFinite) || !h.reward.isFinite || !o.allSatisfy(\.isFinite) || !a.allSatisfy(\.isFinite) {
+                if bad == 0 { firstTick = h.tick }
+                bad += 1
             }
         }
-        return p.count
+        guard bad == 0 else {
+            throw TrainerError.invalidDataset(
+                path: dir, problem: "\(bad) record(s) hold NaN or infinite values (the first at tick \(firstTick)); training on them diverges — export the finite transitions with `robotctl dataset export` and import them into a new dataset, or leave this one out")
+        }
     }
 }

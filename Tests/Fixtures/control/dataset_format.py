@@ -44,22 +44,37 @@ def read(d):
     schema = json.load(open(os.path.join(d, "schema.json")))
     n, m = len(schema["observation"]), len(schema["action"])
     size = payload_size(n, m)
+
+    def valid_at(data, off):
+        if off + 8 + size > len(data):
+            return False
+        length, crc = struct.unpack("<II", data[off:off + 8])
+        body = data[off + 8:off + 8 + size]
+        return length == size and zlib.crc32(body) & 0xFFFFFFFF == crc and struct.unpack("<HH", body[40:44]) == (n, m)
+
     for name in sorted(f for f in os.listdir(d) if f.startswith("segment-") and f.endswith(".rcds")):
         data = open(os.path.join(d, name), "rb").read()
-        if len(data) < 32 or data[:8] != MAGIC or struct.unpack("<I", data[28:32])[0] != zlib.crc32(data[:28]) & 0xFFFFFFFF:
-            print(f"{name}: bad header, skipped"); continue
-        off, count = 32, 0
-        while off + 8 + size <= len(data):
-            length, crc = struct.unpack("<II", data[off:off + 8])
-            body = data[off + 8:off + 8 + length]
-            if length != size or zlib.crc32(body) & 0xFFFFFFFF != crc:
-                break
+        header_ok = len(data) >= 32 and data[:8] == MAGIC and struct.unpack("<I", data[28:32])[0] == zlib.crc32(data[:28]) & 0xFFFFFFFF
+        if not header_ok:
+            print(f"{name}: bad header, resyncing past it")
+        off, count, good_end, kept = 32, 0, (32 if header_ok else 0), 0
+        while off < len(data):
+            if not valid_at(data, off):
+                # Damage: resync at the next offset where a complete valid record starts.
+                nxt = next((o for o in range(off + 1, len(data) - 8 - size + 1) if valid_at(data, o)), None)
+                if nxt is None:
+                    break
+                off = nxt
+                continue
+            body = data[off + 8:off + 8 + size]
             ts, tick, version, episode, flags, reward, dropped, nn, mm = struct.unpack("<QQQIIfIHH", body[:44])
             values = struct.unpack(f"<{n + m}f", body[44:])
             print(f"tick {tick} ep {episode} flags {flags:#x} v{version} r {reward:g} obs {values[:n]} act {values[n:]}")
             off += 8 + size
             count += 1
-        print(f"{name}: {count} records, {len(data) - off} bytes dropped")
+            good_end = off
+        dropped = len(data) - (32 if header_ok else 0) - count * (8 + size)
+        print(f"{name}: {count} records, {dropped} bytes dropped")
 
 if __name__ == "__main__":
     {"write": write, "read": read}[sys.argv[1]](sys.argv[2])

@@ -1,4 +1,3 @@
-import Control
 import Foundation
 import Glibc
 
@@ -197,9 +196,12 @@ extension DatasetReader {
         return out
     }
 
-    /// D4RL arrays of the kept transitions (the episode table applied). Use this rather than
-    /// `d4rlArrays()` for teleop data.
+    /// D4RL arrays of the kept transitions (the episode table applied, `TransitionPairing`).
+    /// Use this rather than `d4rlArrays()` for recorded data.
     public func keptD4RLArrays() throws(DatasetError) -> D4RLArrays {
-        D4RLArrays(keptTransitions(try episodeTable()), observationSize: schema.observationCount, actionSize: schema.actionCount)
+        let table = try episodeTable()
+        var arrays = D4RLArrays(observationSize: schema.observationCount, actionSize: schema.actionCount)
+        forEachTransition(episodes: table) { arrays.append($0) }
+        return arrays
     }
 }

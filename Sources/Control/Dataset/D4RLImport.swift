@@ -1,4 +1,3 @@
-import Control
 import Foundation
 
 /// Turns D4RL arrays (`observations`, `actions`, `rewards`, `next_observations`, `terminals`,
