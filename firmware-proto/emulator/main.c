@@ -27,7 +27,7 @@
 #include "plant.h"
 #include "pty.h"
 
-/* Enough for every parameter of an 8-joint chain (22 per joint) and the globals. */
+/* Enough for every parameter of an 8-joint chain (23 per joint) and the globals. */
 #define EMU_MAX_PARAMS 256
 
 typedef struct {
@@ -361,7 +361,8 @@ int main(int argc, char **argv) {
     if (plant_init(&e.plant, &params, opt.seed) != PLANT_OK) {
         if (opt.task == PLANT_CHAIN)
             fprintf(stderr, "robot-emulator: --task chain: the joints are not physical: every joint must move "
-                            "some mass or inertia, and j<i>.backlash needs j<i>.actuated=1 and j<i>.rotor_inertia > 0\n");
+                            "some mass or inertia, j<i>.backlash needs j<i>.actuated=1 and j<i>.rotor_inertia > 0, and "
+                            "j<i>.start must lie within +-j<i>.stop\n");
         else
             fprintf(stderr, "robot-emulator: the plant parameters are inconsistent (plant_validate_params failed)\n");
         return 2;

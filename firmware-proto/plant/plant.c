@@ -160,7 +160,8 @@ typedef struct param_entry {
     JE(i, backlash_stiffness, P_DOUBLE, 1.0, 1e9, "contact stiffness past the play, N*m/rad or N/m"),           \
     JE(i, backlash_damping, P_DOUBLE, 0.0, 1e6, "contact damping, N*m*s/rad or N*s/m"),                         \
     JE(i, counts_per_rev, P_DOUBLE, 1.0, 1e9, "encoder counts per revolution (per metre if prismatic)"),        \
-    JE(i, start, P_DOUBLE, -1e3, 1e3, "position at start, rad or m")
+    JE(i, start, P_DOUBLE, -1e3, 1e3, "position at start, rad or m"),                                          \
+    JE(i, stop, P_DOUBLE, 0.0, 1e3, "hard end stops at +-stop, rad or m (0: none)")
 
 static const param_entry param_table[] = {
     {"gravity", PD(gravity), P_DOUBLE, 0.0, 100.0, "gravity, m/s^2", K_ALL, -1},
@@ -272,6 +273,7 @@ static int chain_is_physical(const plant_params *params) {
         }
         if (!moved) return 0;
         if (ji->backlash > 0.0 && (!ji->actuated || !(ji->rotor_inertia > 0.0))) return 0;
+        if (ji->stop > 0.0 && fabs(ji->start) > ji->stop) return 0;
     }
     return 1;
 }
@@ -767,6 +769,13 @@ static void substep_chain(plant_state *plant, const double *command, double h) {
         chain_inverse_inertia(p, q, inv);
         for (int i = 0; i < n; i++) {
             if (level[i] > 0.0) v[i] = apply_coulomb(v[i], level[i] * inv[i] * h);
+        }
+    }
+    for (int i = 0; i < n; i++) { /* end stops: inelastic, the joint alone (as the cart's track) */
+        double limit = p->chain[i].stop;
+        if (limit > 0.0 && (q[i] > limit || q[i] < -limit)) {
+            q[i] = q[i] > 0.0 ? limit : -limit;
+            if (v[i] * q[i] > 0.0) v[i] = 0.0;
         }
     }
     for (int i = 0; i < n; i++) {

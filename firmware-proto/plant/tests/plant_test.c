@@ -593,6 +593,38 @@ static void test_chain_motor_latency_sensors(void) {
     CHECK(plant_encoder_counts(&s, 1) == 4096, "revolute counts %d", plant_encoder_counts(&s, 1));
 }
 
+static void test_chain_end_stops(void) {
+    /* A cart-pole as a chain on a 0.5 m half-track: pushed into the stop, the cart stays there. */
+    plant_params c = ideal_chain(2);
+    c.chain[0].type = 1;
+    c.chain[0].length = c.chain[0].com = c.chain[0].inertia = 0.0;
+    c.chain[0].actuated = 1;
+    c.chain[0].max_effort = 10.0;
+    c.chain[0].stop = 0.5;
+    c.chain[1].offset = -pi / 2.0; /* the pole hangs */
+    c.chain[1].mass = 0.1;
+    plant_state s;
+    CHECK(plant_init(&s, &c, 1) == PLANT_OK, "init");
+    double furthest = 0.0;
+    for (int k = 0; k < 3000; k++) {
+        plant_set_command(&s, 0, 5.0);
+        plant_step(&s, 0.001);
+        if (plant_true_position(&s, 0) > furthest) furthest = plant_true_position(&s, 0);
+    }
+    CHECK(furthest == 0.5, "cart went to %g m past its 0.5 m stop", furthest);
+    CHECK(plant_true_position(&s, 0) == 0.5 && plant_true_velocity(&s, 0) == 0.0, "cart at %g m, %g m/s",
+          plant_true_position(&s, 0), plant_true_velocity(&s, 0));
+    CHECK(plant_true_velocity(&s, 1) != 0.0 || plant_true_position(&s, 1) != 0.0, "the pole swung on the impact");
+    /* Pulled back it leaves the stop. */
+    for (int k = 0; k < 100; k++) {
+        plant_set_command(&s, 0, -5.0);
+        plant_step(&s, 0.001);
+    }
+    CHECK(plant_true_position(&s, 0) < 0.5, "cart stuck in the stop at %g", plant_true_position(&s, 0));
+    c.chain[0].start = 0.6;
+    CHECK(plant_init(&s, &c, 1) == PLANT_ERR_RANGE, "start beyond the stop");
+}
+
 static void test_chain_params(void) {
     plant_params p;
     plant_default_params(PLANT_CHAIN, &p);
@@ -640,7 +672,7 @@ static void test_chain_params(void) {
                   "%s round trip", name);
         }
     }
-    CHECK(chain_names == 8 * 22, "chain names %d", chain_names);
+    CHECK(chain_names == 8 * 23, "chain names %d", chain_names);
     /* Starts at j<i>.start. */
     plant_default_params(PLANT_CHAIN, &p);
     p.chain[0].start = 0.3;
@@ -664,6 +696,7 @@ int main(void) {
     test_chain_backlash();
     test_chain_friction_ripple();
     test_chain_motor_latency_sensors();
+    test_chain_end_stops();
     test_chain_params();
     printf("plant tests: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
