@@ -27,7 +27,7 @@
 #include "plant.h"
 #include "pty.h"
 
-/* Enough for every parameter of an 8-joint chain (23 per joint) and the globals. */
+/* Enough for every parameter of an 8-joint chain (24 per joint) and the globals. */
 #define EMU_MAX_PARAMS 256
 
 typedef struct {

@@ -161,7 +161,8 @@ typedef struct param_entry {
     JE(i, backlash_damping, P_DOUBLE, 0.0, 1e6, "contact damping, N*m*s/rad or N*s/m"),                         \
     JE(i, counts_per_rev, P_DOUBLE, 1.0, 1e9, "encoder counts per revolution (per metre if prismatic)"),        \
     JE(i, start, P_DOUBLE, -1e3, 1e3, "position at start, rad or m"),                                          \
-    JE(i, stop, P_DOUBLE, 0.0, 1e3, "hard end stops at +-stop, rad or m (0: none)")
+    JE(i, stop, P_DOUBLE, 0.0, 1e3, "hard end stops at +-stop, rad or m (0: none)"),                          \
+    JE(i, encoder_on_rotor, P_INT, 0.0, 1.0, "1: the encoder reads the rotor, before the backlash; 0: the link")
 
 static const param_entry param_table[] = {
     {"gravity", PD(gravity), P_DOUBLE, 0.0, 100.0, "gravity, m/s^2", K_ALL, -1},
@@ -351,7 +352,8 @@ static int32_t quantise(double counts) {
 static void latch_sensors(plant_state *plant) {
     const plant_params *p = &plant->params;
     for (int j = 0; j < plant->joint_count; j++) {
-        double measured = plant->position[j];
+        int on_rotor = p->kind == PLANT_CHAIN && p->chain[j].encoder_on_rotor;
+        double measured = on_rotor ? plant->rotor_position[j] : plant->position[j];
         if (p->position_noise > 0.0) measured += p->position_noise * next_normal(plant);
         double per_unit = resolution(plant, j);
         if (!plant_joint_is_prismatic(plant, j)) per_unit /= 2.0 * PLANT_PI;

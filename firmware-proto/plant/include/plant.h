@@ -34,7 +34,8 @@
  * the motor (current driver with back-EMF, supply-voltage and effort limits, gain), its
  * reflected rotor inertia and backlash: a play of `backlash` (rad or m) between the rotor
  * and the link, closed by a stiff spring-damper. Commands pass the latency line; encoders
- * (on the link side) are quantised and noisy; optional inelastic end stops. RK4 at substeps no longer than max_substep
+ * (on the link, or on the rotor behind the play) are quantised and noisy; optional
+ * inelastic end stops. RK4 at substeps no longer than max_substep
  * (shorter when a backlash spring needs it), Coulomb friction implicitly after each substep.
  *
  * Typical use (the emulator):
@@ -129,6 +130,8 @@ typedef struct plant_chain_joint {
     double counts_per_rev;
     /** Position at plant_init, rad or m. Name "j<i>.start". */
     double start;
+    /** 1: the encoder reads the rotor, before the backlash (a servo's motor encoder); 0: the link. Name "j<i>.encoder_on_rotor". */
+    int encoder_on_rotor;
     /** Hard, inelastic end stops at +-stop (rad or m; 0: none), as the cart-pole's track. Name "j<i>.stop". */
     double stop;
 } plant_chain_joint;

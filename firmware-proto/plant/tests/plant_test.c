@@ -463,6 +463,24 @@ static void test_chain_backlash(void) {
     CHECK(gap_end < -0.049, "after the reversal the rotor should lead by -0.05 rad, is at %g", gap_end);
     CHECK(plant_true_position(&s, 0) != plant_true_position(&r, 0), "backlash did not change the motion");
 
+    /* Where the encoder sits: on the link it reads the link, on the rotor it reads the rotor
+     * (a servo's motor encoder does not see its own gearbox play). */
+    plant_params on_rotor = disc(0.1);
+    on_rotor.chain[0].encoder_on_rotor = 1;
+    plant_state e;
+    plant_init(&e, &on_rotor, 1);
+    plant_init(&s, &with, 1);
+    for (int k = 0; k < 30; k++) { /* inside the play: the rotor turns, the link not yet */
+        plant_set_command(&e, 0, 0.1);
+        plant_set_command(&s, 0, 0.1);
+        plant_step(&e, 0.001);
+        plant_step(&s, 0.001);
+    }
+    int32_t rotor_counts = (int32_t)nearbyint(plant_rotor_position(&e, 0) * 4096.0 / (2.0 * pi));
+    CHECK(plant_encoder_counts(&e, 0) == rotor_counts && rotor_counts > 10, "rotor encoder %d, rotor at %d counts",
+          plant_encoder_counts(&e, 0), rotor_counts);
+    CHECK(plant_encoder_counts(&s, 0) == 0, "link encoder %d while the link rests", plant_encoder_counts(&s, 0));
+
     /* Undamped contact, no friction: the energy (with the spring's) is conserved. */
     plant_params bouncy = disc(0.05);
     bouncy.chain[0].backlash_damping = 0.0;
@@ -672,7 +690,7 @@ static void test_chain_params(void) {
                   "%s round trip", name);
         }
     }
-    CHECK(chain_names == 8 * 23, "chain names %d", chain_names);
+    CHECK(chain_names == 8 * 24, "chain names %d", chain_names);
     /* Starts at j<i>.start. */
     plant_default_params(PLANT_CHAIN, &p);
     p.chain[0].start = 0.3;
