@@ -118,7 +118,7 @@ let package = Package(
             name: "HardwareTests", dependencies: ["Hardware", "Control", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TasksTests", dependencies: ["Tasks", "Control", "TestSupport"], swiftSettings: swiftSettings),
+            name: "TasksTests", dependencies: ["Tasks", "Control", "TestSupport", "CPlant"], swiftSettings: swiftSettings),
         .testTarget(
             name: "H2OTrainerTests",
             dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "TestSupport"],

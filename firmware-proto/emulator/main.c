@@ -1,7 +1,7 @@
 /* robot-emulator: the reference firmware core (firmware/) running on the host against the
  * plant physics (plant/) as its HAL, talking PROTOCOL.md over a pseudo-terminal in real time.
  *
- *   robot-emulator [--task pendulum|cartpole] [--param NAME=VALUE]... [--seed N] ...
+ *   robot-emulator [--task pendulum|cartpole|chain] [--param NAME=VALUE]... [--seed N] ...
  *
  * The first line on stdout is exactly "robot-emulator: pty <path>\n" (flushed); everything
  * else goes to stderr. Runs until SIGINT/SIGTERM, until its parent process exits, or until
@@ -27,7 +27,8 @@
 #include "plant.h"
 #include "pty.h"
 
-#define EMU_MAX_PARAMS 32
+/* Enough for every parameter of an 8-joint chain (24 per joint) and the globals. */
+#define EMU_MAX_PARAMS 256
 
 typedef struct {
     plant_kind task;
@@ -130,8 +131,10 @@ static void emu_usage(FILE *f) {
             "usage: robot-emulator [options]\n"
             "Runs the reference firmware on the host against a simulated robot, over a pseudo-terminal.\n"
             "The first stdout line is \"robot-emulator: pty <path>\"; open that path as the serial port.\n"
-            "Example: robot-emulator --task pendulum --param coulomb=0.2 --seed 3 --drop 0.001\n\n"
-            "  --task pendulum|cartpole   the plant (default pendulum)\n"
+            "Example: robot-emulator --task pendulum --param coulomb=0.2 --seed 3 --drop 0.001\n"
+            "         robot-emulator --task chain --param joints=2 --param j1.actuated=1 --param j1.backlash=0.01\n\n"
+            "  --task pendulum|cartpole|chain   the plant (default pendulum); chain: a planar serial chain\n"
+            "                             of 1-8 joints set by the j<i>. parameters (default: an acrobot)\n"
             "  --param NAME=VALUE         set a plant parameter (repeatable; names below)\n"
             "  --seed N                   seed of the sensor noise and of the link faults (default 1)\n"
             "  --rate HZ                  plant and firmware tick rate (default 1000)\n"
@@ -150,9 +153,19 @@ static void emu_usage(FILE *f) {
             "                             priority). It stands for a microcontroller, which no host\n"
             "                             load can starve; when not permitted it says so and goes on\n"
             "  --help                     this text\n"
-            "Exits when its parent process exits. Plant parameters:\n");
-    for (int i = 0; plant_param_name(i) != NULL; i++)
-        fprintf(f, "  %-18s %s\n", plant_param_name(i), plant_param_doc(i));
+            "Exits when its parent process exits. Plant parameters (j<i>. for chain joints i = 0..7):\n");
+    for (int i = 0; plant_param_name(i) != NULL; i++) {
+        const char *name = plant_param_name(i);
+        if (name[0] == 'j' && name[1] >= '1' && name[1] <= '7' && name[2] == '.') continue; /* as j0. */
+        if (name[0] == 'j' && name[1] == '0' && name[2] == '.')
+            fprintf(f, "  j<i>.%-19s %s\n", name + 3, plant_param_doc(i));
+        else
+            fprintf(f, "  %-24s %s\n", name, plant_param_doc(i));
+    }
+}
+
+static const char *emu_task_name(plant_kind kind) {
+    return kind == PLANT_CHAIN ? "chain" : (kind == PLANT_CARTPOLE ? "cartpole" : "pendulum");
 }
 
 static int emu_number(const char *opt, const char *text, double lo, double hi, double *out) {
@@ -195,8 +208,10 @@ static int emu_parse(int argc, char **argv, emu_options *o) {
                 o->task = PLANT_PENDULUM;
             } else if (strcmp(v, "cartpole") == 0) {
                 o->task = PLANT_CARTPOLE;
+            } else if (strcmp(v, "chain") == 0) {
+                o->task = PLANT_CHAIN;
             } else {
-                fprintf(stderr, "robot-emulator: --task %s: expected pendulum or cartpole\n", v);
+                fprintf(stderr, "robot-emulator: --task %s: expected pendulum, cartpole or chain\n", v);
                 return -1;
             }
         } else if (strcmp(a, "--param") == 0) {
@@ -334,14 +349,22 @@ int main(int argc, char **argv) {
     for (int i = 0; i < opt.param_count; i++) {
         int rc = plant_set_param(&params, opt.param_name[i], opt.param_value[i]);
         if (rc != PLANT_OK) {
-            fprintf(stderr, "robot-emulator: --param %s=%g: %s (see --help for names and ranges)\n",
+            fprintf(stderr, "robot-emulator: --param %s=%g: %s%s (see --help for names and ranges)\n",
                     opt.param_name[i], opt.param_value[i],
-                    rc == PLANT_ERR_UNKNOWN_PARAM ? "no such plant parameter" : "value out of range");
+                    rc == PLANT_ERR_UNKNOWN_PARAM ? "no such plant parameter"
+                    : rc == PLANT_ERR_KIND        ? "not a parameter of --task "
+                                                  : "value out of range",
+                    rc == PLANT_ERR_KIND ? emu_task_name(opt.task) : "");
             return 2;
         }
     }
     if (plant_init(&e.plant, &params, opt.seed) != PLANT_OK) {
-        fprintf(stderr, "robot-emulator: the plant parameters are inconsistent (plant_validate_params failed)\n");
+        if (opt.task == PLANT_CHAIN)
+            fprintf(stderr, "robot-emulator: --task chain: the joints are not physical: every joint must move "
+                            "some mass or inertia, j<i>.backlash needs j<i>.actuated=1 and j<i>.rotor_inertia > 0, and "
+                            "j<i>.start must lie within +-j<i>.stop\n");
+        else
+            fprintf(stderr, "robot-emulator: the plant parameters are inconsistent (plant_validate_params failed)\n");
         return 2;
     }
     emu_link_init(&e.to_mcu, opt.to_mcu, opt.seed ^ 0x6D63755F6C696E6Bull);
@@ -353,8 +376,10 @@ int main(int argc, char **argv) {
     board.control_rate_hz = (uint16_t)opt.rate_hz;
     for (int i = 0; i < board.motor_count; i++) {
         board.counts_per_rev[i] = (uint32_t)lround(plant_encoder_resolution(&e.plant, i));
-        /* Joint 0 is the actuated one (pendulum motor, cart belt); a cart-pole's pole is passive. */
-        board.torque_max_mnm[i] = i == 0 ? (int32_t)lround(params.max_effort * 1000.0) : 0;
+        /* Actuated joints get their motor's peak (the pendulum motor, the cart belt, a chain's
+         * actuated joints); passive ones (a cart-pole's pole, an acrobot's shoulder) report
+         * their encoder only: torque_max 0. */
+        board.torque_max_mnm[i] = (int32_t)lround(plant_max_effort(&e.plant, i) * 1000.0);
     }
     fp_hal hal = {&e, hal_uart_read, hal_uart_write, hal_clock_us, hal_encoder, hal_current,
                   hal_set_torque, hal_enable, hal_motor_fault};

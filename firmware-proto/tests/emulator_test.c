@@ -1,7 +1,7 @@
 /* End-to-end test of robot-emulator over its pseudo-terminal, with the C codec as the host:
  * the first stdout line, HELLO/CONFIGURE, COMMAND/STATE at 200 Hz, watchdog expiry and its
  * latched fault, CLEAR_FAULT, ESTOP, and the fault options (motor fault, byte drops and
- * corruption, a stalled link, latency), SIGTERM and parent death.
+ * corruption, a stalled link, latency), SIGTERM and parent death; --task chain with N joints.
  * Usage: emulator_test PATH_TO_ROBOT_EMULATOR */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -211,6 +211,104 @@ static void test_stall_and_latency(void) {
     CHECK(stop(&h) == 0);
 }
 
+/* Sends a COMMAND with one setpoint per motor. */
+static uint16_t send_command_n(pty_host *h, const int32_t *setpoints, uint8_t count) {
+    fp_message m;
+    memset(&m, 0, sizeof m);
+    m.type = FP_MSG_COMMAND;
+    m.u.command.count = count;
+    for (uint8_t i = 0; i < count; i++) m.u.command.setpoint[i] = setpoints[i];
+    return pty_host_send(h, &m);
+}
+
+/* Runs the emulator with `extra` arguments to its exit; its exit code (stderr silenced). */
+static int exit_code(const char *const *extra) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        const char *argv[16];
+        int n = 0;
+        argv[n++] = emulator_path;
+        while (*extra && n < 15) argv[n++] = *extra++;
+        argv[n] = NULL;
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execv(emulator_path, (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* --task chain: the default acrobot (passive shoulder, 1 N*m elbow) as 2 axes; STATE carries
+ * both; the elbow's torque swings both links; a 3-joint chain with a prismatic base. */
+static void test_chain(void) {
+    pty_host h;
+    const char *args[] = {"--task", "chain", "--param", "joints=2", "--param", "j1.backlash=0.01", "--seed", "4", NULL};
+    if (start(&h, args) != 0) return;
+    fp_message m;
+    uint16_t s = pty_host_send_simple(&h, FP_MSG_HELLO);
+    CHECK(pty_host_recv(&h, s, 1.0, &m, NULL) && m.type == FP_MSG_CAPABILITIES);
+    CHECK(m.u.capabilities.motor_count == 2);
+    CHECK(m.u.capabilities.counts_per_rev[0] == 4096 && m.u.capabilities.counts_per_rev[1] == 4096);
+    CHECK(m.u.capabilities.torque_max_mnm[0] == 0);    /* the passive shoulder */
+    CHECK(m.u.capabilities.torque_max_mnm[1] == 1000); /* the elbow motor */
+    s = pty_host_send_configure(&h, FP_MODE_TORQUE, 100, 1000);
+    CHECK(pty_host_recv(&h, s, 1.0, &m, NULL) && m.type == FP_MSG_ACK);
+    /* A one-setpoint COMMAND does not fit two motors: refused. */
+    s = pty_host_send_command(&h, 100);
+    CHECK(pty_host_recv(&h, s, 0.1, &m, NULL) && m.type == FP_MSG_NACK && m.u.reply.error == FP_ERR_MOTOR_COUNT);
+    int replies = 0, two_axes = 0, shoulder_current = 0, elbow_current = 0;
+    int32_t first[2] = {0, 0}, last[2] = {0, 0};
+    double t0 = pty_host_now();
+    for (int k = 0; k < 200; k++) {
+        pty_host_sleep_until(t0 + k * 0.005);
+        int32_t sp[2] = {800, 1000}; /* the shoulder's setpoint is ignored */
+        s = send_command_n(&h, sp, 2);
+        if (pty_host_recv(&h, s, 0.1, &m, NULL) && m.type == FP_MSG_STATE) {
+            replies++;
+            two_axes += m.u.state.count == 2;
+            if (replies == 1) memcpy(first, m.u.state.position, sizeof first);
+            memcpy(last, m.u.state.position, sizeof last);
+            shoulder_current += m.u.state.current_ma[0] != 0;
+            elbow_current += m.u.state.current_ma[1] > 1000 || m.u.state.current_ma[1] < -1000;
+            CHECK(m.u.state.faults == 0);
+        }
+    }
+    printf("emulator --task chain: %d states (%d with 2 axes), shoulder %d -> %d, elbow %d -> %d counts, "
+           "elbow current above 1 A in %d\n",
+           replies, two_axes, first[0], last[0], first[1], last[1], elbow_current);
+    CHECK(replies == 200 && two_axes == 200);
+    CHECK(last[1] - first[1] > 40); /* 1 N*m on the elbow bends it (~0.2 rad: ~130 counts) */
+    CHECK(last[0] != first[0]);                                 /* and, by reaction, the shoulder */
+    CHECK(shoulder_current == 0);
+    CHECK(elbow_current > 150);
+    CHECK(stop(&h) == 0);
+
+    const char *three[] = {"--task", "chain", "--param", "joints=3", "--param", "j0.type=1", "--param",
+                           "j0.counts_per_rev=20000", "--param", "j0.actuated=1", "--param", "j0.max_effort=5",
+                           "--param", "j0.offset=0", NULL};
+    if (start(&h, three) != 0) return;
+    s = pty_host_send_simple(&h, FP_MSG_HELLO);
+    CHECK(pty_host_recv(&h, s, 1.0, &m, NULL) && m.type == FP_MSG_CAPABILITIES);
+    CHECK(m.u.capabilities.motor_count == 3);
+    CHECK(m.u.capabilities.counts_per_rev[0] == 20000 && m.u.capabilities.counts_per_rev[2] == 4096);
+    CHECK(m.u.capabilities.torque_max_mnm[0] == 5000 && m.u.capabilities.torque_max_mnm[1] == 1000 &&
+          m.u.capabilities.torque_max_mnm[2] == 0);
+    CHECK(stop(&h) == 0);
+
+    /* Bad chain options: one line, exit 2, before any pty. */
+    const char *kind[] = {"--task", "chain", "--param", "cart_mass=2", NULL};
+    const char *play[] = {"--task", "chain", "--param", "j0.backlash=0.1", NULL};
+    const char *many[] = {"--task", "chain", "--param", "joints=9", NULL};
+    const char *task[] = {"--task", "arm", NULL};
+    CHECK(exit_code(kind) == 2);
+    CHECK(exit_code(play) == 2);
+    CHECK(exit_code(many) == 2);
+    CHECK(exit_code(task) == 2);
+}
+
 static void test_parent_death(void) {
     int p[2];
     CHECK(pipe(p) == 0);
@@ -263,6 +361,7 @@ int main(int argc, char **argv) {
     test_motor_fault();
     test_noisy_link();
     test_stall_and_latency();
+    test_chain();
     test_parent_death();
     printf("emulator tests: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
