@@ -35,28 +35,29 @@ struct SafeTensorsTests {
                 [Activation].self, from: Data(file.metadata["\(name).activations"]!.utf8))
             let shape = MLPShape(layerSizes: sizes, activations: acts)
             let net = try file.network(prefix: name, shape: shape)
-            let inputs = try file.tensor("\(name).inputs", shape: nil)
-            let outputs = try file.tensor("\(name).outputs", shape: nil)
-            let n = inputs.shape[0]
-            #expect(n == 16 && outputs.shape == [n, shape.outputSize])
+            let inputTensor = try file.tensor("\(name).inputs", shape: nil)
+            let outputTensor = try file.tensor("\(name).outputs", shape: nil)
+            let inputs = inputTensor.values, outputs = outputTensor.values
+            let n = inputTensor.shape[0]
+            #expect(n == 16 && outputTensor.shape == [n, shape.outputSize])
             var scratch = InferenceScratch(shape: shape)
             var ws = MLPWorkspace(shape: shape, maxBatch: n)
             var y = [Float](repeating: 0, count: shape.outputSize)
             for r in 0..<n {
                 for i in 0..<shape.inputSize {
-                    ws.input[r * ws.inputStride + i] = inputs.values[r * shape.inputSize + i]
+                    ws.input[r * ws.inputStride + i] = inputs[r * shape.inputSize + i]
                 }
             }
             ws.forward(net, batch: n)
             for r in 0..<n {
-                inputs.values.withUnsafeBufferPointer { x in
+                inputs.withUnsafeBufferPointer { x in
                     y.withUnsafeMutableBufferPointer { out in
                         net.infer(
                             x.baseAddress! + r * shape.inputSize, into: out.baseAddress!, scratch: &scratch)
                     }
                 }
                 for k in 0..<shape.outputSize {
-                    let expected = outputs.values[r * shape.outputSize + k]
+                    let expected = outputs[r * shape.outputSize + k]
                     #expect(
                         abs(y[k] - expected) <= 2e-5 * max(1, abs(expected)), "\(name) row \(r) output \(k)")
                     #expect(

@@ -25,7 +25,7 @@ func worstRelativeError(_ a: [Float], _ b: [Float], floor: Float) -> (Float, Int
 struct H2OGoldenTests {
     @Test("one step: losses, sim weights, parameters, targets and Adam state match the reference to 1e-4")
     func goldenStep() throws {
-        let file = try TensorFile.read(path: H2OFixture.path("golden_params_in.safetensors"))
+        let file = try AgentFile.read(path: H2OFixture.path("golden_params_in.safetensors"))
         var agent = try AgentFile.agent(from: file, source: "golden_params_in.safetensors")
         let inputs = try StepInputs.load(
             batch: H2OFixture.path("golden_batch.npz"), noise: H2OFixture.path("golden_noise.npz"),
@@ -44,7 +44,7 @@ struct H2OGoldenTests {
         #expect(wErr <= 1e-4, "sim weights \(step.simWeights.array) vs \(weights)")
 
         let out = AgentFile.tensors(of: agent, algorithm: .h2oPlus)
-        let want = try TensorFile.read(path: H2OFixture.path("golden_params_out.safetensors"))
+        let want = try AgentFile.read(path: H2OFixture.path("golden_params_out.safetensors"))
         #expect(Set(out.tensors.keys) == Set(want.tensors.keys))
         for (name, tensor) in want.tensors {
             guard let got = out.tensors[name] else { continue }

@@ -72,7 +72,7 @@ func norm(_ v: [Float]) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 
 /// The golden fixture's agent (S=3, A=1, hidden 8, discriminators 16).
 func goldenAgent() throws -> H2OAgent {
-    let file = try TensorFile.read(path: H2OFixture.path("golden_params_in.safetensors"))
+    let file = try AgentFile.read(path: H2OFixture.path("golden_params_in.safetensors"))
     return try AgentFile.agent(from: file, source: "golden")
 }
 
