@@ -89,7 +89,7 @@ public enum Training {
         }
         let provenance = ["algorithm": o.algorithm.rawValue, "task": task.name, "seed": String(h.seed), "epochs": String(run.epoch)]
         do {
-            try run.policyFile(provenance: provenance).save(path: output.policyPath)
+            try run.policyFile(provenance: provenance).tensors().writeDurably(path: output.policyPath)
         } catch {
             throw TrainerError.io(path: output.policyPath, problem: "\(error)")
         }

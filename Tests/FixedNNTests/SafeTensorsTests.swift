@@ -197,6 +197,26 @@ struct SafeTensorsTests {
         try decoded.read("log_alpha", into: &alpha)
         #expect(alpha[0] == 0.5)
     }
+
+    @Test("every supported dtype round-trips under its safetensors name, scalars included")
+    func everyDtypeRoundTrips() throws {
+        var file = SafeTensors()
+        file.tensors["f32"] = NumpyArray([Float(1.5), -2], shape: [2])
+        file.tensors["f64"] = NumpyArray([0.1, 0.2, 0.3], shape: [3, 1])
+        file.tensors["i32"] = NumpyArray([Int32(-7), 8])
+        file.tensors["i64"] = NumpyArray([Int64(1) << 40], shape: [])
+        file.tensors["bool"] = NumpyArray([true, false, true])
+        file.tensors["u8"] = NumpyArray([UInt8(0), 255])
+        let bytes = file.encode()
+        let decoded = try SafeTensors.decode(bytes)
+        #expect(decoded.tensors == file.tensors)
+        let n = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        let header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any])
+        for (name, dtype) in [("f32", "F32"), ("f64", "F64"), ("i32", "I32"), ("i64", "I64"), ("bool", "BOOL"), ("u8", "U8")] {
+            #expect((header[name] as? [String: Any])?["dtype"] as? String == dtype, "\(name)")
+        }
+        #expect(decoded.tensors["i64"]?.ints() == [1 << 40] && decoded.tensors["i64"]?.shape == [])
+    }
 }
 
 extension Array where Element == UInt8 {

@@ -227,4 +227,26 @@ struct AgentFileRoundTripTests {
             }
         }
     }
+
+    @Test("robotctl train verify-step at hidden 256 (the mujoco preset) writes the reference's [out][in] tensors")
+    func verifyStepAtHidden256() throws {
+        let config = "h2oplus_mujoco"
+        let out = try temporaryDirectory() + "/out.safetensors"
+        let losses = try VerifyStep.run(
+            params: H2OFixture.path("golden_params_in.safetensors", config: config),
+            batch: H2OFixture.path("golden_batch.npz", config: config),
+            noise: H2OFixture.path("golden_noise.npz", config: config), out: out)
+        #expect(losses.critic.isFinite)
+        let got = try AgentFile.read(path: out)
+        let want = try AgentFile.read(path: H2OFixture.path("golden_params_out.safetensors", config: config))
+        #expect(got.metadata["h2o.losses"] != nil)
+        #expect(Set(got.tensors.keys) == Set(want.tensors.keys))
+        for name in ["policy.1.weight", "q1.1.weight", "disc_sas.1.weight", "adam.m.v.1.weight"] {
+            let a = try #require(got.tensors[name]), b = try #require(want.tensors[name])
+            #expect(a.shape == b.shape && a.shape == [256, 256], "\(name) shape \(a.shape)")
+            let scale = b.floats().map(abs).max() ?? 0
+            let (err, at) = worstRelativeError(a.floats(), b.floats(), floor: 1e-2 * scale)
+            #expect(err <= 1e-4, "\(name)[\(at)]: relative error \(err)")
+        }
+    }
 }
