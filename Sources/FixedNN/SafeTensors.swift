@@ -297,7 +297,8 @@ public struct SafeTensors: Sendable {
         }
         for e in entries {
             let tensor = NumpyArray(
-                dtype: e.dtype, shape: e.shape, bytes: Array(bytes[(dataStart + e.begin)..<(dataStart + e.end)]))
+                dtype: e.dtype, shape: e.shape,
+                bytes: Array(bytes[(dataStart + e.begin)..<(dataStart + e.end)]))
             switch e.dtype {
             case .float32, .float64:
                 if !allowNonFinite, let i = tensor.doubles().firstIndex(where: { !$0.isFinite }) {
@@ -363,7 +364,8 @@ public struct SafeTensors: Sendable {
             }
             tensors["\(prefix).\(l).weight"] = Tensor(shape: [fanOut, fanIn], values: weight)
             tensors["\(prefix).\(l).bias"] = Tensor(
-                shape: [fanOut], values: Array(UnsafeBufferPointer(start: buffer.baseAddress + b, count: fanOut)))
+                shape: [fanOut],
+                values: Array(UnsafeBufferPointer(start: buffer.baseAddress + b, count: fanOut)))
         }
     }
 
@@ -388,7 +390,8 @@ public struct SafeTensors: Sendable {
             let b = shape.biasOffset(ofLayer: l)
             for o in 0..<fanOut {
                 for i in 0..<fanIn {
-                    buffer.baseAddress[shape.weightIndex(layer: l, output: o, input: i)] = weight[o * fanIn + i]
+                    buffer.baseAddress[shape.weightIndex(layer: l, output: o, input: i)] =
+                        weight[o * fanIn + i]
                 }
                 buffer.baseAddress[b + o] = bias[o]
             }
@@ -441,7 +444,8 @@ public struct SafeTensors: Sendable {
         if let dtype, t.dtype != dtype {
             throw SafeTensorsError(
                 file: source,
-                problem: "tensor '\(name)' has dtype \(t.dtype.safetensorsName), expected \(dtype.safetensorsName)",
+                problem:
+                    "tensor '\(name)' has dtype \(t.dtype.safetensorsName), expected \(dtype.safetensorsName)",
                 fix: dtype == .float32
                     ? "convert before saving (torch: tensor.float(); numpy: array.astype(np.float32))"
                     : "rewrite the file with \(dtype.safetensorsName) for this tensor")
@@ -465,7 +469,8 @@ extension NumpyArray {
             return floats()
         }
         set {
-            precondition(newValue.count == count, "NumpyArray.values: \(newValue.count) values for shape \(shape)")
+            precondition(
+                newValue.count == count, "NumpyArray.values: \(newValue.count) values for shape \(shape)")
             self = NumpyArray(newValue, shape: shape)
         }
     }

@@ -13,9 +13,10 @@ import Testing
 let awkwardSizes = [1, 5, 63, 64, 65, 127, 255, 257]
 
 /// (rows, columns, depth) cases for the GEMM: every size in every position.
-let gemmCases: [(m: Int, n: Int, k: Int)] = awkwardSizes.indices.map { i in
-    (awkwardSizes[i], awkwardSizes[(i + 3) % 8], awkwardSizes[(i + 5) % 8])
-} + awkwardSizes.map { ($0, $0, $0) }
+let gemmCases: [(m: Int, n: Int, k: Int)] =
+    awkwardSizes.indices.map { i in
+        (awkwardSizes[i], awkwardSizes[(i + 3) % 8], awkwardSizes[(i + 5) % 8])
+    } + awkwardSizes.map { ($0, $0, $0) }
 
 @Suite("FixedNN kernels against naive loops at awkward sizes")
 struct KernelReferenceTests {
@@ -39,7 +40,8 @@ struct KernelReferenceTests {
                     b.withUnsafeBufferPointer { bp in
                         c.withUnsafeMutableBufferPointer { cp in
                             gemmAccumulate(
-                                m: m, n: n, k: k, a: ap.baseAddress!, aRow: aRow, aCol: aCol, b: bp.baseAddress!,
+                                m: m, n: n, k: k, a: ap.baseAddress!, aRow: aRow, aCol: aCol,
+                                b: bp.baseAddress!,
                                 ldb: ldb, c: cp.baseAddress!, ldc: ldc, overwrite: overwrite)
                         }
                     }
@@ -64,7 +66,8 @@ struct KernelReferenceTests {
                 }
                 #expect(
                     worst <= 1e-5,
-                    "m \(m) n \(n) k \(k) transposed \(transposedA) overwrite \(overwrite): relative error \(worst)")
+                    "m \(m) n \(n) k \(k) transposed \(transposedA) overwrite \(overwrite): relative error \(worst)"
+                )
                 #expect(untouched, "m \(m) n \(n) k \(k): columns past n were written")
             }
         }
@@ -83,7 +86,8 @@ struct KernelReferenceTests {
             var t = [Float](repeating: .nan, count: stride * inputStride)
             t.withUnsafeMutableBufferPointer { tp in
                 transposePanels(
-                    UnsafePointer(net.parameters.baseAddress + shape.weightOffset(ofLayer: 0)), inputs: inputs,
+                    UnsafePointer(net.parameters.baseAddress + shape.weightOffset(ofLayer: 0)),
+                    inputs: inputs,
                     stride: stride, into: tp.baseAddress!, inputStride: inputStride)
             }
             var wrong = 0
@@ -98,9 +102,12 @@ struct KernelReferenceTests {
     }
 
     /// Networks: every awkward size as input, hidden and output width, and as the batch.
-    static let networks: [(sizes: [Int], batch: Int, activations: [Activation])] = awkwardSizes.indices.map { i in
+    static let networks: [(sizes: [Int], batch: Int, activations: [Activation])] = awkwardSizes.indices.map {
+        i in
         let s = awkwardSizes
-        let acts: [[Activation]] = [[.relu, .tanh, .identity], [.tanh, .relu, .tanh], [.relu, .relu, .identity]]
+        let acts: [[Activation]] = [
+            [.relu, .tanh, .identity], [.tanh, .relu, .tanh], [.relu, .relu, .identity],
+        ]
         return ([s[i], s[(i + 3) % 8], s[(i + 5) % 8], s[(i + 1) % 8]], s[(i + 6) % 8], acts[i % 3])
     }
 
@@ -115,7 +122,8 @@ struct KernelReferenceTests {
         var weights: [[Double]] = [], biases: [[Double]] = []  // [l][o·in + i], [l][o]
         for l in 0..<L {
             let fanIn = sizes[l], fanOut = sizes[l + 1]
-            let w = randomValues(fanIn * fanOut, seed: UInt64(index * 10 + l), scale: 2 / Float(fanIn).squareRoot())
+            let w = randomValues(
+                fanIn * fanOut, seed: UInt64(index * 10 + l), scale: 2 / Float(fanIn).squareRoot())
             let b = randomValues(fanOut, seed: UInt64(index * 10 + l + 5), scale: 0.1)
             for o in 0..<fanOut {
                 for i in 0..<fanIn { net.setWeight(layer: l, output: o, input: i, w[o * fanIn + i]) }
@@ -178,7 +186,10 @@ struct KernelReferenceTests {
             upstream = dx
         }
 
-        func check(_ name: String, _ got: [Float], _ want: [Double], sourceLocation: SourceLocation = #_sourceLocation) {
+        func check(
+            _ name: String, _ got: [Float], _ want: [Double],
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             let scale = want.map(abs).max() ?? 0
             var worst = 0.0, at = -1
             for (j, (g, w)) in zip(got, want).enumerated() where abs(Double(g) - w) > worst {
@@ -187,7 +198,8 @@ struct KernelReferenceTests {
             }
             #expect(got.count == want.count, sourceLocation: sourceLocation)
             #expect(
-                worst <= 1e-4 * scale + 1e-30, "\(shape) batch \(batch) \(name)[\(at)]: error \(worst), scale \(scale)",
+                worst <= 1e-4 * scale + 1e-30,
+                "\(shape) batch \(batch) \(name)[\(at)]: error \(worst), scale \(scale)",
                 sourceLocation: sourceLocation)
         }
 
@@ -199,7 +211,9 @@ struct KernelReferenceTests {
         ws.forward(net, batch: batch)
         for l in 0..<L {
             let out = ws.layerOutput(l), width = sizes[l + 1], stride = MLPShape.stride(width)
-            check("forward layer \(l)", (0..<(batch * width)).map { out[($0 / width) * stride + $0 % width] }, hs[l + 1])
+            check(
+                "forward layer \(l)", (0..<(batch * width)).map { out[($0 / width) * stride + $0 % width] },
+                hs[l + 1])
         }
         // Single-sample inference.
         var scratch = InferenceScratch(shape: shape)
@@ -207,7 +221,9 @@ struct KernelReferenceTests {
         for r in 0..<batch {
             x.withUnsafeBufferPointer { xp in
                 single.withUnsafeMutableBufferPointer { yp in
-                    net.infer(xp.baseAddress! + r * sizes[0], into: yp.baseAddress! + r * sizes[L], scratch: &scratch)
+                    net.infer(
+                        xp.baseAddress! + r * sizes[0], into: yp.baseAddress! + r * sizes[L],
+                        scratch: &scratch)
                 }
             }
         }
@@ -216,7 +232,9 @@ struct KernelReferenceTests {
         // Backward: adds into a pre-filled gradient buffer.
         let outStride = ws.outputStride
         for r in 0..<batch {
-            for j in 0..<outStride { ws.outputGradient[r * outStride + j] = j < sizes[L] ? dy[r * sizes[L] + j] : 0 }
+            for j in 0..<outStride {
+                ws.outputGradient[r * outStride + j] = j < sizes[L] ? dy[r * sizes[L] + j] : 0
+            }
         }
         var gradient = net.makeGradient()
         let prefill = randomValues(gradient.count, seed: UInt64(index + 77))
@@ -235,7 +253,10 @@ struct KernelReferenceTests {
             check("dW layer \(l)", gw, want)
             check(
                 "db layer \(l)",
-                (0..<fanOut).map { gradient[shape.biasIndex(layer: l, output: $0)] - prefill[shape.biasIndex(layer: l, output: $0)] },
+                (0..<fanOut).map {
+                    gradient[shape.biasIndex(layer: l, output: $0)]
+                        - prefill[shape.biasIndex(layer: l, output: $0)]
+                },
                 dB[l])
         }
         let inStride = ws.inputStride
@@ -246,15 +267,23 @@ struct KernelReferenceTests {
         var inputOnly = MLPWorkspace(shape: shape, maxBatch: batch)
         for r in 0..<batch {
             for i in 0..<sizes[0] { inputOnly.input[r * inputOnly.inputStride + i] = x[r * sizes[0] + i] }
-            for j in 0..<outStride { inputOnly.outputGradient[r * outStride + j] = ws.outputGradient[r * outStride + j] }
+            for j in 0..<outStride {
+                inputOnly.outputGradient[r * outStride + j] = ws.outputGradient[r * outStride + j]
+            }
         }
         inputOnly.forward(net, batch: batch)
         inputOnly.backwardInputOnly(net, batch: batch)
-        let dxOnly = (0..<(batch * sizes[0])).map { inputOnly.inputGradient[($0 / sizes[0]) * inStride + $0 % sizes[0]] }
-        #expect(dxOnly.map(\.bitPattern) == dx.map(\.bitPattern), "\(shape) batch \(batch): backwardInputOnly differs")
+        let dxOnly = (0..<(batch * sizes[0])).map {
+            inputOnly.inputGradient[($0 / sizes[0]) * inStride + $0 % sizes[0]]
+        }
+        #expect(
+            dxOnly.map(\.bitPattern) == dx.map(\.bitPattern),
+            "\(shape) batch \(batch): backwardInputOnly differs")
     }
 
-    @Test("Adam matches the PyTorch formula in Double over three steps, SIMD body and scalar tail", arguments: awkwardSizes)
+    @Test(
+        "Adam matches the PyTorch formula in Double over three steps, SIMD body and scalar tail",
+        arguments: awkwardSizes)
     func adam(_ n: Int) {
         var optimizer = Adam(parameterCount: n, learningRate: 1e-2)
         var parameters = FloatBuffer(count: n)
@@ -263,7 +292,9 @@ struct KernelReferenceTests {
         for i in 0..<n { parameters[i] = p0[i] }
         var p = p0.map(Double.init), m = [Double](repeating: 0, count: n), v = m
         // The optimiser's Float constants, widened: Float(0.999) alone moves 1 − β2 by 1.3e-5.
-        let (b1, b2, eps, lr) = (Double(Float(0.9)), Double(Float(0.999)), Double(Float(1e-8)), Double(Float(1e-2)))
+        let (b1, b2, eps, lr) = (
+            Double(Float(0.9)), Double(Float(0.999)), Double(Float(1e-8)), Double(Float(1e-2))
+        )
         for t in 1...3 {
             let g = randomValues(n, seed: UInt64(n * 10 + t), scale: 0.5)
             for i in 0..<n { gradient[i] = g[i] }

@@ -211,8 +211,11 @@ struct SafeTensorsTests {
         let decoded = try SafeTensors.decode(bytes)
         #expect(decoded.tensors == file.tensors)
         let n = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
-        let header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any])
-        for (name, dtype) in [("f32", "F32"), ("f64", "F64"), ("i32", "I32"), ("i64", "I64"), ("bool", "BOOL"), ("u8", "U8")] {
+        let header = try #require(
+            try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any])
+        for (name, dtype) in [
+            ("f32", "F32"), ("f64", "F64"), ("i32", "I32"), ("i64", "I64"), ("bool", "BOOL"), ("u8", "U8"),
+        ] {
             #expect((header[name] as? [String: Any])?["dtype"] as? String == dtype, "\(name)")
         }
         #expect(decoded.tensors["i64"]?.ints() == [1 << 40] && decoded.tensors["i64"]?.shape == [])

@@ -13,7 +13,9 @@ enum ReferencePython {
         var candidates = [environment["H2O_REFERENCE_PYTHON"], "/tmp/venv-h2o/bin/python"].compactMap { $0 }
         for dir in (environment["PATH"] ?? "").split(separator: ":") { candidates.append("\(dir)/python3") }
         for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
-            if (try? run(candidate, ["-c", "import numpy, safetensors.numpy"]))?.status == 0 { return candidate }
+            if (try? run(candidate, ["-c", "import numpy, safetensors.numpy"]))?.status == 0 {
+                return candidate
+            }
         }
         print(
             "note: skipping the numpy round trip of hidden-256 checkpoints: no python3 with numpy and safetensors "
@@ -38,12 +40,16 @@ enum ReferencePython {
 
 /// Overwrites every logical weight and bias of a buffer laid out like `shape` (padding stays
 /// zero) with N(0, 1/fan_in) weights and N(0, 0.01) biases, so no layer is near zero.
-func randomizeLayered(_ buffer: inout FloatBuffer, shape: MLPShape, random: inout TrainerRandom, scale: Float = 1) {
+func randomizeLayered(
+    _ buffer: inout FloatBuffer, shape: MLPShape, random: inout TrainerRandom, scale: Float = 1
+) {
     for l in 0..<shape.layerCount {
         let fanIn = shape.layerSizes[l], fanOut = shape.layerSizes[l + 1]
         let std = scale / Float(fanIn).squareRoot()
         for o in 0..<fanOut {
-            for i in 0..<fanIn { buffer[shape.weightIndex(layer: l, output: o, input: i)] = std * random.normal() }
+            for i in 0..<fanIn {
+                buffer[shape.weightIndex(layer: l, output: o, input: i)] = std * random.normal()
+            }
             buffer[shape.biasIndex(layer: l, output: o)] = 0.1 * scale * random.normal()
         }
     }
@@ -98,12 +104,14 @@ func randomAgent(S: Int, A: Int, hidden: Int, discriminator: Int, seed: UInt64) 
 /// Every buffer of the agent (padding included) with its name, and every step count.
 func agentBuffers(_ agent: borrowing H2OAgent) -> [(String, [Float])] {
     [
-        ("policy", agent.policy.parameters.array), ("q1", agent.q1.parameters.array), ("q2", agent.q2.parameters.array),
+        ("policy", agent.policy.parameters.array), ("q1", agent.q1.parameters.array),
+        ("q2", agent.q2.parameters.array),
         ("q1_target", agent.q1Target.parameters.array), ("q2_target", agent.q2Target.parameters.array),
         ("v", agent.value.parameters.array), ("disc_sa", agent.discriminatorSA.parameters.array),
         ("disc_sas", agent.discriminatorSAS.parameters.array), ("log_std", agent.logStd.array),
         ("log_alpha", agent.logAlpha.array),
-        ("m.policy", agent.policyOptimizer.firstMoment.array), ("v.policy", agent.policyOptimizer.secondMoment.array),
+        ("m.policy", agent.policyOptimizer.firstMoment.array),
+        ("v.policy", agent.policyOptimizer.secondMoment.array),
         ("m.q1", agent.q1Optimizer.firstMoment.array), ("v.q1", agent.q1Optimizer.secondMoment.array),
         ("m.q2", agent.q2Optimizer.firstMoment.array), ("v.q2", agent.q2Optimizer.secondMoment.array),
         ("m.v", agent.valueOptimizer.firstMoment.array), ("v.v", agent.valueOptimizer.secondMoment.array),
@@ -111,35 +119,45 @@ func agentBuffers(_ agent: borrowing H2OAgent) -> [(String, [Float])] {
         ("v.disc_sa", agent.discriminatorSAOptimizer.secondMoment.array),
         ("m.disc_sas", agent.discriminatorSASOptimizer.firstMoment.array),
         ("v.disc_sas", agent.discriminatorSASOptimizer.secondMoment.array),
-        ("m.log_std", agent.logStdOptimizer.firstMoment.array), ("v.log_std", agent.logStdOptimizer.secondMoment.array),
+        ("m.log_std", agent.logStdOptimizer.firstMoment.array),
+        ("v.log_std", agent.logStdOptimizer.secondMoment.array),
         ("m.log_alpha", agent.logAlphaOptimizer.firstMoment.array),
         ("v.log_alpha", agent.logAlphaOptimizer.secondMoment.array),
-        ("steps", [
-            agent.policyOptimizer.stepCount, agent.logStdOptimizer.stepCount, agent.q1Optimizer.stepCount,
-            agent.q2Optimizer.stepCount, agent.valueOptimizer.stepCount, agent.discriminatorSAOptimizer.stepCount,
-            agent.discriminatorSASOptimizer.stepCount, agent.logAlphaOptimizer.stepCount,
-        ].map(Float.init)),
+        (
+            "steps",
+            [
+                agent.policyOptimizer.stepCount, agent.logStdOptimizer.stepCount, agent.q1Optimizer.stepCount,
+                agent.q2Optimizer.stepCount, agent.valueOptimizer.stepCount,
+                agent.discriminatorSAOptimizer.stepCount,
+                agent.discriminatorSASOptimizer.stepCount, agent.logAlphaOptimizer.stepCount,
+            ].map(Float.init)
+        ),
     ]
 }
 
 private func temporaryDirectory() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("agentfile-\(UUID().uuidString)").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("agentfile-\(UUID().uuidString)")
+        .path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
 
 @Suite("Checkpoints in PyTorch order at every width")
 struct AgentFileRoundTripTests {
-    @Test("resume (write, read) keeps every weight, target, Adam moment and step count bit-identical",
-          arguments: [(100, 64), (256, 256), (65, 100)])
+    @Test(
+        "resume (write, read) keeps every weight, target, Adam moment and step count bit-identical",
+        arguments: [(100, 64), (256, 256), (65, 100)])
     func resumeIsBitIdentical(hidden: Int, discriminator: Int) throws {
-        let agent = randomAgent(S: 5, A: 2, hidden: hidden, discriminator: discriminator, seed: UInt64(hidden))
+        let agent = randomAgent(
+            S: 5, A: 2, hidden: hidden, discriminator: discriminator, seed: UInt64(hidden))
         let path = try temporaryDirectory() + "/checkpoint.safetensors"
         try AgentFile.tensors(of: agent, algorithm: .h2oPlus).writeDurably(path: path)
         let restored = try AgentFile.agent(
             from: AgentFile.read(path: path), expect: (5, 2, hidden, discriminator), source: path)
         for ((name, a), (_, b)) in zip(agentBuffers(agent), agentBuffers(restored)) {
-            #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "hidden \(hidden): \(name) changed in the round trip")
+            #expect(
+                a.map(\.bitPattern) == b.map(\.bitPattern),
+                "hidden \(hidden): \(name) changed in the round trip")
         }
     }
 
@@ -153,7 +171,10 @@ struct AgentFileRoundTripTests {
         let values = w.values
         var mismatches = 0
         for o in 0..<100 {
-            for i in 0..<100 where values[o * 100 + i] != agent.policy.parameters[shape.weightIndex(layer: 1, output: o, input: i)] {
+            for i in 0..<100
+            where values[o * 100 + i]
+                != agent.policy.parameters[shape.weightIndex(layer: 1, output: o, input: i)]
+            {
                 mismatches += 1
             }
         }
@@ -161,7 +182,10 @@ struct AgentFileRoundTripTests {
         let m = try #require(file.tensors["adam.m.disc_sa.0.weight"])
         let dShape = agent.discriminatorSA.shape
         #expect(m.shape == [64, 4])
-        #expect(m.values[63 * 4 + 2] == agent.discriminatorSAOptimizer.firstMoment[dShape.weightIndex(layer: 0, output: 63, input: 2)])
+        #expect(
+            m.values[63 * 4 + 2]
+                == agent.discriminatorSAOptimizer.firstMoment[
+                    dShape.weightIndex(layer: 0, output: 63, input: 2)])
     }
 
     @Test(
@@ -173,9 +197,11 @@ struct AgentFileRoundTripTests {
         let S = 5, A = 2
         let agent = randomAgent(S: S, A: A, hidden: 256, discriminator: 256, seed: 256)
         let dir = try temporaryDirectory()
-        try AgentFile.tensors(of: agent, algorithm: .h2oPlus).writeDurably(path: dir + "/checkpoint.safetensors")
+        try AgentFile.tensors(of: agent, algorithm: .h2oPlus).writeDurably(
+            path: dir + "/checkpoint.safetensors")
         let policy = PolicyFile(
-            network: agent.policy.clone(), head: .tanhGaussian, logStdScale: agent.logStd[0], logStdBias: agent.logStd[1])
+            network: agent.policy.clone(), head: .tanhGaussian, logStdScale: agent.logStd[0],
+            logStdBias: agent.logStd[1])
         try policy.save(path: dir + "/policy.safetensors")
 
         let rows = 7
@@ -223,12 +249,15 @@ struct AgentFileRoundTripTests {
                 var worst = 0.0
                 for (a, b) in zip(got, want) { worst = max(worst, abs(Double(a) - b) / max(1, abs(b))) }
                 #expect(worst <= 1e-5, "\(file) \(name): numpy's PyTorch-layout forward differs by \(worst)")
-                #expect(want.map(abs).max()! > 1e-2, "\(file) \(name): outputs too small to tell layouts apart")
+                #expect(
+                    want.map(abs).max()! > 1e-2, "\(file) \(name): outputs too small to tell layouts apart")
             }
         }
     }
 
-    @Test("robotctl train verify-step at hidden 256 (the mujoco preset) writes the reference's [out][in] tensors")
+    @Test(
+        "robotctl train verify-step at hidden 256 (the mujoco preset) writes the reference's [out][in] tensors"
+    )
     func verifyStepAtHidden256() throws {
         let config = "h2oplus_mujoco"
         let out = try temporaryDirectory() + "/out.safetensors"

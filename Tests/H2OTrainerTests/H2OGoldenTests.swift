@@ -68,8 +68,10 @@ struct H2OGoldenTests {
 
         let expected = try NumpyArchive.readNPZ(path: H2OFixture.path("golden_losses.npz", config: config))
         for (name, value) in losses.named {
-            let want = try #require(expected[name.replacingOccurrences(of: "/", with: ".")], "\(config): no \(name)")
-                .doubles()[0]
+            let want = try #require(
+                expected[name.replacingOccurrences(of: "/", with: ".")], "\(config): no \(name)"
+            )
+            .doubles()[0]
             let rel = abs(Double(value) - want) / max(abs(want), 1e-6)
             #expect(rel <= 1e-4, "\(config) \(name): \(value) vs reference \(want)")
         }
@@ -83,7 +85,9 @@ struct H2OGoldenTests {
         #expect(Set(out.tensors.keys) == Set(want.tensors.keys), "\(config)")
         for (name, tensor) in want.tensors {
             guard let got = out.tensors[name] else { continue }
-            #expect(got.shape == tensor.shape || tensor.count == 1, "\(config) \(name) shape \(got.shape) vs \(tensor.shape)")
+            #expect(
+                got.shape == tensor.shape || tensor.count == 1,
+                "\(config) \(name) shape \(got.shape) vs \(tensor.shape)")
             if tensor.dtype == .int64 {
                 #expect(got.ints() == tensor.ints(), "\(config) \(name)")
                 continue
