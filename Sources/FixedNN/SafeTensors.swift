@@ -1,40 +1,38 @@
 import Foundation
 
-/// Named f32 tensors and string metadata in the `.safetensors` format (Hugging Face), read and
-/// written without dependencies.
+/// Named tensors and string metadata in the `.safetensors` format (Hugging Face), read and
+/// written without dependencies: the one implementation behind policies, checkpoints and
+/// `robotctl train verify-step` files.
 ///
 /// Format: an 8-byte little-endian `UInt64` header length `N`; `N` bytes of UTF-8 JSON mapping
 /// each tensor name to `{"dtype":"F32","shape":[…],"data_offsets":[begin,end]}` plus an optional
 /// `"__metadata__"` object of string values; then the data buffer, offsets relative to its start,
-/// row-major (C order), little-endian. This reader accepts only `F32` tensors and checks the
-/// header against the file before touching data: every offset in range, ranges matching shapes,
-/// tensors contiguous and non-overlapping and covering the whole buffer (the rules of the
-/// reference implementation), all values finite unless asked otherwise.
+/// row-major (C order), little-endian. Supported dtypes: `F32`, `F64`, `I32`, `I64`, `BOOL`, `U8`
+/// (any other is rejected). The reader checks the header against the file before touching data:
+/// every offset in range, ranges matching shapes and dtypes, tensors contiguous and
+/// non-overlapping and covering the whole buffer (the rules of the reference implementation),
+/// `BOOL` bytes 0 or 1, and all `F32`/`F64` values finite unless asked otherwise. Readers of
+/// network weights (``tensor(_:shape:dtype:)`` by default, ``readLayered(prefix:shape:into:)``)
+/// further require `F32`.
 ///
 /// The writer sorts tensors by name, writes metadata first, pads the header with spaces to a
 /// multiple of 8 bytes (as the reference implementation does) and lays tensors out back to back
-/// in name order, so files are byte-for-byte reproducible.
+/// in name order, so files are byte-for-byte reproducible. Durable files (checkpoints) are
+/// written by the caller as ``encode()`` plus an fsyncing atomic write; ``write(path:)`` is
+/// Foundation's atomic replace without fsync.
 ///
 /// Networks use PyTorch's `nn.Linear` naming: ``insert(_:prefix:)`` stores layer `i` of an
 /// ``MLP`` as `<prefix>.<i>.weight` (shape `[out, in]`) and `<prefix>.<i>.bias` (shape `[out]`),
 /// `i` counting affine layers from 0 (a `torch.nn.ModuleList` of `nn.Linear`; for an
-/// `nn.Sequential` that interleaves activations, rename its indices 0, 2, 4 → 0, 1, 2).
+/// `nn.Sequential` that interleaves activations, rename its indices 0, 2, 4 → 0, 1, 2). The
+/// in-memory panel layout of ``MLPShape`` is translated through
+/// ``MLPShape/weightIndex(layer:output:input:)`` in both directions.
 ///
 /// Set-up code: allocates and throws ``SafeTensorsError``; never real-time.
 public struct SafeTensors: Sendable {
-    /// One tensor: its shape and its values in row-major order.
-    public struct Tensor: Sendable, Equatable {
-        public var shape: [Int]
-        public var values: [Float]
-
-        /// A tensor of `shape` holding `values` (`values.count` must equal the shape's product).
-        public init(shape: [Int], values: [Float]) {
-            precondition(
-                shape.reduce(1, *) == values.count, "SafeTensors.Tensor: values do not fill the shape")
-            self.shape = shape
-            self.values = values
-        }
-    }
+    /// One tensor: dtype, shape and little-endian bytes in row-major order (the same value type
+    /// as numpy arrays; ``NumpyArray/init(shape:values:)`` and ``NumpyArray/values`` give F32).
+    public typealias Tensor = NumpyArray
 
     /// Tensors by name.
     public var tensors: [String: Tensor]
@@ -107,10 +105,10 @@ public struct SafeTensors: Sendable {
         var offset = 0
         for name in names {
             let t = tensors[name]!
-            let end = offset + 4 * t.values.count
+            let end = offset + t.bytes.count
             let shape = t.shape.map(String.init).joined(separator: ",")
             fields.append(
-                "\(Self.jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}"
+                "\(Self.jsonString(name)):{\"dtype\":\"\(t.dtype.safetensorsName)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}"
             )
             offset = end
         }
@@ -121,11 +119,7 @@ public struct SafeTensors: Sendable {
         out.reserveCapacity(8 + headerBytes.count + offset)
         withUnsafeBytes(of: UInt64(headerBytes.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(contentsOf: headerBytes)
-        for name in names {
-            for v in tensors[name]!.values {
-                withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-            }
-        }
+        for name in names { out.append(contentsOf: tensors[name]!.bytes) }
         return out
     }
 
@@ -219,18 +213,24 @@ public struct SafeTensors: Sendable {
             }
         }
 
-        struct Entry { var name: String; var shape: [Int]; var begin: Int; var end: Int }
+        struct Entry {
+            var name: String
+            var dtype: NumpyArray.DType
+            var shape: [Int]
+            var begin: Int
+            var end: Int
+        }
         var entries: [Entry] = []
         for (name, value) in root where name != "__metadata__" {
             guard let info = value as? [String: Any] else {
                 throw fail("tensor '\(name)' is not described by a JSON object", notSafetensors)
             }
-            guard let dtype = info["dtype"] as? String else {
+            guard let dtypeName = info["dtype"] as? String else {
                 throw fail("tensor '\(name)' has no dtype", notSafetensors)
             }
-            guard dtype == "F32" else {
+            guard let dtype = NumpyArray.DType(safetensorsName: dtypeName) else {
                 throw fail(
-                    "tensor '\(name)' has dtype \(dtype); only F32 is supported",
+                    "tensor '\(name)' has dtype \(dtypeName); only \(NumpyArray.DType.allCases.map(\.safetensorsName).joined(separator: ", ")) are supported",
                     "convert before saving (torch: tensor.float(); numpy: array.astype(np.float32))")
             }
             guard let shapeAny = info["shape"] as? [Any], let shape = integers(shapeAny),
@@ -269,12 +269,12 @@ public struct SafeTensors: Sendable {
                 }
                 elements = p
             }
-            guard end - begin == 4 * elements else {
+            guard end - begin == dtype.size * elements else {
                 throw fail(
-                    "tensor '\(name)' spans \(end - begin) bytes but shape \(shape) of F32 needs \(4 * elements)",
+                    "tensor '\(name)' spans \(end - begin) bytes but shape \(shape) of \(dtypeName) needs \(dtype.size * elements)",
                     notSafetensors)
             }
-            entries.append(Entry(name: name, shape: shape, begin: begin, end: end))
+            entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: begin, end: end))
         }
         entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
         var expected = 0
@@ -297,23 +297,26 @@ public struct SafeTensors: Sendable {
                 notSafetensors)
         }
         for e in entries {
-            let count = (e.end - e.begin) / 4
-            var values = [Float](repeating: 0, count: count)
-            var p = dataStart + e.begin
-            for i in 0..<count {
-                let bits =
-                    UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(
-                        bytes[p + 3]) << 24
-                let v = Float(bitPattern: bits)
-                if !allowNonFinite && !v.isFinite {
+            let tensor = NumpyArray(
+                dtype: e.dtype, shape: e.shape,
+                bytes: Array(bytes[(dataStart + e.begin)..<(dataStart + e.end)]))
+            switch e.dtype {
+            case .float32, .float64:
+                if !allowNonFinite, let i = tensor.doubles().firstIndex(where: { !$0.isFinite }) {
                     throw fail(
-                        "tensor '\(e.name)' holds \(v) at index \(i) (training diverged?)",
+                        "tensor '\(e.name)' holds \(tensor.doubles()[i]) at index \(i) (training diverged?)",
                         "use an earlier checkpoint or retrain")
                 }
-                values[i] = v
-                p += 4
+            case .bool:
+                if let i = tensor.bytes.firstIndex(where: { $0 > 1 }) {
+                    throw fail(
+                        "tensor '\(e.name)' is BOOL but byte \(i) is \(tensor.bytes[i]), not 0 or 1 (corrupted)",
+                        notSafetensors)
+                }
+            case .int32, .int64, .uint8:
+                break
             }
-            result.tensors[e.name] = Tensor(shape: e.shape, values: values)
+            result.tensors[e.name] = tensor
         }
         return result
     }
@@ -390,15 +393,15 @@ public struct SafeTensors: Sendable {
         buffer.fill(0)
         for l in 0..<shape.layerCount {
             let (fanIn, fanOut) = (shape.layerSizes[l], shape.layerSizes[l + 1])
-            let weight = try tensor("\(prefix).\(l).weight", shape: [fanOut, fanIn])
-            let bias = try tensor("\(prefix).\(l).bias", shape: [fanOut])
+            let weight = try tensor("\(prefix).\(l).weight", shape: [fanOut, fanIn]).values
+            let bias = try tensor("\(prefix).\(l).bias", shape: [fanOut]).values
             let b = shape.biasOffset(ofLayer: l)
             for o in 0..<fanOut {
                 for i in 0..<fanIn {
                     buffer.baseAddress[shape.weightIndex(layer: l, output: o, input: i)] =
-                        weight.values[o * fanIn + i]
+                        weight[o * fanIn + i]
                 }
-                buffer.baseAddress[b + o] = bias.values[o]
+                buffer.baseAddress[b + o] = bias[o]
             }
         }
         if let extra = tensors.keys.sorted().first(where: {
@@ -422,17 +425,20 @@ public struct SafeTensors: Sendable {
     /// Fills `buffer` from tensor `name`, which must hold exactly `buffer.count` values.
     public func read(_ name: String, into buffer: inout FloatBuffer) throws(SafeTensorsError) {
         let t = try tensor(name, shape: nil)
-        guard t.values.count == buffer.count else {
+        guard t.count == buffer.count else {
             throw SafeTensorsError(
                 file: source,
-                problem: "tensor '\(name)' has \(t.values.count) values, expected \(buffer.count)",
+                problem: "tensor '\(name)' has \(t.count) values, expected \(buffer.count)",
                 fix: "the file was written for a different network size")
         }
         for (i, v) in t.values.enumerated() { buffer.baseAddress[i] = v }
     }
 
-    /// Tensor `name`, checked against `shape` when given.
-    public func tensor(_ name: String, shape: [Int]?) throws(SafeTensorsError) -> Tensor {
+    /// Tensor `name`, checked against `shape` when given and against `dtype` (default F32;
+    /// nil accepts any).
+    public func tensor(
+        _ name: String, shape: [Int]?, dtype: NumpyArray.DType? = .float32
+    ) throws(SafeTensorsError) -> Tensor {
         guard let t = tensors[name] else {
             throw SafeTensorsError(
                 file: source, problem: "tensor '\(name)' is missing",
@@ -443,6 +449,57 @@ public struct SafeTensors: Sendable {
                 file: source, problem: "tensor '\(name)' has shape \(t.shape), expected \(shape)",
                 fix: "the file was written for a different network size")
         }
+        if let dtype, t.dtype != dtype {
+            throw SafeTensorsError(
+                file: source,
+                problem:
+                    "tensor '\(name)' has dtype \(t.dtype.safetensorsName), expected \(dtype.safetensorsName)",
+                fix: dtype == .float32
+                    ? "convert before saving (torch: tensor.float(); numpy: array.astype(np.float32))"
+                    : "rewrite the file with \(dtype.safetensorsName) for this tensor")
+        }
         return t
+    }
+}
+
+extension NumpyArray {
+    /// An F32 tensor of `shape` holding `values` (`values.count` must equal the shape's product).
+    public init(shape: [Int], values: [Float]) {
+        precondition(shape.reduce(1, *) == values.count, "SafeTensors.Tensor: values do not fill the shape")
+        self.init(values, shape: shape)
+    }
+
+    /// The elements of an F32 tensor (precondition: `dtype == .float32`; use ``floats()`` to
+    /// convert other dtypes). Setting stores F32 values of the same count.
+    public var values: [Float] {
+        get {
+            precondition(dtype == .float32, "NumpyArray.values: \(dtype) tensor, use floats()")
+            return floats()
+        }
+        set {
+            precondition(
+                newValue.count == count, "NumpyArray.values: \(newValue.count) values for shape \(shape)")
+            self = NumpyArray(newValue, shape: shape)
+        }
+    }
+}
+
+extension NumpyArray.DType {
+    /// The dtype's name in a `.safetensors` header (`F32`, `F64`, `I32`, `I64`, `BOOL`, `U8`).
+    public var safetensorsName: String {
+        switch self {
+        case .float32: "F32"
+        case .float64: "F64"
+        case .int32: "I32"
+        case .int64: "I64"
+        case .bool: "BOOL"
+        case .uint8: "U8"
+        }
+    }
+
+    /// The dtype named `name` in a `.safetensors` header; nil when not supported.
+    public init?(safetensorsName name: String) {
+        guard let match = Self.allCases.first(where: { $0.safetensorsName == name }) else { return nil }
+        self = match
     }
 }

@@ -2,7 +2,10 @@ import FixedNN
 import Foundation
 
 /// The agent as named tensors: the layout of checkpoints and of `robotctl train verify-step`'s
-/// parameter files (README, "H2OTrainer: files").
+/// parameter files (README, "H2OTrainer: files"), in ``SafeTensors`` (the one `.safetensors`
+/// implementation). Weights go through ``SafeTensors/insertLayered(_:shape:prefix:)`` and
+/// ``SafeTensors/readLayered(prefix:shape:into:)``, so files hold PyTorch's `[out][in]` at every
+/// width, whatever the in-memory panel layout of ``MLPShape``.
 ///
 /// - Networks `policy`, `q1`, `q2`, `q1_target`, `q2_target`, `v`, `disc_sa`, `disc_sas`:
 ///   `{net}.{l}.weight` F32 [out, in] (PyTorch's layout) and `{net}.{l}.bias` F32 [out], l = 0, 1, 2.
@@ -19,15 +22,21 @@ public enum AgentFile {
         "policy": "policy", "q1": "q", "q2": "q", "v": "v", "disc_sa": "disc_sa", "disc_sas": "disc_sas",
     ]
 
-    /// The agent's tensors and metadata.
-    public static func tensors(of agent: borrowing H2OAgent, algorithm: Algorithm, extraMetadata: [String: String] = [:]) -> TensorFile {
-        var file = TensorFile()
-        func put(_ name: String, _ mlp: borrowing MLP) {
-            for (k, v) in layers(mlp.shape, mlp.parameters, prefix: name) { file.tensors[k] = v }
+    /// Reads a checkpoint or parameter file; a missing or malformed file is a
+    /// `TrainerError.incompatibleCheckpoint` naming it.
+    public static func read(path: String) throws -> SafeTensors {
+        do { return try SafeTensors.read(path: path) } catch {
+            throw TrainerError.incompatibleCheckpoint(path: path, problem: error.problem + (error.fix.isEmpty ? "" : "; \(error.fix)"))
         }
+    }
+
+    /// The agent's tensors and metadata.
+    public static func tensors(of agent: borrowing H2OAgent, algorithm: Algorithm, extraMetadata: [String: String] = [:]) -> SafeTensors {
+        var file = SafeTensors()
+        func put(_ name: String, _ mlp: borrowing MLP) { file.insert(mlp, prefix: name) }
         func putMoments(_ name: String, _ shape: MLPShape, _ adam: borrowing Adam) {
-            for (k, v) in layers(shape, adam.firstMoment, prefix: "adam.m.\(name)") { file.tensors[k] = v }
-            for (k, v) in layers(shape, adam.secondMoment, prefix: "adam.v.\(name)") { file.tensors[k] = v }
+            file.insertLayered(adam.firstMoment, shape: shape, prefix: "adam.m.\(name)")
+            file.insertLayered(adam.secondMoment, shape: shape, prefix: "adam.v.\(name)")
         }
         put("policy", agent.policy)
         put("q1", agent.q1)
@@ -72,11 +81,11 @@ public enum AgentFile {
     /// hidden), a mismatch is a one-line error naming both architectures. `source` names the
     /// file in errors.
     public static func agent(
-        from file: TensorFile, base: Hyperparameters = .mujoco, expect: (S: Int, A: Int, hidden: Int, discriminatorHidden: Int)? = nil,
+        from file: SafeTensors, base: Hyperparameters = .mujoco, expect: (S: Int, A: Int, hidden: Int, discriminatorHidden: Int)? = nil,
         source: String
     ) throws -> H2OAgent {
         func fail(_ problem: String) -> TrainerError { .incompatibleCheckpoint(path: source, problem: problem) }
-        func tensor(_ name: String) throws -> NumpyArray {
+        func tensor(_ name: String) throws -> SafeTensors.Tensor {
             guard let t = file.tensors[name] else {
                 throw fail("missing tensor '\(name)'; this is not an H2OTrainer checkpoint or parameter file (see README, H2OTrainer files)")
             }
@@ -108,13 +117,9 @@ public enum AgentFile {
                 guard w.shape == [o, i], b.shape == [o] else {
                     throw fail("tensor '\(name).\(l).weight' has shape \(w.shape) (bias \(b.shape)) but the architecture needs [\(o), \(i)] ([\(o)])")
                 }
-                let wv = w.floats(), bv = b.floats()
-                let stride = shape.outputStride(ofLayer: l)
-                let wo = shape.weightOffset(ofLayer: l), bo = shape.biasOffset(ofLayer: l)
-                for out in 0..<o {
-                    for inp in 0..<i { buffer[wo + inp * stride + out] = wv[out * i + inp] }
-                    buffer[bo + out] = bv[out]
-                }
+            }
+            do { try file.readLayered(prefix: name, shape: shape, into: &buffer) } catch {
+                throw fail(error.problem + (error.fix.isEmpty ? "" : "; \(error.fix)"))
             }
         }
         func scalar(_ name: String) throws -> Float {
@@ -168,26 +173,6 @@ public enum AgentFile {
         agent.discriminatorSASOptimizer.stepCount = try steps("disc_sas")
         agent.logAlphaOptimizer.stepCount = try steps("log_alpha")
         return agent
-    }
-
-    /// `{prefix}.{l}.weight` [out, in] and `{prefix}.{l}.bias` [out] from a buffer laid out
-    /// like an MLP of `shape`.
-    static func layers(_ shape: MLPShape, _ buffer: borrowing FloatBuffer, prefix: String) -> [(String, NumpyArray)] {
-        var out: [(String, NumpyArray)] = []
-        for l in 0..<shape.layerCount {
-            let (i, o) = (shape.layerSizes[l], shape.layerSizes[l + 1])
-            let stride = shape.outputStride(ofLayer: l)
-            let wo = shape.weightOffset(ofLayer: l), bo = shape.biasOffset(ofLayer: l)
-            var w = [Float](repeating: 0, count: o * i)
-            var b = [Float](repeating: 0, count: o)
-            for out in 0..<o {
-                for inp in 0..<i { w[out * i + inp] = buffer[wo + inp * stride + out] }
-                b[out] = buffer[bo + out]
-            }
-            out.append(("\(prefix).\(l).weight", NumpyArray(w, shape: [o, i])))
-            out.append(("\(prefix).\(l).bias", NumpyArray(b, shape: [o])))
-        }
-        return out
     }
 }
 

@@ -55,7 +55,7 @@ public enum Training {
         var agent: H2OAgent? = nil
         var startEpoch = 0
         if let path = o.resume {
-            let file = try TensorFile.read(path: path)
+            let file = try AgentFile.read(path: path)
             agent = try AgentFile.agent(
                 from: file, base: h, expect: (S, A, h.hiddenSize, h.discriminatorHiddenSize), source: path)
             if let algo = file.metadata["h2o.algorithm"], algo != o.algorithm.rawValue {
@@ -84,12 +84,12 @@ public enum Training {
             guard run.agentIsFinite else {
                 throw TrainerError.nonFiniteLoss(step: report.updates, loss: "parameters", value: .nan)
             }
-            try run.checkpoint().write(path: output.checkpointPath)
+            try run.checkpoint().writeDurably(path: output.checkpointPath)
             if o.progress { bar.draw(report, lastEval: lastEval) }
         }
         let provenance = ["algorithm": o.algorithm.rawValue, "task": task.name, "seed": String(h.seed), "epochs": String(run.epoch)]
         do {
-            try run.policyFile(provenance: provenance).save(path: output.policyPath)
+            try run.policyFile(provenance: provenance).tensors().writeDurably(path: output.policyPath)
         } catch {
             throw TrainerError.io(path: output.policyPath, problem: "\(error)")
         }

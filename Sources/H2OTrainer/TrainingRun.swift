@@ -202,7 +202,7 @@ public final class TrainingRun<SimEnv: TaskEnvironment, EvalEnv: TaskEnvironment
     }
 
     /// The agent as a checkpoint (AgentFile layout plus `h2o.epoch`).
-    public func checkpoint() -> TensorFile {
+    public func checkpoint() -> SafeTensors {
         AgentFile.tensors(of: agent, algorithm: algorithm, extraMetadata: ["h2o.epoch": String(epoch)])
     }
 

@@ -14,7 +14,7 @@ public enum VerifyStep {
     public static func run(params: String, batch: String, noise: String, out: String, algorithm: Algorithm? = nil) throws
         -> StepLosses
     {
-        let file = try TensorFile.read(path: params)
+        let file = try AgentFile.read(path: params)
         let chosen = try algorithm ?? file.metadata["h2o.algorithm"].map {
             guard let a = Algorithm(rawValue: $0) else {
                 throw TrainerError.incompatibleCheckpoint(path: params, problem: "metadata h2o.algorithm '\($0)' is not one of \(Algorithm.allCases.map(\.rawValue))")
@@ -30,7 +30,7 @@ public enum VerifyStep {
         var result = AgentFile.tensors(of: agent, algorithm: chosen)
         for (k, v) in file.metadata where result.metadata[k] == nil { result.metadata[k] = v }
         result.metadata["h2o.losses"] = losses.jsonString
-        try result.write(path: out)
+        try result.writeDurably(path: out)
         return losses
     }
 }

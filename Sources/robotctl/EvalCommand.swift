@@ -61,7 +61,7 @@ struct EvalCommand: ParsableCommand {
         }
         let file: PolicyFile
         if path.contains("-sim-agent-") {
-            let checkpoint = try wrap { try TensorFile.read(path: path) }
+            let checkpoint = try wrap { try AgentFile.read(path: path) }
             file = try wrap { try StartingPolicy.policy(fromCheckpoint: checkpoint, actionScale: [Float(task.parameters.maxTorque)], source: path) }
         } else {
             file = try wrap { try StartingPolicy.load(path: path, task: task) }

@@ -74,7 +74,7 @@ struct RunCommand: ParsableCommand {
         settings.hyperparameters.gamma = learnerTask.discount
 
         // Starting policy: a file, or the simulator-trained agent (cached).
-        var checkpoint: TensorFile?
+        var checkpoint: SafeTensors?
         var startDescription: String
         var policyFile: PolicyFile
         if let path = policy {

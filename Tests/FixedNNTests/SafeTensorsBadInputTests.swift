@@ -146,13 +146,53 @@ struct SafeTensorsBadInputTests {
             file(header: #"{"a":{"dtype":"F32","shape":[1]}}"#, data: four), mentioning: ["data_offsets"])
     }
 
-    @Test("a wrong dtype names the tensor and the fix")
-    func wrongDtype() {
+    @Test("an unsupported dtype names the tensor, the supported ones and the fix")
+    func unsupportedDtype() {
         expectError(
             file(
-                header: #"{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}"#,
+                header: #"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#,
+                data: [0, 60, 0, 60]),
+            mentioning: ["'a'", "F16", "F32, F64, I32, I64, BOOL, U8", "float32"])
+    }
+
+    @Test("a byte count that does not match the dtype names both")
+    func dtypeSizeMismatch() {
+        expectError(
+            file(
+                header: #"{"a":{"dtype":"F64","shape":[4],"data_offsets":[0,16]}}"#,
                 data: floats([1, 2, 3, 4])),
-            mentioning: ["'a'", "F64", "float32"])
+            mentioning: ["'a'", "F64", "32"])
+    }
+
+    @Test("a BOOL byte other than 0 or 1 is corruption")
+    func badBool() {
+        expectError(
+            file(header: #"{"a":{"dtype":"BOOL","shape":[4],"data_offsets":[0,4]}}"#, data: [0, 1, 2, 1]),
+            mentioning: ["'a'", "BOOL", "byte 2"])
+    }
+
+    @Test("a network weight that is not F32 names the tensor, its dtype and the fix")
+    func weightNotF32() throws {
+        let bytes = file(
+            header: #"{"a":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}"#, data: floats([1, 2, 3, 4]))
+        let decoded = try SafeTensors.decode(bytes, source: source)
+        #expect(decoded.tensors["a"]?.doubles().count == 2)
+        do {
+            _ = try decoded.tensor("a", shape: [2])
+            Issue.record("an F64 tensor was accepted as F32")
+        } catch {
+            #expect(
+                error.description.contains("'a'") && error.description.contains("F64")
+                    && error.description.contains("float32") && !error.description.contains("\n"))
+        }
+    }
+
+    @Test("non-finite F64 values are rejected like F32 ones")
+    func nonFiniteDouble() {
+        let nan = withUnsafeBytes(of: Double.nan.bitPattern.littleEndian) { Array($0) }
+        expectError(
+            file(header: #"{"d":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#, data: nan),
+            mentioning: ["'d'", "nan", "index 0"])
     }
 
     @Test("NaN and infinite weights are rejected with the tensor and index")

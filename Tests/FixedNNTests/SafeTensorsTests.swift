@@ -35,28 +35,29 @@ struct SafeTensorsTests {
                 [Activation].self, from: Data(file.metadata["\(name).activations"]!.utf8))
             let shape = MLPShape(layerSizes: sizes, activations: acts)
             let net = try file.network(prefix: name, shape: shape)
-            let inputs = try file.tensor("\(name).inputs", shape: nil)
-            let outputs = try file.tensor("\(name).outputs", shape: nil)
-            let n = inputs.shape[0]
-            #expect(n == 16 && outputs.shape == [n, shape.outputSize])
+            let inputTensor = try file.tensor("\(name).inputs", shape: nil)
+            let outputTensor = try file.tensor("\(name).outputs", shape: nil)
+            let inputs = inputTensor.values, outputs = outputTensor.values
+            let n = inputTensor.shape[0]
+            #expect(n == 16 && outputTensor.shape == [n, shape.outputSize])
             var scratch = InferenceScratch(shape: shape)
             var ws = MLPWorkspace(shape: shape, maxBatch: n)
             var y = [Float](repeating: 0, count: shape.outputSize)
             for r in 0..<n {
                 for i in 0..<shape.inputSize {
-                    ws.input[r * ws.inputStride + i] = inputs.values[r * shape.inputSize + i]
+                    ws.input[r * ws.inputStride + i] = inputs[r * shape.inputSize + i]
                 }
             }
             ws.forward(net, batch: n)
             for r in 0..<n {
-                inputs.values.withUnsafeBufferPointer { x in
+                inputs.withUnsafeBufferPointer { x in
                     y.withUnsafeMutableBufferPointer { out in
                         net.infer(
                             x.baseAddress! + r * shape.inputSize, into: out.baseAddress!, scratch: &scratch)
                     }
                 }
                 for k in 0..<shape.outputSize {
-                    let expected = outputs.values[r * shape.outputSize + k]
+                    let expected = outputs[r * shape.outputSize + k]
                     #expect(
                         abs(y[k] - expected) <= 2e-5 * max(1, abs(expected)), "\(name) row \(r) output \(k)")
                     #expect(
@@ -195,6 +196,29 @@ struct SafeTensorsTests {
         var alpha = FloatBuffer(count: 1)
         try decoded.read("log_alpha", into: &alpha)
         #expect(alpha[0] == 0.5)
+    }
+
+    @Test("every supported dtype round-trips under its safetensors name, scalars included")
+    func everyDtypeRoundTrips() throws {
+        var file = SafeTensors()
+        file.tensors["f32"] = NumpyArray([Float(1.5), -2], shape: [2])
+        file.tensors["f64"] = NumpyArray([0.1, 0.2, 0.3], shape: [3, 1])
+        file.tensors["i32"] = NumpyArray([Int32(-7), 8])
+        file.tensors["i64"] = NumpyArray([Int64(1) << 40], shape: [])
+        file.tensors["bool"] = NumpyArray([true, false, true])
+        file.tensors["u8"] = NumpyArray([UInt8(0), 255])
+        let bytes = file.encode()
+        let decoded = try SafeTensors.decode(bytes)
+        #expect(decoded.tensors == file.tensors)
+        let n = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        let header = try #require(
+            try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any])
+        for (name, dtype) in [
+            ("f32", "F32"), ("f64", "F64"), ("i32", "I32"), ("i64", "I64"), ("bool", "BOOL"), ("u8", "U8"),
+        ] {
+            #expect((header[name] as? [String: Any])?["dtype"] as? String == dtype, "\(name)")
+        }
+        #expect(decoded.tensors["i64"]?.ints() == [1 << 40] && decoded.tensors["i64"]?.shape == [])
     }
 }
 

@@ -70,16 +70,17 @@ func directionalDerivative(
 
 func norm(_ v: [Float]) -> Float { v.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 
-/// The golden fixture's agent (S=3, A=1, hidden 8, discriminators 16).
+/// The small golden fixture's agent (S=3, A=1, hidden 8, discriminators 16).
 func goldenAgent() throws -> H2OAgent {
-    let file = try TensorFile.read(path: H2OFixture.path("golden_params_in.safetensors"))
+    let file = try AgentFile.read(path: H2OFixture.path("golden_params_in.safetensors", config: "h2oplus_small"))
     return try AgentFile.agent(from: file, source: "golden")
 }
 
-/// The golden fixture's batch and noise.
+/// The small golden fixture's batch and noise.
 func goldenInputs(_ algorithm: Algorithm = .h2oPlus) throws -> StepInputs {
     try StepInputs.load(
-        batch: H2OFixture.path("golden_batch.npz"), noise: H2OFixture.path("golden_noise.npz"), algorithm: algorithm,
+        batch: H2OFixture.path("golden_batch.npz", config: "h2oplus_small"),
+        noise: H2OFixture.path("golden_noise.npz", config: "h2oplus_small"), algorithm: algorithm,
         observationSize: 3, actionSize: 1)
 }
 

@@ -26,7 +26,7 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
     private let running = Atomic<Bool>(false)
     private let updates = Atomic<Int>(0)
     private var thread: NativeThread?
-    private var checkpoint: TensorFile
+    private var checkpoint: SafeTensors
     private var bestValidation: Double
     /// Test hook: make the agent's parameters non-finite at this update (a diverging trainer).
     public var divergeAtUpdate: Int?

@@ -38,7 +38,7 @@ public enum SimPretraining {
     /// What pre-training produced.
     public struct Result: Sendable {
         /// The agent (SAC-trained policy and critics) as an `AgentFile` checkpoint.
-        public var checkpoint: TensorFile
+        public var checkpoint: SafeTensors
         /// Mean return of the deterministic policy in the simulator at the end.
         public var simulatorReturn: Double
         /// Wall time, seconds.

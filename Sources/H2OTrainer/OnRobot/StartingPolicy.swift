@@ -39,10 +39,10 @@ public enum StartingPolicy {
     /// cached. Returns the checkpoint, its simulator return and whether it came from the cache.
     public static func simulatorTrained<T: SimulatedTask>(
         task: T, plan: SimPretraining.Plan, cacheDirectory: String, progress: (Int, Int, Double?) -> Void
-    ) throws -> (checkpoint: TensorFile, simulatorReturn: Double, cachedPath: String, fromCache: Bool) {
+    ) throws -> (checkpoint: SafeTensors, simulatorReturn: Double, cachedPath: String, fromCache: Bool) {
         let key = plan.cacheKey(taskDescription: "\(task.name)|\(task.parameters)")
         let path = (cacheDirectory as NSString).appendingPathComponent("\(task.name)-sim-agent-\(key).safetensors")
-        if FileManager.default.fileExists(atPath: path), let cached = try? TensorFile.read(path: path),
+        if FileManager.default.fileExists(atPath: path), let cached = try? AgentFile.read(path: path),
             let ret = cached.metadata["provenance.sim_return"].flatMap(Double.init)
         {
             return (cached, ret, path, true)
@@ -50,7 +50,7 @@ public enum StartingPolicy {
         let result = SimPretraining.train(task: task, plan: plan, progress: progress)
         do {
             try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
-            try result.checkpoint.write(path: path)
+            try result.checkpoint.writeDurably(path: path)
         } catch {
             throw TrainerError.io(path: path, problem: "cannot cache the simulator-trained agent (\(error)); check that \(cacheDirectory) is writable")
         }
@@ -58,7 +58,7 @@ public enum StartingPolicy {
     }
 
     /// The deployable policy of an agent checkpoint (identity normalisation).
-    public static func policy(fromCheckpoint checkpoint: TensorFile, actionScale: [Float], source: String) throws -> PolicyFile {
+    public static func policy(fromCheckpoint checkpoint: SafeTensors, actionScale: [Float], source: String) throws -> PolicyFile {
         let agent = try AgentFile.agent(from: checkpoint, source: source)
         return PolicyFile(
             network: agent.policy.clone(), head: .tanhGaussian, logStdScale: agent.logStd[0], logStdBias: agent.logStd[1],
@@ -70,7 +70,7 @@ public enum StartingPolicy {
     /// a user policy, a fresh agent whose policy network and log-std scalars are the file's.
     /// `hyperparameters` (γ for the run's time scale) replace the checkpoint's.
     public static func learner<T: SimulatedTask>(
-        task: T, checkpoint: TensorFile?, policy: borrowing PolicyFile, hyperparameters: Hyperparameters,
+        task: T, checkpoint: SafeTensors?, policy: borrowing PolicyFile, hyperparameters: Hyperparameters,
         settings: OnRobotSettings, realCapacity: Int, source: String
     ) throws -> OnRobotLearner<T> {
         var h = hyperparameters

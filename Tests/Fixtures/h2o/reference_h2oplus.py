@@ -1,25 +1,34 @@
 #!/usr/bin/env python3
-"""Independent JAX reference of one H2O+ step (shared/spec/h2oplus.md), and the golden
-fixture the Swift tests compare against.
+"""Independent JAX reference of one training step of H2O+, H2O, SAC (sim only) and IQL (real
+only) (shared/spec/h2oplus.md, and H2OTrainer's H2OStep for the baselines), and the golden
+fixtures the Swift tests compare against.
 
-Regenerate by hand (the tests do not need Python):
+Regenerate every fixture with one command (the tests do not need Python):
 
     python3 -m venv /tmp/venv-h2o && /tmp/venv-h2o/bin/pip install jax numpy safetensors
     /tmp/venv-h2o/bin/python Tests/Fixtures/h2o/reference_h2oplus.py
 
-It writes, beside this script:
+It writes one subfolder per named configuration in CONFIGS (algorithm, S, A, hidden,
+discriminator hidden, RL batch), beside this script, each holding:
     golden_params_in.safetensors   every network, targets, log_alpha, Adam moments and steps
-    golden_batch.npz               the RL batch (real + sim) and the discriminator batch
+    golden_batch.npz               the RL batch (and, for h2o+/h2o, the discriminator batch)
     golden_noise.npz               every random quantity of the step (standard normals)
     golden_params_out.safetensors  the same tensors after one step
-    golden_losses.npz              each loss and the sim weights
+    golden_losses.npz              each loss (all ten metric names) and the sim weights
+and `configs.json` listing the subfolders. `--only NAME` regenerates one subfolder.
 
-The step is written from the spec alone with JAX autodiff, in float64 from the float32
-inputs; the Swift step runs in float32 and must agree to 1e-4 relative. Tensor names and
-layouts are those of `robotctl train verify-step` (README, "H2OTrainer"): Linear layers are
-`{net}.{i}.weight` of shape [out, in] and `{net}.{i}.bias` of shape [out] (PyTorch's
-convention), Adam first and second moments are `adam.m.{param}` and `adam.v.{param}`, and the
-Adam step counts are int64 scalars `adam.step.{group}`.
+Each algorithm's math is its own function (loss_h2oplus, loss_h2o, loss_sac_sim, loss_iql),
+written with JAX autodiff in float64 from the float32 inputs; the Swift step runs in float32
+and must agree to 1e-4 relative. Tensor names and layouts are those of `robotctl train
+verify-step` (README, "H2OTrainer"): Linear layers are `{net}.{i}.weight` of shape [out, in]
+and `{net}.{i}.bias` of shape [out] (PyTorch's convention), Adam first and second moments are
+`adam.m.{param}` and `adam.v.{param}`, and the Adam step counts are int64 scalars
+`adam.step.{group}`.
+
+Batch layout (StepInputFiles.swift): h2o+ and h2o take B//2 real rows (`real_*`) and B - B//2
+sim rows (`sim_*`), so their smallest batch is 2 (one of each: with no real row the real means
+are empty); sac-sim puts its B sim rows in `real_*` and iql-real its B real rows, so batch 1
+works for them.
 
 Usage as a second verify-step (for cross-checking any file set):
     reference_h2oplus.py --params IN.safetensors --batch B.npz --noise N.npz --out OUT.safetensors
@@ -28,6 +37,7 @@ Usage as a second verify-step (for cross-checking any file set):
 import argparse
 import json
 import os
+import shutil
 import sys
 
 import jax
@@ -38,6 +48,26 @@ import numpy as np  # noqa: E402
 from safetensors.numpy import load_file, save_file  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# name -> (algorithm, S, A, hidden, discriminator hidden, RL batch). A covering set of awkward
+# widths (1, 63, 65, 100, 256; discriminators 16, 64, 256; batch 1 or 2, 7, 8, 32, 256) and of
+# the presets' real sizes (mujoco: 256/256/256, robot: 32/256/32) for every algorithm.
+CONFIGS = {
+    "h2oplus_small": ("h2o+", 3, 1, 8, 16, 8),  # also the finite-difference tests' fixture
+    "h2oplus_mujoco": ("h2o+", 3, 1, 256, 256, 256),
+    "h2oplus_robot": ("h2o+", 4, 3, 32, 256, 32),
+    "h2oplus_h1": ("h2o+", 5, 2, 1, 64, 2),
+    "h2oplus_h100": ("h2o+", 4, 3, 100, 64, 7),
+    "h2o_robot": ("h2o", 3, 1, 32, 256, 32),
+    "h2o_h65": ("h2o", 5, 2, 65, 64, 7),
+    "h2o_h63": ("h2o", 4, 3, 63, 64, 2),
+    "sacsim_robot": ("sac-sim", 3, 1, 32, 256, 32),
+    "sacsim_h1": ("sac-sim", 4, 3, 1, 64, 1),
+    "sacsim_h100": ("sac-sim", 5, 2, 100, 64, 7),
+    "iqlreal_robot": ("iql-real", 3, 1, 32, 256, 32),
+    "iqlreal_h65": ("iql-real", 5, 2, 65, 64, 1),
+    "iqlreal_h63": ("iql-real", 4, 3, 63, 64, 7),
+}
 
 # Networks: name -> number of Linear layers. Hidden activations ReLU; see the spec's table.
 NETS = {"policy": 3, "q1": 3, "q2": 3, "q1_target": 3, "q2_target": 3, "v": 3,
@@ -51,6 +81,10 @@ GROUPS = {
     "disc_sas": ["disc_sas."],
     "log_alpha": ["log_alpha"],
 }
+LOSS_NAMES = ["losses/critic", "losses/value", "losses/actor", "losses/alpha", "losses/disc_sa",
+              "losses/disc_sas", "losses/penalty", "charts/alpha", "charts/sim_weight_mean",
+              "charts/log_pi_mean"]
+FLOAT32_TINY = float(np.finfo(np.float32).smallest_subnormal)  # Swift's Float.leastNonzeroMagnitude
 
 
 def group_of(name):
@@ -70,16 +104,21 @@ def mlp(p, net, x):
     return x
 
 
+def log_std_of(p, raw):
+    return jnp.clip(p["policy.log_std_multiplier"][0] * raw + p["policy.log_std_offset"][0], -20.0, 2.0)
+
+
+def tanh_correction(u):
+    return 2.0 * (jnp.log(2.0) - u - jax.nn.softplus(-2.0 * u))
+
+
 def policy_sample(p, s, eps, A):
     out = mlp(p, "policy", s)
     mu, raw = out[:, :A], out[:, A:]
-    log_std = jnp.clip(p["policy.log_std_multiplier"][0] * raw + p["policy.log_std_offset"][0], -20.0, 2.0)
-    std = jnp.exp(log_std)
-    u = mu + std * eps
-    a = jnp.tanh(u)
+    log_std = log_std_of(p, raw)
+    u = mu + jnp.exp(log_std) * eps
     log_normal = -0.5 * eps**2 - log_std - 0.5 * jnp.log(2.0 * jnp.pi)
-    correction = 2.0 * (jnp.log(2.0) - u - jax.nn.softplus(-2.0 * u))
-    return a, jnp.sum(log_normal - correction, axis=1)
+    return jnp.tanh(u), jnp.sum(log_normal - tanh_correction(u), axis=1)
 
 
 def q(p, net, s, a):
@@ -90,18 +129,18 @@ def disc_logits(p, net, *xs):
     return 2.0 * jnp.tanh(mlp(p, net, jnp.concatenate(xs, axis=1)))
 
 
-def step(params, batch, noise, hp):
-    """One H2O+ step. Returns (new_params, losses dict)."""
-    p = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in params.items() if not k.startswith("adam.")}
-    b = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in batch.items()}
-    n = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in noise.items()}
-    S = b["real_observations"].shape[1]
-    A = b["real_actions"].shape[1]
-    Nr = b["real_observations"].shape[0]
-    sd = hp["discriminator_noise_std"]
-    grads = {}
+def as64(d, skip_adam=False):
+    return {k: jnp.asarray(v, dtype=jnp.float64) for k, v in d.items() if not (skip_adam and k.startswith("adam."))}
 
-    # ---- 1. Discriminators ------------------------------------------------------------
+
+# ---- Shared pieces ------------------------------------------------------------------------
+
+def discriminator_step(params, b, n, hp, S, A):
+    """Step 1: L_sa and L_sas on the noisy discriminator batch; D_sa trained on L_sa + L_sas,
+    D_sas on L_sas; one Adam step each. Returns (params after the step, L_sa, L_sas)."""
+    p = as64(params, skip_adam=True)
+    sd = hp["discriminator_noise_std"]
+
     def split(x):
         return x[:, :S], x[:, S:S + A], x[:, S + A:]
 
@@ -123,41 +162,77 @@ def step(params, batch, noise, hp):
 
     l_sa, g_sa = jax.value_and_grad(l_sa_fn)(p)
     l_sas, g_sas = jax.value_and_grad(l_sas_fn)(p)
+    grads = {}
     for k in p:
         if k.startswith("disc_sa."):
             grads[k] = g_sa[k] + g_sas[k]  # D_sa receives both losses
         elif k.startswith("disc_sas."):
             grads[k] = g_sas[k]
-    new = adam(params, grads, hp, groups=["disc_sa", "disc_sas"])
-    pd = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in new.items() if not k.startswith("adam.")}
+    return adam(params, grads, hp, groups=["disc_sa", "disc_sas"]), float(l_sa), float(l_sas)
 
-    # ---- 2. Sim weight with the updated discriminators, no noise ------------------------
+
+def sim_weights(pd, b, hp):
+    """Step 2: w_c = clip(exp(D_sas[0] - D_sas[1]), min, max) with the updated D_sas, no noise."""
     s_logits = disc_logits(pd, "disc_sas", b["sim_observations"], b["sim_actions"], b["sim_next_observations"])
-    w = jnp.exp(s_logits[:, 0] - s_logits[:, 1])
-    w_c = jnp.clip(w, 1e-5, 1.0)
+    return jnp.clip(jnp.exp(s_logits[:, 0] - s_logits[:, 1]), hp.get("sim_weight_min", 1e-5),
+                    hp.get("sim_weight_max", 1.0))
 
-    # ---- 3. Policy and temperature on mixed states (pre-update critics) ----------------
-    obs = jnp.concatenate([b["real_observations"], b["sim_observations"]], 0)
-    act = jnp.concatenate([b["real_actions"], b["sim_actions"]], 0)
-    rew = jnp.concatenate([b["real_rewards"], b["sim_rewards"]], 0)
-    nxt = jnp.concatenate([b["real_next_observations"], b["sim_next_observations"]], 0)
-    done = jnp.concatenate([b["real_terminals"], b["sim_terminals"]], 0)
-    alpha = jnp.exp(p["log_alpha"][0])
 
+def actor_and_alpha(p, obs, eps, A, alpha, hp):
+    """Step 3: L_pi with the current critics (their gradient discarded) and L_alpha."""
     def l_pi_fn(q_):
-        a_t, logp = policy_sample(q_, obs, n["policy_noise"], A)
-        qmin = jnp.minimum(q(p, "q1", obs, a_t), q(p, "q2", obs, a_t))  # critics fixed: gradient into Q discarded
+        a_t, logp = policy_sample(q_, obs, eps, A)
+        qmin = jnp.minimum(q(p, "q1", obs, a_t), q(p, "q2", obs, a_t))
         return jnp.mean(alpha * logp - qmin), logp
 
     (l_pi, logp), g_pi = jax.value_and_grad(l_pi_fn, has_aux=True)(p)
-    target_entropy = -float(A)
+    target_entropy = hp.get("target_entropy") if hp.get("target_entropy") is not None else -float(A)
 
     def l_alpha_fn(q_):
         return -jnp.mean(q_["log_alpha"][0] * jax.lax.stop_gradient(logp + target_entropy))
 
     l_alpha, g_alpha = jax.value_and_grad(l_alpha_fn)(p)
+    return l_pi, g_pi, l_alpha, g_alpha, logp
 
-    # ---- 4. Mixed target --------------------------------------------------------------
+
+def squared_critic_loss(q_, obs, act, y, Nr, w_c):
+    """Sum over both critics of mean_real (Q - y)^2 + mean_sim w_c (Q - y)^2."""
+    total = 0.0
+    for j in ("q1", "q2"):
+        err = q(q_, j, obs, act) - y
+        total = total + jnp.mean(err[:Nr] ** 2)
+        if err.shape[0] > Nr:
+            total = total + jnp.mean(w_c * err[Nr:] ** 2)
+    return total
+
+
+def expectile_value_loss(q_, obs, act, hp):
+    """L_V on the given rows against the target critics (expectile regression)."""
+    qt = jnp.minimum(q(q_, "q1_target", obs, act), q(q_, "q2_target", obs, act))
+    e = jax.lax.stop_gradient(qt) - mlp(q_, "v", obs)[:, 0]
+    weight = jnp.abs(hp["expectile"] - (e < 0).astype(jnp.float64))
+    return jnp.mean(weight * e**2)
+
+
+def rl_batch(b):
+    parts = ["real_"] + (["sim_"] if "sim_observations" in b else [])
+    cat = lambda key: jnp.concatenate([b[f"{pre}{key}"] for pre in parts], 0)  # noqa: E731
+    return (cat("observations"), cat("actions"), cat("rewards"), cat("next_observations"), cat("terminals"),
+            b["real_observations"].shape[0])
+
+
+def zero_losses():
+    return {name: 0.0 for name in LOSS_NAMES} | {"charts/sim_weight_mean": 1.0}
+
+
+# ---- One algorithm per function: each returns (grads by parameter, groups to step, losses) ---
+
+def loss_h2oplus(p, pd, b, n, hp, A):
+    """H2O+ steps 3-6 (spec): actor, alpha, mixed target, weighted critics, V on real rows."""
+    w_c = sim_weights(pd, b, hp)
+    obs, act, rew, nxt, done, Nr = rl_batch(b)
+    alpha = jnp.exp(p["log_alpha"][0])
+    l_pi, g_pi, l_alpha, g_alpha, logp = actor_and_alpha(p, obs, n["policy_noise"], A, alpha, hp)
     a_next, logp_next = policy_sample(p, nxt, n["next_policy_noise"], A)
     q_next = jnp.minimum(q(p, "q1_target", nxt, a_next), q(p, "q2_target", nxt, a_next))
     v_next = mlp(p, "v", nxt)[:, 0]
@@ -165,53 +240,147 @@ def step(params, batch, noise, hp):
     y_exploit = rew + hp["gamma"] * (1 - done) * v_next
     lam = hp["exploit_coefficient"]
     y = jax.lax.stop_gradient(lam * y_exploit + (1 - lam) * y_explore)
+    l_q, g_q = jax.value_and_grad(squared_critic_loss)(p, obs, act, y, Nr, w_c)
+    l_v, g_v = jax.value_and_grad(expectile_value_loss)(p, b["real_observations"], b["real_actions"], hp)
+    grads = pick({"log_alpha": g_alpha, "v": g_v, "policy": g_pi, "q": g_q})
+    losses = zero_losses() | {
+        "losses/actor": l_pi, "losses/alpha": l_alpha, "losses/critic": l_q, "losses/value": l_v,
+        "charts/alpha": alpha, "charts/sim_weight_mean": jnp.mean(w_c), "charts/log_pi_mean": jnp.mean(logp)}
+    return grads, ["log_alpha", "v", "policy", "q"], losses, w_c
 
-    # ---- 5. Critic loss -----------------------------------------------------------------
-    def l_q_fn(q_):
+
+def loss_h2o(p, pd, b, n, hp, A):
+    """H2O (as H2OStep computes it): SAC actor and alpha, target without entropy and without V,
+    weighted critics plus beta * clip(log sum_i w_i exp Q_j(s_i,a_i) - mean_real Q_j, -1000, 1000)
+    over the sim rows, w from the updated D_sas on K noisy next-state copies."""
+    w_c = sim_weights(pd, b, hp)
+    obs, act, rew, nxt, done, Nr = rl_batch(b)
+    alpha = jnp.exp(p["log_alpha"][0])
+    l_pi, g_pi, l_alpha, g_alpha, logp = actor_and_alpha(p, obs, n["policy_noise"], A, alpha, hp)
+    a_next, _ = policy_sample(p, nxt, n["next_policy_noise"], A)
+    q_next = jnp.minimum(q(p, "q1_target", nxt, a_next), q(p, "q2_target", nxt, a_next))
+    y = jax.lax.stop_gradient(rew + hp["gamma"] * (1 - done) * q_next)
+
+    so, sa, sn = b["sim_observations"], b["sim_actions"], b["sim_next_observations"]
+    eps = n["next_state_noise"]  # [Ns, K, S]
+    Ns, K, S = eps.shape
+    noisy = sn[:, None, :] + hp["cql_state_noise_std"] * eps
+    rep = lambda x: jnp.repeat(x, K, axis=0)  # noqa: E731
+    d = disc_logits(pd, "disc_sas", rep(so), rep(sa), noisy.reshape(Ns * K, S)).reshape(Ns, K, 2)
+    u = jnp.clip(jnp.mean(-(d[:, :, 0] - d[:, :, 1]), axis=1), FLOAT32_TINY, 10.0)
+    omega = jax.lax.stop_gradient(u / jnp.sum(u))
+    beta = hp["cql_weight"]
+
+    def penalty_fn(q_):
         total = 0.0
         for j in ("q1", "q2"):
-            err = q(q_, j, obs, act) - y
-            total = total + jnp.mean(err[:Nr] ** 2) + jnp.mean(w_c * err[Nr:] ** 2)
+            qj = q(q_, j, obs, act)
+            raw = jnp.log(jnp.sum(omega * jnp.exp(qj[Nr:]))) - jnp.mean(qj[:Nr])
+            total = total + beta * jnp.clip(raw, -1000.0, 1000.0)
         return total
 
-    l_q, g_q = jax.value_and_grad(l_q_fn)(p)
+    def critic_fn(q_):
+        return squared_critic_loss(q_, obs, act, y, Nr, w_c) + penalty_fn(q_)
 
-    # ---- 6. Value loss on real samples only, against the target critics ----------------
-    rs_obs, rs_act = b["real_observations"], b["real_actions"]
-    qt = jnp.minimum(q(p, "q1_target", rs_obs, rs_act), q(p, "q2_target", rs_obs, rs_act))
+    l_q, g_q = jax.value_and_grad(critic_fn)(p)
+    grads = pick({"log_alpha": g_alpha, "policy": g_pi, "q": g_q})
+    losses = zero_losses() | {
+        "losses/actor": l_pi, "losses/alpha": l_alpha, "losses/critic": l_q, "losses/penalty": penalty_fn(p),
+        "charts/alpha": alpha, "charts/sim_weight_mean": jnp.mean(w_c), "charts/log_pi_mean": jnp.mean(logp)}
+    return grads, ["log_alpha", "policy", "q"], losses, w_c
 
-    def l_v_fn(q_):
-        e = qt - mlp(q_, "v", rs_obs)[:, 0]
-        weight = jnp.abs(hp["expectile"] - (e < 0).astype(jnp.float64))
-        return jnp.mean(weight * e**2)
 
-    l_v, g_v = jax.value_and_grad(l_v_fn)(p)
+def loss_sac_sim(p, b, n, hp, A):
+    """SAC on sim data only (its rows are `real_*`): no discriminators, no V, unit weights,
+    y = r + gamma (1 - d) [min Qbar(s', a') - alpha log pi(a'|s')]."""
+    obs, act, rew, nxt, done, Nr = rl_batch(b)
+    alpha = jnp.exp(p["log_alpha"][0])
+    l_pi, g_pi, l_alpha, g_alpha, logp = actor_and_alpha(p, obs, n["policy_noise"], A, alpha, hp)
+    a_next, logp_next = policy_sample(p, nxt, n["next_policy_noise"], A)
+    q_next = jnp.minimum(q(p, "q1_target", nxt, a_next), q(p, "q2_target", nxt, a_next))
+    y = jax.lax.stop_gradient(rew + hp["gamma"] * (1 - done) * (q_next - alpha * logp_next))
+    l_q, g_q = jax.value_and_grad(squared_critic_loss)(p, obs, act, y, Nr, None)
+    grads = pick({"log_alpha": g_alpha, "policy": g_pi, "q": g_q})
+    losses = zero_losses() | {
+        "losses/actor": l_pi, "losses/alpha": l_alpha, "losses/critic": l_q,
+        "charts/alpha": alpha, "charts/log_pi_mean": jnp.mean(logp)}
+    return grads, ["log_alpha", "policy", "q"], losses, jnp.zeros(0)
 
-    # ---- 7. Updates: log_alpha, V, policy, Q (all from pre-step parameters), Polyak ----
-    for k in p:
-        g = group_of(k)
-        if g == "log_alpha":
-            grads[k] = g_alpha[k]
-        elif g == "v":
-            grads[k] = g_v[k]
-        elif g == "policy":
-            grads[k] = g_pi[k]
-        elif g == "q":
-            grads[k] = g_q[k]
-    new = adam(new, grads, hp, groups=["log_alpha", "v", "policy", "q"])
+
+def loss_iql(p, b, n, hp, A):
+    """IQL on real data only (as H2OStep computes it): y = r + gamma (1 - d) V(s'); expectile V
+    against min Qbar(s, a); AWR policy extraction -mean min(exp(beta (min Qbar - V)), w_max)
+    log pi(a|s) at the batch's own actions (u = atanh(a), a clamped inside +-(1 - 1e-6)); alpha
+    is not trained."""
+    obs, act, rew, nxt, done, Nr = rl_batch(b)
+    alpha = jnp.exp(p["log_alpha"][0])
+    y = jax.lax.stop_gradient(rew + hp["gamma"] * (1 - done) * mlp(p, "v", nxt)[:, 0])
+    l_q, g_q = jax.value_and_grad(squared_critic_loss)(p, obs, act, y, Nr, None)
+    l_v, g_v = jax.value_and_grad(expectile_value_loss)(p, obs, act, hp)
+    advantage = jnp.minimum(q(p, "q1_target", obs, act), q(p, "q2_target", obs, act)) - mlp(p, "v", obs)[:, 0]
+    weight = jax.lax.stop_gradient(jnp.minimum(jnp.exp(hp["iql_temperature"] * advantage), hp["iql_max_weight"]))
+    a32 = np.clip(np.asarray(act, np.float32), np.float32(-1 + 1e-6), np.float32(1 - 1e-6))
+    u = jnp.arctanh(jnp.asarray(a32, jnp.float64))
+
+    def l_pi_fn(q_):
+        out = mlp(q_, "policy", obs)
+        mu, raw = out[:, :A], out[:, A:]
+        log_std = log_std_of(q_, raw)
+        z = (u - mu) / jnp.exp(log_std)
+        logp = jnp.sum(-0.5 * z**2 - log_std - 0.5 * jnp.log(2.0 * jnp.pi) - tanh_correction(u), axis=1)
+        return -jnp.mean(weight * logp)
+
+    l_pi, g_pi = jax.value_and_grad(l_pi_fn)(p)
+    grads = pick({"v": g_v, "policy": g_pi, "q": g_q})
+    losses = zero_losses() | {
+        "losses/actor": l_pi, "losses/critic": l_q, "losses/value": l_v, "charts/alpha": alpha}
+    return grads, ["v", "policy", "q"], losses, jnp.zeros(0)
+
+
+def pick(by_group):
+    """The gradient of each parameter from the loss that trains its group."""
+    out = {}
+    for g, grads in by_group.items():
+        for k, v in grads.items():
+            if group_of(k) == g:
+                out[k] = v
+    return out
+
+
+# ---- The step -------------------------------------------------------------------------------
+
+def step(params, batch, noise, hp, algorithm):
+    """One step of `algorithm`. Returns (new_params, losses dict, sim weights)."""
+    b, n = as64(batch), as64(noise)
+    S = b["real_observations"].shape[1]
+    A = b["real_actions"].shape[1]
+    p = as64(params, skip_adam=True)
+    new = params
+    disc = {}
+    if algorithm in ("h2o+", "h2o"):
+        new, l_sa, l_sas = discriminator_step(params, b, n, hp, S, A)
+        disc = {"losses/disc_sa": l_sa, "losses/disc_sas": l_sas}
+    pd = as64(new, skip_adam=True)
+    if algorithm == "h2o+":
+        grads, groups, losses, w_c = loss_h2oplus(p, pd, b, n, hp, A)
+    elif algorithm == "h2o":
+        grads, groups, losses, w_c = loss_h2o(p, pd, b, n, hp, A)
+    elif algorithm == "sac-sim":
+        grads, groups, losses, w_c = loss_sac_sim(p, b, n, hp, A)
+    elif algorithm == "iql-real":
+        grads, groups, losses, w_c = loss_iql(p, b, n, hp, A)
+    else:
+        raise SystemExit(f"unknown algorithm {algorithm!r}; use h2o+, h2o, sac-sim or iql-real")
+    losses |= disc
+    # Updates from the pre-step parameters (log_alpha, V, policy, Q), then Polyak.
+    new = adam(new, grads, hp, groups=groups)
     rho = hp["polyak"]
     for j in ("q1", "q2"):
         for i in range(NETS[j]):
             for t in ("weight", "bias"):
                 tk, sk = f"{j}_target.{i}.{t}", f"{j}.{i}.{t}"
                 new[tk] = (1 - rho) * np.asarray(params[tk], np.float64) + rho * new[sk]
-    out_losses = {
-        "losses/disc_sa": l_sa, "losses/disc_sas": l_sas, "losses/actor": l_pi,
-        "losses/alpha": l_alpha, "losses/critic": l_q, "losses/value": l_v,
-        "charts/alpha": alpha, "charts/sim_weight_mean": jnp.mean(w_c),
-        "charts/log_pi_mean": jnp.mean(logp),
-    }
-    return new, {k: float(v) for k, v in out_losses.items()}, np.asarray(w_c)
+    return new, {k: float(v) for k, v in losses.items()}, np.asarray(w_c)
 
 
 def adam(params, grads, hp, groups):
@@ -239,14 +408,20 @@ def hyperparameters_from(meta):
     return json.loads(meta["h2o.hyperparameters"])
 
 
-def make_fixture():
-    rng = np.random.default_rng(20261128)
-    S, A, H, DH = 3, 1, 8, 16
-    B = 8
-    Nr = Ns = B // 2
+# ---- Fixtures -------------------------------------------------------------------------------
+
+def make_fixture(name, algorithm, S, A, H, DH, B, seed):
+    rng = np.random.default_rng(seed)
+    directory = os.path.join(HERE, name)
+    os.makedirs(directory, exist_ok=True)
     hp = {"gamma": 0.99, "exploit_coefficient": 0.3, "expectile": 0.7, "polyak": 0.005,
           "discriminator_noise_std": 0.1, "learning_rate": 3e-4, "adam_beta1": 0.9, "adam_beta2": 0.999,
-          "adam_epsilon": 1e-8}
+          "adam_epsilon": 1e-8, "cql_weight": 0.5, "cql_state_noise_std": 0.1, "cql_noisy_copies": 10,
+          "iql_temperature": 3.0, "iql_max_weight": 1.5}
+    if name.endswith("_mujoco"):
+        hp |= {"exploit_coefficient": 0.5, "expectile": 0.5}
+    elif name.endswith("_robot"):
+        hp |= {"exploit_coefficient": 0.1, "expectile": 0.9}
     shapes = {
         "policy": [S, H, H, 2 * A], "q1": [S + A, H, H, 1], "q2": [S + A, H, H, 1],
         "v": [S, H, H, 1], "disc_sa": [S + A, DH, DH, 2], "disc_sas": [2 * S + A, DH, DH, 2],
@@ -281,31 +456,38 @@ def make_fixture():
             f"{prefix}next_observations": rng.standard_normal((n, S)),
         }
 
+    split = algorithm in ("h2o+", "h2o")
+    parts = (("real", B // 2), ("sim", B - B // 2)) if split else (("real", B),)
     batch = {}
-    for kind, count in (("real", Nr), ("sim", Ns)):
+    for kind, count in parts:
         batch.update(transitions(count, f"{kind}_"))
         batch[f"{kind}_rewards"] = rng.standard_normal(count)
         batch[f"{kind}_terminals"] = np.zeros(count)
         batch[f"{kind}_terminals"][-1] = 1.0
-        batch.update(transitions(B, f"disc_{kind}_"))
+        if split:
+            batch.update(transitions(B, f"disc_{kind}_"))
     batch = {k: v.astype(np.float32) for k, v in batch.items()}
     noise = {
         "policy_noise": rng.standard_normal((B, A)),
         "next_policy_noise": rng.standard_normal((B, A)),
-        "disc_real_noise": rng.standard_normal((B, 2 * S + A)),
-        "disc_sim_noise": rng.standard_normal((B, 2 * S + A)),
     }
+    if split:
+        noise["disc_real_noise"] = rng.standard_normal((B, 2 * S + A))
+        noise["disc_sim_noise"] = rng.standard_normal((B, 2 * S + A))
+    if algorithm == "h2o":
+        noise["next_state_noise"] = rng.standard_normal((B - B // 2, hp["cql_noisy_copies"], S))
     noise = {k: v.astype(np.float32) for k, v in noise.items()}
-    meta = {"h2o.hyperparameters": json.dumps(hp, sort_keys=True), "h2o.algorithm": "h2o+"}
-    save_file(params, os.path.join(HERE, "golden_params_in.safetensors"), metadata=meta)
-    np.savez(os.path.join(HERE, "golden_batch.npz"), **batch)
-    np.savez(os.path.join(HERE, "golden_noise.npz"), **noise)
-    run(os.path.join(HERE, "golden_params_in.safetensors"), os.path.join(HERE, "golden_batch.npz"),
-        os.path.join(HERE, "golden_noise.npz"), os.path.join(HERE, "golden_params_out.safetensors"),
-        losses_npz=os.path.join(HERE, "golden_losses.npz"))
+    meta = {"h2o.hyperparameters": json.dumps(hp, sort_keys=True), "h2o.algorithm": algorithm}
+    paths = [os.path.join(directory, f) for f in (
+        "golden_params_in.safetensors", "golden_batch.npz", "golden_noise.npz", "golden_params_out.safetensors",
+        "golden_losses.npz")]
+    save_file(params, paths[0], metadata=meta)
+    np.savez(paths[1], **batch)
+    np.savez(paths[2], **noise)
+    run(*paths[:4], losses_npz=paths[4])
 
 
-def run(params_path, batch_path, noise_path, out_path, losses_npz=None):
+def run(params_path, batch_path, noise_path, out_path, losses_npz=None, algorithm=None):
     from safetensors import safe_open
     with safe_open(params_path, "np") as f:
         meta = f.metadata()
@@ -313,7 +495,7 @@ def run(params_path, batch_path, noise_path, out_path, losses_npz=None):
     batch = dict(np.load(batch_path))
     noise = dict(np.load(noise_path))
     hp = hyperparameters_from(meta)
-    new, losses_, w_c = step(params, batch, noise, hp)
+    new, losses_, w_c = step(params, batch, noise, hp, algorithm or meta.get("h2o.algorithm", "h2o+"))
     out = {k: (np.asarray(v, np.float32) if np.asarray(v).dtype != np.int64 else np.asarray(v, np.int64))
            for k, v in new.items()}
     meta_out = dict(meta)
@@ -322,7 +504,26 @@ def run(params_path, batch_path, noise_path, out_path, losses_npz=None):
     if losses_npz:
         np.savez(losses_npz, sim_weights=w_c.astype(np.float64),
                  **{k.replace("/", "."): np.float64(v) for k, v in losses_.items()})
-    print(json.dumps(losses_, sort_keys=True))
+    print(os.path.basename(os.path.dirname(out_path)), json.dumps(losses_, sort_keys=True))
+
+
+def make_all(only=None):
+    for old in ("golden_params_in.safetensors", "golden_batch.npz", "golden_noise.npz",
+                "golden_params_out.safetensors", "golden_losses.npz"):  # the single-fixture layout
+        if os.path.exists(os.path.join(HERE, old)):
+            os.remove(os.path.join(HERE, old))
+    for index, (name, (algorithm, S, A, H, DH, B)) in enumerate(CONFIGS.items()):
+        if only and name != only:
+            continue
+        make_fixture(name, algorithm, S, A, H, DH, B, seed=20261128 + index)
+    listing = {name: dict(zip(("algorithm", "S", "A", "hidden", "discriminator_hidden", "batch"), c))
+               for name, c in CONFIGS.items()}
+    with open(os.path.join(HERE, "configs.json"), "w") as f:
+        json.dump(listing, f, indent=1, sort_keys=True)
+        f.write("\n")
+    for entry in os.listdir(HERE):  # subfolders of configurations no longer listed
+        if os.path.isdir(os.path.join(HERE, entry)) and entry not in CONFIGS and entry != "__pycache__":
+            shutil.rmtree(os.path.join(HERE, entry))
 
 
 if __name__ == "__main__":
@@ -331,9 +532,11 @@ if __name__ == "__main__":
     ap.add_argument("--batch")
     ap.add_argument("--noise")
     ap.add_argument("--out")
+    ap.add_argument("--algorithm", help="h2o+, h2o, sac-sim or iql-real (default: the file's h2o.algorithm)")
+    ap.add_argument("--only", help="regenerate only this configuration's subfolder")
     args = ap.parse_args()
     if args.params:
-        run(args.params, args.batch, args.noise, args.out)
+        run(args.params, args.batch, args.noise, args.out, algorithm=args.algorithm)
     else:
-        make_fixture()
+        make_all(args.only)
     sys.exit(0)
