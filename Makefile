@@ -7,13 +7,15 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 RUNTIME_PACKAGES := libgpiod-dev libserialport-dev pkg-config gcc make
-TEST_PACKAGES := $(RUNTIME_PACKAGES)
+TEST_PACKAGES := $(RUNTIME_PACKAGES) python3-venv
 BENCH_PACKAGES := $(RUNTIME_PACKAGES) rt-tests python3-venv
 # The C parts for aarch64 under qemu-user, and the firmware's Cortex-M4F port (issue 12).
 CROSS_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
 # Release build with testable imports: tests run on optimised code, so allocation
 # counts and timings are those of the shipped binary.
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing
+# numpy + safetensors for the tests that read our files from Python (scripts/test-venv.sh).
+export H2O_REFERENCE_PYTHON := $(CURDIR)/.venv-test/bin/python
 RUN_ARGS ?= --duration 600
 
 .PHONY: run test bench build deps test-deps bench-deps firmware-test cross-test swift-test tsan-test fuzz-test clean
@@ -29,6 +31,7 @@ deps:
 
 test-deps:
 	@scripts/install-packages.sh $(TEST_PACKAGES)
+	@scripts/test-venv.sh
 
 bench-deps:
 	@scripts/install-packages.sh $(BENCH_PACKAGES)
