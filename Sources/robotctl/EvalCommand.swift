@@ -79,12 +79,8 @@ struct EvalCommand: ParsableCommand {
                 outputs: setup.outputs)
         }
         Console.shared.log(.info, "eval: \(path) on \(setup.description), \(episodes) episode(s) of \(task.episodeTicks) ticks")
-        let interrupt = InterruptFlag.install()
-        let watcher = Thread {
-            while !interrupt.isSet && !interrupt.finished { usleep(50_000) }
-            if interrupt.isSet { session.requestStop() }
-        }
-        watcher.start()
+        let interrupt = StopSignal.install()
+        interrupt.watch { session.requestStop() }
         let result = try session.run { s in
             Console.shared.status("eval: episode \(s.episodes)/\(episodes)  last return \(s.lastEpisodeReturn.map { String(format: "%.1f", $0) } ?? "–")  loop \(String(format: "%.1f", s.loopHz)) Hz")
         }

@@ -140,12 +140,8 @@ struct RunCommand: ParsableCommand {
         }
         Console.shared.log(.info, "run directory: \(runDir)")
         Console.shared.log(.info, "robot: \(setup.description); task \(task.name) at \(Int(1 / task.controlPeriod)) Hz, episodes of \(task.episodeTicks) ticks, policy decisions every \(emulator.decisionTicks) ticks (\(String(format: "%g", 1 / learnerTask.controlPeriod)) Hz); fine-tuning \(finetuning ? "on (H2O+, γ \(learnerTask.discount) per decision)" : "off")")
-        let interrupt = InterruptFlag.install()
-        let watcher = Thread {
-            while !interrupt.isSet && !interrupt.finished { usleep(50_000) }
-            if interrupt.isSet { session.requestStop() }
-        }
-        watcher.start()
+        let interrupt = StopSignal.install()
+        interrupt.watch { session.requestStop() }
         let result = try session.run { Console.shared.status($0.line) }
         interrupt.finish()
         Console.shared.clearStatus()
@@ -242,28 +238,6 @@ struct RunSummary {
             "return_best": num(returns.max() ?? .nan),
             "records_written": r.recordsWritten, "records_dropped": r.droppedRecords, "safety_stops": safety,
         ]
-    }
-}
-
-/// A SIGINT handler that only sets a flag (async-signal-safe); a watcher thread turns it into
-/// an orderly stop.
-final class InterruptFlag: @unchecked Sendable {
-    nonisolated(unsafe) static var raised: sig_atomic_t = 0
-    private let done = Atomic<Bool>(false)
-
-    static func install() -> InterruptFlag {
-        raised = 0
-        signal(SIGINT) { _ in InterruptFlag.raised = 1 }
-        signal(SIGTERM) { _ in InterruptFlag.raised = 1 }
-        return InterruptFlag()
-    }
-
-    var isSet: Bool { InterruptFlag.raised != 0 }
-    var finished: Bool { done.load(ordering: .acquiring) }
-    func finish() {
-        done.store(true, ordering: .releasing)
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
     }
 }
 
