@@ -3,6 +3,7 @@ import Control
 import FixedNN
 import Foundation
 import H2OTrainer
+import Hardware
 
 /// `robotctl eval`: deterministic episodes of a policy on the robot (or the emulated robot),
 /// with return statistics. Nothing is trained and nothing is recorded.
@@ -40,8 +41,9 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         Console.shared.level = shared.logLevel
-        let setup = try RobotSetup.prepare(shared: shared, emulator: emulator)
+        let setup = try shared.bringup(emulatorParameters: EmulatedRobot.parameters(overriding: emulator.parsedParameters))
         defer { setup.close() }
+        try setup.requirePendulum("eval")
         let task = RobotPendulumTask()
         let path: String
         if let p = policy {
@@ -68,13 +70,13 @@ struct EvalCommand: ParsableCommand {
         }
         let runtime = DeterministicPolicy(file)
         try wrap { try StartingPolicy.checkFinite(runtime, observation: [-1, 0, 0], path: path) }
-        try setup.connect(task: task)
+        try setup.connectOrFail()
         let schema = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl eval")
         var options = OnRobotOptions(duration: nil, maxEpisodes: episodes, finetune: false, datasetDirectory: nil)
         options.decisionTicks = emulator.decisionTicks
         let session = try wrap {
             try OnRobotSession<RobotPendulumTask, LearnerPendulumTask>(
-                robot: setup.robot!, task: task, policy: runtime, limits: setup.calibration.safetyLimits, schema: schema,
+                robot: setup.robot!, task: task, policy: runtime, limits: setup.limits, schema: schema,
                 learner: nil, settings: OnRobotSettings(seed: shared.seed), options: options, estop: setup.estop,
                 outputs: setup.outputs)
         }

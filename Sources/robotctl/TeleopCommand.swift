@@ -66,6 +66,9 @@ struct Teleop: ParsableCommand {
         if let s = episodeSeconds, !(s > 0) { throw ValidationError("--episode-seconds must be > 0") }
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0") }
         if !(torqueStep > 0 && torqueStep <= 1) { throw ValidationError("--torque-step must be in (0, 1]") }
+        for p in emulatorParams where EmulatedRobot.parse(p) == nil {
+            throw ValidationError("--emulator-param \(p): expected NAME=VALUE with a plant parameter name and a finite number, e.g. --emulator-param actuator_gain=0.8")
+        }
         if gamepadAxis < 0 || gamepadAxis >= JoystickState.maxAxes {
             throw ValidationError("--gamepad-axis must be in 0...\(JoystickState.maxAxes - 1)")
         }
@@ -74,10 +77,11 @@ struct Teleop: ParsableCommand {
     func run() throws {
         Console.shared.level = shared.logLevel
         Console.shared.plainInterval = 1
-        let (calibration, calibrationPath) = try RobotConnection.loadCalibration(shared: shared)
-        guard calibration.task == "pendulum", calibration.joints.count == 1 else {
-            throw UserError("\(calibrationPath): field task is \"\(calibration.task)\" with \(calibration.joints.count) joints; teleop drives the one-joint pendulum task (use a pendulum calibration)")
-        }
+        // The emulated robot is the reference robot plus the given plant parameters.
+        let setup = try shared.bringup(emulatorParameters: emulatorParams.compactMap(EmulatedRobot.parse))
+        defer { setup.close() }
+        try setup.requirePendulum("teleop")
+        let calibration = setup.calibration
         var parameters = PendulumParameters.rate200Hz
         parameters.dt = 1 / calibration.controlRateHz
         parameters.maxTorque = calibration.joints[0].torqueLimit
@@ -106,10 +110,7 @@ struct Teleop: ParsableCommand {
             throw UserError("standard input: not a terminal and no --joystick given; run teleop in a terminal, or pass --joystick /dev/input/js0")
         }
 
-        let connection = try RobotConnection.open(
-            shared: shared, calibration: calibration, calibrationPath: calibrationPath,
-            emulatorArguments: emulatorParams.flatMap { ["--param", $0] })
-        defer { connection.close() }
+        try setup.connectOrFail()
 
         let writer = try asUserError { try DatasetWriter(directory: record, schema: schema) }
         for r in writer.recovered {
@@ -126,7 +127,8 @@ struct Teleop: ParsableCommand {
         }
         let loop = try asUserError {
             try ControlLoop(
-                robot: connection.robot, task: task, source: source, limits: connection.limits, mode: .torque, ring: ring,
+                robot: setup.robot!, task: task, source: source, limits: setup.limits, mode: .torque, ring: ring,
+                estop: setup.estop, outputs: setup.outputs,
                 configuration: LoopConfiguration(
                     pacing: .deadlines(periodNanos: UInt64((task.controlPeriod * 1e9).rounded())),
                     maxTicks: duration.map { UInt64($0 * rate) }, firstEpisode: firstEpisode))
@@ -136,7 +138,7 @@ struct Teleop: ParsableCommand {
         defer { stop.finish() }
 
         let runner = LoopRunner(loop: loop, realtime: RealtimeOptions(lockMemory: false), threadName: "robotctl-teleop")
-        Console.shared.log(.info, "teleop: \(connection.description); recording into \(record) from episode \(firstEpisode), episodes of \(loop.episodeTicks) ticks at \(Int(rate)) Hz; reset: \(reset.rawValue)")
+        Console.shared.log(.info, "teleop: \(setup.description); recording into \(record) from episode \(firstEpisode), episodes of \(loop.episodeTicks) ticks at \(Int(rate)) Hz; reset: \(reset.rawValue)")
         Console.shared.log(.info, "keys: \(KeyboardTeleopMapping.summary)\(joystick == nil ? "" : "; gamepad \(joystick!): axis \(gamepadAxis), buttons 0 next, 1 redo, 2 stop, 3 e-stop")")
 
         var outcomes: [EpisodeOutcome] = []

@@ -81,19 +81,6 @@ struct OnRobotDecisionTests {
         #expect(loop.decisionTask(ticksPerDecision: 1).parameters.discount == pow(0.99, 0.1))
     }
 
-    @Test("emulator parameters: defaults overridden by name, NAME=VALUE parsed strictly, passed as --param")
-    func emulatorParameters() {
-        #expect(EmulatedRobot.defaultParameters.map(\.name) == ["actuator_gain"])
-        let p = EmulatedRobot.parameters(overriding: [("actuator_gain", 1), ("coulomb", 0.2)])
-        #expect(p.map(\.name) == ["actuator_gain", "coulomb"] && p.map(\.value) == [1, 0.2])
-        #expect(EmulatedRobot.arguments(p) == ["--param", "actuator_gain=1.0", "--param", "coulomb=0.2"])
-        #expect(EmulatedRobot.parse("damping=0.3")! == ("damping", 0.3))
-        for bad in ["damping", "=1", "damping=", "damping=abc", "damping=nan", "damp ing=1", "damping=inf"] {
-            #expect(EmulatedRobot.parse(bad) == nil, "\(bad)")
-        }
-        #expect(EmulatedRobot.describe([]) == "reference robot")
-    }
-
     @Test("selection on the robot keeps a candidate only when its mean beats the running policy beyond the noise")
     func selectionVerdicts() {
         let steady = [-600.0, -604, -598, -602]  // spread ≈ 2.6 (Welch standard errors below)

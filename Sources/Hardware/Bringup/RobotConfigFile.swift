@@ -95,18 +95,3 @@ public struct RobotConfigFile: Sendable, Equatable {
         return config
     }
 }
-
-extension RobotCalibration {
-    /// The safety limits the loop enforces for this calibration: each joint's velocity,
-    /// torque and torque-rate limits; a continuous joint (no range) gets a range of ±10⁶ rad.
-    /// The loop's command watchdog matches the firmware's (100 ms).
-    public var safetyLimits: SafetyLimits {
-        var limits = SafetyLimits(joints: joints.map { j in
-            JointLimits(
-                positionMin: Float(j.positionMin ?? -1e6), positionMax: Float(j.positionMax ?? 1e6),
-                velocityMax: Float(j.velocityLimit), effortMax: Float(j.torqueLimit), rateMax: Float(j.torqueRateLimit))
-        })
-        limits.commandTimeout = 0.1
-        return limits
-    }
-}
