@@ -1,8 +1,9 @@
 import Control
 import Foundation
 
-/// The robot configuration file `robotctl run --robot CONFIG` reads: where the motor
-/// controller is, how fast its link runs, optional GPIO lines, and which calibration to use.
+/// The robot configuration file every command reads with `--robot CONFIG` (the one parser,
+/// through `RobotBringup`): where the motor controller is, how fast its link runs, optional
+/// GPIO lines, and which calibration to use.
 /// Schema: calibration/README.md, "Robot configuration files". Validated on load; errors name
 /// the file and the field in one line (`CalibrationError`, like the calibration file's).
 public struct RobotConfigFile: Sendable, Equatable {
