@@ -9,8 +9,9 @@
 public final class PolicySlotSource<Policy: SlotPolicy>: ActionSource, @unchecked Sendable {
     public let slot: PolicySlot<Policy>
     public let exploration = ExplorationNoise()
-    /// The policy of this tick (set by `acquire`, control thread only).
-    private var current: Policy?
+    /// The policy of this tick (set by `acquire`, control thread only). Unretained: the slot
+    /// keeps its three replicas alive, so the tick never retains or releases one.
+    private var current: Unmanaged<Policy>?
     private var warmSink: Float = 0
 
     public init(slot: PolicySlot<Policy>) { self.slot = slot }
@@ -30,7 +31,7 @@ public final class PolicySlotSource<Policy: SlotPolicy>: ActionSource, @unchecke
     public func prewarm(statistics: LoopStatistics) {
         let taken = slot.acquire()
         if taken.swapped { statistics.add(.policySwaps) }
-        current = taken.policy
+        current = Unmanaged.passUnretained(taken.policy)
         let params = taken.policy.parameters
         var sum: Float = 0
         var i = 0
@@ -45,7 +46,7 @@ public final class PolicySlotSource<Policy: SlotPolicy>: ActionSource, @unchecke
     public func acquire(statistics: LoopStatistics) -> UInt64 {
         let (policy, version, swapped) = slot.acquire()
         if swapped { statistics.add(.policySwaps) }
-        current = policy
+        current = Unmanaged.passUnretained(policy)
         statistics.set(.policyVersion, version)
         return version
     }
@@ -64,7 +65,7 @@ public final class PolicySlotSource<Policy: SlotPolicy>: ActionSource, @unchecke
         -> EpisodeEndReason?
     {
         if decide, let current {
-            current.act(observation: observation, action: action)
+            current._withUnsafeGuaranteedRef { $0.act(observation: observation, action: action) }
             if exploration.isOn { exploration.add(to: action, count: slot.actionSize) }
         }
         return nil
