@@ -3,8 +3,8 @@
 // robotctl: an embedded real-time controller that learns on the robot.
 // Module map (one job each):
 //   FixedNN      fixed-size, allocation-free networks, training kernels, tensor files
-//   Control      the 200 Hz loop, safety, policy slot, recording; owns RobotInterface
-//   Hardware     serial motor bus, GPIO, teleop devices; conforms to Control's protocol
+//   Control      the one 200 Hz loop (policy or operator as its action source), safety, policy slot, recording; owns RobotInterface
+//   Hardware     serial motor bus, GPIO, teleop devices, robot bring-up, emulator process; conforms to Control's protocol
 //   H2OTrainer   replay, H2O+ and baselines, onboard simulator and tasks, system id
 //   Reporting    run-directory files, SVG charts and the offline HTML report
 //   robotctl     the command-line tool: parses, wires modules, prints

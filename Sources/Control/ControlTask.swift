@@ -36,6 +36,8 @@ public protocol ControlTask: Sendable {
     func isTerminal(observation: UnsafePointer<Float>) -> Bool
     /// One tick of the unrecorded reset phase on the real robot: writes the command that
     /// brings the robot toward a start state and returns true once it is there.
+    /// `ticksInReset` counts the reset phase's earlier ticks (0 on its first), so a task can
+    /// accept a looser start after a while without hidden state of its own.
     /// Real-time safe: does not allocate, lock or throw.
-    func resetStep(_ state: RobotState, into command: inout RobotCommand) -> Bool
+    func resetStep(_ state: RobotState, ticksInReset: Int, into command: inout RobotCommand) -> Bool
 }

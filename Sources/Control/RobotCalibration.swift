@@ -267,6 +267,22 @@ public struct RobotCalibration: Sendable, Equatable, Codable {
     }
 }
 
+extension RobotCalibration {
+    /// The safety limits the loop enforces for this calibration, the only calibration → limits
+    /// mapping (every command that drives a robot uses it): each joint's velocity, torque and
+    /// torque-rate limits; a continuous joint (no range) gets a range of ±10⁶ rad. The loop's
+    /// command watchdog matches a real robot's firmware watchdog (100 ms).
+    public var safetyLimits: SafetyLimits {
+        var limits = SafetyLimits(joints: joints.map { j in
+            JointLimits(
+                positionMin: Float(j.positionMin ?? -1e6), positionMax: Float(j.positionMax ?? 1e6),
+                velocityMax: Float(j.velocityLimit), effortMax: Float(j.torqueLimit), rateMax: Float(j.torqueRateLimit))
+        })
+        limits.commandTimeout = 0.1
+        return limits
+    }
+}
+
 /// A calibration file problem: which file, which field, what is wrong, what to do.
 public struct CalibrationError: Error, Equatable, CustomStringConvertible {
     public var file: String

@@ -144,7 +144,8 @@ public struct GenericTask: ControlTask, @unchecked Sendable {
         return ended
     }
 
-    public func resetStep(_ state: RobotState, into command: inout RobotCommand) -> Bool {
+    public func resetStep(_ state: RobotState, ticksInReset: Int, into command: inout RobotCommand) -> Bool {
+        if ticksInReset == 0 { memory.settledTicks = 0 }
         command.mode = mode
         command.jointCount = robot.joints.count
         for j in 0..<robot.joints.count { command.setpoint[j] = 0 }

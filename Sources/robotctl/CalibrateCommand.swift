@@ -60,11 +60,17 @@ struct Calibrate: ParsableCommand {
         if !(sysidSeconds >= 10) { throw ValidationError("--sysid-seconds must be at least 10") }
         if !(sysidTorque > 0 && sysidTorque <= 1) { throw ValidationError("--sysid-torque must be in (0, 1]") }
         if !(pulseTorque > 0) { throw ValidationError("--pulse-torque must be > 0") }
+        for p in emulatorParams where EmulatedRobot.parse(p) == nil {
+            throw ValidationError("--emulator-param \(p): expected NAME=VALUE with a plant parameter name and a finite number, e.g. --emulator-param actuator_gain=0.8")
+        }
     }
 
     func run() throws {
         Console.shared.level = shared.logLevel
-        let (start, startPath) = try RobotConnection.loadCalibration(shared: shared)
+        // The emulated robot is the reference robot plus the given plant parameters.
+        let setup = try shared.bringup(emulatorParameters: emulatorParams.compactMap(EmulatedRobot.parse))
+        defer { setup.close() }
+        let (start, startPath) = (setup.calibration, setup.calibrationPath)
         guard start.joints.count == 1 else {
             throw UserError("\(startPath): field joints lists \(start.joints.count) joints; calibrate handles one-joint robots (the pendulum)")
         }
@@ -76,25 +82,22 @@ struct Calibrate: ParsableCommand {
         var identity = calibration
         identity.joints[0].direction = 1
         identity.joints[0].zeroOffsetCounts = 0
-        let connection = try RobotConnection.open(
-            shared: shared, calibration: interactive ? identity : calibration, calibrationPath: startPath,
-            emulatorArguments: emulatorParams.flatMap { ["--param", $0] })
-        defer { connection.close() }
-        Console.shared.log(.info, "calibrate: \(connection.description), starting from \(startPath)")
+        try setup.connectOrFail(gpio: false, joints: interactive ? identity : calibration)
+        Console.shared.log(.info, "calibrate: \(setup.description), starting from \(startPath)")
 
         if interactive {
             var options = CalibrationWizard.Options()
             options.zeroAngle = zeroAngle
             options.pulseTorque = min(pulseTorque, calibration.joints[0].torqueLimit)
             let wizard = CalibrationWizard(
-                robot: connection.robot, console: StandardInputConsole(),
+                robot: setup.robot!, console: StandardInputConsole(),
                 countsPerRevolution: calibration.joints[0].encoderCountsPerRevolution, options: options)
             calibration.joints[0] = try asUserError { try wizard.run(calibration.joints[0]) }
             calibration.systemIdentification = nil
         }
 
         if sysid {
-            try connection.reopen(with: calibration)
+            try asUserError { try setup.reopen(with: calibration) }
             let period = 1 / calibration.controlRateHz
             let ticks = Int(sysidSeconds / period)
             let amplitude = sysidTorque * calibration.joints[0].torqueLimit
@@ -102,7 +105,7 @@ struct Calibrate: ParsableCommand {
             let bar = ProgressBar(label: "excitation", total: ticks)
             let log = try asUserError {
                 try ExcitationRunner.run(
-                    robot: connection.robot, limits: connection.limits, periodSeconds: period, ticks: ticks,
+                    robot: setup.robot!, limits: calibration.safetyLimits, periodSeconds: period, ticks: ticks,
                     signal: PRBSExcitation(amplitude: amplitude, seed: shared.seed), progress: { bar.update($0) })
             }
             bar.finish("\(ticks) ticks logged, \(fitTicksNote(log, period)), \(log.readFailures) failed reads, \(log.missedDeadlines) missed deadlines")

@@ -1,5 +1,5 @@
 import ArgumentParser
-import H2OTrainer
+import Hardware
 
 /// How `run` and `eval` drive the pendulum: the emulated robot's plant parameters and the
 /// policy's decision rate.

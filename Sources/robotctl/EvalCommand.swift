@@ -3,6 +3,7 @@ import Control
 import FixedNN
 import Foundation
 import H2OTrainer
+import Hardware
 
 /// `robotctl eval`: deterministic episodes of a policy on the robot (or the emulated robot),
 /// with return statistics. Nothing is trained and nothing is recorded.
@@ -40,8 +41,9 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         Console.shared.level = shared.logLevel
-        let setup = try RobotSetup.prepare(shared: shared, emulator: emulator)
+        let setup = try shared.bringup(emulatorParameters: EmulatedRobot.parameters(overriding: emulator.parsedParameters))
         defer { setup.close() }
+        try setup.requirePendulum("eval")
         let task = RobotPendulumTask()
         let path: String
         if let p = policy {
@@ -71,23 +73,19 @@ struct EvalCommand: ParsableCommand {
             throw UserError("\(error)")
         }
         try wrap { try StartingPolicy.checkFinite(runtime, observation: [-1, 0, 0], path: path) }
-        try setup.connect(task: task)
+        try setup.connectOrFail()
         let schema = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl eval")
         var options = OnRobotOptions(duration: nil, maxEpisodes: episodes, finetune: false, datasetDirectory: nil)
         options.decisionTicks = emulator.decisionTicks
         let session = try wrap {
             try OnRobotSession<RobotPendulumTask, LearnerPendulumTask>(
-                robot: setup.robot!, task: task, policy: runtime, limits: setup.calibration.safetyLimits, schema: schema,
+                robot: setup.robot!, task: task, policy: runtime, limits: setup.limits, schema: schema,
                 learner: nil, settings: OnRobotSettings(seed: shared.seed), options: options, estop: setup.estop,
                 outputs: setup.outputs)
         }
         Console.shared.log(.info, "eval: \(path) on \(setup.description), \(episodes) episode(s) of \(task.episodeTicks) ticks")
-        let interrupt = InterruptFlag.install()
-        let watcher = Thread {
-            while !interrupt.isSet && !interrupt.finished { usleep(50_000) }
-            if interrupt.isSet { session.requestStop() }
-        }
-        watcher.start()
+        let interrupt = StopSignal.install()
+        interrupt.watch { session.requestStop() }
         let result = try session.run { s in
             Console.shared.status("eval: episode \(s.episodes)/\(episodes)  last return \(s.lastEpisodeReturn.map { String(format: "%.1f", $0) } ?? "–")  loop \(String(format: "%.1f", s.loopHz)) Hz")
         }

@@ -17,3 +17,8 @@ func writeFileAtomically(_ text: String, to path: String) throws {
         throw UserError("\(path): cannot write (\(reason)); check that the directory exists and is writable")
     }
 }
+
+/// Converts library errors into one-line user errors (teleop, calibrate, dataset, policy).
+func asUserError<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as UserError { throw e } catch { throw UserError("\(error)") }
+}

@@ -64,8 +64,9 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         Console.shared.level = shared.logLevel
-        let setup = try RobotSetup.prepare(shared: shared, emulator: emulator)
+        let setup = try shared.bringup(emulatorParameters: EmulatedRobot.parameters(overriding: emulator.parsedParameters))
         defer { setup.close() }
+        try setup.requirePendulum("run")
         let task = RobotPendulumTask()
         // The learner sees the task at the policy's time step (decisions every N loop ticks).
         let learnerTask = LearnerPendulumTask(base: task.base.decisionTask(ticksPerDecision: emulator.decisionTicks))
@@ -124,7 +125,7 @@ struct RunCommand: ParsableCommand {
         }
 
         // The robot, then the run directory (nothing is written before the robot answered).
-        try setup.connect(task: task)
+        try setup.connectOrFail()
         let started = Date()
         let runDir = try RunPaths.create(runDirectory)
         let datasetDir = record ?? (runDir as NSString).appendingPathComponent("dataset")
@@ -134,7 +135,7 @@ struct RunCommand: ParsableCommand {
         options.decisionTicks = emulator.decisionTicks
         let session = try wrap {
             try OnRobotSession(
-                robot: setup.robot!, task: task, policy: runtimePolicy, limits: setup.calibration.safetyLimits, schema: schema,
+                robot: setup.robot!, task: task, policy: runtimePolicy, limits: setup.limits, schema: schema,
                 learner: learner, settings: settings, options: options, estop: setup.estop, outputs: setup.outputs)
         }
         if calibrateSimulator {
@@ -150,12 +151,8 @@ struct RunCommand: ParsableCommand {
         for r in session.recorder.writer?.recovered ?? [] { Console.shared.log(.warning, r.message(directory: datasetDir)) }
         Console.shared.log(.info, "run directory: \(runDir)")
         Console.shared.log(.info, "robot: \(setup.description); task \(task.name) at \(Int(1 / task.controlPeriod)) Hz, episodes of \(task.episodeTicks) ticks, policy decisions every \(emulator.decisionTicks) ticks (\(String(format: "%g", 1 / learnerTask.controlPeriod)) Hz); fine-tuning \(finetuning ? "on (H2O+, γ \(learnerTask.discount) per decision)" : "off")")
-        let interrupt = InterruptFlag.install()
-        let watcher = Thread {
-            while !interrupt.isSet && !interrupt.finished { usleep(50_000) }
-            if interrupt.isSet { session.requestStop() }
-        }
-        watcher.start()
+        let interrupt = StopSignal.install()
+        interrupt.watch { session.requestStop() }
         let result = try session.run { Console.shared.status($0.line) }
         interrupt.finish()
         Console.shared.clearStatus()
@@ -258,216 +255,6 @@ struct RunSummary {
             "return_best": num(returns.max() ?? .nan),
             "records_written": r.recordsWritten, "records_dropped": r.droppedRecords, "safety_stops": safety,
         ]
-    }
-}
-
-/// A SIGINT handler that only sets a flag (async-signal-safe); a watcher thread turns it into
-/// an orderly stop.
-final class InterruptFlag: @unchecked Sendable {
-    nonisolated(unsafe) static var raised: sig_atomic_t = 0
-    private let done = Atomic<Bool>(false)
-
-    static func install() -> InterruptFlag {
-        raised = 0
-        signal(SIGINT) { _ in InterruptFlag.raised = 1 }
-        signal(SIGTERM) { _ in InterruptFlag.raised = 1 }
-        return InterruptFlag()
-    }
-
-    var isSet: Bool { InterruptFlag.raised != 0 }
-    var finished: Bool { done.load(ordering: .acquiring) }
-    func finish() {
-        done.store(true, ordering: .releasing)
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
-    }
-}
-
-/// The robot a run or eval drives: the emulated robot (started and stopped here) or a real
-/// one from a robot configuration file, plus its calibration and optional GPIO lines.
-/// `prepare` only reads and validates files; `connect` starts/opens; `close` always cleans up.
-final class RobotSetup {
-    let emulated: Bool
-    let calibration: RobotCalibration
-    let calibrationPath: String
-    let config: RobotConfigFile?
-    let seed: UInt64
-    /// Plant parameters passed to robot-emulator (`EmulatedRobot`); unused for a real robot.
-    let emulatorParameters: [(name: String, value: Double)]
-    private(set) var emulator: EmulatorChild?
-    private(set) var robot: MotorBusRobot?
-    private(set) var estop: GPIOEmergencyStop?
-    private(set) var outputs: GPIOStatusOutputs?
-    private(set) var description = "not connected"
-
-    private init(emulated: Bool, calibration: RobotCalibration, calibrationPath: String, config: RobotConfigFile?, seed: UInt64,
-                 emulatorParameters: [(name: String, value: Double)]) {
-        self.emulatorParameters = emulatorParameters
-        self.emulated = emulated
-        self.calibration = calibration
-        self.calibrationPath = calibrationPath
-        self.config = config
-        self.seed = seed
-    }
-
-    /// Reads and validates the robot configuration and calibration (no side effects).
-    static func prepare(shared: SharedOptions, emulator: EmulatorOptions) throws -> RobotSetup {
-        let config = try shared.robot.map { path in try wrap { try RobotConfigFile.load(path: path) } }
-        let path: String
-        if let c = shared.calibration {
-            path = c
-        } else if let c = config?.calibration {
-            path = c
-        } else if config != nil {
-            throw UserError("\(shared.robot!): field calibration is missing and no --calibration was given; name the robot's calibration file (run `robotctl calibrate` to make one)")
-        } else {
-            path = defaultEmulatorCalibration()
-        }
-        let calibration = try wrap { try RobotCalibration.load(path: path) }
-        guard calibration.task == "pendulum" else {
-            throw UserError("\(path): field task is \"\(calibration.task)\"; robotctl run and eval drive the pendulum task (use a pendulum calibration)")
-        }
-        guard calibration.joints.count == 1 else {
-            throw UserError("\(path): field joints lists \(calibration.joints.count) joints, the pendulum task has 1; use a pendulum calibration")
-        }
-        return RobotSetup(emulated: config == nil, calibration: calibration, calibrationPath: path, config: config, seed: shared.seed,
-                          emulatorParameters: EmulatedRobot.parameters(overriding: emulator.parsedParameters))
-    }
-
-    /// calibration/emulated-pendulum.json in the working directory, else beside the package
-    /// the executable was built in (.build/<config>/robotctl → ../../calibration).
-    static func defaultEmulatorCalibration() -> String {
-        let local = "calibration/emulated-pendulum.json"
-        if FileManager.default.fileExists(atPath: local) { return local }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
-        let root = ((exe as NSString).deletingLastPathComponent as NSString).appendingPathComponent("../../..")
-        let beside = (root as NSString).appendingPathComponent(local)
-        return FileManager.default.fileExists(atPath: beside) ? (beside as NSString).standardizingPath : local
-    }
-
-    /// Starts the emulator (or opens the port), configures the robot, requests GPIO lines.
-    func connect(task: RobotPendulumTask) throws {
-        let port: String
-        let baud: Int
-        if let config {
-            port = config.serialPort
-            baud = config.baudRate
-            description = "\(config.serialPort)"
-        } else {
-            let child = try EmulatorChild.start(arguments: ["--seed", "\(seed)"] + EmulatedRobot.arguments(emulatorParameters))
-            emulator = child
-            port = child.ptyPath
-            baud = 1_000_000
-            description = "emulated pendulum (\(EmulatedRobot.describe(emulatorParameters)); robot-emulator pid \(child.pid), \(child.ptyPath))"
-        }
-        var bus = MotorBusConfiguration(devicePath: port)
-        bus.baudRate = baud
-        if config == nil {
-            // The emulator stands in for a microcontroller but shares this host: its pseudo-
-            // terminal stalls when the kernel's pty work waits behind other processes. Give the
-            // link 200 ms (40 ticks) before the host latches a link e-stop; a real robot keeps
-            // the defaults.
-            bus.maxConsecutiveFailures = max(bus.maxConsecutiveFailures, 40)
-        }
-        bus.robotID = calibration.robotID
-        bus.jointNames = calibration.joints.map(\.name)
-        bus.calibration = calibration.joints.map { EncoderConversion($0) }
-        let robot = MotorBusRobot(configuration: bus)
-        self.robot = robot
-        try wrap {
-            // The firmware's command watchdog: 100 ms on a real robot, 250 ms for the emulator on
-            // a shared host (see above).
-            try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: config == nil ? 250 : 100,
-                                                   setpointLimit: calibration.joints.map { Float($0.torqueLimit) }))
-        }
-        if let config {
-            func address(_ l: RobotConfigFile.Line) -> GPIOLineAddress {
-                GPIOLineAddress(chip: l.chip, line: .offset(l.offset), activeLow: l.activeLow)
-            }
-            if let e = config.estop { estop = try wrap { try GPIOEmergencyStop(line: address(e)) } }
-            if let en = config.enable { outputs = try wrap { try GPIOStatusOutputs(enable: address(en), led: config.led.map(address)) } }
-        }
-    }
-
-    /// Torque off, close the link, stop the emulator. Safe to call more than once.
-    func close() {
-        robot?.shutdown()
-        robot = nil
-        if let emulator {
-            emulator.terminate()
-            self.emulator = nil
-        }
-    }
-}
-
-/// The `robot-emulator` executable beside robotctl, started in its own process group (so a
-/// Ctrl-C reaches only robotctl, which stops the loop in order and then the emulator).
-final class EmulatorChild {
-    let pid: pid_t
-    let ptyPath: String
-    private let outPath: String
-    private var exited = false
-
-    static func start(arguments: [String]) throws -> EmulatorChild {
-        let spawned = try SpawnedEmulator.spawn(arguments: arguments)
-        let (pid, path, outPath) = (spawned.pid, spawned.path, spawned.outPath)
-        let child = EmulatorChild(pid: pid, outPath: outPath)
-        // The emulator stands in for a microcontroller, which has a core of its own: give it
-        // real-time priority (below the loop's) when permitted, so a busy host cannot starve it.
-        var param = sched_param()
-        param.sched_priority = 70
-        if sched_setscheduler(pid, SCHED_FIFO, &param) != 0 {
-            Console.shared.log(.debug, "robot-emulator runs at normal priority (SCHED_FIFO refused: \(String(cString: strerror(errno))))")
-        }
-        for _ in 0..<500 {
-            if let ptyPath = spawned.printedPtyPath() {
-                return EmulatorChild(adopting: child, ptyPath: ptyPath)
-            }
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                child.exited = true
-                throw UserError("\(path): exited at start (\(spawned.firstErrorLine())); run it by hand to see why")
-            }
-            usleep(10_000)
-        }
-        child.terminate()
-        throw UserError("\(path): did not print its pseudo-terminal within 5 s; run it by hand to see why")
-    }
-
-    private init(pid: pid_t, outPath: String) {
-        self.pid = pid
-        self.outPath = outPath
-        ptyPath = ""
-    }
-
-    private init(adopting other: EmulatorChild, ptyPath: String) {
-        pid = other.pid
-        outPath = other.outPath
-        self.ptyPath = ptyPath
-        other.exited = true  // ownership moves here
-    }
-
-    deinit { terminate() }
-
-    /// SIGTERM, wait up to 2 s (then SIGKILL), remove the temporary files.
-    func terminate() {
-        if !exited {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            var gone = false
-            for _ in 0..<200 {
-                if waitpid(pid, &status, WNOHANG) == pid { gone = true; break }
-                usleep(10_000)
-            }
-            if !gone {
-                Console.shared.log(.warning, "robot-emulator (pid \(pid)) ignored SIGTERM for 2 s; killed it")
-                kill(pid, SIGKILL)
-                _ = waitpid(pid, &status, 0)
-            }
-            exited = true
-            unlink(outPath)
-            unlink(outPath + ".err")
-        }
     }
 }
 

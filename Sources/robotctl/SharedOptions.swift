@@ -1,4 +1,6 @@
 import ArgumentParser
+import Control
+import Hardware
 
 /// Flags every robot-facing command shares (`run`, `teleop`, `calibrate`, `eval`, `train`).
 struct SharedOptions: ParsableArguments {
@@ -25,4 +27,35 @@ enum LogLevel: String, ExpressibleByArgument, CaseIterable, Comparable {
 
     private var rank: Int { Self.allCases.firstIndex(of: self)! }
     static func < (a: LogLevel, b: LogLevel) -> Bool { a.rank < b.rank }
+}
+
+extension SharedOptions {
+    /// The robot these options name (`--robot`, `--calibration`, or the emulated pendulum with
+    /// the default calibration), read and validated by the one bring-up every command uses.
+    func bringup(emulatorParameters: [(name: String, value: Double)]) throws -> RobotBringup {
+        try asUserError {
+            try RobotBringup.prepare(robotConfig: robot, calibration: calibration, emulatorParameters: emulatorParameters, seed: seed)
+        }
+    }
+}
+
+extension RobotBringup {
+    /// Refuses a calibration that is not the one-joint pendulum's (what `command` drives).
+    func requirePendulum(_ command: String) throws {
+        guard calibration.task == "pendulum" else {
+            throw UserError("\(calibrationPath): field task is \"\(calibration.task)\"; robotctl \(command) drives the pendulum task (use a pendulum calibration)")
+        }
+        guard calibration.joints.count == 1 else {
+            throw UserError("\(calibrationPath): field joints lists \(calibration.joints.count) joints, the pendulum task has 1; use a pendulum calibration")
+        }
+    }
+
+    /// Starts or opens the robot (`connect`) with one-line errors.
+    func connectOrFail(gpio: Bool = true, joints: RobotCalibration? = nil) throws {
+        try asUserError { try connect(gpio: gpio, joints: joints) }
+        Console.shared.log(.info, "robot: \(description); \(watchdogDescription)")
+        if let emulator, !emulator.isRealtime {
+            Console.shared.log(.debug, "robot-emulator runs at normal priority (SCHED_FIFO not permitted)")
+        }
+    }
 }

@@ -3,10 +3,6 @@ import Control
 import Foundation
 import H2OTrainer
 import Hardware
-import Synchronization
-
-/// Set by SIGINT/SIGTERM during teleop: the main thread asks the session for an orderly stop.
-private let teleopStopSignal = Atomic<Bool>(false)
 
 extension TeleopResetMode: ExpressibleByArgument {}
 
@@ -70,6 +66,9 @@ struct Teleop: ParsableCommand {
         if let s = episodeSeconds, !(s > 0) { throw ValidationError("--episode-seconds must be > 0") }
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0") }
         if !(torqueStep > 0 && torqueStep <= 1) { throw ValidationError("--torque-step must be in (0, 1]") }
+        for p in emulatorParams where EmulatedRobot.parse(p) == nil {
+            throw ValidationError("--emulator-param \(p): expected NAME=VALUE with a plant parameter name and a finite number, e.g. --emulator-param actuator_gain=0.8")
+        }
         if gamepadAxis < 0 || gamepadAxis >= JoystickState.maxAxes {
             throw ValidationError("--gamepad-axis must be in 0...\(JoystickState.maxAxes - 1)")
         }
@@ -78,10 +77,11 @@ struct Teleop: ParsableCommand {
     func run() throws {
         Console.shared.level = shared.logLevel
         Console.shared.plainInterval = 1
-        let (calibration, calibrationPath) = try RobotConnection.loadCalibration(shared: shared)
-        guard calibration.task == "pendulum", calibration.joints.count == 1 else {
-            throw UserError("\(calibrationPath): field task is \"\(calibration.task)\" with \(calibration.joints.count) joints; teleop drives the one-joint pendulum task (use a pendulum calibration)")
-        }
+        // The emulated robot is the reference robot plus the given plant parameters.
+        let setup = try shared.bringup(emulatorParameters: emulatorParams.compactMap(EmulatedRobot.parse))
+        defer { setup.close() }
+        try setup.requirePendulum("teleop")
+        let calibration = setup.calibration
         var parameters = PendulumParameters.rate200Hz
         parameters.dt = 1 / calibration.controlRateHz
         parameters.maxTorque = calibration.joints[0].torqueLimit
@@ -97,24 +97,20 @@ struct Teleop: ParsableCommand {
         var rawMode: RawTerminalMode?
         if isatty(STDIN_FILENO) == 1 {
             rawMode = try asUserError { try RawTerminalMode() }
-            inputs.append(KeyboardOperator(reader: KeyboardReader(fileDescriptor: STDIN_FILENO),
-                                           mapping: KeyboardTeleopMapping(step: torqueStep)))
+            inputs.append(KeyboardReader(fileDescriptor: STDIN_FILENO, mapping: KeyboardTeleopMapping(step: torqueStep)))
         }
         defer { rawMode?.restore() }
         if let joystick {
             var mapping = GamepadTeleopMapping()
             mapping.axis = gamepadAxis
             mapping.invert = gamepadInvert
-            inputs.append(GamepadOperator(reader: try asUserError { try JoystickReader(path: joystick) }, mapping: mapping))
+            inputs.append(try asUserError { try JoystickReader(path: joystick, mapping: mapping) })
         }
         guard !inputs.isEmpty else {
             throw UserError("standard input: not a terminal and no --joystick given; run teleop in a terminal, or pass --joystick /dev/input/js0")
         }
 
-        let connection = try RobotConnection.open(
-            shared: shared, calibration: calibration, calibrationPath: calibrationPath,
-            emulatorArguments: emulatorParams.flatMap { ["--param", $0] })
-        defer { connection.close() }
+        try setup.connectOrFail()
 
         let writer = try asUserError { try DatasetWriter(directory: record, schema: schema) }
         for r in writer.recovered {
@@ -124,79 +120,66 @@ struct Teleop: ParsableCommand {
         let ring = TransitionRing(capacity: 8192, observationCount: task.observationSize, actionCount: task.actionSize)
         let logger = TransitionLogger(ring: ring, writer: writer)
         let rate = 1 / task.controlPeriod
-        let session = try asUserError {
-            try TeleopSession(
-                robot: connection.robot, task: task, limits: connection.limits, ring: ring, inputs: inputs,
-                configuration: TeleopConfiguration(
-                    pacing: .deadlines(periodNanos: UInt64((task.controlPeriod * 1e9).rounded())), reset: reset,
-                    firstEpisode: firstEpisode, maxEpisodes: episodes, maxTicks: duration.map { UInt64($0 * rate) }))
+        let source = try asUserError {
+            try OperatorSource(
+                inputs: inputs, observationSize: task.observationSize, actionSize: task.actionSize, reset: reset,
+                maxEpisodes: episodes)
+        }
+        let loop = try asUserError {
+            try ControlLoop(
+                robot: setup.robot!, task: task, source: source, limits: setup.limits, mode: .torque, ring: ring,
+                estop: setup.estop, outputs: setup.outputs,
+                configuration: LoopConfiguration(
+                    pacing: .deadlines(periodNanos: UInt64((task.controlPeriod * 1e9).rounded())),
+                    maxTicks: duration.map { UInt64($0 * rate) }, firstEpisode: firstEpisode))
         }
         try asUserError { try logger.start() }
+        let stop = StopSignal.install()
+        defer { stop.finish() }
 
-        teleopStopSignal.store(false, ordering: .relaxed)
-        var stopSignals = sigset_t()
-        sigemptyset(&stopSignals)
-        sigaddset(&stopSignals, SIGINT)
-        sigaddset(&stopSignals, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        signal(SIGINT) { sig in
-            teleopStopSignal.store(true, ordering: .relaxed)
-            signal(sig, SIG_DFL)
-        }
-        signal(SIGTERM) { sig in
-            teleopStopSignal.store(true, ordering: .relaxed)
-            signal(sig, SIG_DFL)
-        }
-
-        let box = TeleopThreadResult()
-        let thread = try asUserError {
-            try NativeThread(name: "robotctl-teleop") {
-                box.realtime = RealtimeSetup.apply(RealtimeOptions(lockMemory: false))
-                box.result = Result { () throws(ControlLoopError) in try session.run() }
-                box.done.store(true, ordering: .releasing)
-            }
-        }
-        Console.shared.log(.info, "teleop: \(connection.description); recording into \(record) from episode \(firstEpisode), episodes of \(session.episodeTicks) ticks at \(Int(rate)) Hz; reset: \(reset.rawValue)")
+        let runner = LoopRunner(loop: loop, realtime: RealtimeOptions(lockMemory: false), threadName: "robotctl-teleop")
+        Console.shared.log(.info, "teleop: \(setup.description); recording into \(record) from episode \(firstEpisode), episodes of \(loop.episodeTicks) ticks at \(Int(rate)) Hz; reset: \(reset.rawValue)")
         Console.shared.log(.info, "keys: \(KeyboardTeleopMapping.summary)\(joystick == nil ? "" : "; gamepad \(joystick!): axis \(gamepadAxis), buttons 0 next, 1 redo, 2 stop, 3 e-stop")")
 
         var outcomes: [EpisodeOutcome] = []
         var tableError: Error?
+        let stats = loop.statistics
         func drainOutcomes() {
-            while let o = session.outcomes.pop() {
+            while let o = source.outcomes.pop() {
                 outcomes.append(o)
-                let reasonText = o.reason == .safetyStop ? session.status.phase == .finished ? "\(session.latchedReasons)" : nil : nil
+                let reasonText = o.reason == .safetyStop ? stats.phase == .finished ? "\(loop.latchedReasons)" : nil : nil
                 do { try table.append(o.entry(safetyReason: reasonText)) } catch { tableError = tableError ?? error }
             }
         }
         var meter = RateMeter()
-        while !box.done.load(ordering: .acquiring) {
-            usleep(100_000)
-            if teleopStopSignal.load(ordering: .relaxed) { session.requestStop() }
-            drainOutcomes()
-            let s = session.status
-            let written = logger.written
-            let recordsPerSecond = meter.update(count: written)
-            let phase = s.phase == .recording ? "recording ep \(s.episode) tick \(s.episodeTick)/\(session.episodeTicks)" : "\(s.phase) (next: ep \(s.episode))"
-            Console.shared.status(
-                "teleop | \(phase) | " + String(format: "action %+.2f | %.0f rec/s written", s.action, recordsPerSecond)
-                    + ", \(logger.durable) durable | kept \(s.keptEpisodes), discarded \(s.discardedEpisodes) | missed \(s.missedDeadlines)")
+        let outcome = try asUserError {
+            try runner.run(superviseNanos: 100_000_000, supervise: {
+                if stop.isSet { loop.requestStop() }
+                drainOutcomes()
+                let written = logger.written
+                let recordsPerSecond = meter.update(count: written)
+                let phase = stats.phase == .recording
+                    ? "recording ep \(stats.value(.episode)) tick \(stats.value(.episodeTick))/\(loop.episodeTicks)"
+                    : "\(stats.phase) (next: ep \(stats.value(.episode)))"
+                Console.shared.status(
+                    "teleop | \(phase) | " + String(format: "action %+.2f | %.0f rec/s written", source.action, recordsPerSecond)
+                        + ", \(logger.durable) durable | kept \(stats.value(.keptEpisodes)), discarded \(stats.value(.discardedEpisodes)) | missed \(stats.value(.missedDeadlines))")
+            })
         }
-        thread.join()
         drainOutcomes()
         let loggerFailure = logger.stop()
         Console.shared.clearStatus()
-        if let w = box.realtime?.warning { Console.shared.log(.debug, "real-time setup: \(w)") }
+        if let w = runner.realtimeReport?.warning { Console.shared.log(.debug, "real-time setup: \(w)") }
 
-        let result: TeleopResult
-        switch box.result {
+        let result: LoopResult
+        switch outcome {
         case .success(let r): result = r
         case .failure(let e): throw UserError("\(e)")
-        case nil: throw UserError("teleop: the control thread ended without a result")
         }
         if let loggerFailure { throw UserError("\(loggerFailure)") }
         if let tableError { throw UserError("\(tableError)") }
         let kept = outcomes.filter { !$0.discarded }
-        print("teleop: \(result.records) records in \(outcomes.count) episodes (\(result.keptEpisodes) kept, \(result.discardedEpisodes) discarded) written to \(record); \(logger.durable) records durable; ring drops \(ring.droppedTotal); stop: \(result.reasons)")
+        print("teleop: \(result.records) records in \(outcomes.count) episodes (\(stats.value(.keptEpisodes)) kept, \(stats.value(.discardedEpisodes)) discarded) written to \(record); \(logger.durable) records durable; ring drops \(ring.droppedTotal); stop: \(result.reasons)")
         if !kept.isEmpty {
             print("kept episodes: " + kept.map { "\($0.episode) (\($0.records) ticks, \($0.reason))" }.joined(separator: ", "))
         }
@@ -204,13 +187,6 @@ struct Teleop: ParsableCommand {
             throw UserError("teleop: stopped by a safety stop (\(result.reasons)); the data recorded so far is kept in \(record)")
         }
     }
-}
-
-/// What the teleop control thread hands back to the main thread (written before `done`).
-private final class TeleopThreadResult: @unchecked Sendable {
-    var result: Result<TeleopResult, ControlLoopError>?
-    var realtime: RealtimeReport?
-    let done = Atomic<Bool>(false)
 }
 
 /// Records per second from a growing count, over the last second or so.

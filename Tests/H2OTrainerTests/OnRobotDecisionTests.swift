@@ -3,7 +3,7 @@ import Foundation
 @testable import H2OTrainer
 import Testing
 
-@Suite("On-robot decision rate and emulated robot")
+@Suite("On-robot decision rate and the robot reset")
 struct OnRobotDecisionTests {
     /// Pushes one episode of `ticks` records (observation [t, 0, 0], action [t/10 rounded down
     /// to the decision], reward −(t+1)) ending with `last` flags.
@@ -81,17 +81,24 @@ struct OnRobotDecisionTests {
         #expect(loop.decisionTask(ticksPerDecision: 1).parameters.discount == pow(0.99, 0.1))
     }
 
-    @Test("emulator parameters: defaults overridden by name, NAME=VALUE parsed strictly, passed as --param")
-    func emulatorParameters() {
-        #expect(EmulatedRobot.defaultParameters.map(\.name) == ["actuator_gain"])
-        let p = EmulatedRobot.parameters(overriding: [("actuator_gain", 1), ("coulomb", 0.2)])
-        #expect(p.map(\.name) == ["actuator_gain", "coulomb"] && p.map(\.value) == [1, 0.2])
-        #expect(EmulatedRobot.arguments(p) == ["--param", "actuator_gain=1.0", "--param", "coulomb=0.2"])
-        #expect(EmulatedRobot.parse("damping=0.3")! == ("damping", 0.3))
-        for bad in ["damping", "=1", "damping=", "damping=abc", "damping=nan", "damp ing=1", "damping=inf"] {
-            #expect(EmulatedRobot.parse(bad) == nil, "\(bad)")
-        }
-        #expect(EmulatedRobot.describe([]) == "reference robot")
+    @Test("the robot reset accepts a looser start only after resetLimit seconds of reset ticks, counted by the loop")
+    func resetLooserStartAfterLimit() {
+        let task = RobotPendulumTask(resetLimit: 8)
+        var state = RobotState()
+        state.jointCount = 1
+        state.position[0] = Float(Double.pi + 0.1)  // 0.1 rad from hanging, slow: not a tight start
+        state.velocity[0] = 0.1
+        var command = RobotCommand()
+        let limitTicks = Int((8 / task.controlPeriod).rounded())
+        #expect(!task.resetStep(state, ticksInReset: 0, into: &command))
+        #expect(!task.resetStep(state, ticksInReset: limitTicks - 1, into: &command))
+        #expect(task.resetStep(state, ticksInReset: limitTicks, into: &command))
+        // A tight start is accepted at once; never one near upright, however long the reset.
+        state.position[0] = Float(Double.pi + 0.01)
+        state.velocity[0] = 0.01
+        #expect(task.resetStep(state, ticksInReset: 0, into: &command))
+        state.position[0] = 0.1
+        #expect(!task.resetStep(state, ticksInReset: 10 * limitTicks, into: &command))
     }
 
     @Test("selection on the robot keeps a candidate only when its mean beats the running policy beyond the noise")

@@ -28,7 +28,7 @@ struct QuickPendulum: SimulatedTask {
         base.reward(observation: observation, action: action)
     }
     func isTerminal(observation: UnsafePointer<Float>) -> Bool { false }
-    func resetStep(_ state: RobotState, into command: inout RobotCommand) -> Bool {
+    func resetStep(_ state: RobotState, ticksInReset: Int, into command: inout RobotCommand) -> Bool {
         command.mode = .torque
         command.jointCount = 1
         command.setpoint[0] = 0

@@ -94,7 +94,7 @@ struct SimCartPoleTests {
             robot.position[1] = Float(plant.truePosition(1))
             robot.velocity[0] = Float(plant.trueVelocity(0))
             robot.velocity[1] = Float(plant.trueVelocity(1))
-            done = task.resetStep(robot, into: &command)
+            done = task.resetStep(robot, ticksInReset: ticks, into: &command)
             plant.setCommand(Double(command.setpoint[0]))
             for _ in 0..<5 { plant.step(dt) }
             ticks += 1

@@ -150,11 +150,11 @@ struct SimPendulumTests {
         robot.position[0] = 3.0
         robot.velocity[0] = 2.0
         var command = RobotCommand()
-        #expect(!task.resetStep(robot, into: &command))
+        #expect(!task.resetStep(robot, ticksInReset: 0, into: &command))
         #expect(command.setpoint[0] < 0 && command.mode == .torque)
         robot.position[0] = Float.pi + 0.01
         robot.velocity[0] = 0.01
-        #expect(task.resetStep(robot, into: &command))
+        #expect(task.resetStep(robot, ticksInReset: 0, into: &command))
         var action: Float = 0.5
         task.command(for: &action, into: &command)
         #expect(command.setpoint[0] == 1.0 && command.jointCount == 1)

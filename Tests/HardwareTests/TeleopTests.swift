@@ -1,3 +1,4 @@
+import enum Control.Key
 import Glibc
 import TestSupport
 import Testing

@@ -88,11 +88,11 @@ struct SpecTests {
         // Reset: the cart at 0.5 m is pushed back toward 0; done only after 0.5 s of stillness at 0.
         var cmd = RobotCommand()
         state.position[0] = 0.5
-        #expect(!task.resetStep(state, into: &cmd))
+        #expect(!task.resetStep(state, ticksInReset: 0, into: &cmd))
         #expect(cmd.setpoint[0] < 0 && cmd.setpoint[1] == 0)
         state.position[0] = 0.01
         var ticks = 0
-        while !task.resetStep(state, into: &cmd) { ticks += 1 }
+        while !task.resetStep(state, ticksInReset: ticks + 1, into: &cmd) { ticks += 1 }
         #expect(ticks == 99)  // 100 settled ticks at 200 Hz
     }
 

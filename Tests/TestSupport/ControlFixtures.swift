@@ -59,7 +59,7 @@ public struct LoopFixture<Policy: SlotPolicy> {
     public let robot: FakeRobot
     public let task: RegulationTask
     public let slot: PolicySlot<Policy>
-    public let loop: ControlLoop<RegulationTask, Policy>
+    public let loop: PolicyLoop<RegulationTask, Policy>
     public let ring: TransitionRing?
     public let estop: FakeEStop
     public let outputs: FakeOutputs

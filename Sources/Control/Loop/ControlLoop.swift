@@ -26,15 +26,21 @@ public struct LoopConfiguration: Sendable {
     /// 20 Hz while reading, the safety checks and filter, writing and recording still run every
     /// tick. 1: the policy acts every tick.
     public var decisionTicks: Int
+    /// Records per episode before a time-out; nil: the task's `episodeTicks`.
+    public var episodeTicks: Int?
+    /// Number of the first episode (continue an existing dataset's numbering).
+    public var firstEpisode: UInt32
 
     public init(pacing: Pacing, maxTicks: UInt64? = nil, resetBetweenEpisodes: Bool = true, record: Bool = true,
-                prewarmNanos: UInt64 = 0, decisionTicks: Int = 1) {
+                prewarmNanos: UInt64 = 0, decisionTicks: Int = 1, episodeTicks: Int? = nil, firstEpisode: UInt32 = 0) {
         self.pacing = pacing
         self.maxTicks = maxTicks
         self.resetBetweenEpisodes = resetBetweenEpisodes
         self.record = record
         self.prewarmNanos = prewarmNanos
         self.decisionTicks = max(1, decisionTicks)
+        self.episodeTicks = episodeTicks
+        self.firstEpisode = firstEpisode
     }
 }
 
@@ -46,27 +52,44 @@ public struct LoopResult: Sendable, Equatable {
     public var reasons: StopReason
     /// True when a fault or e-stop is latched: `clearStop()` is needed before the next run.
     public var latched: Bool
-    /// The version of the last policy used.
+    /// The version of the last policy used (0 for the operator).
     public var policyVersion: UInt64
+    /// Ticks recorded during this run.
+    public var records: UInt64 = 0
+
+    public init(ticks: UInt64 = 0, reasons: StopReason = [], latched: Bool = false, policyVersion: UInt64 = 0, records: UInt64 = 0) {
+        self.ticks = ticks
+        self.reasons = reasons
+        self.latched = latched
+        self.policyVersion = policyVersion
+        self.records = records
+    }
 }
 
-/// The 200 Hz loop: read → observation → safety check → policy → safety filter → write →
-/// record, paced by absolute deadlines, with the policy taken from a lock-free slot at each
-/// tick boundary.
+/// A control loop driven by a policy from a lock-free slot (`robotctl run`, `eval`).
+public typealias PolicyLoop<Task: ControlTask, Policy: SlotPolicy> = ControlLoop<Task, PolicySlotSource<Policy>>
+
+/// The 200 Hz loop: read → observation → safety check → action source (a policy or the
+/// operator) → safety filter → write → record, paced by absolute deadlines. Episodes: an
+/// unrecorded reset phase (the task's `resetStep`, or the source), then recorded ticks until
+/// the task ends the episode (terminal, time-out), the source cuts it ("next", "redo") or a
+/// stop interrupts it; each end is reported to the source as an `EpisodeOutcome`.
 ///
 /// Thread contract: `run` on the control thread (it applies no real-time settings itself: call
-/// `RealtimeSetup.apply` first on that thread). `requestStop`, `requestEmergencyStop` and
-/// `statistics` from any thread. `clearStop` while not running.
-public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecked Sendable {
+/// `RealtimeSetup.apply` first on that thread, or use `LoopRunner`). `requestStop`,
+/// `requestEmergencyStop` and `statistics` from any thread. `clearStop` while not running.
+public final class ControlLoop<Task: ControlTask, Source: ActionSource>: @unchecked Sendable {
     public let robot: any RobotInterface
     public let task: Task
-    public let slot: PolicySlot<Policy>
+    public let source: Source
     public let ring: TransitionRing?
     public let estop: (any EmergencyStopInput)?
     public let outputs: (any StatusOutputs)?
     public let configuration: LoopConfiguration
     public let statistics = LoopStatistics()
     public let periodNanos: UInt64
+    /// Records per episode before a time-out.
+    public let episodeTicks: Int
 
     private var safety: SafetyFilter
     private var pacer: DeadlinePacer
@@ -77,27 +100,27 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
     private let operatorStop = Atomic<Bool>(false)
     private let orderlyStop = Atomic<Bool>(false)
     private let isRunning = Atomic<Bool>(false)
-    private var episode: UInt32 = 0
+    private var episode: UInt32
     private var episodeTick = 0
+    private var episodeFlags: TransitionFlags = []
+    private var firstTimestamp: UInt64 = 0
+    private var firstTick: UInt64 = 0
     private var resetting = false
+    private var ticksInReset = 0
     private var episodeStarted = false
     private var lastWoke: UInt64 = 0
     private var lastVersion: UInt64 = 0
     private var runTicks: UInt64 = 0
-    private var warmSink: Float = 0
-    /// Exploration noise std (Float bits) for episodes starting from now; the episode's value.
-    private let explorationBits = Atomic<UInt32>(0)
-    private var episodeExploration: Float = 0
-    private var noiseState: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private var runRecords: UInt64 = 0
 
-    /// Set-up: checks that task, policy, robot and limits agree; allocates every buffer.
+    /// Set-up: checks that task, source, robot and limits agree; allocates every buffer.
     public init(
-        robot: any RobotInterface, task: Task, slot: PolicySlot<Policy>, limits: SafetyLimits,
+        robot: any RobotInterface, task: Task, source: Source, limits: SafetyLimits,
         mode: ControlMode, ring: TransitionRing? = nil, estop: (any EmergencyStopInput)? = nil,
         outputs: (any StatusOutputs)? = nil, configuration: LoopConfiguration
     ) throws(ControlLoopError) {
-        guard slot.observationSize == task.observationSize, slot.actionSize == task.actionSize else {
-            throw .mismatch("policy takes \(slot.observationSize) observations and gives \(slot.actionSize) actions; task \"\(task.name)\" has \(task.observationSize) and \(task.actionSize)")
+        guard source.observationSize == task.observationSize, source.actionSize == task.actionSize else {
+            throw .mismatch("the action source takes \(source.observationSize) observations and gives \(source.actionSize) actions; task \"\(task.name)\" has \(task.observationSize) and \(task.actionSize)")
         }
         if let ring, ring.observationCount != task.observationSize || ring.actionCount != task.actionSize {
             throw .mismatch("recorder ring holds \(ring.observationCount)+\(ring.actionCount) values, task \"\(task.name)\" needs \(task.observationSize)+\(task.actionSize)")
@@ -105,11 +128,13 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
         guard task.controlPeriod > 0 else { throw .mismatch("task \"\(task.name)\" has a control period of \(task.controlPeriod) s") }
         self.robot = robot
         self.task = task
-        self.slot = slot
+        self.source = source
         self.ring = ring
         self.estop = estop
         self.outputs = outputs
         self.configuration = configuration
+        episodeTicks = max(1, configuration.episodeTicks ?? task.episodeTicks)
+        episode = configuration.firstEpisode
         periodNanos = UInt64((task.controlPeriod * 1e9).rounded())
         do {
             safety = try SafetyFilter(limits: limits, mode: mode, jointCount: limits.joints.count, periodSeconds: task.controlPeriod)
@@ -135,16 +160,6 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
     /// Stays latched until `clearStop()`. Any thread.
     public func requestEmergencyStop() { operatorStop.store(true, ordering: .releasing) }
 
-    /// Sets the std of Gaussian noise added to the policy's action at every decision of the
-    /// episodes that start from now on (0: none, the default), the sum clamped to the policy's
-    /// action range [−1, 1]; their records carry `.exploring`. Exploration on the robot for a
-    /// learner: the safety layer still checks and filters every command. Any thread.
-    public func setExplorationNoise(std: Float, seed: UInt64? = nil) {
-        if let seed { noiseSeed.store(seed | 1, ordering: .relaxed) }
-        explorationBits.store((std.isFinite && std > 0 ? std : 0).bitPattern, ordering: .releasing)
-    }
-    private let noiseSeed = Atomic<UInt64>(0)
-
     /// What is latched now (read it after `run` returned).
     public var latchedReasons: StopReason { safety.reasons }
 
@@ -162,6 +177,18 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
     /// needed and deactivates it at the end (set-up work, may throw). Refuses to start while a
     /// stop is latched.
     public func run() throws(ControlLoopError) -> LoopResult {
+        try begin()
+        defer { isRunning.store(false, ordering: .releasing) }
+        while tick() {}
+        statistics.set(.phase, UInt64(LoopPhase.finished.rawValue))
+        outputs?.setMotorEnable(false)
+        outputs?.setStatusLED(false)
+        do { try robot.deactivate() } catch { throw .robot("deactivate: \(error)") }
+        return LoopResult(ticks: runTicks, reasons: safety.reasons, latched: safety.isLatched, policyVersion: lastVersion, records: runRecords)
+    }
+
+    /// Activates the robot if needed and arms safety, source and pacing for the first tick.
+    func begin() throws(ControlLoopError) {
         guard !safety.isLatched else { throw .latched(safety.reasons) }
         _ = safety.clear()
         orderlyStop.store(false, ordering: .relaxed)
@@ -169,23 +196,23 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
             do { try robot.activate() } catch { throw .robot("activate: \(error)") }
         }
         isRunning.store(true, ordering: .releasing)
-        defer { isRunning.store(false, ordering: .releasing) }
         _ = robot.read(into: &state)
         let now = crt_monotonic_nanos()
         safety.begin(state: state, now: now)
         outputs?.setMotorEnable(true)
         outputs?.setStatusLED(true)
+        source.begin(statistics: statistics)
         episodeTick = 0
         episodeStarted = false
         resetting = configuration.resetBetweenEpisodes
+        ticksInReset = 0
+        statistics.set(.phase, UInt64((resetting ? LoopPhase.resetting : .recording).rawValue))
+        statistics.set(.episode, UInt64(episode))
+        statistics.set(.episodeTick, 0)
         lastWoke = 0
         runTicks = 0
+        runRecords = 0
         pacer.start(now: now)
-        while tick() {}
-        outputs?.setMotorEnable(false)
-        outputs?.setStatusLED(false)
-        do { try robot.deactivate() } catch { throw .robot("deactivate: \(error)") }
-        return LoopResult(ticks: runTicks, reasons: safety.reasons, latched: safety.isLatched, policyVersion: lastVersion)
     }
 
     /// One tick. Returns false once the stop behaviour has finished (torque off).
@@ -194,17 +221,8 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
     func tick() -> Bool {
         let wake = pacer.waitForNextTick(early: configuration.prewarmNanos)
         if wake.target < wake.deadline {
-            // Pull the policy weights into the cache before the deadline, then wait for it.
-            let current = slot.acquire()
-            if current.swapped { statistics.add(.policySwaps) }
-            let params = current.policy.parameters
-            var sum: Float = 0
-            var i = 0
-            while i < params.count {
-                sum += params[i]
-                i &+= 16
-            }
-            warmSink = sum
+            // Pull what the source needs into the cache before the deadline, then wait for it.
+            source.prewarm(statistics: statistics)
             while crt_monotonic_nanos() < wake.deadline {}
         }
         let stats = statistics
@@ -220,6 +238,7 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
             stats.periodError.record(interval > expected ? interval - expected : expected - interval)
         }
         lastWoke = t0
+        let requests = source.poll(statistics: stats)
 
         let stoppingBefore = safety.isStopping
         let readStatus = robot.read(into: &state)
@@ -229,43 +248,50 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
         safety.checkRead(readStatus, state: state, now: t1)
         if readStatus == .ok { safety.checkState(state, now: t1) }
         if let estop, estop.isTriggered() { safety.trip(.estopInput, state: state, now: t1) }
-        if operatorStop.load(ordering: .relaxed) { safety.trip(.operatorRequest, state: state, now: t1) }
+        if operatorStop.load(ordering: .relaxed) || requests.contains(.emergencyStop) {
+            safety.trip(.operatorRequest, state: state, now: t1)
+        }
         if configuration.record, let ring, ring.consumerFailed { safety.trip(.recordingFailed, state: state, now: t1) }
         if !safety.isStopping {
-            if orderlyStop.load(ordering: .relaxed) { safety.trip(.requested, state: state, now: t1) }
+            if orderlyStop.load(ordering: .relaxed) || requests.contains(.stop) { safety.trip(.requested, state: state, now: t1) }
             if let maxTicks = configuration.maxTicks, runTicks > maxTicks { safety.trip(.requested, state: state, now: t1) }
         }
-        // The watchdog guards the policy's commands; the stop behaviour makes its own.
+        // The watchdog guards the source's commands; the stop behaviour makes its own.
         if !safety.isStopping { safety.checkWatchdog(state: state, now: t1) }
 
         var modified = false
-        var fromReset = false
+        var record = false
+        var cut: EpisodeEndReason?
         var version = lastVersion
         if !stoppingBefore {
             task.observe(state, into: observation)
             if !safety.isStopping
                 && safety.checkFinite(observation, count: task.observationSize, reason: .nonFiniteObservation, state: state, now: t1)
             {
-                let (policy, v, swapped) = slot.acquire()
-                if swapped { stats.add(.policySwaps) }
-                version = v
-                lastVersion = v
-                stats.set(.policyVersion, v)
+                version = source.acquire(statistics: stats)
+                lastVersion = version
                 if resetting {
-                    fromReset = true
-                    resetting = !task.resetStep(state, into: &command)
+                    switch source.reset(action: action) {
+                    case .task:
+                        if task.resetStep(state, ticksInReset: ticksInReset, into: &command) { endReset() } else { ticksInReset += 1 }
+                    case .source:
+                        ticksInReset += 1
+                        if safety.checkFinite(action, count: task.actionSize, reason: .nonFiniteAction, state: state, now: t1) {
+                            task.command(for: action, into: &command)
+                        }
+                    case .startEpisode:
+                        endReset()
+                        record = true
+                    }
                 } else {
+                    record = true
+                }
+                if record {
                     // A decision tick: the episode's first, then every `decisionTicks`; between
                     // decisions `action` keeps the last decision (held, checked again below).
-                    if !episodeStarted {
-                        episodeExploration = Float(bitPattern: explorationBits.load(ordering: .acquiring))
-                        let seed = noiseSeed.exchange(0, ordering: .relaxed)
-                        if seed != 0 { noiseState = seed }
-                    }
-                    if !episodeStarted || episodeTick % configuration.decisionTicks == 0 {
-                        policy.act(observation: observation, action: action)
-                        if episodeExploration > 0 { addExplorationNoise() }
-                    }
+                    if !episodeStarted { episodeFlags = source.recordFlags.union(source.startEpisode()) }
+                    let decide = !episodeStarted || episodeTick % configuration.decisionTicks == 0
+                    cut = source.act(observation: observation, action: action, decide: decide, episodeTick: episodeTick)
                     if safety.checkFinite(action, count: task.actionSize, reason: .nonFiniteAction, state: state, now: t1) {
                         task.command(for: action, into: &command)
                     }
@@ -276,9 +302,15 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
                     safety.feedWatchdog(now: t1)
                 }
             }
+            // A stop (requested or latched) interrupts the episode: this tick ends it.
+            if !record && episodeStarted {
+                source.interrupted(action: action)
+                record = true
+            }
         }
         var finished = false
         if safety.isStopping {
+            stats.set(.phase, UInt64(LoopPhase.stopping.rawValue))
             finished = safety.stopCommand(state: state, now: t1, into: &command)
         }
         let t2 = crt_monotonic_nanos()
@@ -291,42 +323,7 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
         let t3 = crt_monotonic_nanos()
         stats.write.record(t3 &- t2)
 
-        // Record the policy's ticks of an episode, and the tick a stop interrupted one.
-        if !stoppingBefore && !fromReset && (episodeStarted || !safety.isStopping) {
-            var flags: TransitionFlags = []
-            if !episodeStarted {
-                flags.insert(.episodeStart)
-                episodeStarted = true
-                episodeTick = 0
-                stats.add(.episodes)
-            }
-            var reward: Float = 0
-            if safety.isStopping {
-                flags.insert(.aborted)
-            } else {
-                reward = task.reward(observation: observation, action: action)
-                if task.isTerminal(observation: observation) {
-                    flags.insert(.terminal)
-                } else if episodeTick + 1 >= task.episodeTicks {
-                    flags.insert(.timeout)
-                }
-            }
-            if modified { flags.insert(.safetyModified) }
-            if wake.missed > 0 { flags.insert(.late) }
-            if episodeExploration > 0 && !fromReset { flags.insert(.exploring) }
-            if configuration.record, let ring {
-                let header = TransitionHeader(
-                    timestampNanos: t1, tick: wake.tick, policyVersion: version, episode: episode, flags: flags,
-                    reward: reward, droppedBefore: 0)
-                if !ring.push(header, observation: observation, action: action) { stats.add(.ringDrops) }
-            }
-            episodeTick += 1
-            if !flags.isDisjoint(with: [.terminal, .timeout, .aborted]) {
-                episode &+= 1
-                episodeStarted = false
-                resetting = configuration.resetBetweenEpisodes
-            }
-        }
+        if record { recordTick(wake: wake, now: t1, version: version, modified: modified, cut: cut) }
         let t4 = crt_monotonic_nanos()
         stats.record.record(t4 &- t3)
         stats.total.record(t4 &- t0)
@@ -334,28 +331,102 @@ public final class ControlLoop<Task: ControlTask, Policy: SlotPolicy>: @unchecke
         return !finished
     }
 
-    /// action += N(0, σ²) per value (SplitMix64 + Box–Muller), clamped to [−1, 1]; a
-    /// non-finite action stays non-finite so the NaN guard still sees it.
-    /// Real-time safe: does not allocate, lock or throw.
     @inline(__always)
-    private func addExplorationNoise() {
-        for j in 0..<task.actionSize {
-            let a = action[j]
-            guard a.isFinite else { continue }
-            let u1 = Float(nextNoiseBits() >> 40 &+ 1) * 0x1p-24  // (0, 1]
-            let u2 = Float(nextNoiseBits() >> 40) * 0x1p-24
-            let normal = (-2 * logf(u1)).squareRoot() * cosf(2 * Float.pi * u2)
-            action[j] = min(max(a + episodeExploration * normal, -1), 1)
-        }
+    private func endReset() {
+        resetting = false
+        ticksInReset = 0
+        statistics.set(.phase, UInt64(LoopPhase.recording.rawValue))
     }
 
+    /// Records the tick of an episode and ends the episode when the task, the source or a
+    /// stop ends it. Real-time safe: does not allocate, lock or throw.
     @inline(__always)
-    private func nextNoiseBits() -> UInt64 {
-        noiseState &+= 0x9E37_79B9_7F4A_7C15
-        var z = noiseState
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1334_11EB
-        return z ^ (z >> 31)
+    private func recordTick(wake: DeadlinePacer.Wake, now t1: UInt64, version: UInt64, modified: Bool, cut: EpisodeEndReason?) {
+        let stats = statistics
+        var flags = episodeFlags
+        if !episodeStarted {
+            flags.insert(.episodeStart)
+            episodeStarted = true
+            episodeTick = 0
+            firstTimestamp = t1
+            firstTick = wake.tick
+            stats.add(.episodes)
+        }
+        var end = cut
+        var reward: Float = 0
+        if safety.isStopping && (safety.isLatched || !source.keepsEpisodeOnStop) {
+            flags.insert(.aborted)
+            end = safety.isLatched ? .safetyStop : .stop
+        } else {
+            reward = task.reward(observation: observation, action: action)
+            if safety.isStopping {
+                // An orderly stop the source keeps the episode through: a time-out.
+                flags.insert(.timeout)
+                end = .stop
+            } else if end != nil {
+                // Cut by the source ("next", "redo"): a time-out, not a terminal.
+                flags.insert(.timeout)
+            } else if task.isTerminal(observation: observation) {
+                flags.insert(.terminal)
+                end = .terminal
+            } else if episodeTick + 1 >= episodeTicks {
+                flags.insert(.timeout)
+                end = .timeLimit
+            }
+        }
+        if modified { flags.insert(.safetyModified) }
+        if wake.missed > 0 { flags.insert(.late) }
+        if configuration.record, let ring {
+            let header = TransitionHeader(
+                timestampNanos: t1, tick: wake.tick, policyVersion: version, episode: episode, flags: flags,
+                reward: reward, droppedBefore: 0)
+            if !ring.push(header, observation: observation, action: action) { stats.add(.ringDrops) }
+        }
+        runRecords &+= 1
+        stats.add(.records)
+        episodeTick += 1
+        stats.set(.episodeTick, UInt64(episodeTick))
+        guard let end else { return }
+        let outcome = EpisodeOutcome(
+            episode: episode, discarded: end == .redo, reason: end, firstTimestampNanos: firstTimestamp,
+            lastTimestampNanos: t1, firstTick: firstTick, lastTick: wake.tick, records: episodeTick)
+        stats.add(outcome.discarded ? .discardedEpisodes : .keptEpisodes)
+        source.episodeEnded(outcome, statistics: stats)
+        episode &+= 1
+        episodeStarted = false
+        episodeTick = 0
+        episodeFlags = []
+        stats.set(.episode, UInt64(episode))
+        stats.set(.episodeTick, 0)
+        if !safety.isStopping {
+            resetting = configuration.resetBetweenEpisodes
+            ticksInReset = 0
+            stats.set(.phase, UInt64((resetting ? LoopPhase.resetting : .recording).rawValue))
+        }
+    }
+}
+
+extension ControlLoop {
+    /// A loop whose actions come from the policy in `slot` (`PolicySlotSource`).
+    public convenience init<Policy: SlotPolicy>(
+        robot: any RobotInterface, task: Task, slot: PolicySlot<Policy>, limits: SafetyLimits,
+        mode: ControlMode, ring: TransitionRing? = nil, estop: (any EmergencyStopInput)? = nil,
+        outputs: (any StatusOutputs)? = nil, configuration: LoopConfiguration
+    ) throws(ControlLoopError) where Source == PolicySlotSource<Policy> {
+        guard slot.observationSize == task.observationSize, slot.actionSize == task.actionSize else {
+            throw .mismatch("policy takes \(slot.observationSize) observations and gives \(slot.actionSize) actions; task \"\(task.name)\" has \(task.observationSize) and \(task.actionSize)")
+        }
+        try self.init(
+            robot: robot, task: task, source: PolicySlotSource(slot: slot), limits: limits, mode: mode, ring: ring,
+            estop: estop, outputs: outputs, configuration: configuration)
+    }
+
+    /// Sets the std of Gaussian noise added to the policy's action at every decision of the
+    /// episodes that start from now on (0: none, the default), the sum clamped to the policy's
+    /// action range [−1, 1]; their records carry `.exploring`. Exploration on the robot for a
+    /// learner: the safety layer still checks and filters every command. Any thread.
+    public func setExplorationNoise<Policy>(std: Float, seed: UInt64? = nil) where Source == PolicySlotSource<Policy> {
+        source.exploration.set(std: std, seed: seed)
     }
 }
 

@@ -22,11 +22,17 @@ public final class LoopStatistics: @unchecked Sendable {
     /// From wake-up to the end of the tick's work.
     public let total = LatencyHistogram()
 
-    /// Event counters.
+    /// Event counters. `episodes` counts started episodes; `records` the ticks recorded (handed
+    /// to the ring, or not recorded for want of one); `keptEpisodes`/`discardedEpisodes` the
+    /// finished ones ("redo" discards); `episode` is the number of the episode being recorded
+    /// (or the next one), `episodeTick` its records so far, `phase` a `LoopPhase` raw value.
     public enum Counter: Int, CaseIterable, Sendable {
         case ticks, missedDeadlines, overruns, readFailures, writeFailures, ringDrops, safetyModified,
-             policySwaps, episodes, policyVersion
+             policySwaps, episodes, policyVersion, records, keptEpisodes, discardedEpisodes, episode, episodeTick, phase
     }
+
+    /// Where the loop is (from the `phase` counter), from any thread.
+    public var phase: LoopPhase { LoopPhase(rawValue: UInt8(truncatingIfNeeded: value(.phase))) ?? .finished }
     private let counters: UnsafeMutablePointer<UInt64>
 
     public init() {
@@ -62,6 +68,27 @@ public final class LoopStatistics: @unchecked Sendable {
             wakeLatency: wakeLatency.snapshot(), periodError: periodError.snapshot(), read: read.snapshot(),
             infer: infer.snapshot(), write: write.snapshot(), record: record.snapshot(), total: total.snapshot(),
             counters: Dictionary(uniqueKeysWithValues: Counter.allCases.map { ($0, value($0)) }))
+    }
+}
+
+/// Where a control loop is.
+public enum LoopPhase: UInt8, Sendable, CustomStringConvertible {
+    /// Unrecorded reset between episodes (the task's reset, or the operator driving).
+    case resetting
+    /// Running an episode: every tick is a record.
+    case recording
+    /// The stop behaviour is running (hold or park, then torque off).
+    case stopping
+    /// Torque is off; `run` has returned or is about to.
+    case finished
+
+    public var description: String {
+        switch self {
+        case .resetting: "reset"
+        case .recording: "recording"
+        case .stopping: "stopping"
+        case .finished: "finished"
+        }
     }
 }
 

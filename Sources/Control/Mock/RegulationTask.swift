@@ -60,7 +60,7 @@ public struct RegulationTask: ControlTask {
 
     public func isTerminal(observation: UnsafePointer<Float>) -> Bool { false }
 
-    public func resetStep(_ state: RobotState, into command: inout RobotCommand) -> Bool {
+    public func resetStep(_ state: RobotState, ticksInReset: Int, into command: inout RobotCommand) -> Bool {
         command.mode = .torque
         command.jointCount = jointCount
         var there = true

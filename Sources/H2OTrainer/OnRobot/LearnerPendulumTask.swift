@@ -35,7 +35,9 @@ public struct LearnerPendulumTask: SimulatedTask {
         base.reward(observation: observation, action: action)
     }
     public func isTerminal(observation: UnsafePointer<Float>) -> Bool { base.isTerminal(observation: observation) }
-    public func resetStep(_ state: RobotState, into command: inout RobotCommand) -> Bool { base.resetStep(state, into: &command) }
+    public func resetStep(_ state: RobotState, ticksInReset: Int, into command: inout RobotCommand) -> Bool {
+        base.resetStep(state, ticksInReset: ticksInReset, into: &command)
+    }
 
     public var simStateNames: [String] { base.simStateNames }
     public func simState(from values: UnsafePointer<Double>) -> PendulumTask.SimState { base.simState(from: values) }

@@ -111,7 +111,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
     public let task: Task
     public let settings: OnRobotSettings
     public let options: OnRobotOptions
-    public let loop: ControlLoop<Task, DeterministicPolicy>
+    public let loop: PolicyLoop<Task, DeterministicPolicy>
     public let slot: PolicySlot<DeterministicPolicy>
     public let publisher: PolicyPublisher
     public let ring: TransitionRing
@@ -175,7 +175,6 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
     /// Runs until the duration, the episode count, `requestStop` or an unrecoverable stop;
     /// calls `status` about twice a second on this thread. Returns what happened.
     public func run(status: (OnRobotStatus) -> Void) throws -> OnRobotResult {
-        let shared = LoopThreadOutcome()
         trainer?.divergeAtUpdate = faults.divergeAtUpdate
         try recorder.start()
         defer { recorder.stop() }
@@ -183,7 +182,6 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
         defer { trainer?.stop() }
 
         let start = log.startNanos
-        var restarts = 0
         var activationRetries = 0
         var endReason = "requested"
         var lastStatusTime = monotonicNanos()
@@ -194,68 +192,47 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
             parameters: Array(slot.acquireForSetup()), margin: settings.selectionMargin, trialEpisodes: settings.trialEpisodes,
             explorationStd: Float(settings.explorationStd), exploreEveryTrials: settings.exploreEveryTrials)
         if trainer != nil { loop.setExplorationNoise(std: 0, seed: settings.seed &+ 0x5EED) }
-        let realtimeOptions = options.realtime
-        let loop = self.loop
-        outer: while true {
-            shared.result.withLock { $0 = nil }
-            let thread = try NativeThread(name: "robotctl-loop") {
-                let report = RealtimeSetup.apply(realtimeOptions)
-                let text = [
-                    report.fifoPriority.map { "SCHED_FIFO \($0)" } ?? "normal scheduling",
-                    report.memoryLocked ? "mlockall" : "memory not locked",
-                    report.cpu.map { "CPU \($0)" } ?? "any CPU",
-                ].joined(separator: ", ") + (report.warning.map { " (\($0))" } ?? "")
-                shared.realtime.withLock { $0 = text }
-                if let w = report.warning, !shared.warned.exchange(true, ordering: .relaxed) {
-                    FileHandle.standardError.write(Data("warning: \(w)\n".utf8))
-                }
-                do throws(ControlLoopError) {
-                    let r = try loop.run()
-                    shared.result.withLock { $0 = .success(r) }
-                } catch {
-                    shared.result.withLock { $0 = .failure(error) }
+        let runner = LoopRunner(loop: loop, realtime: options.realtime)
+        // Supervise: status, duration, episode count, fault injection.
+        func supervise() {
+            let now = monotonicNanos()
+            let elapsed = Double(now &- start) / 1e9
+            if let d = options.duration, elapsed >= d, !stopRequested.load(ordering: .relaxed) {
+                endReason = "duration reached"
+                requestStop()
+            }
+            if let n = options.maxEpisodes, recorder.episodes.filter({ !$0.aborted }).count >= n,
+                !stopRequested.load(ordering: .relaxed)
+            {
+                endReason = "\(n) episodes done"
+                requestStop()
+            }
+            if !nanInjected, let at = faults.nanPolicyAfterSeconds, let bad = faults.nanPolicyParameters, elapsed >= at {
+                nanInjected = true
+                if case .success(let v) = bad.withUnsafeBufferPointer({ publisher.publish($0, source: "fault injection") }) {
+                    log.event("policy_injected", "test hook published v\(v), whose actions are NaN", tick: loop.statistics.value(.ticks), at: now)
                 }
             }
-            // Supervise: status, duration, episode count, fault injection.
-            while shared.result.withLock({ $0 == nil }) {
-                usleep(20_000)
-                let now = monotonicNanos()
-                let elapsed = Double(now &- start) / 1e9
-                if let d = options.duration, elapsed >= d, !stopRequested.load(ordering: .relaxed) {
-                    endReason = "duration reached"
-                    requestStop()
-                }
-                if let n = options.maxEpisodes, recorder.episodes.filter({ !$0.aborted }).count >= n,
-                    !stopRequested.load(ordering: .relaxed)
-                {
-                    endReason = "\(n) episodes done"
-                    requestStop()
-                }
-                if !nanInjected, let at = faults.nanPolicyAfterSeconds, let bad = faults.nanPolicyParameters, elapsed >= at {
-                    nanInjected = true
-                    if case .success(let v) = bad.withUnsafeBufferPointer({ publisher.publish($0, source: "fault injection") }) {
-                        log.event("policy_injected", "test hook published v\(v), whose actions are NaN", tick: loop.statistics.value(.ticks), at: now)
-                    }
-                }
-                if trainer != nil && settings.selectOnRobot {
-                    let finalPhase = options.duration.map { elapsed >= $0 - settings.finalPhaseSeconds } ?? false
-                    selection.step(session: self, now: now, finalPhase: finalPhase)
-                }
-                if now &- lastStatusTime >= 500_000_000 {
-                    let ticks = loop.statistics.value(.ticks)
-                    let updates = trainer?.updateCount ?? 0
-                    let dt = Double(now &- lastStatusTime) / 1e9
-                    status(snapshot(seconds: elapsed, loopHz: Double(ticks &- lastTicks) / dt,
-                                    updatesPerSecond: Double(updates - lastUpdates) / dt, restarts: restarts))
-                    lastStatusTime = now
-                    lastTicks = ticks
-                    lastUpdates = updates
-                }
+            if trainer != nil && settings.selectOnRobot {
+                let finalPhase = options.duration.map { elapsed >= $0 - settings.finalPhaseSeconds } ?? false
+                selection.step(session: self, now: now, finalPhase: finalPhase)
             }
-            thread.join()
-            let outcome = shared.result.withLock { $0! }
+            if now &- lastStatusTime >= 500_000_000 {
+                let ticks = loop.statistics.value(.ticks)
+                let updates = trainer?.updateCount ?? 0
+                let dt = Double(now &- lastStatusTime) / 1e9
+                status(snapshot(seconds: elapsed, loopHz: Double(ticks &- lastTicks) / dt,
+                                updatesPerSecond: Double(updates - lastUpdates) / dt, restarts: runner.restarts))
+                lastStatusTime = now
+                lastTicks = ticks
+                lastUpdates = updates
+            }
+        }
+        // The restart policy: which latched stops are cleared and the loop run again.
+        func restart(_ outcome: Result<LoopResult, ControlLoopError>) throws -> LoopRestart {
             let now = monotonicNanos()
             let ticks = loop.statistics.value(.ticks)
+            let restarts = runner.restarts
             switch outcome {
             case .failure(let error):
                 // Re-activating after a cleared fault can be refused when the firmware latched a
@@ -265,16 +242,15 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
                     !stopRequested.load(ordering: .relaxed)
                 {
                     activationRetries += 1
-                    restarts += 1
                     _ = robot.emergencyStop()
                     try? robot.clearFault()
                     usleep(200_000)
-                    log.event("restarted", "\(error.description); fault cleared, retrying (restart \(restarts) of at most \(options.maxRestarts))", tick: ticks, at: now)
-                    continue outer
+                    log.event("restarted", "\(error.description); fault cleared, retrying (restart \(restarts + 1) of at most \(options.maxRestarts))", tick: ticks, at: now)
+                    return .restart
                 }
                 log.event("loop_error", error.description, tick: ticks, at: now)
                 endReason = "loop error: \(error)"
-                break outer
+                return .finish
             case .success(let r):
                 activationRetries = 0
                 // An orderly stop holds the robot without feeding the command watchdog, so the
@@ -282,7 +258,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
                 let requested = stopRequested.load(ordering: .relaxed)
                 if !r.latched || (requested && r.reasons.subtracting([.requested, .watchdog]).isEmpty) {
                     if endReason == "requested" && requested { endReason = "interrupted" }
-                    break outer
+                    return .finish
                 }
                 // What the robot itself reports (the loop is stopped: this thread may read).
                 var state = RobotState()
@@ -308,12 +284,12 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
                     } else {
                         endReason = "policy v\(r.policyVersion) outputs non-finite actions and there is no earlier good policy"
                         log.event("run_ended", endReason, tick: ticks, at: now)
-                        break outer
+                        return .finish
                     }
                 }
                 guard canRecover else {
                     endReason = "latched stop: \(r.reasons)"
-                    break outer
+                    return .finish
                 }
                 if r.reasons.contains(.robotFault) || r.reasons.contains(.ioFailure) || robot.lifecycle == .fault {
                     // Torque is already off. An e-stop request puts the robot in `.fault` on both
@@ -322,10 +298,11 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
                     try robot.clearFault()
                 }
                 try loop.clearStop()
-                restarts += 1
-                log.event("restarted", "stop cleared, loop restarted (restart \(restarts) of at most \(options.maxRestarts))", tick: ticks, at: now)
+                log.event("restarted", "stop cleared, loop restarted (restart \(restarts + 1) of at most \(options.maxRestarts))", tick: ticks, at: now)
+                return .restart
             }
         }
+        _ = try runner.run(supervise: supervise, restart: restart)
         trainer?.stop()
         let datasetError = recorder.stop()
         let stats = loop.statistics.snapshot()
@@ -342,7 +319,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
         let m = log.metrics
         return OnRobotResult(
             episodes: recorder.episodes, swaps: log.swaps, events: log.events, metricNames: m.names, metrics: m.rows,
-            statistics: stats, periodNanos: loop.periodNanos, realtime: shared.realtime.withLock { $0 },
+            statistics: stats, periodNanos: loop.periodNanos, realtime: runner.realtime,
             seconds: log.seconds(at: monotonicNanos()), trainerUpdates: trainer?.updateCount ?? 0,
             finalPolicyVersion: version, recordsWritten: recorder.writer.map { UInt64($0.recordsAppended) } ?? 0,
             droppedRecords: ring.droppedTotal, datasetError: datasetError?.description, endReason: endReason,
@@ -366,13 +343,6 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
             lastEpisodeReturn: episodes.last(where: { !$0.aborted })?.episodeReturn, droppedRecords: ring.droppedTotal,
             safetyStops: restarts)
     }
-}
-
-/// What the control thread hands back to the supervising thread.
-final class LoopThreadOutcome: Sendable {
-    let result = Mutex<Result<LoopResult, ControlLoopError>?>(nil)
-    let realtime = Mutex("not applied")
-    let warned = Atomic<Bool>(false)
 }
 
 /// Policy selection on the robot. A candidate is published when an episode has just ended

@@ -14,21 +14,19 @@ import Glibc
 /// than 0.3 rad/s is accepted, so data collection never stalls. An episode never starts near
 /// upright.
 ///
-/// Thread contract: like every `ControlTask`, called from the control thread; the reset timer
-/// is control-thread-only state in a preallocated cell. Real-time safe.
+/// Thread contract: like every `ControlTask`, called from the control thread; no state of its
+/// own (the loop counts the reset phase's ticks). Real-time safe.
 public struct RobotPendulumTask: SimulatedTask {
     public let base: PendulumTask
     /// Reset phase after which a looser start is accepted, seconds.
     public let resetLimit: Double
     /// Damping gain of the reset phase, N·m per rad/s.
     public let resetDamping: Double
-    private let timer: ResetTimer
 
     public init(base: PendulumTask = PendulumTask(), resetLimit: Double = 8, resetDamping: Double = 2) {
         self.base = base
         self.resetLimit = resetLimit
         self.resetDamping = resetDamping
-        timer = ResetTimer()
     }
 
     public var parameters: PendulumParameters { base.parameters }
@@ -47,11 +45,7 @@ public struct RobotPendulumTask: SimulatedTask {
     public func isTerminal(observation: UnsafePointer<Float>) -> Bool { base.isTerminal(observation: observation) }
 
     /// Real-time safe: does not allocate, lock or throw.
-    public func resetStep(_ state: RobotState, into command: inout RobotCommand) -> Bool {
-        let now = state.hostTimeNanos
-        // A gap of more than 50 ms since the last reset tick: a new reset phase began.
-        if now &- timer.cell[1] > 50_000_000 { timer.cell[0] = now }
-        timer.cell[1] = now
+    public func resetStep(_ state: RobotState, ticksInReset: Int, into command: inout RobotCommand) -> Bool {
         let offset = PendulumDynamics.normalizeAngle(Double(state.position[0]) - Double.pi)
         let speed = Double(state.velocity[0])
         let limit = parameters.maxTorque
@@ -65,7 +59,7 @@ public struct RobotPendulumTask: SimulatedTask {
         }
         if abs(offset) < 0.05 && abs(speed) < 0.05 { return true }
         // After `resetLimit`, accept a looser start near the bottom (never upright).
-        return abs(offset) < 0.15 && abs(speed) < 0.3 && Double(now &- timer.cell[0]) / 1e9 >= resetLimit
+        return abs(offset) < 0.15 && abs(speed) < 0.3 && Double(ticksInReset) * controlPeriod >= resetLimit
     }
 
     public var simStateNames: [String] { base.simStateNames }
@@ -80,14 +74,4 @@ public struct RobotPendulumTask: SimulatedTask {
     {
         base.stepSim(&state, action: action, random: &random)
     }
-}
-
-/// Two preallocated UInt64 cells (reset start, last reset tick), control thread only.
-final class ResetTimer: @unchecked Sendable {
-    let cell: UnsafeMutablePointer<UInt64>
-    init() {
-        cell = .allocate(capacity: 2)
-        cell.initialize(repeating: 0, count: 2)
-    }
-    deinit { cell.deallocate() }
 }

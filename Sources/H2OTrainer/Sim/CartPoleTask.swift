@@ -81,7 +81,7 @@ public struct CartPoleTask: SimulatedTask {
         return isTerminal(x: Double(observation[0]), angle: angle)
     }
 
-    public func resetStep(_ state: RobotState, into command: inout RobotCommand) -> Bool {
+    public func resetStep(_ state: RobotState, ticksInReset: Int, into command: inout RobotCommand) -> Bool {
         let x = Double(state.position[0])
         let xDot = Double(state.velocity[0])
         let limit = 0.3 * parameters.maxForce

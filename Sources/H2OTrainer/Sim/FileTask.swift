@@ -52,7 +52,9 @@ public struct FileTask: SimulatedTask {
         loopTask.reward(observation: observation, action: action)
     }
     public func isTerminal(observation: UnsafePointer<Float>) -> Bool { loopTask.isTerminal(observation: observation) }
-    public func resetStep(_ state: RobotState, into command: inout RobotCommand) -> Bool { loopTask.resetStep(state, into: &command) }
+    public func resetStep(_ state: RobotState, ticksInReset: Int, into command: inout RobotCommand) -> Bool {
+        loopTask.resetStep(state, ticksInReset: ticksInReset, into: &command)
+    }
 
     public var simStateNames: [String] {
         simulator.robot.joints.map { "\($0.name).position" } + simulator.robot.joints.map { "\($0.name).velocity" }

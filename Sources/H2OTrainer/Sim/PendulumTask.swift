@@ -71,7 +71,7 @@ public struct PendulumTask: SimulatedTask {
 
     public func isTerminal(observation: UnsafePointer<Float>) -> Bool { false }
 
-    public func resetStep(_ state: RobotState, into command: inout RobotCommand) -> Bool {
+    public func resetStep(_ state: RobotState, ticksInReset: Int, into command: inout RobotCommand) -> Bool {
         let theta = Double(state.position[0])
         let speed = Double(state.velocity[0])
         command.mode = .torque

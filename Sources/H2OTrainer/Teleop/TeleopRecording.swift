@@ -20,3 +20,15 @@ public enum TeleopRecording {
         return maxEpisode.map { $0 &+ 1 } ?? 0
     }
 }
+
+extension EpisodeOutcome {
+    /// The episode-table line for this outcome (allocates: not for the control thread).
+    public func entry(safetyReason: String? = nil) -> EpisodeEntry {
+        var why = reason.description
+        if reason == .safetyStop, let safetyReason { why += ": " + safetyReason }
+        return EpisodeEntry(
+            episode: episode, status: discarded ? .discarded : .kept, reason: why,
+            firstTimestampNanos: firstTimestampNanos, lastTimestampNanos: lastTimestampNanos,
+            firstTick: firstTick, lastTick: lastTick, records: records)
+    }
+}

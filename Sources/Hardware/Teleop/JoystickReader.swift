@@ -1,3 +1,4 @@
+import Control
 import Glibc
 
 /// The latest state of a joystick, updated in place by `JoystickReader.poll`.
@@ -48,10 +49,16 @@ public struct JoystickState: Sendable {
 /// Reads Linux joystick events (/dev/input/jsN) from any file descriptor: the device, a FIFO
 /// or a pipe (tests). Events split across reads are reassembled.
 ///
-/// Thread contract: one thread; `poll` is real-time safe: it does not allocate, lock or
-/// throw (one preallocated 256-byte buffer).
-public final class JoystickReader {
+/// As an `OperatorInputSource` it drives the operator input through `mapping`; an unplugged
+/// device (or a closed FIFO) counts as lost (e-stop).
+///
+/// Thread contract: one thread (the control thread while a loop polls it); both `poll`s are
+/// real-time safe: they do not allocate, lock or throw (one preallocated 256-byte buffer).
+public final class JoystickReader: OperatorInputSource {
     public let devicePath: String
+    /// How the axis and buttons become operator input when the loop polls this reader.
+    public let mapping: GamepadTeleopMapping
+    private var operatorState = JoystickState()
     private var fd: Int32
     private let ownsDescriptor: Bool
     private let buffer: UnsafeMutableRawPointer
@@ -60,15 +67,16 @@ public final class JoystickReader {
 
     /// Opens a joystick device (non-blocking). Set-up call; throws a one-line error naming
     /// the device and the fix.
-    public convenience init(path: String) throws {
+    public convenience init(path: String, mapping: GamepadTeleopMapping = GamepadTeleopMapping()) throws {
         let fd = Syscall.open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw JoystickReader.openError(path, errno: errno) }
-        self.init(fileDescriptor: fd, name: path, takingOwnership: true)
+        self.init(fileDescriptor: fd, name: path, takingOwnership: true, mapping: mapping)
     }
 
     /// Reads from an open fd (made non-blocking). Closes it on deinit if `takingOwnership`.
-    public init(fileDescriptor: Int32, name: String, takingOwnership: Bool) {
+    public init(fileDescriptor: Int32, name: String, takingOwnership: Bool, mapping: GamepadTeleopMapping = GamepadTeleopMapping()) {
         fd = fileDescriptor
+        self.mapping = mapping
         devicePath = name
         ownsDescriptor = takingOwnership
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
@@ -111,6 +119,21 @@ public final class JoystickReader {
             }
             partial = total - whole
             if partial > 0 { buffer.copyMemory(from: buffer + whole, byteCount: partial) }
+        }
+    }
+
+    /// Applies pending events to `input` through `mapping` (the axis sets the action once any
+    /// event arrived; pressed buttons add events); an unplugged device sets `deviceLost`.
+    /// Real-time safe: does not allocate, lock or throw.
+    public func poll(into input: inout OperatorInput) {
+        switch poll(into: &operatorState) {
+        case .disconnected:
+            input.deviceLost = true
+        case .events(let n):
+            guard n > 0 else { return }
+            let axis = mapping.axis < JoystickState.maxAxes ? operatorState.axes[mapping.axis] : 0
+            let s = operatorState
+            mapping.apply(axisValue: axis, pressed: { s.wasPressed($0) }, to: &input)
         }
     }
 

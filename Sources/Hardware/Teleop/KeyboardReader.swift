@@ -1,12 +1,6 @@
+import Control
 internal import CHardwareShims
 import Glibc
-
-/// A key as the teleop keyboard reader decodes it.
-public enum Key: Sendable, Equatable {
-    case character(UInt8)
-    case up, down, left, right
-    case enter, escape, backspace, tab
-}
 
 /// Puts a terminal in raw mode (no line buffering, no echo) and restores it on `restore()`,
 /// on deinit, and on SIGINT, SIGTERM, SIGHUP and SIGQUIT (signal-safe C handler). Ctrl-C
@@ -58,12 +52,16 @@ public final class RawTerminalMode {
     deinit { restore() }
 }
 
-/// Decodes key presses (bytes and ANSI arrow sequences) from any fd: a raw-mode terminal or
-/// a pseudo-terminal in tests.
+/// Decodes key presses (bytes and ANSI arrow sequences, as Control's `Key`) from any fd: a
+/// raw-mode terminal or a pseudo-terminal in tests. As an `OperatorInputSource` it applies
+/// every pending key through `mapping`; a closed terminal counts as a lost device (e-stop).
 ///
-/// Thread contract: one thread; `nextKey` is real-time safe: it does not allocate, lock or
-/// throw (a preallocated 64-byte buffer).
-public final class KeyboardReader {
+/// Thread contract: one thread (the control thread while a loop polls it); `nextKey` and
+/// `poll` are real-time safe: they do not allocate, lock or throw (a preallocated 64-byte
+/// buffer).
+public final class KeyboardReader: OperatorInputSource {
+    /// How keys become operator input when the loop polls this reader.
+    public let mapping: KeyboardTeleopMapping
     private let fd: Int32
     private let buffer: UnsafeMutablePointer<UInt8>
     private static let capacity = 64
@@ -74,8 +72,9 @@ public final class KeyboardReader {
 
     /// Reads from `fd`, which is left as it is (no O_NONBLOCK on the shell's terminal):
     /// it reads only after `poll` says there is input. Does not take ownership.
-    public init(fileDescriptor: Int32) {
+    public init(fileDescriptor: Int32, mapping: KeyboardTeleopMapping = KeyboardTeleopMapping()) {
         fd = fileDescriptor
+        self.mapping = mapping
         buffer = .allocate(capacity: KeyboardReader.capacity)
     }
 
@@ -112,6 +111,13 @@ public final class KeyboardReader {
         case 0x09: return .tab
         default: return .character(b)
         }
+    }
+
+    /// Applies every pending key to `input`; a closed terminal sets `deviceLost`.
+    /// Real-time safe: does not allocate, lock or throw.
+    public func poll(into input: inout OperatorInput) {
+        while let key = nextKey() { mapping.apply(key, to: &input) }
+        if isClosed { input.deviceLost = true }
     }
 
     /// Waits up to `timeoutNanos` for input. Returns false on timeout. Set-up helper.

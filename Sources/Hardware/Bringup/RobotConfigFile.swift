@@ -1,8 +1,9 @@
 import Control
 import Foundation
 
-/// The robot configuration file `robotctl run --robot CONFIG` reads: where the motor
-/// controller is, how fast its link runs, optional GPIO lines, and which calibration to use.
+/// The robot configuration file every command reads with `--robot CONFIG` (the one parser,
+/// through `RobotBringup`): where the motor controller is, how fast its link runs, optional
+/// GPIO lines, and which calibration to use.
 /// Schema: calibration/README.md, "Robot configuration files". Validated on load; errors name
 /// the file and the field in one line (`CalibrationError`, like the calibration file's).
 public struct RobotConfigFile: Sendable, Equatable {
@@ -99,20 +100,5 @@ public struct RobotConfigFile: Sendable, Equatable {
             }
         }
         return config
-    }
-}
-
-extension RobotCalibration {
-    /// The safety limits the loop enforces for this calibration: each joint's velocity,
-    /// torque and torque-rate limits; a continuous joint (no range) gets a range of ±10⁶ rad.
-    /// The loop's command watchdog matches the firmware's (100 ms).
-    public var safetyLimits: SafetyLimits {
-        var limits = SafetyLimits(joints: joints.map { j in
-            JointLimits(
-                positionMin: Float(j.positionMin ?? -1e6), positionMax: Float(j.positionMax ?? 1e6),
-                velocityMax: Float(j.velocityLimit), effortMax: Float(j.torqueLimit), rateMax: Float(j.torqueRateLimit))
-        })
-        limits.commandTimeout = 0.1
-        return limits
     }
 }

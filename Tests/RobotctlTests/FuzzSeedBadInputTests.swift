@@ -2,6 +2,7 @@ import Control
 import FixedNN
 import Foundation
 import H2OTrainer
+import Hardware
 import Testing
 
 /// Every committed fuzzing seed (Tests/Fixtures/fuzz/<reader>/, written by make_seeds.py) through

@@ -1,7 +1,6 @@
-import Control
 import Synchronization
 
-/// Why a teleop episode ended.
+/// Why an episode of the control loop ended.
 public enum EpisodeEndReason: UInt8, Sendable, CustomStringConvertible {
     /// The operator pressed "next".
     case next
@@ -9,7 +8,7 @@ public enum EpisodeEndReason: UInt8, Sendable, CustomStringConvertible {
     case timeLimit
     /// The task reported a terminal state.
     case terminal
-    /// The operator (or the caller) stopped the session.
+    /// The operator (or the caller) stopped the loop.
     case stop
     /// The operator pressed "redo": the episode is discarded.
     case redo
@@ -29,6 +28,7 @@ public enum EpisodeEndReason: UInt8, Sendable, CustomStringConvertible {
 }
 
 /// An episode's end as the control thread reports it. Plain value, never allocates.
+/// (`EpisodeEntry` in H2OTrainer turns it into an episode-table line.)
 public struct EpisodeOutcome: Sendable, Equatable {
     public var episode: UInt32
     public var discarded: Bool
@@ -51,16 +51,6 @@ public struct EpisodeOutcome: Sendable, Equatable {
         self.firstTick = firstTick
         self.lastTick = lastTick
         self.records = records
-    }
-
-    /// The episode-table line for this outcome (allocates: not for the control thread).
-    public func entry(safetyReason: String? = nil) -> EpisodeEntry {
-        var why = reason.description
-        if reason == .safetyStop, let safetyReason { why += ": " + safetyReason }
-        return EpisodeEntry(
-            episode: episode, status: discarded ? .discarded : .kept, reason: why,
-            firstTimestampNanos: firstTimestampNanos, lastTimestampNanos: lastTimestampNanos,
-            firstTick: firstTick, lastTick: lastTick, records: records)
     }
 }
 

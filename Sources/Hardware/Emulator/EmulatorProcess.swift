@@ -2,7 +2,11 @@ import Glibc
 
 /// A running `robot-emulator` (or any program following its start-up contract: the first
 /// stdout line ends with the pseudo-terminal path, e.g. "robot-emulator: pty /dev/pts/4").
-/// Its stdout and stderr go to temporary files; `terminate()` (or deinit) stops it.
+/// Its stdout and stderr go to temporary files; `terminate()` (or deinit) stops it within a
+/// bounded time. It runs in its own process group, so a Ctrl-C at the terminal reaches only
+/// the program that started it, which stops in order and then the emulator (which also exits
+/// by itself when its parent dies). The one emulator launcher of robotctl, its benchmarks and
+/// the tests.
 ///
 /// Thread contract: set-up object, one thread.
 public final class EmulatorProcess {
@@ -38,7 +42,10 @@ public final class EmulatorProcess {
     /// Starts `executable` with `arguments` and waits up to `timeoutNanos` for its pty line.
     /// With `realtimePriority`, the emulator runs under SCHED_FIFO at that priority when the
     /// system permits it (it stands in for a microcontroller, which a loaded Linux box must
-    /// not starve), else at normal priority.
+    /// not starve), else at normal priority. Standard input is /dev/null; the signal mask is
+    /// empty and SIGTERM, SIGINT, SIGHUP and SIGPIPE have their default actions (a blocked or
+    /// ignored SIGTERM inherited from a test runner or service manager would make it
+    /// unstoppable).
     public init(
         executable: String, arguments: [String] = [], realtimePriority: Int32? = nil,
         timeoutNanos: UInt64 = 5_000_000_000
@@ -67,7 +74,8 @@ public final class EmulatorProcess {
         for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, s) }
         posix_spawnattr_setsigmask(&attributes, &noSignals)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)
         var pid: pid_t = 0
         var r: Int32 = EPERM
         if let priority = realtimePriority {
@@ -79,7 +87,7 @@ public final class EmulatorProcess {
             isRealtime = r == 0
         }
         if r == EPERM || realtimePriority == nil {
-            flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+            flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP)
             posix_spawnattr_setflags(&attributes, Int16(flags))
             r = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         }
@@ -123,13 +131,33 @@ public final class EmulatorProcess {
 
     deinit { terminate() }
 
-    /// Sends SIGTERM, waits for the exit and returns what it wrote to stderr (e.g. --stats).
+    /// True when the last `terminate` had to SIGKILL the process (it ignored SIGTERM).
+    public private(set) var wasKilled = false
+
+    /// Sends SIGTERM, waits up to `graceNanos` for the exit (then SIGKILL and a wait that
+    /// cannot hang: a killed child always exits), removes the temporary files and returns
+    /// what it wrote to stderr (e.g. --stats). Safe to call twice.
     @discardableResult
-    public func terminate() -> String {
+    public func terminate(graceNanos: UInt64 = 2_000_000_000) -> String {
         if !exited {
             kill(processID, SIGTERM)
             var status: Int32 = 0
-            _ = waitpid(processID, &status, 0)
+            let deadline = monotonicNanos() &+ graceNanos
+            var gone = false
+            while true {
+                let r = waitpid(processID, &status, WNOHANG)
+                if r == processID || (r < 0 && errno != EINTR) {
+                    gone = true
+                    break
+                }
+                if monotonicNanos() >= deadline { break }
+                usleep(5_000)
+            }
+            if !gone {
+                wasKilled = true
+                kill(processID, SIGKILL)
+                while waitpid(processID, &status, 0) < 0 && errno == EINTR {}
+            }
             exited = true
         }
         let err = EmulatorProcess.readFile(stderrPath) ?? ""

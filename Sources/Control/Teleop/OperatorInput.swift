@@ -25,8 +25,8 @@ public struct OperatorInput: Sendable, Equatable {
     public init() {}
 }
 
-/// A source of operator input polled by the teleop loop once per tick (a keyboard, a gamepad,
-/// a script in tests).
+/// A source of operator input polled by the control loop's `OperatorSource` once per tick (a
+/// keyboard, a gamepad, a script in tests).
 ///
 /// Thread contract: `poll` is called only from the control thread and is real-time safe:
 /// it does not allocate, lock or throw (it may make one non-blocking read).
@@ -36,10 +36,12 @@ public protocol OperatorInputSource: AnyObject {
     func poll(into input: inout OperatorInput)
 }
 
-/// A key as the teleop mapping sees it (decoded by the terminal reader of the Hardware module).
-public enum OperatorKey: Sendable, Equatable {
+/// A key as the keyboard reader (Hardware's `KeyboardReader`) decodes it and the teleop
+/// mapping applies it.
+public enum Key: Sendable, Equatable {
     case character(UInt8)
-    case left, right, up, down, escape, enter, other
+    case up, down, left, right
+    case enter, escape, backspace, tab
 }
 
 /// The keyboard layout of teleop:
@@ -60,7 +62,7 @@ public struct KeyboardTeleopMapping: Sendable, Equatable {
 
     /// Applies one key. Real-time safe: does not allocate, lock or throw.
     @inline(__always)
-    public func apply(_ key: OperatorKey, to input: inout OperatorInput) {
+    public func apply(_ key: Key, to input: inout OperatorInput) {
         switch key {
         case .left, .character(UInt8(ascii: "a")), .character(UInt8(ascii: "A")):
             input.action = max(-1, input.action - step)
