@@ -13,7 +13,7 @@ import Testing
 struct FuzzSeedBadInputTests {
     static let root: String = {
         var components = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        components.removeLast(2)  // H2OTrainerTests/FuzzSeedBadInputTests.swift
+        components.removeLast(2)  // RobotctlTests/FuzzSeedBadInputTests.swift
         return components.joined(separator: "/") + "/Fixtures/fuzz/"
     }()
 
