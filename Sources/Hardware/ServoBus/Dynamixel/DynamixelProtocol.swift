@@ -176,7 +176,7 @@ public enum Dynamixel {
 
     /// An instruction packet as bytes (set-up code and tests).
     public static func instruction(id: UInt8, _ instruction: Instruction, _ parameters: [UInt8] = []) -> [UInt8] {
-        encoded(capacity: Dynamixel.overheadBytes + parameters.count * 2) { out, cap in
+        encoded(capacity: Dynamixel.overheadBytes + 1 + parameters.count * 2) { out, cap in
             parameters.withUnsafeBytes {
                 encodeInstruction(id: id, instruction.rawValue, parameters: $0, into: out, capacity: cap)
             }
@@ -185,7 +185,7 @@ public enum Dynamixel {
 
     /// A status packet as bytes (tests; the emulator writes its own in C).
     public static func status(id: UInt8, error: UInt8 = 0, _ parameters: [UInt8] = []) -> [UInt8] {
-        encoded(capacity: Dynamixel.overheadBytes + 1 + parameters.count * 2) { out, cap in
+        encoded(capacity: Dynamixel.overheadBytes + 2 + parameters.count * 2) { out, cap in
             var w = PacketWriter(out, capacity: cap, id: id)
             w.put(Instruction.status.rawValue)
             w.put(error)
