@@ -89,8 +89,9 @@ public struct ServoBusConfiguration: Sendable, Equatable {
         guard let model = joints.first?.model else { return (0, 0, 0) }
         let n = joints.count
         let w = bus == .dynamixel ? 2 : 1
-        let instr = bus == .dynamixel ? Dynamixel.overheadBytes : Feetech.overheadBytes
-        let status = bus == .dynamixel ? Dynamixel.overheadBytes + 1 : Feetech.overheadBytes
+        // Dynamixel: header, id, length, CRC around INST (and 0x55 ERR); Feetech: around INST/ERR.
+        let instr = bus == .dynamixel ? Dynamixel.overheadBytes + 1 : Feetech.overheadBytes
+        let status = bus == .dynamixel ? Dynamixel.overheadBytes + 2 : Feetech.overheadBytes
         let block = model.stateBlock.length
         let replies = useFastSyncRead && bus == .dynamixel ? status + n * (block + 4) - 2 : n * (status + block)
         let goal =

@@ -11,7 +11,8 @@ protocol ServoBusDialect: AnyObject {
     var kind: ServoBusKind { get }
     /// Bytes of a register address and of a length in Read/Write/Sync parameters.
     var addressWidth: Int { get }
-    /// Bytes a packet adds around its instruction parameters (or status data).
+    /// Bytes a packet adds around its instruction parameters (or status data), the
+    /// instruction (or status marker and error) included.
     var instructionOverhead: Int { get }
     var statusOverhead: Int { get }
     /// Encodes an instruction packet; returns its length (0: does not fit).
@@ -45,8 +46,8 @@ final class DynamixelDialect: ServoBusDialect {
     }
     var kind: ServoBusKind { .dynamixel }
     var addressWidth: Int { 2 }
-    var instructionOverhead: Int { Dynamixel.overheadBytes }
-    var statusOverhead: Int { Dynamixel.overheadBytes + 1 }
+    var instructionOverhead: Int { Dynamixel.overheadBytes + 1 }
+    var statusOverhead: Int { Dynamixel.overheadBytes + 2 }
 
     func encode(
         id: UInt8, instruction: UInt8, parameters: UnsafeRawBufferPointer,

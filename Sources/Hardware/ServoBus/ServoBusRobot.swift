@@ -488,6 +488,19 @@ public final class ServoBusRobot: RobotInterface {
         return nil
     }
 
+    /// `faultDescription`, with a Dynamixel hardware error spelled out: reads the faulted
+    /// servo's Hardware Error Status (address 70), e.g. "overload". Set-up call (bus I/O;
+    /// call with the loop stopped).
+    public func describeFault() -> String? {
+        guard let line = faultDescription else { return nil }
+        guard hostFaults.contains(.motor), faultJoint >= 0, let client,
+            let reg = configuration.joints[faultJoint].model.hardwareError,
+            let bits = try? client.readValue(configuration.joints[faultJoint].id, reg, what: "hardware error status")
+        else { return line }
+        return line.replacingOccurrences(
+            of: "reports hardware error (alert)", with: "reports \(DynamixelDialect.hardwareErrorText(UInt8(truncatingIfNeeded: bits)))")
+    }
+
     // MARK: Set-up calls
 
     private func setupError(_ kind: HardwareError.Kind, _ problem: String, _ fix: String) -> HardwareError {
