@@ -89,7 +89,7 @@ typedef struct {
     plant_state plant;
     double kp, kd, kv;
     uint64_t last_heard_us;
-    bool silent, overloaded;
+    bool silent, overloaded, overload_fired;
     uint64_t rebooting_until_us;
     /* Statistics. */
     unsigned heard, replies, check_errors, watchdog_trips, unsaved_writes;
@@ -202,20 +202,23 @@ static int host_baud(const emulator *e) {
     return 0;
 }
 
-/* Queues one reply packet from servo `s`: it starts after the bus is free and the servo's
- * Return Delay Time has passed since `after_us`, each byte 10 bit times long. */
+/* Queues one reply packet: it starts after the bus is free and the servo's Return Delay Time
+ * has passed since `after_us`, each byte 10 bit times long. */
 static void queue_reply(emulator *e, const uint8_t *bytes, size_t n, uint64_t after_us, uint64_t delay_us, int baud) {
     if (TX_CAPACITY - e->tx_count < n) return;
     uint64_t start = after_us + delay_us;
     if (start < e->tx_free_us) start = e->tx_free_us;
     uint64_t ns = byte_us_x1000(baud);
+    /* The whole packet is handed to the host when its last byte has left the wire (as a USB
+     * adapter delivers it): exact end time, one write instead of one wake-up per byte. */
+    uint64_t done = start + ((uint64_t)n * ns + 999) / 1000;
     for (size_t i = 0; i < n; i++) {
         size_t k = (e->tx_head + e->tx_count) % TX_CAPACITY;
         e->tx[k] = bytes[i];
-        e->tx_release[k] = start + ((uint64_t)(i + 1) * ns + 999) / 1000;
+        e->tx_release[k] = done;
         e->tx_count++;
     }
-    e->tx_free_us = start + ((uint64_t)n * ns + 999) / 1000;
+    e->tx_free_us = done;
 }
 
 static void log_event(const emulator *e, const servo *s, const char *what) {
@@ -230,6 +233,10 @@ static void set_torque(emulator *e, servo *s, bool on, const char *why) {
     snprintf(msg, sizeof msg, "torque %s (%s)", on ? "on" : "off", why);
     log_event(e, s, msg);
 }
+
+/* An STS position register: one turn, 0...4095; the pendulum hanging down (pi) reads 2048,
+ * the middle of the servo's range, as an arm joint is mounted. */
+static int32_t feetech_raw(int32_t counts) { return (counts % 4096 + 4096) % 4096; }
 
 /* Fills the present-state registers from the plant. */
 static void refresh(servo *s) {
@@ -246,8 +253,7 @@ static void refresh(servo *s) {
                                             : (int32_t)lround(amps / m->stall_current * 1000.0); /* load, 0.1 % */
         put_le(s->table, DXL_PRESENT_CURRENT, 2, (uint32_t)(uint16_t)(int16_t)cur);
     } else {
-        int32_t raw = ((counts + 2048) % 4096 + 4096) % 4096;
-        put_le(s->table, FT_PRESENT_POSITION, 2, (uint32_t)raw);
+        put_le(s->table, FT_PRESENT_POSITION, 2, (uint32_t)feetech_raw(counts));
         put_le(s->table, FT_PRESENT_SPEED, 2, sign_magnitude((int32_t)lround(vel / m->velocity_unit), 15));
         double load = amps / m->stall_current * 1000.0;
         put_le(s->table, FT_PRESENT_LOAD, 2, sign_magnitude((int32_t)lround(load), 10));
@@ -285,9 +291,8 @@ static double servo_effort(servo *s) {
             double goal = from_sign_magnitude((uint16_t)get_le(s->table, FT_GOAL_SPEED, 2), 15) * m->velocity_unit;
             effort = s->kv * (goal - vel);
         } else {
-            /* Goal 0...4095 within the turn the servo is in (2048 = joint angle 0). */
-            int32_t counts = plant_encoder_counts(&s->plant, 0);
-            int32_t raw = ((counts + 2048) % 4096 + 4096) % 4096;
+            /* Goal 0...4095 within the turn the servo is in. */
+            int32_t raw = feetech_raw(plant_encoder_counts(&s->plant, 0));
             int32_t goal = (int32_t)(get_le(s->table, FT_GOAL_POSITION, 2) & 0x7FFF);
             double err = (goal - raw) * 2 * M_PI / 4096;
             effort = s->kp * err - s->kd * vel;
@@ -517,9 +522,10 @@ static void servo_tick(emulator *e) {
             s->silent = true;
             log_event(e, s, "stops answering (fault injection)");
         }
-        if (o->overload_id == servo_id(s) && o->overload_at >= 0 && seconds(e) >= o->overload_at && !s->overloaded &&
+        if (o->overload_id == servo_id(s) && o->overload_at >= 0 && seconds(e) >= o->overload_at && !s->overload_fired &&
             torque_on(s)) {
             s->overloaded = true;
+            s->overload_fired = true;
             if (s->model->bus == SB_DYNAMIXEL) s->table[DXL_HW_ERROR] |= 1 << 5;
             set_torque(e, s, false, "overload error");
         }
