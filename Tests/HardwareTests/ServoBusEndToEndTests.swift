@@ -194,6 +194,7 @@ struct ServoBusEndToEndTests {
         let r = runServoLoop(robot, ticks: 800, mode: .velocity, stopAtFault: true) { _, _ in 0.5 }
         #expect(robot.lifecycle == .fault)
         #expect(r.firstLinkFaultNanos > 0)
+        #expect(r.allocations == 0, "the fault path (latch, torque-off broadcast) allocated \(r.allocations) times")
         let latency = Double(r.firstLinkFaultNanos &- r.lastOkNanos) / 1e6
         #expect(latency <= 100, "link fault latched \(latency) ms after the last good read")
         let line = robot.faultDescription ?? ""

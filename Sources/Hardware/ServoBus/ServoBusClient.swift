@@ -43,10 +43,11 @@ public final class ServoBusClient {
 
     public var devicePath: String { transport.devicePath }
 
-    /// Swaps the transport (after reopening at another baud rate); the old one is closed.
-    public func replaceTransport(_ t: any ByteTransport) {
+    /// Closes the transport and opens a new one (at another baud rate): the port is taken
+    /// exclusively, so the old one must be closed first.
+    public func reopen(_ open: () throws -> any ByteTransport) throws {
         transport.close()
-        transport = t
+        transport = try open()
     }
 
     // MARK: Requests
