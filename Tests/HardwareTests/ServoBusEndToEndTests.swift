@@ -293,3 +293,40 @@ struct ServoBusEndToEndTests {
         emu.terminate()
     }
 }
+
+@Suite("The emulated Dynamixel pendulum (EmulatedServoBus.pendulum)", .serialized)
+struct EmulatedServoPendulumTests {
+    @Test("a swing-up by energy pumping at 200 Hz in current mode raises the rod from hanging to above horizontal")
+    func swingUp() throws {
+        let (emu, robot) = try EmulatedServoBus.pendulum(seed: 3)
+        defer { emu.terminate() }
+        try robot.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: [2]))
+        var s = RobotState()
+        #expect(robot.read(into: &s) == .ok)
+        #expect(abs(abs(s.position[0]) - Float.pi) < 0.1, "hangs down at ±π, read \(s.position[0])")
+        try robot.activate()
+        var highest: Float = -1
+        var lastTheta = s.position[0]
+        // Push along the velocity with the 2 N·m limit: the rod swings higher each half period.
+        var command = RobotCommand()
+        command.mode = .torque
+        command.jointCount = 1
+        var next = Control.monotonicNanos()
+        var ok = 0
+        for k in 0..<1200 {
+            next += 5_000_000
+            sleepUntil(monotonicNanos: next)
+            if robot.read(into: &s) == .ok { ok += 1 }
+            let theta = s.position[0]
+            highest = max(highest, cos(theta))
+            let omega = s.velocity[0]
+            command.setpoint[0] = omega >= 0 ? 2 : -2
+            command.sequence = UInt32(k)
+            _ = robot.write(command)
+            lastTheta = theta
+        }
+        robot.shutdown()
+        #expect(ok >= 1000, "\(ok) of 1200 reads ok")
+        #expect(highest > 0, "the rod never rose above horizontal (highest cos θ \(highest), last θ \(lastTheta))")
+    }
+}
