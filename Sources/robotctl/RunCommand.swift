@@ -50,6 +50,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run directory (default: runs/<UTC timestamp>).", valueName: "dir"))
     var runDirectory: String?
 
+    @Option(help: "Drive the pendulum on an emulated servo bus (servo-emulator) instead of robot-emulator: dynamixel.")
+    var servoBus: String?
+
     @Option(help: "Simulator pre-training updates when no --policy is given.")
     var pretrainUpdates: Int = 20_000
 
@@ -58,6 +61,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0 seconds (got \(d))") }
+        if let b = servoBus, b != "dynamixel" { throw ValidationError("--servo-bus \(b): the emulated servo pendulum is a Dynamixel one; use --servo-bus dynamixel") }
         try emulator.check()
         if pretrainUpdates < 1 { throw ValidationError("--pretrain-updates must be ≥ 1") }
     }
@@ -65,6 +69,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         Console.shared.level = shared.logLevel
         let setup = try RobotSetup.prepare(shared: shared, emulator: emulator)
+        setup.servoBusEmulator = servoBus != nil
         defer { setup.close() }
         let task = RobotPendulumTask()
         // The learner sees the task at the policy's time step (decisions every N loop ticks).
@@ -176,8 +181,9 @@ struct RunCommand: ParsableCommand {
                 result, command: "run", started: started, config: config, summary: summary.json, to: runDir,
                 title: "robotctl run — \(task.name) on \(setup.description)")
         }
-        if setup.emulated { print("emulated robot: \(EmulatedRobot.describe(setup.emulatorParameters)) (onboard simulator: nominal)") }
+        if setup.emulated && !setup.servoBusEmulator { print("emulated robot: \(EmulatedRobot.describe(setup.emulatorParameters)) (onboard simulator: nominal)") }
         for line in summary.lines { print(line) }
+        if let servo = setup.robot as? ServoBusRobot { print(servo.busTimeSummary) }
         if let c = result.events.last(where: { $0.kind == "simulator_calibrated" }) { print("onboard simulator calibrated on the robot: \(c.detail)") }
         print("dataset: \(datasetDir) (\(result.recordsWritten) records)")
         print("final policy: \(finalPolicyPath)")
@@ -279,7 +285,10 @@ final class RobotSetup {
     /// Plant parameters passed to robot-emulator (`EmulatedRobot`); unused for a real robot.
     let emulatorParameters: [(name: String, value: Double)]
     private(set) var emulator: EmulatorChild?
-    private(set) var robot: MotorBusRobot?
+    private(set) var robot: (any RobotInterface)?
+    /// `run --servo-bus dynamixel`: the pendulum on an emulated Dynamixel (EmulatedServoBus).
+    var servoBusEmulator = false
+    private var servoEmulator: EmulatorProcess?
     private(set) var estop: GPIOEmergencyStop?
     private(set) var outputs: GPIOStatusOutputs?
     private(set) var description = "not connected"
@@ -331,6 +340,12 @@ final class RobotSetup {
 
     /// Starts the emulator (or opens the port), configures the robot, requests GPIO lines.
     func connect(task: RobotPendulumTask) throws {
+        if servoBusEmulator && config == nil {
+            let (e, r) = try wrap { try EmulatedServoBus.pendulum(seed: seed) }
+            (servoEmulator, robot, description) = (e, r, "emulated Dynamixel pendulum (servo-emulator pid \(e.processID), XM430-W350 in current mode, \(e.ptyPath))")
+            try wrap { try r.configure(RobotConfiguration(mode: .torque, watchdogMillis: 100, setpointLimit: calibration.joints.map { Float($0.torqueLimit) })) }
+            return
+        }
         let port: String
         let baud: Int
         if let config {
@@ -377,6 +392,8 @@ final class RobotSetup {
     func close() {
         robot?.shutdown()
         robot = nil
+        servoEmulator?.terminate()
+        servoEmulator = nil
         if let emulator {
             emulator.terminate()
             self.emulator = nil

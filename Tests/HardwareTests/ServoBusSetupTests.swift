@@ -69,3 +69,25 @@ struct ServoBusSetupTests {
         robot.shutdown()
     }
 }
+
+@Suite("robotctl run on the emulated Dynamixel pendulum", .serialized)
+struct ServoBusRunTests {
+    @Test("robotctl run --servo-bus dynamixel: 200 Hz on the servo emulator, bus time beside the wire time in the summary")
+    func run() throws {
+        let dir = NSTemporaryDirectory() + "servo-run-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try runProcess(
+            builtProduct("robotctl"),
+            ["run", "--servo-bus", "dynamixel", "--duration", "6", "--pretrain-updates", "100", "--no-finetune", "--run-directory", dir],
+            timeout: 240)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("emulated Dynamixel pendulum (servo-emulator"), "\(r.stderr)")
+        let bus = r.stdout.split(separator: "\n").first { $0.hasPrefix("servo bus (Dynamixel Protocol 2.0, 1 joints at 1000000 baud)") }
+        #expect(bus != nil, "\(r.stdout)")
+        #expect(bus?.contains("wire time 360 µs") == true, "\(bus ?? "")")
+        let rate = r.stdout.split(separator: "\n").first { $0.hasPrefix("run:") }.flatMap { line in
+            line.split(separator: ",").first { $0.contains(" Hz") }.flatMap { Double($0.trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "") }
+        }
+        #expect((rate ?? 0) > 170, "loop rate \(rate ?? 0) Hz")
+    }
+}

@@ -455,6 +455,13 @@ public final class ServoBusRobot: RobotInterface {
         return w.status == .ok
     }
 
+    /// One line: the measured sync read exchange per tick beside the wire time at the baud
+    /// rate, for run summaries. Set-up call.
+    public var busTimeSummary: String {
+        let t = timing
+        return "servo bus (\(configuration.bus), \(jointCount) joints at \(configuration.baudRate) baud): sync read exchange \(t.meanReadNanos / 1000) µs mean, \(t.maxReadNanos / 1000) µs max over \(t.ticks) ticks; wire time \(t.theoreticalReadNanos / 1000) µs (whole tick with the sync write \(t.theoreticalTickNanos / 1000) µs); retries \(counters.retries), timeouts \(counters.timeouts)"
+    }
+
     // MARK: Fault description (set-up)
 
     /// One line naming the latched fault: which servo, what, what the servos did, what to do.
