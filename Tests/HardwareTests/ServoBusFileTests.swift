@@ -31,7 +31,7 @@ struct ServoBusFileTests {
             ("{\"bus\": {\"type\": \"dynamixel\", \"port\": \"p\", \"joints\": [{\"name\": \"a\", \"id\": 1, \"model\": \"STS3215\"}]}}",
              "bus.joints[0].model: \"STS3215\" is not a Dynamixel Protocol 2.0 model"),
             ("{\"bus\": {\"type\": \"feetech\", \"port\": \"p\", \"baud\": 57601, \"joints\": [{\"name\": \"a\", \"id\": 1, \"model\": \"STS3215\"}]}}",
-             "bus.baud: 57601 is not a Feetech STS/SCS baud rate"),
+             "bus.baud: Feetech STS/SCS servos cannot run at 57601 baud"),
             ("{\"bus\": {\"type\": \"feetech\", \"port\": \"p\", \"joints\": [{\"name\": \"a\", \"model\": \"STS3215\"}]}}",
              "bus.joints[0].id: missing"),
             ("{\"bus\": {\"type\": \"can\", \"port\": \"p\", \"joints\": []}}", "bus.type: \"can\" is not a servo bus"),

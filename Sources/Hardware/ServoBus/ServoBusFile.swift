@@ -57,10 +57,7 @@ extension ServoBusConfiguration {
         }
         self.init(bus: bus, devicePath: port, joints: joints)
         if let baud = object["baud"] as? Int {
-            guard bus.baudRegisterValue(for: baud) != nil else {
-                let known = bus.baudRates.map { String($0.baud) }.joined(separator: ", ")
-                throw fail("bus.baud", "\(baud) is not a \(bus) baud rate", "use one of \(known)")
-            }
+            _ = try bus.checkedBaudRegisterValue(for: baud, device: file, field: "bus.baud")
             baudRate = baud
         }
         if let fast = object["fast_sync_read"] as? Bool { useFastSyncRead = fast }

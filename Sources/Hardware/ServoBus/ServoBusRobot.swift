@@ -601,12 +601,7 @@ public final class ServoBusRobot: RobotInterface {
                 .invalidArgument, "setpointLimit has \(rc.setpointLimit.count) values for \(joints.count) joints",
                 "give one limit per joint")
         }
-        guard configuration.bus.baudRegisterValue(for: configuration.baudRate) != nil else {
-            let known = configuration.bus.baudRates.map { String($0.baud) }.joined(separator: ", ")
-            throw setupError(
-                .invalidArgument, "\(configuration.bus) servos cannot run at \(configuration.baudRate) baud",
-                "use one of \(known)")
-        }
+        _ = try configuration.bus.checkedBaudRegisterValue(for: configuration.baudRate, device: configuration.devicePath)
         var seen = Set<UInt8>()
         for j in joints {
             guard j.model.bus == configuration.bus else {

@@ -38,12 +38,7 @@ public enum ServoBusSetup {
     ) throws -> [FoundServo] {
         var found: [FoundServo] = []
         for baud in baudRates ?? bus.baudRates.map(\.baud) {
-            guard bus.baudRegisterValue(for: baud) != nil else {
-                let known = bus.baudRates.map { String($0.baud) }.joined(separator: ", ")
-                throw HardwareError(
-                    .invalidArgument, device: devicePath, problem: "\(bus) servos cannot run at \(baud) baud",
-                    fix: "use one of \(known)")
-            }
+            _ = try bus.checkedBaudRegisterValue(for: baud, device: devicePath)
             let client = ServoBusClient(
                 bus: bus, transport: try open(devicePath, baud), replyTimeoutNanos: pingTimeoutNanos(bus: bus, baud: baud),
                 attempts: 1)
@@ -71,12 +66,7 @@ public enum ServoBusSetup {
                 .invalidArgument, device: devicePath, problem: "id \(newID) is not a servo id",
                 fix: "choose an id from 0 to \(maxID)")
         }
-        guard let baudValue = bus.baudRegisterValue(for: newBaud) else {
-            let known = bus.baudRates.map { String($0.baud) }.joined(separator: ", ")
-            throw HardwareError(
-                .invalidArgument, device: devicePath, problem: "\(bus) servos cannot run at \(newBaud) baud",
-                fix: "use one of \(known)")
-        }
+        let baudValue = try bus.checkedBaudRegisterValue(for: newBaud, device: devicePath)
         let model = ServoModel.withNumber(servo.modelNumber, bus: bus) ?? (bus == .dynamixel
             ? DynamixelControlTable.models[1] : FeetechMemoryTable.sts3215)
         let client = ServoBusClient(bus: bus, transport: try open(devicePath, servo.baudRate))

@@ -28,6 +28,16 @@ public enum ServoBusKind: String, Sendable, Codable, CaseIterable, CustomStringC
     /// The register value for `baud`, or nil if the servos of this bus cannot run at it.
     public func baudRegisterValue(for baud: Int) -> UInt8? { baudRates.first { $0.baud == baud }?.value }
 
+    /// The register value for `baud`; throws one line naming `device` (and `field`) and the
+    /// rates the servos support.
+    public func checkedBaudRegisterValue(for baud: Int, device: String, field: String? = nil) throws -> UInt8 {
+        if let v = baudRegisterValue(for: baud) { return v }
+        let known = baudRates.map { String($0.baud) }.joined(separator: ", ")
+        throw HardwareError(
+            .invalidArgument, device: device,
+            problem: (field.map { "\($0): " } ?? "") + "\(self) servos cannot run at \(baud) baud", fix: "use one of \(known)")
+    }
+
     /// The factory baud rate (Dynamixel X: 57 600; Feetech STS: 1 000 000).
     public var factoryBaudRate: Int { self == .dynamixel ? 57_600 : 1_000_000 }
 }
