@@ -35,6 +35,7 @@ let package = Package(
     products: [
         .executable(name: "robotctl", targets: ["robotctl"]),
         .executable(name: "robot-emulator", targets: ["robot-emulator"]),
+        .executable(name: "servo-emulator", targets: ["servo-emulator"]),
         .library(name: "FixedNN", targets: ["FixedNN"]),
         .library(name: "Control", targets: ["Control"]),
         .library(name: "Hardware", targets: ["Hardware"]),
@@ -66,6 +67,11 @@ let package = Package(
             name: "robot-emulator", dependencies: ["CFirmware", "CPlant"],
             path: "firmware-proto/emulator", cSettings: strictC,
             linkerSettings: [.linkedLibrary("m")]),
+        // Emulated Dynamixel / Feetech servo buses: the servo side of both protocols in C (apart
+        // from the Swift driver), CPlant behind each joint, over a pty.
+        .executableTarget(
+            name: "servo-emulator", dependencies: ["CPlant"], path: "firmware-proto/servo-emulator",
+            exclude: ["README.md"], cSettings: strictC, linkerSettings: [.linkedLibrary("m")]),
 
         // Real-time calls Swift cannot make (CPU_SET, MXCSR/FPCR, TIMER_ABSTIME); `crt_` symbols.
         .target(name: "CRealtime", path: "Sources/CRealtime", cSettings: strictC),

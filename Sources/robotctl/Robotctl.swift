@@ -26,6 +26,7 @@ struct Robotctl: ParsableCommand {
             ReportCommand.self,
             Sim.self,
             PortsCommand.self,
+            MotorsCommand.self,
             GPIOCommand.self,
             Bench.self,
         ]

@@ -56,8 +56,12 @@ struct RunCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Calibrate the onboard simulator during the run: fit inertia, actuator gain and friction to the first episodes on the robot (system identification) and fine-tune in the fitted simulator.")
     var calibrateSimulator = true
 
+    @Option(help: "Drive the pendulum on an emulated servo bus (servo-emulator) instead of robot-emulator: dynamixel.")
+    var servoBus: String?
+
     func validate() throws {
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0 seconds (got \(d))") }
+        if let b = servoBus, b != "dynamixel" { throw ValidationError("--servo-bus \(b): the emulated servo pendulum is a Dynamixel one; use --servo-bus dynamixel") }
         try emulator.check()
         if pretrainUpdates < 1 { throw ValidationError("--pretrain-updates must be ≥ 1") }
     }
@@ -65,6 +69,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         Console.shared.level = shared.logLevel
         let setup = try shared.bringup(emulatorParameters: EmulatedRobot.parameters(overriding: emulator.parsedParameters))
+        setup.servoBusEmulator = servoBus != nil
         defer { setup.close() }
         try setup.requirePendulum("run")
         let task = RobotPendulumTask()
@@ -190,8 +195,9 @@ struct RunCommand: ParsableCommand {
             throw UserError("dataset \(datasetDir): \(e); the safety layer stopped the motors (\(result.recordsWritten) records written)")
         }
         let report = try wrap { try writeRunFiles() }
-        if setup.emulated { print("emulated robot: \(EmulatedRobot.describe(setup.emulatorParameters)) (onboard simulator: nominal)") }
+        if setup.emulated && !setup.servoBusEmulator { print("emulated robot: \(EmulatedRobot.describe(setup.emulatorParameters)) (onboard simulator: nominal)") }
         for line in summary.lines { print(line) }
+        if let servo = setup.robot as? ServoBusRobot { print(servo.busTimeSummary) }
         if let c = result.events.last(where: { $0.kind == "simulator_calibrated" }) { print("onboard simulator calibrated on the robot: \(c.detail)") }
         print("dataset: \(datasetDir) (\(result.recordsWritten) records)")
         print("final policy: \(finalPolicyPath)")

@@ -43,7 +43,11 @@ public final class RobotBringup {
     public let emulatorParameters: [(name: String, value: Double)]
     public let seed: UInt64
     public private(set) var emulator: EmulatorProcess?
-    public private(set) var robot: MotorBusRobot?
+    public private(set) var robot: (any RobotInterface)?
+    /// The emulated robot is the reference pendulum on an emulated Dynamixel bus
+    /// (`servo-emulator`, an XM430-W350 in current mode) instead of `robot-emulator`.
+    public var servoBusEmulator = false
+    private var servoEmulator: EmulatorProcess?
     public private(set) var estop: GPIOEmergencyStop?
     public private(set) var outputs: GPIOStatusOutputs?
     /// One line naming the robot ("emulated pendulum (…; robot-emulator pid 123, /dev/pts/4)" or the port).
@@ -132,6 +136,21 @@ public final class RobotBringup {
     /// another calibration's joints (the calibration wizard reads raw counts through an
     /// identity one). Throws one-line errors.
     public func connect(gpio: Bool = true, joints: RobotCalibration? = nil) throws {
+        if servoBusEmulator && config == nil {
+            let (e, r) = try EmulatedServoBus.pendulum(seed: seed)
+            servoEmulator = e
+            robot = r
+            description = "emulated Dynamixel pendulum (servo-emulator pid \(e.processID), XM430-W350 in current mode, \(e.ptyPath))"
+            do {
+                try r.configure(RobotConfiguration(
+                    mode: .torque, watchdogMillis: UInt16(WatchdogPolicy.firmwareMillis),
+                    setpointLimit: (joints ?? calibration).joints.map { Float($0.torqueLimit) }))
+            } catch {
+                close()
+                throw error
+            }
+            return
+        }
         if let config {
             port = config.serialPort
             baud = config.baudRate
@@ -192,6 +211,8 @@ public final class RobotBringup {
     public func close() {
         robot?.shutdown()
         robot = nil
+        servoEmulator?.terminate()
+        servoEmulator = nil
         estop = nil
         outputs = nil
         emulator?.terminate()
