@@ -164,7 +164,8 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
 
     /// One full update of `agent` from `inputs`; returns the losses (computed from the
     /// parameters before the update). Real-time safe: does not allocate, lock or throw.
-    public mutating func run(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> StepLosses {
+    public mutating func run(_ agent: inout H2OAgent, _ inputs: borrowing StepInputs, mode: UpdateMode = .full) -> StepLosses {
+        precondition(mode == .full || algorithm == .h2oPlus, "the critics-only warm-up is a mode of H2O+")
         // Through a local copy of the pointer: `discriminators.pointee` (a stored property's
         // pointee) crashes swift-frontend 6.3.1 under -sanitize=thread ("Invalid bitcast").
         let stage = discriminators
@@ -184,7 +185,7 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
                 results = withUnsafeMutablePointer(to: &agent) { agentPointer in
                     c2.pointee.pendingAgent = agentPointer
                     worker.post(CriticTwoStage.phaseOneJob, context: UnsafeMutableRawPointer(c2))
-                    learnerForwardAndGradients(agentPointer.pointee, inputs, into: &losses, criticTwoOnWorker: true)
+                    learnerForwardAndGradients(agentPointer.pointee, inputs, into: &losses, mode: mode, criticTwoOnWorker: true)
                     worker.wait()
                     criticLosses(agentPointer.pointee, inputs, into: &losses)
                     worker.post(CriticTwoStage.backwardJob, context: UnsafeMutableRawPointer(c2))
@@ -199,26 +200,29 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
             }
             (losses.discriminatorSA, losses.discriminatorSAS, losses.simWeightMean) = results
             if worker != nil {
-                applyLearnerGradients(&agent)
+                applyLearnerGradients(&agent, mode: mode)
                 return losses
             }
         }
-        learnerGradients(agent, inputs, into: &losses)
-        applyLearnerGradients(&agent)
+        learnerGradients(agent, inputs, into: &losses, mode: mode)
+        applyLearnerGradients(&agent, mode: mode)
         return losses
     }
 
     /// Adam on logα, V, π (with m, c), Q1, Q2 from the gradients of `learnerGradients`, then
     /// Polyak on the targets. Real-time safe: does not allocate, lock or throw.
-    mutating func applyLearnerGradients(_ agent: inout H2OAgent) {
-        if algorithm != .iqlReal {
+    mutating func applyLearnerGradients(_ agent: inout H2OAgent, mode: UpdateMode) {
+        let full = mode == .full
+        if algorithm != .iqlReal && full {
             agent.logAlphaOptimizer.step(&agent.logAlpha, gradient: gradLogAlpha)
         }
         if algorithm == .h2oPlus || algorithm == .iqlReal {
             agent.valueOptimizer.step(&agent.value.parameters, gradient: gradValue)
         }
-        agent.policyOptimizer.step(&agent.policy.parameters, gradient: gradPolicy)
-        agent.logStdOptimizer.step(&agent.logStd, gradient: gradLogStd)
+        if full {
+            agent.policyOptimizer.step(&agent.policy.parameters, gradient: gradPolicy)
+            agent.logStdOptimizer.step(&agent.logStd, gradient: gradLogStd)
+        }
         agent.q1Optimizer.step(&agent.q1.parameters, gradient: gradQ1)
         let c2 = criticTwo
         agent.q2Optimizer.step(&agent.q2.parameters, gradient: c2.pointee.gradient)
@@ -255,8 +259,10 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
 
     /// Every learner loss and gradient (π with m and c, logα, Q1, Q2, V) from the agent's
     /// current parameters; `simWeights` must hold this step's w_c. Parameters unchanged.
-    mutating func learnerGradients(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
-        learnerForwardAndGradients(agent, inputs, into: &losses)
+    mutating func learnerGradients(
+        _ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses, mode: UpdateMode = .full
+    ) {
+        learnerForwardAndGradients(agent, inputs, into: &losses, mode: mode)
         criticGradients(agent, inputs, into: &losses)
     }
 
@@ -314,8 +320,9 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
     /// need w_c. Reads only the policy, critics, targets, V, logα and m, c of `agent`.
     mutating func learnerForwardAndGradients(
         _ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses,
-        criticTwoOnWorker: Bool = false
+        mode: UpdateMode = .full, criticTwoOnWorker: Bool = false
     ) {
+        let lambda = mode == .criticsOnly ? 0 : self.lambda
         let B = rows, Nr = realRows
         let alpha = agent.alpha
         let m = agent.logStd[0], c = agent.logStd[1]
@@ -400,6 +407,7 @@ public struct H2OStep: ~Copyable, @unchecked Sendable {
         gradPolicy.fill(0)
         gradLogStd.fill(0)
         gradLogAlpha.fill(0)
+        if mode == .criticsOnly { return }
         if algorithm == .iqlReal {
             losses.actor = advantageWeightedActorGradients(agent, inputs)
             return

@@ -54,6 +54,9 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     public var simStepsPerEpoch: Int = 1000
     /// Updates per epoch (M).
     public var updatesPerEpoch: Int = 1000
+    /// On the robot (`OnlineTrainer`): validate the policy and publish it every this many
+    /// updates (P).
+    public var publishEveryUpdates: Int = 1000
     /// Evaluate the deterministic policy every this many epochs (N).
     public var evaluateEveryEpochs: Int = 10
     /// Deterministic episodes per evaluation.
@@ -122,6 +125,7 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
         try check(adamBeta1 >= 0 && adamBeta1 < 1 && adamBeta2 >= 0 && adamBeta2 < 1, "Adam betas must be in [0, 1)")
         try check(simBufferRatio >= 1, "simBufferRatio must be ≥ 1 (got \(simBufferRatio))")
         try check(simStepsPerEpoch >= 0 && updatesPerEpoch >= 1, "simStepsPerEpoch ≥ 0 and updatesPerEpoch ≥ 1")
+        try check(publishEveryUpdates >= 1, "publishEveryUpdates must be ≥ 1 (got \(publishEveryUpdates))")
         try check(evaluateEveryEpochs >= 1 && evaluationEpisodes >= 1, "evaluateEveryEpochs and evaluationEpisodes must be ≥ 1")
         try check(cqlNoisyCopies >= 1, "cqlNoisyCopies must be ≥ 1 (got \(cqlNoisyCopies))")
     }

@@ -104,7 +104,7 @@ struct RunCommand: ParsableCommand {
         }
         let runtimePolicy = DeterministicPolicy(policyFile)
         try wrap { try StartingPolicy.checkFinite(runtimePolicy, observation: [-1, 0, 0], path: startDescription) }
-        let learner: OnRobotLearner<LearnerPendulumTask>? = finetuning ? try wrap {
+        let learner: OnlineLearner<LearnerPendulumTask>? = finetuning ? try wrap {
             try StartingPolicy.learner(
                 task: learnerTask, checkpoint: checkpoint, policy: policyFile, hyperparameters: settings.hyperparameters,
                 settings: settings, realCapacity: 2_000_000, source: startDescription)

@@ -47,7 +47,7 @@ public enum StartingPolicy {
         {
             return (cached, ret, path, true)
         }
-        let result = SimPretraining.train(task: task, plan: plan, progress: progress)
+        let result = try SimPretraining.train(task: task, plan: plan, progress: progress)
         do {
             try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
             try result.checkpoint.write(path: path)
@@ -72,7 +72,7 @@ public enum StartingPolicy {
     public static func learner<T: SimulatedTask>(
         task: T, checkpoint: TensorFile?, policy: borrowing PolicyFile, hyperparameters: Hyperparameters,
         settings: OnRobotSettings, realCapacity: Int, source: String
-    ) throws -> OnRobotLearner<T> {
+    ) throws -> OnlineLearner<T> {
         var h = hyperparameters
         let agent: H2OAgent
         if var file = checkpoint {
@@ -94,24 +94,31 @@ public enum StartingPolicy {
             fresh.logStd[1] = policy.logStdBias
             agent = fresh
         }
-        return OnRobotLearner(
-            task: task, agent: agent, algorithm: .h2oPlus, realCapacity: realCapacity, simCapacity: settings.simBufferCapacity,
-            observationMean: policy.observationMean, observationStd: policy.observationStd, seed: settings.seed &+ 7)
+        var seeds = TrainerRandom(seed: settings.seed &+ 7)
+        let random = seeds.fork(1)
+        let real = ReplayBuffer(
+            observationSize: task.observationSize, actionSize: task.actionSize, capacity: max(1, realCapacity),
+            overflow: .overwriteOldest)
+        return try Learner(
+            algorithm: .h2oPlus, hyperparameters: h, agent: agent, real: real, simCapacity: settings.simBufferCapacity,
+            simEnvironment: SimEnvironment(task: task, seed: seeds.next()), random: random,
+            observationMean: policy.observationMean, observationStd: policy.observationStd)
     }
 
     /// Real transitions of earlier datasets (`--dataset DIR`), as the recorder would hand them
     /// over: consecutive records of one episode. Throws naming a dataset that does not fit.
     /// `decisionTicks` as in `RunRecorder`: records per transition (the policy's time step).
-    public static func loadPriorData<T: SimulatedTask>(_ directories: [String], into learner: OnRobotLearner<T>, decisionTicks: Int = 1) throws -> Int {
+    public static func loadPriorData<T: SimulatedTask>(_ directories: [String], into learner: OnlineLearner<T>, decisionTicks: Int = 1) throws -> Int {
         var total = 0
         for dir in directories {
             let reader: DatasetReader
             do { reader = try DatasetReader(directory: dir) } catch { throw TrainerError.invalidDataset(path: dir, problem: "\(error)") }
-            guard reader.schema.task == learner.task.name, reader.schema.observationCount == learner.task.observationSize,
-                reader.schema.actionCount == learner.task.actionSize
+            let task = learner.simEnvironment.task
+            guard reader.schema.task == task.name, reader.schema.observationCount == task.observationSize,
+                reader.schema.actionCount == task.actionSize
             else {
                 throw TrainerError.invalidDataset(
-                    path: dir, problem: "was recorded for task \"\(reader.schema.task)\" with \(reader.schema.observationCount)+\(reader.schema.actionCount) values, this run is \"\(learner.task.name)\"; pass datasets of the same task")
+                    path: dir, problem: "was recorded for task \"\(reader.schema.task)\" with \(reader.schema.observationCount)+\(reader.schema.actionCount) values, this run is \"\(task.name)\"; pass datasets of the same task")
             }
             let ring = TransitionRing(capacity: 4, observationCount: reader.schema.observationCount, actionCount: reader.schema.actionCount)
             let recorder = RunRecorder(ring: ring, writer: nil, startNanos: 0, feedsTrainer: true, decisionTicks: decisionTicks)
@@ -130,8 +137,8 @@ public enum StartingPolicy {
         return total
     }
 
-    static func feed<T: SimulatedTask>(_ p: RunRecorder.Pending, _ learner: OnRobotLearner<T>) -> Int {
-        let S = learner.task.observationSize, A = learner.task.actionSize
+    static func feed<T: SimulatedTask>(_ p: RunRecorder.Pending, _ learner: OnlineLearner<T>) -> Int {
+        let S = learner.simEnvironment.observationSize, A = learner.simEnvironment.actionSize
         p.observations.withUnsafeBufferPointer { o in
             p.actions.withUnsafeBufferPointer { a in
                 p.nextObservations.withUnsafeBufferPointer { n in
