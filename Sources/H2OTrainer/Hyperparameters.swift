@@ -69,8 +69,12 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     public var cqlWeight: Double = 0.01
     /// H2O: number K of noisy next-state copies in the importance estimate.
     public var cqlNoisyCopies: Int = 10
-    /// H2O: standard deviation of the next-state noise (σ_state, same for every component).
-    public var cqlStateNoiseStd: Double = 0.1
+    /// H2O: scale of the next-state noise relative to the real data's per-dimension standard
+    /// deviation, s'_k = s' + ratio·σ_real ⊙ ε (the authors' `s_prime_std_ratio`).
+    public var cqlNextStateStdRatio: Double = 1
+    /// IQL: τ of its expectile value regression (Kostrikov et al.'s MuJoCo default; H2O+ uses
+    /// `expectile`).
+    public var iqlExpectile: Double = 0.7
     /// IQL: inverse temperature β of advantage-weighted regression, exp(β·(Q − V)).
     public var iqlTemperature: Double = 3
     /// IQL: upper clip of the AWR weight.
@@ -128,6 +132,8 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
         try check(publishEveryUpdates >= 1, "publishEveryUpdates must be ≥ 1 (got \(publishEveryUpdates))")
         try check(evaluateEveryEpochs >= 1 && evaluationEpisodes >= 1, "evaluateEveryEpochs and evaluationEpisodes must be ≥ 1")
         try check(cqlNoisyCopies >= 1, "cqlNoisyCopies must be ≥ 1 (got \(cqlNoisyCopies))")
+        try check(cqlNextStateStdRatio >= 0, "cqlNextStateStdRatio must be ≥ 0 (got \(cqlNextStateStdRatio))")
+        try check(iqlExpectile > 0 && iqlExpectile < 1, "iqlExpectile must be in (0, 1) (got \(iqlExpectile))")
     }
 }
 

@@ -28,7 +28,7 @@ public final class Learner<SimEnv: TaskEnvironment>: @unchecked Sendable {
     public let algorithm: Algorithm
     /// The agent: networks, targets, logα, m and c, and their optimisers.
     public var agent: H2OAgent
-    var step: H2OStep
+    var step: H2OPlusStep
     var inputs: StepInputs
     /// The real set (full weight).
     public private(set) var real: ReplayBuffer
@@ -72,7 +72,7 @@ public final class Learner<SimEnv: TaskEnvironment>: @unchecked Sendable {
         }
         precondition(self.agent.observationSize == S && self.agent.actionSize == A, "agent sizes differ from the simulator's")
         inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: self.agent.hyperparameters)
-        step = try H2OStep(agent: self.agent, inputs: inputs, threads: stepThreads, workerCPU: workerCPU)
+        step = try H2OPlusStep(agent: self.agent, inputs: inputs, threads: stepThreads, workerCPU: workerCPU)
         self.real = real
         sim = ReplayBuffer(observationSize: S, actionSize: A, capacity: max(1, simCapacity), overflow: .overwriteOldest)
         self.simEnvironment = simEnvironment

@@ -23,17 +23,23 @@ func worstRelativeError(_ a: [Float], _ b: [Float], floor: Float) -> (Float, Int
 
 @Suite("H2O+ step against the JAX reference")
 struct H2OGoldenTests {
-    @Test("one step: losses, sim weights, parameters, targets and Adam state match the reference to 1e-4")
-    func goldenStep() throws {
-        let file = try TensorFile.read(path: H2OFixture.path("golden_params_in.safetensors"))
-        var agent = try AgentFile.agent(from: file, source: "golden_params_in.safetensors")
-        let inputs = try StepInputs.load(
-            batch: H2OFixture.path("golden_batch.npz"), noise: H2OFixture.path("golden_noise.npz"),
-            algorithm: .h2oPlus, observationSize: agent.observationSize, actionSize: agent.actionSize)
-        var step = H2OStep(agent: agent, inputs: inputs)
+    @Test(
+        "one step: losses, sim weights, parameters, targets and Adam state match the reference to 1e-4",
+        arguments: [("golden_", Algorithm.h2oPlus), ("golden_h2o_", .h2o), ("golden_iql_", .iqlReal)])
+    func goldenStep(prefix: String, algorithm: Algorithm) throws {
+        let file = try TensorFile.read(path: H2OFixture.path(prefix + "params_in.safetensors"))
+        var agent = try AgentFile.agent(from: file, source: prefix + "params_in.safetensors")
+        var inputs = try StepInputs.load(
+            batch: H2OFixture.path(prefix + "batch.npz"), noise: H2OFixture.path(prefix + "noise.npz"),
+            algorithm: algorithm, observationSize: agent.observationSize, actionSize: agent.actionSize)
+        // H2O's next-state noise scale: the real set's per-dimension std, given with the batch.
+        if let std = try NumpyArchive.readNPZ(path: H2OFixture.path(prefix + "batch.npz"))["real_observation_std"] {
+            for (j, v) in std.floats().enumerated() { inputs.nextStateStd[j] = v }
+        }
+        var step = H2OPlusStep(agent: agent, inputs: inputs)
         let losses = step.run(&agent, inputs)
 
-        let expected = try NumpyArchive.readNPZ(path: H2OFixture.path("golden_losses.npz"))
+        let expected = try NumpyArchive.readNPZ(path: H2OFixture.path(prefix + "losses.npz"))
         for (name, value) in losses.named where expected[name.replacingOccurrences(of: "/", with: ".")] != nil {
             let want = expected[name.replacingOccurrences(of: "/", with: ".")]!.doubles()[0]
             let rel = abs(Double(value) - want) / max(abs(want), 1e-6)
@@ -43,8 +49,8 @@ struct H2OGoldenTests {
         let (wErr, _) = worstRelativeError(step.simWeights.array, weights, floor: 1e-6)
         #expect(wErr <= 1e-4, "sim weights \(step.simWeights.array) vs \(weights)")
 
-        let out = AgentFile.tensors(of: agent, algorithm: .h2oPlus)
-        let want = try TensorFile.read(path: H2OFixture.path("golden_params_out.safetensors"))
+        let out = AgentFile.tensors(of: agent, algorithm: algorithm)
+        let want = try TensorFile.read(path: H2OFixture.path(prefix + "params_out.safetensors"))
         #expect(Set(out.tensors.keys) == Set(want.tensors.keys))
         for (name, tensor) in want.tensors {
             guard let got = out.tensors[name] else { continue }
