@@ -88,14 +88,19 @@ public struct ReplayBuffer: ~Copyable {
             return false
         }
         let S = observationSize, A = actionSize
-        let old = observations + slot * S
+        // Plain loads and stores through a local pointer: a compound assignment through a
+        // stored pointer property crashes swift-frontend 6.3.1 under -sanitize=thread.
+        let old = observations + slot * S, sums = observationSums
         for j in 0..<S {
+            let x = Double(observation[j])
+            var sum = sums[j], square = sums[S + j]
             if overwriting {
-                observationSums[j] -= Double(old[j])
-                observationSums[S + j] -= Double(old[j]) * Double(old[j])
+                let y = Double(old[j])
+                sum = sum - y
+                square = square - y * y
             }
-            observationSums[j] += Double(observation[j])
-            observationSums[S + j] += Double(observation[j]) * Double(observation[j])
+            sums[j] = sum + x
+            sums[S + j] = square + x * x
         }
         (observations + slot * S).update(from: observation, count: S)
         (actions + slot * A).update(from: action, count: A)
@@ -109,7 +114,8 @@ public struct ReplayBuffer: ~Copyable {
     public mutating func removeAll() {
         count = 0
         head = 0
-        observationSums.update(repeating: 0, count: 2 * observationSize)
+        let sums = observationSums
+        for j in 0..<(2 * observationSize) { sums[j] = 0 }
     }
 
     /// The population standard deviation of each observation dimension over the stored
@@ -122,8 +128,9 @@ public struct ReplayBuffer: ~Copyable {
                 out[j] = epsilon
                 continue
             }
-            let mean = observationSums[j] / n
-            let variance = Swift.max(observationSums[S + j] / n - mean * mean, 0)
+            let sums = observationSums
+            let mean = sums[j] / n
+            let variance = Swift.max(sums[S + j] / n - mean * mean, 0)
             out[j] = Float(variance.squareRoot()) + epsilon
         }
     }
