@@ -54,6 +54,9 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     public var simStepsPerEpoch: Int = 1000
     /// Updates per epoch (M).
     public var updatesPerEpoch: Int = 1000
+    /// On the robot (`OnlineTrainer`): validate the policy and publish it every this many
+    /// updates (P).
+    public var publishEveryUpdates: Int = 1000
     /// Evaluate the deterministic policy every this many epochs (N).
     public var evaluateEveryEpochs: Int = 10
     /// Deterministic episodes per evaluation.
@@ -66,8 +69,12 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     public var cqlWeight: Double = 0.01
     /// H2O: number K of noisy next-state copies in the importance estimate.
     public var cqlNoisyCopies: Int = 10
-    /// H2O: standard deviation of the next-state noise (σ_state, same for every component).
-    public var cqlStateNoiseStd: Double = 0.1
+    /// H2O: scale of the next-state noise relative to the real data's per-dimension standard
+    /// deviation, s'_k = s' + ratio·σ_real ⊙ ε (the authors' `s_prime_std_ratio`).
+    public var cqlNextStateStdRatio: Double = 1
+    /// IQL: τ of its expectile value regression (Kostrikov et al.'s MuJoCo default; H2O+ uses
+    /// `expectile`).
+    public var iqlExpectile: Double = 0.7
     /// IQL: inverse temperature β of advantage-weighted regression, exp(β·(Q − V)).
     public var iqlTemperature: Double = 3
     /// IQL: upper clip of the AWR weight.
@@ -122,8 +129,11 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
         try check(adamBeta1 >= 0 && adamBeta1 < 1 && adamBeta2 >= 0 && adamBeta2 < 1, "Adam betas must be in [0, 1)")
         try check(simBufferRatio >= 1, "simBufferRatio must be ≥ 1 (got \(simBufferRatio))")
         try check(simStepsPerEpoch >= 0 && updatesPerEpoch >= 1, "simStepsPerEpoch ≥ 0 and updatesPerEpoch ≥ 1")
+        try check(publishEveryUpdates >= 1, "publishEveryUpdates must be ≥ 1 (got \(publishEveryUpdates))")
         try check(evaluateEveryEpochs >= 1 && evaluationEpisodes >= 1, "evaluateEveryEpochs and evaluationEpisodes must be ≥ 1")
         try check(cqlNoisyCopies >= 1, "cqlNoisyCopies must be ≥ 1 (got \(cqlNoisyCopies))")
+        try check(cqlNextStateStdRatio >= 0, "cqlNextStateStdRatio must be ≥ 0 (got \(cqlNextStateStdRatio))")
+        try check(iqlExpectile > 0 && iqlExpectile < 1, "iqlExpectile must be in (0, 1) (got \(iqlExpectile))")
     }
 }
 

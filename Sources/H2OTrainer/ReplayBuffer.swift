@@ -33,6 +33,8 @@ public struct ReplayBuffer: ~Copyable {
     let rewards: UnsafeMutablePointer<Float>
     let nextObservations: UnsafeMutablePointer<Float>
     let terminals: UnsafeMutablePointer<Float>
+    /// Σ s and Σ s² per observation dimension over the stored transitions (`[2][S]`, Double).
+    let observationSums: UnsafeMutablePointer<Double>
 
     /// Allocates storage for `capacity` transitions (≥ 1). Allocates; set-up only.
     public init(observationSize: Int, actionSize: Int, capacity: Int, overflow: Overflow) {
@@ -51,6 +53,8 @@ public struct ReplayBuffer: ~Copyable {
         rewards = make(capacity)
         nextObservations = make(capacity * observationSize)
         terminals = make(capacity)
+        observationSums = .allocate(capacity: 2 * observationSize)
+        observationSums.initialize(repeating: 0, count: 2 * observationSize)
     }
 
     deinit {
@@ -59,6 +63,7 @@ public struct ReplayBuffer: ~Copyable {
         rewards.deallocate()
         nextObservations.deallocate()
         terminals.deallocate()
+        observationSums.deallocate()
     }
 
     /// Stores one transition; returns false when the buffer is full and refuses.
@@ -71,16 +76,32 @@ public struct ReplayBuffer: ~Copyable {
     ) -> Bool {
         appended += 1
         let slot: Int
+        var overwriting = false
         if count < capacity {
             slot = count
             count += 1
         } else if overflow == .overwriteOldest {
             slot = head
             head = (head + 1) % capacity
+            overwriting = true
         } else {
             return false
         }
         let S = observationSize, A = actionSize
+        // Plain loads and stores through a local pointer: a compound assignment through a
+        // stored pointer property crashes swift-frontend 6.3.1 under -sanitize=thread.
+        let old = observations + slot * S, sums = observationSums
+        for j in 0..<S {
+            let x = Double(observation[j])
+            var sum = sums[j], square = sums[S + j]
+            if overwriting {
+                let y = Double(old[j])
+                sum = sum - y
+                square = square - y * y
+            }
+            sums[j] = sum + x
+            sums[S + j] = square + x * x
+        }
         (observations + slot * S).update(from: observation, count: S)
         (actions + slot * A).update(from: action, count: A)
         rewards[slot] = reward
@@ -93,6 +114,25 @@ public struct ReplayBuffer: ~Copyable {
     public mutating func removeAll() {
         count = 0
         head = 0
+        let sums = observationSums
+        for j in 0..<(2 * observationSize) { sums[j] = 0 }
+    }
+
+    /// The population standard deviation of each observation dimension over the stored
+    /// transitions, plus `epsilon`, into `out[0..<observationSize]` (`epsilon` alone when
+    /// empty). Real-time safe: does not allocate, lock or throw.
+    public func observationStandardDeviation(into out: UnsafeMutablePointer<Float>, adding epsilon: Float) {
+        let S = observationSize, n = Double(count)
+        for j in 0..<S {
+            guard count > 0 else {
+                out[j] = epsilon
+                continue
+            }
+            let sums = observationSums
+            let mean = sums[j] / n
+            let variance = Swift.max(sums[S + j] / n - mean * mean, 0)
+            out[j] = Float(variance.squareRoot()) + epsilon
+        }
     }
 
     /// Copies transitions `indices[0..<n]` into `batch` rows `row..<row+n`.

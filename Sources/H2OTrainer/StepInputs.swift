@@ -41,8 +41,12 @@ public struct StepInputs: ~Copyable, @unchecked Sendable {
     public var discriminatorRealNoise: FloatBuffer
     /// Same for the sim part.
     public var discriminatorSimNoise: FloatBuffer
-    /// H2O: noise of the K next-state copies, `[simRows][K][S]`; scaled by `cqlStateNoiseStd`.
+    /// H2O: noise of the K next-state copies, `[simRows][K][S]`; scaled per dimension by
+    /// `cqlNextStateStdRatio × nextStateStd`.
     public var nextStateNoise: FloatBuffer
+    /// H2O: σ_real, the real set's per-dimension observation std plus 1e-3 (the authors'
+    /// epsilon), `[S]`; 1 until `sample` fills it.
+    public var nextStateStd: FloatBuffer
 
     /// Inputs for `algorithm` with RL batch size `h.batchSize`. Allocates.
     public init(algorithm: Algorithm, observationSize S: Int, actionSize A: Int, hyperparameters h: Hyperparameters) {
@@ -76,6 +80,8 @@ public struct StepInputs: ~Copyable, @unchecked Sendable {
         discriminatorRealNoise = FloatBuffer(count: discriminatorRows * (2 * S + A))
         discriminatorSimNoise = FloatBuffer(count: discriminatorRows * (2 * S + A))
         nextStateNoise = FloatBuffer(count: simRows * noisyCopies * S)
+        nextStateStd = FloatBuffer(count: S)
+        nextStateStd.fill(1)
     }
 
     /// Rows of the RL batch.
@@ -88,6 +94,7 @@ public struct StepInputs: ~Copyable, @unchecked Sendable {
     public mutating func sample(real: borrowing ReplayBuffer, sim: borrowing ReplayBuffer, using random: inout TrainerRandom) {
         switch algorithm {
         case .h2oPlus, .h2o:
+            if noisyCopies > 0 { real.observationStandardDeviation(into: nextStateStd.baseAddress, adding: 1e-3) }
             real.sample(realRows, using: &random, into: rl, row: 0)
             sim.sample(simRows, using: &random, into: rl, row: realRows)
             real.sample(discriminatorRows, using: &random, into: discriminatorReal, row: 0)

@@ -56,7 +56,7 @@ public enum TrainBenchmark {
         let replay = SyntheticReplay(observationSize: S, actionSize: A, using: &random)
         var agent = H2OAgent(observationSize: S, actionSize: A, hyperparameters: h, seed: h.seed)
         var inputs = StepInputs(algorithm: algorithm, observationSize: S, actionSize: A, hyperparameters: h)
-        var step = try H2OStep(agent: agent, inputs: inputs, threads: threads, workerCPU: cpus.count > 1 ? cpus[1] : nil)
+        var step = try H2OPlusStep(agent: agent, inputs: inputs, threads: threads, workerCPU: cpus.count > 1 ? cpus[1] : nil)
         for _ in 0..<warmup {
             inputs.sample(real: replay.real, sim: replay.sim, using: &random)
             _ = step.run(&agent, inputs)
@@ -125,7 +125,7 @@ func cpuNanoseconds(_ clock: clockid_t) -> UInt64 {
     return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
 }
 
-extension H2OStep {
+extension H2OPlusStep {
     /// FLOPs of the GEMMs of one `run` (forward 2·rows·in·out per layer; backward the same for
     /// the weight gradient and again for each input gradient it propagates), from the logical
     /// layer sizes (the kernels also multiply the zero padding of outputs narrower than 16).
@@ -148,6 +148,7 @@ extension H2OStep {
         f += fwd(agent.policy.shape, 2 * B)
         f += 2 * fwd(agent.q1.shape, useValue ? B + Nr : B)
         if useValue { f += fwd(agent.value.shape, Nr + B) + bwd(agent.value.shape, Nr, input: false) }
+        if flags.valueFirst { f += fwd(agent.value.shape, Nr + B) }
         f += 2 * (fwd(agent.q1.shape, B) + bwd(agent.q1.shape, B, input: false))
         if algorithm != .iqlReal {
             // The actor's pass through the critics back-propagates to the action only.

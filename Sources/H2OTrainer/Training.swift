@@ -20,7 +20,7 @@ public enum Training {
         public var resume: String?
         /// Draw a progress bar on standard error.
         public var progress = true
-        /// Threads per update (1 or 2; see `H2OStep(agent:inputs:threads:)`). Same results.
+        /// Threads per update (1 or 2; see `Learner`). Same results.
         public var stepThreads = 1
         public init(outputDirectory: String) { self.outputDirectory = outputDirectory }
     }
@@ -81,7 +81,7 @@ public enum Training {
             let report = try run.runEpoch()
             lastEval = report.evalReturn ?? lastEval
             output.append(report)
-            guard run.agentIsFinite else {
+            guard run.learner.agent.allFinite else {
                 throw TrainerError.nonFiniteLoss(step: report.updates, loss: "parameters", value: .nan)
             }
             try run.checkpoint().writeDurably(path: output.checkpointPath)
@@ -89,12 +89,12 @@ public enum Training {
         }
         let provenance = ["algorithm": o.algorithm.rawValue, "task": task.name, "seed": String(h.seed), "epochs": String(run.epoch)]
         do {
-            try run.policyFile(provenance: provenance).tensors().writeDurably(path: output.policyPath)
+            try run.learner.policyFile(provenance: provenance).tensors().writeDurably(path: output.policyPath)
         } catch {
             throw TrainerError.io(path: output.policyPath, problem: "\(error)")
         }
         return Summary(
-            epochs: run.epoch, updates: run.agent.updateCount, lastEvalReturn: lastEval, checkpoint: output.checkpointPath,
+            epochs: run.epoch, updates: run.learner.agent.updateCount, lastEvalReturn: lastEval, checkpoint: output.checkpointPath,
             policy: output.policyPath)
     }
 }

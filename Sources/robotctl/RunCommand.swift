@@ -116,7 +116,7 @@ struct RunCommand: ParsableCommand {
             throw UserError("\(startDescription): action_scale \(policyFile.actionScale) is not the task's torque limit \(task.parameters.maxTorque) N·m, and fine-tuning learns in the task's units; run with --no-finetune, or store action_scale [\(task.parameters.maxTorque)]")
         }
         try wrap { try StartingPolicy.checkFinite(runtimePolicy, observation: [-1, 0, 0], path: startDescription) }
-        let learner: OnRobotLearner<LearnerPendulumTask>? = finetuning ? try wrap {
+        let learner: OnlineLearner<LearnerPendulumTask>? = finetuning ? try wrap {
             try StartingPolicy.learner(
                 task: learnerTask, checkpoint: checkpoint, policy: policyFile, hyperparameters: settings.hyperparameters,
                 settings: settings, realCapacity: 2_000_000, source: startDescription)

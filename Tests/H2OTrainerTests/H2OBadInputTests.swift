@@ -98,7 +98,7 @@ struct H2OBadInputTests {
         let before = try Data(contentsOf: URL(fileURLWithPath: path))
         // A corrupt transition reaching the real set while the robot runs.
         let o: [Float] = [1, 0, 0], a: [Float] = [0]
-        run.appendReal(observation: o, action: a, reward: .infinity, nextObservation: o, terminal: false)
+        run.learner.addReal(observation: o, action: a, reward: .infinity, nextObservation: o, terminal: false)
         var stopped: TrainerError? = nil
         for _ in 0..<2000 {
             do { try run.update() } catch {

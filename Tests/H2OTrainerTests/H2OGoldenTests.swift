@@ -59,11 +59,15 @@ struct H2OGoldenTests {
         let file = try AgentFile.read(path: H2OFixture.path("golden_params_in.safetensors", config: config))
         let algorithm = try #require(file.metadata["h2o.algorithm"].flatMap(Algorithm.init(rawValue:)))
         var agent = try AgentFile.agent(from: file, source: config)
-        let inputs = try StepInputs.load(
+        var inputs = try StepInputs.load(
             batch: H2OFixture.path("golden_batch.npz", config: config),
             noise: H2OFixture.path("golden_noise.npz", config: config),
             algorithm: algorithm, observationSize: agent.observationSize, actionSize: agent.actionSize)
-        var step = H2OStep(agent: agent, inputs: inputs)
+        // H2O's next-state noise scale: the real set's per-dimension std, given with the batch.
+        if let std = try NumpyArchive.readNPZ(path: H2OFixture.path("golden_batch.npz", config: config))["real_observation_std"] {
+            for (j, v) in std.floats().enumerated() { inputs.nextStateStd[j] = v }
+        }
+        var step = H2OPlusStep(agent: agent, inputs: inputs)
         let losses = step.run(&agent, inputs)
 
         let expected = try NumpyArchive.readNPZ(path: H2OFixture.path("golden_losses.npz", config: config))

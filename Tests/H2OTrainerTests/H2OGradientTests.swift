@@ -26,8 +26,8 @@ enum TrainedBuffer: CaseIterable, CustomStringConvertible {
         }
     }
 
-    /// The step's gradient for this buffer after `discriminatorGradients` + `learnerGradients`.
-    func gradient(_ step: borrowing H2OStep) -> [Float] {
+    /// The step's gradient for this buffer after `H2OPlusStep.gradients`.
+    func gradient(_ step: borrowing H2OPlusStep) -> [Float] {
         switch self {
         case .policy: step.gradPolicy.array
         case .logStd: step.gradLogStd.array
@@ -43,27 +43,21 @@ enum TrainedBuffer: CaseIterable, CustomStringConvertible {
 
 /// Every loss (and the gradients, left in `step`) at the agent's current parameters, with the
 /// sim weights computed from the current discriminators. Parameters are not changed.
-func evaluate(_ step: inout H2OStep, _ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> StepLosses {
-    var losses = StepLosses()
-    if step.algorithm == .h2oPlus || step.algorithm == .h2o {
-        (losses.discriminatorSA, losses.discriminatorSAS) = step.discriminatorGradients(agent, inputs)
-        losses.simWeightMean = step.computeSimWeights(agent, inputs)
-    }
-    step.learnerGradients(agent, inputs, into: &losses)
-    return losses
+func evaluate(_ step: inout H2OPlusStep, _ agent: inout H2OAgent, _ inputs: borrowing StepInputs) -> StepLosses {
+    step.gradients(&agent, inputs)
 }
 
 /// Central difference of `loss` along `direction` (unit norm) at step `h`, in Float.
 func directionalDerivative(
-    _ buffer: TrainedBuffer, _ agent: inout H2OAgent, _ inputs: borrowing StepInputs, _ step: inout H2OStep,
+    _ buffer: TrainedBuffer, _ agent: inout H2OAgent, _ inputs: borrowing StepInputs, _ step: inout H2OPlusStep,
     direction: [Float], h: Float, loss: (StepLosses) -> Float
 ) -> Float {
     let p = buffer.storage(agent)
     let original = Array(p)
     for i in p.indices { p[i] = original[i] + h * direction[i] }
-    let plus = loss(evaluate(&step, agent, inputs))
+    let plus = loss(evaluate(&step, &agent, inputs))
     for i in p.indices { p[i] = original[i] - h * direction[i] }
-    let minus = loss(evaluate(&step, agent, inputs))
+    let minus = loss(evaluate(&step, &agent, inputs))
     for i in p.indices { p[i] = original[i] }
     return (plus - minus) / (2 * h)
 }
@@ -103,9 +97,9 @@ struct H2OGradientTests {
     func gradientMatchesFiniteDifference(route: Int) throws {
         var agent = try goldenAgent()
         let inputs = try goldenInputs()
-        var step = H2OStep(agent: agent, inputs: inputs)
+        var step = H2OPlusStep(agent: agent, inputs: inputs)
         let (buffer, lossName, loss) = Self.routes[route]
-        _ = evaluate(&step, agent, inputs)
+        _ = evaluate(&step, &agent, inputs)
         let g = buffer.gradient(step)
         let gNorm = norm(g)
         #expect(gNorm > 1e-6, "\(buffer): zero gradient from \(lossName)")
@@ -129,8 +123,8 @@ struct H2OGradientTests {
     func routing() throws {
         var agent = try goldenAgent()
         let inputs = try goldenInputs()
-        var step = H2OStep(agent: agent, inputs: inputs)
-        _ = evaluate(&step, agent, inputs)
+        var step = H2OPlusStep(agent: agent, inputs: inputs)
+        _ = evaluate(&step, &agent, inputs)
         let gQ = TrainedBuffer.q1.gradient(step)
         // L_sa along D_sas: zero.
         let gSAS = TrainedBuffer.discriminatorSAS.gradient(step)
@@ -149,10 +143,10 @@ struct H2OGradientTests {
 
     @Test("V trains on real samples only: changing the sim rows leaves its gradient unchanged")
     func valueIgnoresSimRows() throws {
-        let agent = try goldenAgent()
+        var agent = try goldenAgent()
         let inputs = try goldenInputs()
-        var step = H2OStep(agent: agent, inputs: inputs)
-        _ = evaluate(&step, agent, inputs)
+        var step = H2OPlusStep(agent: agent, inputs: inputs)
+        _ = evaluate(&step, &agent, inputs)
         let before = step.gradValue.array
         let S = inputs.observationSize, A = inputs.actionSize
         // Plain loads and stores through local pointers (a compound assignment through the
@@ -167,7 +161,7 @@ struct H2OGradientTests {
             for j in 0..<A { act[r * A + j] = -0.5 * act[r * A + j] }
             rew[r] = rew[r] + 1
         }
-        let losses = evaluate(&step, agent, inputs)
+        let losses = evaluate(&step, &agent, inputs)
         #expect(step.gradValue.array == before)
         #expect(losses.value.isFinite)
         // The critic's gradient does see them (the sim rows are in L_Q).
@@ -240,8 +234,8 @@ struct BaselineGradientTests {
         let (algorithm, buffer) = Self.cases[index]
         var agent = smallBaselineAgent()
         let inputs = smallBaselineInputs(algorithm)
-        var step = H2OStep(agent: agent, inputs: inputs)
-        let losses = evaluate(&step, agent, inputs)
+        var step = H2OPlusStep(agent: agent, inputs: inputs)
+        let losses = evaluate(&step, &agent, inputs)
         if algorithm == .h2o { #expect(losses.penalty != 0) }
         let g = buffer.gradient(step)
         let gNorm = norm(g)

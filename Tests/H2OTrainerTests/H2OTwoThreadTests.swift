@@ -21,8 +21,8 @@ struct H2OTwoThreadTests {
         var one = H2OAgent(observationSize: 3, actionSize: 1, hyperparameters: h, seed: 5)
         var two = H2OAgent(observationSize: 3, actionSize: 1, hyperparameters: h, seed: 5)
         var inputs = StepInputs(algorithm: algorithm, observationSize: 3, actionSize: 1, hyperparameters: h)
-        var single = H2OStep(agent: one, inputs: inputs)
-        var double = try H2OStep(agent: two, inputs: inputs, threads: 2)
+        var single = H2OPlusStep(agent: one, inputs: inputs)
+        var double = try H2OPlusStep(agent: two, inputs: inputs, threads: 2)
         #expect(single.threadCount == 1 && double.threadCount == 2)
         for step in 0..<6 {
             inputs.sample(real: replay.real, sim: replay.sim, using: &random)
@@ -47,7 +47,7 @@ struct H2OTwoThreadTests {
         let replay = SyntheticReplay(observationSize: 3, actionSize: 1, count: 512, using: &random)
         var agent = H2OAgent(observationSize: 3, actionSize: 1, hyperparameters: h, seed: 6)
         var inputs = StepInputs(algorithm: .h2oPlus, observationSize: 3, actionSize: 1, hyperparameters: h)
-        var step = try H2OStep(agent: agent, inputs: inputs, threads: 2)
+        var step = try H2OPlusStep(agent: agent, inputs: inputs, threads: 2)
         inputs.sample(real: replay.real, sim: replay.sim, using: &random)
         _ = step.run(&agent, inputs)
         // The worker reports its own allocation counter through a job posted before and after.

@@ -151,9 +151,9 @@ struct OnRobotSessionTests {
         var settings = OnRobotSettings(hyperparameters: h, seed: 2)
         settings.minimumRealTransitions = 100
         settings.warmupUpdates = 10
-        settings.simStepsPerBlock = 40
-        settings.updatesPerBlock = 10
-        settings.publishEveryUpdates = 40
+        settings.hyperparameters.simStepsPerEpoch = 40
+        settings.hyperparameters.updatesPerEpoch = 10
+        settings.hyperparameters.publishEveryUpdates = 40
         settings.validationEpisodes = 1
         settings.validationTolerance = 1e9
         // Publish validated candidates at once (selection on the robot needs whole episodes).

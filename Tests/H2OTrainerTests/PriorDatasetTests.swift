@@ -24,10 +24,12 @@ private func writeDataset(_ dir: String, schema: DatasetSchema = testSchema(), e
     try w.close()
 }
 
-private func learner() -> OnRobotLearner<PendulumTask> {
-    OnRobotLearner(
-        task: PendulumTask(), agent: H2OAgent(observationSize: 3, actionSize: 1, hyperparameters: smallHyperparameters(), seed: 3),
-        algorithm: .h2oPlus, realCapacity: 10_000, simCapacity: 64, seed: 4)
+private func learner() -> OnlineLearner<PendulumTask> {
+    let h = smallHyperparameters()
+    return try! Learner(
+        algorithm: .h2oPlus, hyperparameters: h, agent: H2OAgent(observationSize: 3, actionSize: 1, hyperparameters: h, seed: 3),
+        real: ReplayBuffer(observationSize: 3, actionSize: 1, capacity: 10_000, overflow: .overwriteOldest), simCapacity: 64,
+        simEnvironment: SimEnvironment(task: PendulumTask(), seed: 4), random: TrainerRandom(seed: 4))
 }
 
 @Suite("Prior datasets and the run recorder")

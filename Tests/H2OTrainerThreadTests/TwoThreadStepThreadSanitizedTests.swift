@@ -18,8 +18,8 @@ struct TwoThreadStepThreadSanitizedTests {
         var one = H2OAgent(observationSize: 3, actionSize: 1, hyperparameters: h, seed: 4)
         var two = H2OAgent(observationSize: 3, actionSize: 1, hyperparameters: h, seed: 4)
         var inputs = StepInputs(algorithm: algorithm, observationSize: 3, actionSize: 1, hyperparameters: h)
-        var single = H2OStep(agent: one, inputs: inputs)
-        var double = try H2OStep(agent: two, inputs: inputs, threads: 2)
+        var single = H2OPlusStep(agent: one, inputs: inputs)
+        var double = try H2OPlusStep(agent: two, inputs: inputs, threads: 2)
         for step in 0..<10 {
             inputs.sample(real: replay.real, sim: replay.sim, using: &random)
             let a = single.run(&one, inputs)

@@ -118,7 +118,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
     public let recorder: RunRecorder
     public let log: RunLog
     public var faults = OnRobotFaults()
-    let trainer: OnRobotTrainer<Learn>?
+    let trainer: OnlineTrainer<Learn>?
     private let stopRequested = Atomic<Bool>(false)
 
     /// Builds everything (allocates, may throw): the slot from `policy`, the loop with the
@@ -126,7 +126,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
     /// `options.finetune` — the trainer thread (not started yet).
     public init(
         robot: any RobotInterface, task: Task, policy: DeterministicPolicy, limits: SafetyLimits, schema: DatasetSchema,
-        learner: OnRobotLearner<Learn>?, settings: OnRobotSettings, options: OnRobotOptions,
+        learner: OnlineLearner<Learn>?, settings: OnRobotSettings, options: OnRobotOptions,
         estop: (any EmergencyStopInput)? = nil, outputs: (any StatusOutputs)? = nil
     ) throws {
         self.robot = robot
@@ -149,7 +149,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
                                decisionTicks: options.decisionTicks)
         if options.finetune, let learner {
             let stats = loop.statistics
-            trainer = OnRobotTrainer(
+            trainer = OnlineTrainer(
                 learner: learner, settings: settings, recorder: recorder, publisher: publisher, log: log,
                 loopTicks: { stats.value(.ticks) })
         } else {
@@ -158,7 +158,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
     }
 
     /// Calibrates the learner's onboard simulator on the robot from this run's complete
-    /// episodes (`OnRobotTrainer.calibrate`; the recorder then keeps them tick by tick).
+    /// episodes (`OnlineTrainer.calibrate`; the recorder then keeps them tick by tick).
     /// Before `run`; no effect without fine-tuning.
     public func calibrateSimulator(_ fit: @escaping @Sendable ([RealTrajectory]) -> (task: Learn, description: String)?) {
         guard let trainer else { return }

@@ -1,26 +1,23 @@
 /// Every knob of an on-robot session in one place (CleanRL style: one documented struct,
 /// one seed). Recorded in the run's `run.json` under `config`.
 public struct OnRobotSettings: Sendable, Equatable {
-    /// Network sizes, batch, learning rate and H2O+ coefficients of the fine-tuning trainer.
-    /// γ is set from the task's time scale (`SimulatedTask.discount`) when the session starts.
+    /// Network sizes, batch, learning rate and H2O+ coefficients of the fine-tuning trainer,
+    /// and its schedule: K onboard-simulator steps (`simStepsPerEpoch`) then M updates
+    /// (`updatesPerEpoch`) per block, a candidate validated and published every P updates
+    /// (`publishEveryUpdates`). γ is set from the task's time scale (`SimulatedTask.discount`)
+    /// when the session starts.
     public var hyperparameters: Hyperparameters
-    /// Onboard-simulator steps collected with the stochastic policy between update blocks (K).
-    public var simStepsPerBlock = 200
-    /// H2O+ updates per block (M).
-    public var updatesPerBlock = 50
-    /// Validate and publish a candidate every this many updates (P).
-    public var publishEveryUpdates = 1000
     /// Deterministic onboard-simulator episodes used to validate a candidate (the same start
     /// states every time).
     public var validationEpisodes = 10
     /// Calibrate the onboard simulator on the robot after each of the first this many complete
-    /// episodes (when the session has a calibration, `OnRobotTrainer.calibrate`).
+    /// episodes (when the session has a calibration, `OnlineTrainer.calibrate`).
     public var calibrationEpisodes = 3
     /// A candidate is published only if its validation return is at least the published
     /// policy's validation return minus this margin (returns are negative costs).
     public var validationTolerance = 150.0
     /// Updates at the start that train only the critics, V and the discriminators (policy
-    /// held; see `OnRobotLearner.warmupUpdate`). Nothing is published during them. The
+    /// held; `UpdateMode.criticsOnly`). Nothing is published during them. The
     /// simulator-trained critics already match the learner's time step (the policy's
     /// decision rate), so this mainly fits V, which simulator pre-training does not have.
     /// Re-armed after each calibration of the simulator (its dynamics changed).
@@ -65,20 +62,23 @@ public struct OnRobotSettings: Sendable, Equatable {
     }
 
     /// Small networks for a 2-core board: hidden 64, batch 128 (64 real + 64 sim),
-    /// discriminators 64 wide, the robot preset's λ 0.1 and τe 0.9.
+    /// discriminators 64 wide, the robot preset's λ 0.1 and τe 0.9; blocks of K = 200 sim
+    /// steps and M = 50 updates, a candidate every P = 1000 updates.
     public static let defaultHyperparameters: Hyperparameters = {
         var h = Hyperparameters.robot
         h.hiddenSize = 64
         h.discriminatorHiddenSize = 64
         h.batchSize = 128
+        h.simStepsPerEpoch = 200
+        h.updatesPerEpoch = 50
+        h.publishEveryUpdates = 1000
         return h
     }()
 
     /// The settings as flat key/value pairs for run.json.
     public var recorded: [String: String] {
         [
-            "hyperparameters": hyperparameters.jsonString, "sim_steps_per_block": "\(simStepsPerBlock)",
-            "updates_per_block": "\(updatesPerBlock)", "publish_every_updates": "\(publishEveryUpdates)",
+            "hyperparameters": hyperparameters.jsonString,
             "validation_episodes": "\(validationEpisodes)", "validation_tolerance": "\(validationTolerance)",
             "minimum_real_transitions": "\(minimumRealTransitions)", "warmup_updates": "\(warmupUpdates)", "calibration_episodes": "\(calibrationEpisodes)",
             "select_on_robot": "\(selectOnRobot)", "selection_margin": "\(selectionMargin)", "trial_episodes": "\(trialEpisodes)", "exploration_std": "\(explorationStd)", "explore_every_trials": "\(exploreEveryTrials)", "final_phase_s": "\(finalPhaseSeconds)", "sim_buffer_capacity": "\(simBufferCapacity)",

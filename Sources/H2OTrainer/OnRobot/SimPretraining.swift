@@ -45,30 +45,34 @@ public enum SimPretraining {
         public var seconds: Double
     }
 
-    /// Trains SAC on `task`'s onboard simulator. `progress(done, total, lastSimReturn)` is
-    /// called every few hundred updates.
+    /// Trains SAC on `task`'s onboard simulator (one thread; throws only if the system cannot
+    /// start it). `progress(done, total, lastSimReturn)` is called every few hundred updates.
     public static func train<Task: SimulatedTask>(
         task: Task, plan: Plan, progress: (Int, Int, Double?) -> Void
-    ) -> Result {
+    ) throws(SystemError) -> Result {
         let start = Date()
+        var seeds = TrainerRandom(seed: plan.seed)
+        let random = seeds.fork(1)
+        let empty = ReplayBuffer(observationSize: task.observationSize, actionSize: task.actionSize, capacity: 1, overflow: .refuse)
         let agent = H2OAgent(
             observationSize: task.observationSize, actionSize: task.actionSize, hyperparameters: plan.hyperparameters,
             seed: plan.seed)
-        let learner = OnRobotLearner(
-            task: task, agent: agent, algorithm: .sacSim, realCapacity: 1,
-            simCapacity: plan.warmupSteps + plan.updates + 1, seed: plan.seed)
-        learner.collectSim(plan.warmupSteps)
+        let learner = try Learner(
+            algorithm: .sacSim, hyperparameters: plan.hyperparameters, agent: agent, real: empty,
+            simCapacity: plan.warmupSteps + plan.updates + 1, simEnvironment: SimEnvironment(task: task, seed: seeds.next()),
+            random: random)
+        var evaluation = SimEnvironment(task: task, seed: seeds.next())
+        learner.collect(plan.warmupSteps)
         let reportEvery = 250
         for u in 0..<plan.updates {
-            learner.collectSim(1)
+            learner.collect(1)
             _ = learner.update()
             if (u + 1) % reportEvery == 0 || u + 1 == plan.updates {
                 progress(u + 1, plan.updates, learner.simEpisodeReturns.last)
             }
         }
-        let simReturn = learner.evaluateSim(episodes: plan.evaluationEpisodes)
-        let checkpoint = AgentFile.tensors(
-            of: learner.agent, algorithm: .sacSim,
+        let simReturn = learner.evaluate(in: &evaluation, episodes: plan.evaluationEpisodes)
+        let checkpoint = learner.checkpoint(
             extraMetadata: ["provenance.trained_in": "onboard simulator only", "provenance.sim_return": "\(simReturn)"])
         return Result(checkpoint: checkpoint, simulatorReturn: simReturn, seconds: Date().timeIntervalSince(start))
     }

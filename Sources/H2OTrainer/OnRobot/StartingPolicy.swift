@@ -47,7 +47,7 @@ public enum StartingPolicy {
         {
             return (cached, ret, path, true)
         }
-        let result = SimPretraining.train(task: task, plan: plan, progress: progress)
+        let result = try SimPretraining.train(task: task, plan: plan, progress: progress)
         do {
             try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
             try result.checkpoint.writeDurably(path: path)
@@ -72,7 +72,7 @@ public enum StartingPolicy {
     public static func learner<T: SimulatedTask>(
         task: T, checkpoint: SafeTensors?, policy: borrowing PolicyFile, hyperparameters: Hyperparameters,
         settings: OnRobotSettings, realCapacity: Int, source: String
-    ) throws -> OnRobotLearner<T> {
+    ) throws -> OnlineLearner<T> {
         var h = hyperparameters
         let agent: H2OAgent
         if var file = checkpoint {
@@ -94,9 +94,15 @@ public enum StartingPolicy {
             fresh.logStd[1] = policy.logStdBias
             agent = fresh
         }
-        return OnRobotLearner(
-            task: task, agent: agent, algorithm: .h2oPlus, realCapacity: realCapacity, simCapacity: settings.simBufferCapacity,
-            observationMean: policy.observationMean, observationStd: policy.observationStd, seed: settings.seed &+ 7)
+        var seeds = TrainerRandom(seed: settings.seed &+ 7)
+        let random = seeds.fork(1)
+        let real = ReplayBuffer(
+            observationSize: task.observationSize, actionSize: task.actionSize, capacity: max(1, realCapacity),
+            overflow: .overwriteOldest)
+        return try Learner(
+            algorithm: .h2oPlus, hyperparameters: h, agent: agent, real: real, simCapacity: settings.simBufferCapacity,
+            simEnvironment: SimEnvironment(task: task, seed: seeds.next()), random: random,
+            observationMean: policy.observationMean, observationStd: policy.observationStd)
     }
 
     /// Real transitions of earlier datasets (`--dataset DIR`), paired by the one rule
@@ -107,7 +113,7 @@ public enum StartingPolicy {
     /// robot id, calibration hash and control rate must match and every record must be
     /// finite; otherwise it throws one line naming the dataset, the problem and the fix.
     public static func loadPriorData<T: SimulatedTask>(
-        _ directories: [String], into learner: OnRobotLearner<T>, recording: DatasetSchema, decisionTicks: Int = 1
+        _ directories: [String], into learner: OnlineLearner<T>, recording: DatasetSchema, decisionTicks: Int = 1
     ) throws -> Int {
         var readers: [(DatasetReader, EpisodeTable)] = []
         for dir in directories {
@@ -117,7 +123,7 @@ public enum StartingPolicy {
                 reader = try DatasetReader(directory: dir)
                 table = try reader.episodeTable()
             } catch { throw TrainerError.invalidDataset(path: dir, problem: "\(error)") }
-            try validatePrior(reader, task: learner.task, recording: recording)
+            try validatePrior(reader, task: learner.simEnvironment.task, recording: recording)
             readers.append((reader, table))
         }
         var total = 0

@@ -165,12 +165,12 @@ public enum GapBenchmark {
         var references: [Reference] = []
         var plant = try RealPlantEnvironment(task: realTask, parameters: gap.plant, seed: 0xBEEF)
         if let (name, policy) = scripted {
-            references.append(Reference(name: name, realReturn: meanReturn(&plant, episodes: o.evaluationEpisodes, policy: policy)))
+            references.append(Reference(name: name, realReturn: referenceReturn(&plant, episodes: o.evaluationEpisodes, policy: policy)))
         }
         references.append(
             Reference(
                 name: "zero action",
-                realReturn: meanReturn(&plant, episodes: o.evaluationEpisodes) { _, a in
+                realReturn: referenceReturn(&plant, episodes: o.evaluationEpisodes) { _, a in
                     for j in 0..<realTask.actionSize { a[j] = 0 }
                 }))
 
@@ -216,13 +216,11 @@ public enum GapBenchmark {
                 run.warmUp(simSteps: max(hs.batchSize, hs.simStepsPerEpoch))
                 func point(_ epoch: TrainingRun<SimEnvironment<T>, RealPlantEnvironment<T>>.EpochReport? = nil) -> CurvePoint {
                     var simEval = SimEnvironment(task: simTask, seed: 0x5EE ^ seed)
-                    let simReturn = meanReturn(&simEval, episodes: o.evaluationEpisodes) {
-                        run.act(observation: $0, into: $1, stochastic: false)
-                    }
+                    let simReturn = run.learner.evaluate(in: &simEval, episodes: o.evaluationEpisodes)
                     let means = epoch.map { Dictionary($0.means, uniquingKeysWith: { a, _ in a }) } ?? [:]
                     return CurvePoint(
                         method: name, seed: seed, updates: run.epoch * hs.updatesPerEpoch,
-                        simSteps: run.sim.appended, realReturn: run.evaluate(episodes: o.evaluationEpisodes),
+                        simSteps: run.learner.sim.appended, realReturn: run.evaluate(episodes: o.evaluationEpisodes),
                         simReturn: simReturn, seconds: Date().timeIntervalSince(start),
                         simWeightMean: means["charts/sim_weight_mean"] ?? .nan, alpha: means["charts/alpha"] ?? .nan)
                 }
@@ -245,25 +243,16 @@ public enum GapBenchmark {
             wallSeconds: Date().timeIntervalSince(wallStart))
     }
 
-    /// Mean undiscounted return of `episodes` episodes of `policy` in `env`.
-    static func meanReturn<E: TaskEnvironment>(_ env: inout E, episodes: Int, policy: Policy) -> Double {
-        var observation = [Float](repeating: 0, count: env.observationSize)
-        var action = [Float](repeating: 0, count: env.actionSize)
-        var total = 0.0
-        observation.withUnsafeMutableBufferPointer { o in
-            action.withUnsafeMutableBufferPointer { a in
-                for _ in 0..<episodes {
-                    env.reset(observation: o.baseAddress!)
-                    while true {
-                        policy(o.baseAddress!, a.baseAddress!)
-                        let outcome = env.step(action: a.baseAddress!, observation: o.baseAddress!)
-                        total += outcome.reward
-                        if outcome.terminated || outcome.truncated { break }
-                    }
-                }
-            }
+    /// Mean undiscounted return of `episodes` episodes of a reference `policy` (not a
+    /// learner's: those use `Learner.evaluate(in:)`) in `env`. Allocates its buffers.
+    static func referenceReturn<E: TaskEnvironment>(_ env: inout E, episodes: Int, policy: Policy) -> Double {
+        let o = UnsafeMutablePointer<Float>.allocate(capacity: env.observationSize)
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: env.actionSize)
+        defer {
+            o.deallocate()
+            a.deallocate()
         }
-        return total / Double(max(episodes, 1))
+        return meanEpisodeReturn(in: &env, episodes: episodes, observation: o, action: a, policy: policy)
     }
 
     /// The D4RL arrays as a full-weight real replay buffer.

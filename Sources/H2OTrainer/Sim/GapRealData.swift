@@ -93,12 +93,12 @@ public enum GapRealData {
         for epoch in 0..<epochs {
             _ = try run.runEpoch()
             if o.kind == .mediumReplay {
-                try recorder.record(in: &plant, policyVersion: UInt64(epoch + 1)) { run.act(observation: $0, into: $1, stochastic: true) }
+                try recorder.record(in: &plant, policyVersion: UInt64(epoch + 1)) { run.learner.act(observation: $0, into: $1, stochastic: true) }
             }
         }
         if o.kind == .medium {
             for _ in 0..<o.episodes {
-                try recorder.record(in: &plant, policyVersion: UInt64(epochs)) { run.act(observation: $0, into: $1, stochastic: true) }
+                try recorder.record(in: &plant, policyVersion: UInt64(epochs)) { run.learner.act(observation: $0, into: $1, stochastic: true) }
             }
         }
         try writer.close()

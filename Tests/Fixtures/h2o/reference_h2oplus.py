@@ -17,7 +17,7 @@ discriminator hidden, RL batch), beside this script, each holding:
     golden_losses.npz              each loss (all ten metric names) and the sim weights
 and `configs.json` listing the subfolders. `--only NAME` regenerates one subfolder.
 
-Each algorithm's math is its own function (loss_h2oplus, loss_h2o, loss_sac_sim, loss_iql),
+Each algorithm's math is its own function (loss_h2oplus, loss_sac_sim, and the self-contained h2o_step and iql_step written from the authors' code),
 written with JAX autodiff in float64 from the float32 inputs; the Swift step runs in float32
 and must agree to 1e-4 relative. Tensor names and layouts are those of `robotctl train
 verify-step` (README, "H2OTrainer"): Linear layers are `{net}.{i}.weight` of shape [out, in]
@@ -249,47 +249,6 @@ def loss_h2oplus(p, pd, b, n, hp, A):
     return grads, ["log_alpha", "v", "policy", "q"], losses, w_c
 
 
-def loss_h2o(p, pd, b, n, hp, A):
-    """H2O (as H2OStep computes it): SAC actor and alpha, target without entropy and without V,
-    weighted critics plus beta * clip(log sum_i w_i exp Q_j(s_i,a_i) - mean_real Q_j, -1000, 1000)
-    over the sim rows, w from the updated D_sas on K noisy next-state copies."""
-    w_c = sim_weights(pd, b, hp)
-    obs, act, rew, nxt, done, Nr = rl_batch(b)
-    alpha = jnp.exp(p["log_alpha"][0])
-    l_pi, g_pi, l_alpha, g_alpha, logp = actor_and_alpha(p, obs, n["policy_noise"], A, alpha, hp)
-    a_next, _ = policy_sample(p, nxt, n["next_policy_noise"], A)
-    q_next = jnp.minimum(q(p, "q1_target", nxt, a_next), q(p, "q2_target", nxt, a_next))
-    y = jax.lax.stop_gradient(rew + hp["gamma"] * (1 - done) * q_next)
-
-    so, sa, sn = b["sim_observations"], b["sim_actions"], b["sim_next_observations"]
-    eps = n["next_state_noise"]  # [Ns, K, S]
-    Ns, K, S = eps.shape
-    noisy = sn[:, None, :] + hp["cql_state_noise_std"] * eps
-    rep = lambda x: jnp.repeat(x, K, axis=0)  # noqa: E731
-    d = disc_logits(pd, "disc_sas", rep(so), rep(sa), noisy.reshape(Ns * K, S)).reshape(Ns, K, 2)
-    u = jnp.clip(jnp.mean(-(d[:, :, 0] - d[:, :, 1]), axis=1), FLOAT32_TINY, 10.0)
-    omega = jax.lax.stop_gradient(u / jnp.sum(u))
-    beta = hp["cql_weight"]
-
-    def penalty_fn(q_):
-        total = 0.0
-        for j in ("q1", "q2"):
-            qj = q(q_, j, obs, act)
-            raw = jnp.log(jnp.sum(omega * jnp.exp(qj[Nr:]))) - jnp.mean(qj[:Nr])
-            total = total + beta * jnp.clip(raw, -1000.0, 1000.0)
-        return total
-
-    def critic_fn(q_):
-        return squared_critic_loss(q_, obs, act, y, Nr, w_c) + penalty_fn(q_)
-
-    l_q, g_q = jax.value_and_grad(critic_fn)(p)
-    grads = pick({"log_alpha": g_alpha, "policy": g_pi, "q": g_q})
-    losses = zero_losses() | {
-        "losses/actor": l_pi, "losses/alpha": l_alpha, "losses/critic": l_q, "losses/penalty": penalty_fn(p),
-        "charts/alpha": alpha, "charts/sim_weight_mean": jnp.mean(w_c), "charts/log_pi_mean": jnp.mean(logp)}
-    return grads, ["log_alpha", "policy", "q"], losses, w_c
-
-
 def loss_sac_sim(p, b, n, hp, A):
     """SAC on sim data only (its rows are `real_*`): no discriminators, no V, unit weights,
     y = r + gamma (1 - d) [min Qbar(s', a') - alpha log pi(a'|s')]."""
@@ -307,36 +266,6 @@ def loss_sac_sim(p, b, n, hp, A):
     return grads, ["log_alpha", "policy", "q"], losses, jnp.zeros(0)
 
 
-def loss_iql(p, b, n, hp, A):
-    """IQL on real data only (as H2OStep computes it): y = r + gamma (1 - d) V(s'); expectile V
-    against min Qbar(s, a); AWR policy extraction -mean min(exp(beta (min Qbar - V)), w_max)
-    log pi(a|s) at the batch's own actions (u = atanh(a), a clamped inside +-(1 - 1e-6)); alpha
-    is not trained."""
-    obs, act, rew, nxt, done, Nr = rl_batch(b)
-    alpha = jnp.exp(p["log_alpha"][0])
-    y = jax.lax.stop_gradient(rew + hp["gamma"] * (1 - done) * mlp(p, "v", nxt)[:, 0])
-    l_q, g_q = jax.value_and_grad(squared_critic_loss)(p, obs, act, y, Nr, None)
-    l_v, g_v = jax.value_and_grad(expectile_value_loss)(p, obs, act, hp)
-    advantage = jnp.minimum(q(p, "q1_target", obs, act), q(p, "q2_target", obs, act)) - mlp(p, "v", obs)[:, 0]
-    weight = jax.lax.stop_gradient(jnp.minimum(jnp.exp(hp["iql_temperature"] * advantage), hp["iql_max_weight"]))
-    a32 = np.clip(np.asarray(act, np.float32), np.float32(-1 + 1e-6), np.float32(1 - 1e-6))
-    u = jnp.arctanh(jnp.asarray(a32, jnp.float64))
-
-    def l_pi_fn(q_):
-        out = mlp(q_, "policy", obs)
-        mu, raw = out[:, :A], out[:, A:]
-        log_std = log_std_of(q_, raw)
-        z = (u - mu) / jnp.exp(log_std)
-        logp = jnp.sum(-0.5 * z**2 - log_std - 0.5 * jnp.log(2.0 * jnp.pi) - tanh_correction(u), axis=1)
-        return -jnp.mean(weight * logp)
-
-    l_pi, g_pi = jax.value_and_grad(l_pi_fn)(p)
-    grads = pick({"v": g_v, "policy": g_pi, "q": g_q})
-    losses = zero_losses() | {
-        "losses/actor": l_pi, "losses/critic": l_q, "losses/value": l_v, "charts/alpha": alpha}
-    return grads, ["v", "policy", "q"], losses, jnp.zeros(0)
-
-
 def pick(by_group):
     """The gradient of each parameter from the loss that trains its group."""
     out = {}
@@ -351,6 +280,10 @@ def pick(by_group):
 
 def step(params, batch, noise, hp, algorithm):
     """One step of `algorithm`. Returns (new_params, losses dict, sim weights)."""
+    if algorithm == "h2o":
+        return h2o_step(params, batch, noise, hp)
+    if algorithm == "iql-real":
+        return iql_step(params, batch, noise, hp)
     b, n = as64(batch), as64(noise)
     S = b["real_observations"].shape[1]
     A = b["real_actions"].shape[1]
@@ -363,12 +296,8 @@ def step(params, batch, noise, hp, algorithm):
     pd = as64(new, skip_adam=True)
     if algorithm == "h2o+":
         grads, groups, losses, w_c = loss_h2oplus(p, pd, b, n, hp, A)
-    elif algorithm == "h2o":
-        grads, groups, losses, w_c = loss_h2o(p, pd, b, n, hp, A)
     elif algorithm == "sac-sim":
         grads, groups, losses, w_c = loss_sac_sim(p, b, n, hp, A)
-    elif algorithm == "iql-real":
-        grads, groups, losses, w_c = loss_iql(p, b, n, hp, A)
     else:
         raise SystemExit(f"unknown algorithm {algorithm!r}; use h2o+, h2o, sac-sim or iql-real")
     losses |= disc
@@ -381,6 +310,174 @@ def step(params, batch, noise, hp, algorithm):
                 tk, sk = f"{j}_target.{i}.{t}", f"{j}.{i}.{t}"
                 new[tk] = (1 - rho) * np.asarray(params[tk], np.float64) + rho * new[sk]
     return new, {k: float(v) for k, v in losses.items()}, np.asarray(w_c)
+
+
+# ---- Baselines (shared/spec/h2oplus.md "H2O" and "Other baselines") -------------------------
+# Self-contained: each takes the same (params, batch, noise, hp) as `step` and returns
+# (new_params, losses, w_c). Written from the authors' code: t6-thu/H2O
+# SimpleSAC/sim2real_sac.py (H2O) and ikostrikov/implicit_q_learning learner.py, critic.py,
+# actor.py (IQL).
+
+
+def h2o_step(params, batch, noise, hp):
+    """One H2O step: the H2O+ discriminators, weights, policy and α; target without V and
+    without entropy; critic loss plus the CQL-style penalty whose importance ω comes from the
+    updated discriminators on K noisy next-state copies s' + ratio·std_real ⊙ ε
+    (`kl_sim_divergence`: std = the real observations' per-dimension std + 1e-3)."""
+    p = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in params.items() if not k.startswith("adam.")}
+    b = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in batch.items()}
+    n = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in noise.items()}
+    S, A = b["real_observations"].shape[1], b["real_actions"].shape[1]
+    Nr = b["real_observations"].shape[0]
+    new, (l_sa, l_sas) = _discriminator_update(params, p, b, n, hp, S, A)
+    pd = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in new.items() if not k.startswith("adam.")}
+    s_logits = disc_logits(pd, "disc_sas", b["sim_observations"], b["sim_actions"], b["sim_next_observations"])
+    w_c = jnp.clip(jnp.exp(s_logits[:, 0] - s_logits[:, 1]), 1e-5, 1.0)
+    obs, act, rew, nxt, done = _mixed(b)
+    alpha = jnp.exp(p["log_alpha"][0])
+    (l_pi, logp), g_pi = jax.value_and_grad(_actor_loss, has_aux=True)(p, p, obs, n["policy_noise"], alpha, A)
+    l_alpha, g_alpha = jax.value_and_grad(_alpha_loss)(p, logp, -float(A))
+    a_next, _ = policy_sample(p, nxt, n["next_policy_noise"], A)
+    q_next = jnp.minimum(q(p, "q1_target", nxt, a_next), q(p, "q2_target", nxt, a_next))
+    y = jax.lax.stop_gradient(rew + hp["gamma"] * (1 - done) * q_next)  # backup_entropy = False
+    # u = clip(mean_k log(P_sim/P_real)(s, a, s'_k), 1e-45, 10), log ratio = −(D_sas[0] − D_sas[1]).
+    K = n["next_state_noise"].shape[1]
+    s_rep = jnp.repeat(b["sim_observations"], K, axis=0)
+    a_rep = jnp.repeat(b["sim_actions"], K, axis=0)
+    std = hp["cql_next_state_std_ratio"] * b["real_observation_std"]
+    n_rep = jnp.repeat(b["sim_next_observations"], K, axis=0) + (std * n["next_state_noise"]).reshape(-1, S)
+    z = disc_logits(pd, "disc_sas", s_rep, a_rep, n_rep)
+    u = jnp.clip((-(z[:, 0] - z[:, 1])).reshape(-1, K).mean(axis=1), 1e-45, 10.0)
+    omega = jax.lax.stop_gradient(u / u.sum())
+    beta = hp["cql_weight"]
+
+    def l_q_fn(q_):
+        total, penalty = 0.0, 0.0
+        for j in ("q1", "q2"):
+            pred = q(q_, j, obs, act)
+            err = pred - y
+            total = total + jnp.mean(err[:Nr] ** 2) + jnp.mean(w_c * err[Nr:] ** 2)
+            gap = jax.scipy.special.logsumexp(pred[Nr:] + jnp.log(omega))
+            penalty = penalty + beta * jnp.clip(gap - jnp.mean(pred[:Nr]), -1000.0, 1000.0)
+        return total + penalty, penalty
+
+    (l_q, l_pen), g_q = jax.value_and_grad(l_q_fn, has_aux=True)(p)
+    grads = {}
+    for k in p:
+        g = group_of(k)
+        if g == "log_alpha":
+            grads[k] = g_alpha[k]
+        elif g == "policy":
+            grads[k] = g_pi[k]
+        elif g == "q":
+            grads[k] = g_q[k]
+    new = adam(new, grads, hp, groups=["log_alpha", "policy", "q"])
+    _polyak(new, params, hp["polyak"])
+    out = {"losses/disc_sa": l_sa, "losses/disc_sas": l_sas, "losses/actor": l_pi, "losses/alpha": l_alpha,
+           "losses/critic": l_q, "losses/penalty": l_pen, "charts/alpha": alpha,
+           "charts/sim_weight_mean": jnp.mean(w_c), "charts/log_pi_mean": jnp.mean(logp)}
+    return new, {k: float(v) for k, v in out.items()}, np.asarray(w_c)
+
+
+def iql_step(params, batch, noise, hp):
+    """One IQL step on real data only, in Kostrikov et al.'s order (learner.py `_update_jit`):
+    V by expectile regression (τ = `iql_expectile`) against min target Q(s, a) and one Adam
+    step; then, with the *updated* V, the actor by advantage-weighted regression
+    −mean(min(exp(β·(min Q̄(s, a) − V(s))), 100)·log π(a|s)) on the batch's own actions, and the
+    critics against r + γ(1−d)·V(s'); then Polyak. No α, no entropy."""
+    p = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in params.items() if not k.startswith("adam.")}
+    b = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in batch.items()}
+    A = b["real_actions"].shape[1]
+    obs, act, rew = b["real_observations"], b["real_actions"], b["real_rewards"]
+    nxt, done = b["real_next_observations"], b["real_terminals"]
+    qt = jnp.minimum(q(p, "q1_target", obs, act), q(p, "q2_target", obs, act))
+    tau = hp["iql_expectile"]
+
+    def l_v_fn(q_):
+        e = qt - mlp(q_, "v", obs)[:, 0]
+        return jnp.mean(jnp.where(e > 0, tau, 1 - tau) * e**2)
+
+    l_v, g_v = jax.value_and_grad(l_v_fn)(p)
+    new = adam(params, {k: g_v[k] for k in p if group_of(k) == "v"}, hp, groups=["v"])
+    pv = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in new.items() if not k.startswith("adam.")}
+    v_s, v_next = mlp(pv, "v", obs)[:, 0], mlp(pv, "v", nxt)[:, 0]
+    weight = jax.lax.stop_gradient(jnp.minimum(jnp.exp(hp["iql_temperature"] * (qt - v_s)), hp["iql_max_weight"]))
+
+    def l_pi_fn(q_):
+        out = mlp(q_, "policy", obs)
+        mu, raw = out[:, :A], out[:, A:]
+        log_std = jnp.clip(q_["policy.log_std_multiplier"][0] * raw + q_["policy.log_std_offset"][0], -20.0, 2.0)
+        u = jnp.arctanh(jnp.clip(act, -1 + 1e-6, 1 - 1e-6))
+        zz = (u - mu) / jnp.exp(log_std)
+        log_normal = -0.5 * zz**2 - log_std - 0.5 * jnp.log(2.0 * jnp.pi)
+        correction = 2.0 * (jnp.log(2.0) - u - jax.nn.softplus(-2.0 * u))
+        return -jnp.mean(weight * jnp.sum(log_normal - correction, axis=1))
+
+    l_pi, g_pi = jax.value_and_grad(l_pi_fn)(p)
+    y = jax.lax.stop_gradient(rew + hp["gamma"] * (1 - done) * v_next)
+
+    def l_q_fn(q_):
+        return sum(jnp.mean((q(q_, j, obs, act) - y) ** 2) for j in ("q1", "q2"))
+
+    l_q, g_q = jax.value_and_grad(l_q_fn)(p)
+    grads = {k: (g_pi[k] if group_of(k) == "policy" else g_q[k]) for k in p if group_of(k) in ("policy", "q")}
+    new = adam(new, grads, hp, groups=["policy", "q"])
+    _polyak(new, params, hp["polyak"])
+    out = {"losses/actor": l_pi, "losses/critic": l_q, "losses/value": l_v}
+    return new, {k: float(v) for k, v in out.items()}, np.zeros(0)
+
+
+def _discriminator_update(params, p, b, n, hp, S, A):
+    """Step 1 for H2O (same as H2O+'s): returns (params after the two Adam steps, (L_sa, L_sas))."""
+    sd = hp["discriminator_noise_std"]
+
+    def noisy(prefix):
+        x = jnp.concatenate([b[f"{prefix}_observations"], b[f"{prefix}_actions"],
+                             b[f"{prefix}_next_observations"]], 1) + sd * n[f"{prefix}_noise"]
+        return x[:, :S], x[:, S:S + A], x[:, S + A:]
+
+    (rs, ra, rn), (ss, sa_, sn) = noisy("disc_real"), noisy("disc_sim")
+    ls = jax.nn.log_softmax
+
+    def l_sa_fn(q_):
+        return -jnp.mean(ls(disc_logits(q_, "disc_sa", rs, ra))[:, 0]) - jnp.mean(ls(disc_logits(q_, "disc_sa", ss, sa_))[:, 1])
+
+    def l_sas_fn(q_):
+        r = disc_logits(q_, "disc_sas", rs, ra, rn) + disc_logits(q_, "disc_sa", rs, ra)
+        s = disc_logits(q_, "disc_sas", ss, sa_, sn) + disc_logits(q_, "disc_sa", ss, sa_)
+        return -jnp.mean(ls(r)[:, 0]) - jnp.mean(ls(s)[:, 1])
+
+    l_sa, g_sa = jax.value_and_grad(l_sa_fn)(p)
+    l_sas, g_sas = jax.value_and_grad(l_sas_fn)(p)
+    grads = {k: (g_sa[k] + g_sas[k] if k.startswith("disc_sa.") else g_sas[k])
+             for k in p if k.startswith("disc_sa.") or k.startswith("disc_sas.")}
+    return adam(params, grads, hp, groups=["disc_sa", "disc_sas"]), (l_sa, l_sas)
+
+
+def _mixed(b):
+    cat = lambda key: jnp.concatenate([b[f"real_{key}"], b[f"sim_{key}"]], 0)  # noqa: E731
+    return cat("observations"), cat("actions"), cat("rewards"), cat("next_observations"), cat("terminals")
+
+
+def _actor_loss(q_, p, obs, eps, alpha, A):
+    a_t, logp = policy_sample(q_, obs, eps, A)
+    qmin = jnp.minimum(q(p, "q1", obs, a_t), q(p, "q2", obs, a_t))  # critics fixed
+    return jnp.mean(alpha * logp - qmin), logp
+
+
+def _alpha_loss(q_, logp, target_entropy):
+    return -jnp.mean(q_["log_alpha"][0] * jax.lax.stop_gradient(logp + target_entropy))
+
+
+def _polyak(new, params, rho):
+    for j in ("q1", "q2"):
+        for i in range(NETS[j]):
+            for t in ("weight", "bias"):
+                tk, sk = f"{j}_target.{i}.{t}", f"{j}.{i}.{t}"
+                new[tk] = (1 - rho) * np.asarray(params[tk], np.float64) + rho * new[sk]
+
+
+
 
 
 def adam(params, grads, hp, groups):
@@ -416,8 +513,8 @@ def make_fixture(name, algorithm, S, A, H, DH, B, seed):
     os.makedirs(directory, exist_ok=True)
     hp = {"gamma": 0.99, "exploit_coefficient": 0.3, "expectile": 0.7, "polyak": 0.005,
           "discriminator_noise_std": 0.1, "learning_rate": 3e-4, "adam_beta1": 0.9, "adam_beta2": 0.999,
-          "adam_epsilon": 1e-8, "cql_weight": 0.5, "cql_state_noise_std": 0.1, "cql_noisy_copies": 10,
-          "iql_temperature": 3.0, "iql_max_weight": 1.5}
+          "adam_epsilon": 1e-8, "cql_weight": 0.5, "cql_next_state_std_ratio": 1.0, "cql_noisy_copies": 10,
+          "iql_expectile": 0.7, "iql_temperature": 3.0, "iql_max_weight": 100.0}
     if name.endswith("_mujoco"):
         hp |= {"exploit_coefficient": 0.5, "expectile": 0.5}
     elif name.endswith("_robot"):
@@ -476,6 +573,9 @@ def make_fixture(name, algorithm, S, A, H, DH, B, seed):
         noise["disc_sim_noise"] = rng.standard_normal((B, 2 * S + A))
     if algorithm == "h2o":
         noise["next_state_noise"] = rng.standard_normal((B - B // 2, hp["cql_noisy_copies"], S))
+        # The real set's per-dimension observation std (+1e-3, the authors' epsilon), unequal
+        # across dimensions so that a scalar noise scale would not pass.
+        batch["real_observation_std"] = (np.linspace(0.25, 2.0, S) + 1e-3).astype(np.float32)
     noise = {k: v.astype(np.float32) for k, v in noise.items()}
     meta = {"h2o.hyperparameters": json.dumps(hp, sort_keys=True), "h2o.algorithm": algorithm}
     paths = [os.path.join(directory, f) for f in (

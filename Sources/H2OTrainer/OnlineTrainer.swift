@@ -3,10 +3,13 @@ import FixedNN
 import Foundation
 import Synchronization
 
-/// The trainer thread of a run: H2O+ updates on all real data logged so far (earlier
-/// datasets plus this run's transitions as the recorder hands them over) interleaved with
-/// onboard-simulator rollouts into the sim FIFO; every `publishEveryUpdates` updates it
-/// validates the policy and publishes it into the slot.
+/// The one trainer thread (`robotctl run` on the robot): around a ``Learner``, H2O+ updates on
+/// all real data logged so far (earlier datasets plus this run's transitions as the recorder
+/// hands them over) interleaved with onboard-simulator rollouts into the sim FIFO — blocks of K
+/// sim steps and M updates (`Hyperparameters.simStepsPerEpoch`, `updatesPerEpoch`); every P
+/// updates (`publishEveryUpdates`) it validates the policy and publishes it into the slot.
+/// The first `warmupUpdates` updates (re-armed by a calibration) are the critics-only mode of
+/// the step (`UpdateMode.criticsOnly`) and publish nothing.
 ///
 /// Validation before publishing: every parameter finite, finite actions on recent real
 /// observations, and an onboard-simulator return no worse than the best published one by
@@ -16,8 +19,8 @@ import Synchronization
 ///
 /// Thread contract: `start`/`stop` from the session thread; the learner is touched only by the
 /// trainer thread; counters readable from any thread; publishing goes through `publisher`.
-public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
-    public let learner: OnRobotLearner<Task>
+public final class OnlineTrainer<Task: SimulatedTask>: @unchecked Sendable {
+    public let learner: OnlineLearner<Task>
     public let settings: OnRobotSettings
     let recorder: RunRecorder
     let publisher: PolicyPublisher
@@ -40,11 +43,15 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
     private var calibrations = 0
     /// Updates before which only critics, V and discriminators train (re-armed by a calibration).
     private var warmupUntil: Int
+    /// The onboard simulator candidates are validated in, from the same start states at every
+    /// validation (its random stream is reseeded), so candidates compare on equal terms.
+    private var validation: SimEnvironment<Task>
+    private let validationSeed: UInt64
 
     /// `initialValidation` is the starting policy's onboard-simulator return.
     public init(
-        learner: OnRobotLearner<Task>, settings: OnRobotSettings, recorder: RunRecorder, publisher: PolicyPublisher,
-        log: RunLog, loopTicks: @escaping @Sendable () -> UInt64
+        learner: OnlineLearner<Task>, settings: OnRobotSettings, recorder: RunRecorder, publisher: PolicyPublisher,
+        log: RunLog, loopTicks: @escaping @Sendable () -> UInt64, validationSeed: UInt64? = nil
     ) {
         self.learner = learner
         self.settings = settings
@@ -52,10 +59,20 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
         self.publisher = publisher
         self.log = log
         self.loopTicks = loopTicks
-        checkpoint = AgentFile.tensors(of: learner.agent, algorithm: learner.algorithm)
-        bestValidation = learner.evaluateSim(episodes: settings.validationEpisodes)
+        checkpoint = learner.checkpoint()
+        self.validationSeed = validationSeed ?? (settings.seed &+ 0x7A11D)
+        validation = SimEnvironment(task: learner.simEnvironment.task, seed: self.validationSeed)
+        bestValidation = 0
         warmupUntil = settings.warmupUpdates
+        bestValidation = validate()
         publisher.recordValidation(version: publisher.slotVersion, value: bestValidation)
+    }
+
+    /// Mean return of `settings.validationEpisodes` deterministic episodes in the onboard
+    /// simulator, from the same start states at every call. Real-time safe: does not allocate.
+    private func validate() -> Double {
+        validation.random = SimRandom(seed: validationSeed)
+        return learner.evaluate(in: &validation, episodes: settings.validationEpisodes)
     }
 
     /// Updates taken so far (any thread).
@@ -80,10 +97,12 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
             calibrations += p.trajectories.count
             let now = monotonicNanos()
             if let fit = calibrate(trajectories) {
-                learner.replaceSimulator(fit.task)
+                var seeds = TrainerRandom(seed: validationSeed &+ UInt64(calibrations))
+                learner.replaceSimulator(SimEnvironment(task: fit.task, seed: seeds.next()))
+                validation = SimEnvironment(task: fit.task, seed: validationSeed)
                 // Validation returns of the old simulator do not compare: the bar restarts at
                 // the current policy's return in the calibrated one.
-                bestValidation = learner.evaluateSim(episodes: settings.validationEpisodes)
+                bestValidation = validate()
                 warmupUntil = updateCount + settings.warmupUpdates
                 log.event("simulator_calibrated", fit.description + String(format: "; validation return now %.1f", bestValidation),
                           tick: loopTicks(), at: now)
@@ -92,7 +111,7 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
                           tick: loopTicks(), at: now)
             }
         }
-        let S = learner.task.observationSize, A = learner.task.actionSize
+        let S = learner.simEnvironment.observationSize, A = learner.simEnvironment.actionSize
         p.observations.withUnsafeBufferPointer { o in
             p.actions.withUnsafeBufferPointer { a in
                 p.nextObservations.withUnsafeBufferPointer { n in
@@ -111,22 +130,23 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
         var sums = [Double](repeating: 0, count: names.count)
         var sinceMetrics = 0
         var sincePublish = 0
+        let h = learner.hyperparameters
         while running.load(ordering: .acquiring) {
             ingest()
-            learner.collectSim(settings.simStepsPerBlock)
+            learner.collect(h.simStepsPerEpoch)
             guard learner.real.count >= settings.minimumRealTransitions, learner.canUpdate else {
                 usleep(20_000)
                 continue
             }
             var diverged: String?
-            for _ in 0..<settings.updatesPerBlock {
+            for _ in 0..<h.updatesPerEpoch {
                 if let d = divergeAtUpdate, updateCount + 1 >= d {
                     divergeAtUpdate = nil
                     learner.agent.policy.parameters[0] = .nan
                     learner.agent.q1.parameters[0] = .infinity
                 }
                 let warming = updateCount < warmupUntil && learner.algorithm == .h2oPlus
-                let losses = warming ? learner.warmupUpdate() : learner.update()
+                let losses = learner.update(warming ? .criticsOnly : .full)
                 updates.add(1, ordering: .relaxed)
                 if let bad = losses.firstNonFinite {
                     diverged = "\(bad.name) became \(bad.value)"
@@ -152,7 +172,7 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
                 sums = [Double](repeating: 0, count: names.count)
                 sinceMetrics = 0
             }
-            if sincePublish >= settings.publishEveryUpdates {
+            if sincePublish >= h.publishEveryUpdates {
                 sincePublish = 0
                 validateAndPublish()
             }
@@ -178,7 +198,7 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
             log.event("policy_rejected", "non-finite parameters", tick: loopTicks(), at: now)
             return
         }
-        let value = learner.evaluateSim(episodes: settings.validationEpisodes)
+        let value = validate()
         guard value.isFinite, value >= bestValidation - settings.validationTolerance else {
             log.event("policy_rejected", String(format: "simulator validation return %.1f below the published %.1f minus %.0f", value, bestValidation, settings.validationTolerance),
                       tick: loopTicks(), at: now)
@@ -190,93 +210,17 @@ public final class OnRobotTrainer<Task: SimulatedTask>: @unchecked Sendable {
             guard buffer.allSatisfy({ $0.isFinite }) else { return }
             publisher.offer(PolicyCandidate(parameters: Array(buffer), trainerUpdates: updateCount, validationReturn: value))
             bestValidation = max(bestValidation, value)
-            checkpoint = AgentFile.tensors(of: learner.agent, algorithm: learner.algorithm)
+            checkpoint = learner.checkpoint()
             return
         }
         switch publisher.publish(buffer, source: "trainer") {
         case .success(let version):
             bestValidation = max(bestValidation, value)
             publisher.recordValidation(version: version, value: value)
-            checkpoint = AgentFile.tensors(of: learner.agent, algorithm: learner.algorithm)
+            checkpoint = learner.checkpoint()
             log.swap(PolicySwap(seconds: log.seconds(at: now), tick: loopTicks(), version: version, trainerUpdates: updateCount, validationReturn: value))
         case .failure(let rejection):
             log.event("policy_rejected", rejection.description, tick: loopTicks(), at: now)
         }
     }
-}
-
-/// Serialises every publish into the policy slot (trainer candidates, roll-backs, test
-/// injections) so the slot keeps exactly one producer at a time, and remembers the parameters
-/// of each published version for roll-back.
-///
-/// Thread contract: any thread except the control thread (it locks).
-public final class PolicyPublisher: @unchecked Sendable {
-    public let slot: PolicySlot<DeterministicPolicy>
-    private let state: Mutex<State>
-    private let candidate = Mutex<PolicyCandidate?>(nil)
-    struct State {
-        var parameters: [UInt64: [Float]] = [:]
-        var bad: Set<UInt64> = []
-        var validation: [UInt64: Double] = [:]
-        var source: [UInt64: String] = [:]
-    }
-
-    /// `initial` are the parameters of the slot's version 1.
-    public init(slot: PolicySlot<DeterministicPolicy>, initial: [Float]) {
-        self.slot = slot
-        state = Mutex(State(parameters: [1: initial], source: [1: "starting policy"]))
-    }
-
-    public var slotVersion: UInt64 { slot.latestPublishedVersion }
-
-    /// Validates (shape, finite) and publishes; returns the new version.
-    public func publish(_ parameters: UnsafeBufferPointer<Float>, source: String) -> Result<UInt64, PolicyRejection> {
-        state.withLock { s in
-            do throws(PolicyRejection) {
-                let published = try slot.publish(parameters: parameters)
-                s.parameters[published.version] = Array(parameters)
-                s.source[published.version] = source
-                // Keep memory bounded: the newest 8 versions are enough to roll back.
-                if s.parameters.count > 8, let oldest = s.parameters.keys.min() { s.parameters[oldest] = nil }
-                return .success(published.version)
-            } catch {
-                return .failure(error)
-            }
-        }
-    }
-
-    /// The newest validated candidate waiting to be tried (replaces an older one). Trainer thread.
-    public func offer(_ c: PolicyCandidate) { candidate.withLock { $0 = c } }
-
-    /// Takes the waiting candidate, if any. Session thread.
-    public func takeCandidate() -> PolicyCandidate? { candidate.withLock { c in defer { c = nil }; return c } }
-
-    public func recordValidation(version: UInt64, value: Double) { state.withLock { $0.validation[version] = value } }
-
-    /// Marks `version` as bad (it made the safety layer stop the robot) and republishes the
-    /// newest earlier version not marked bad. Returns the version rolled back to, or nil when
-    /// there is none.
-    public func rollBack(from version: UInt64) -> (from: UInt64, to: UInt64, newVersion: UInt64)? {
-        let target: (UInt64, [Float])? = state.withLock { s in
-            s.bad.insert(version)
-            guard let v = s.parameters.keys.filter({ $0 < version && !s.bad.contains($0) }).max() else { return nil }
-            return (v, s.parameters[v]!)
-        }
-        guard let (good, params) = target else { return nil }
-        let result = params.withUnsafeBufferPointer { publish($0, source: "roll-back to v\(good)") }
-        guard case .success(let newVersion) = result else { return nil }
-        state.withLock { $0.validation[newVersion] = $0.validation[good] }
-        return (version, good, newVersion)
-    }
-
-    /// True if `version` made the safety layer stop the robot.
-    public func isBad(_ version: UInt64) -> Bool { state.withLock { $0.bad.contains(version) } }
-}
-
-/// A validated policy the trainer proposes, waiting to be tried on the robot.
-public struct PolicyCandidate: Sendable {
-    public var parameters: [Float]
-    public var trainerUpdates: Int
-    /// Onboard-simulator validation return.
-    public var validationReturn: Double
 }
