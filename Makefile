@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 RUNTIME_PACKAGES := libgpiod-dev libserialport-dev pkg-config gcc make
-TEST_PACKAGES := $(RUNTIME_PACKAGES)
+TEST_PACKAGES := $(RUNTIME_PACKAGES) chromium python3-venv
 BENCH_PACKAGES := $(RUNTIME_PACKAGES) rt-tests python3-venv
 # Release build with testable imports: tests run on optimised code, so allocation
 # counts and timings are those of the shipped binary.
