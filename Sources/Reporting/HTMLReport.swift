@@ -161,7 +161,7 @@ private func headlineSection(_ run: RunData) -> String {
             series.append(ChartSeries(name: "exploring episode (action noise)", x: x, y: y, color: "#aaaaaa"))
         }
         if let c = run.ceiling, let lo = end.filter(\.isFinite).min(), let hi = end.filter(\.isFinite).max() {
-            series.append(ChartSeries(name: "ceiling \(formatTick(c))", x: [min(0, lo), hi], y: [c, c], color: "#000000", dashed: true))
+            series.append(ChartSeries(name: String(format: "ceiling %.1f", c), x: [min(0, lo), hi], y: [c, c], color: "#000000", dashed: true))
         }
         let markers = swapMarkersOf(run) + keptMarkersOf(run)
         html += figure(lineChartSVG(title: "Episode return over the run", xLabel: "time since the loop started (s)",

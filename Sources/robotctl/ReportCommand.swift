@@ -1,5 +1,4 @@
 import ArgumentParser
-import Control
 import Foundation
 import H2OTrainer
 import Reporting
@@ -63,7 +62,7 @@ struct ReportCommand: ParsableCommand {
         guard data.isReportable else { throw UserError(ReportError.nothingToReport(runDirectory).description) }
         var created: String?
         if let dir = data.datasetDirectory {
-            let (streams, schemaCreated) = try Self.readStreams(dir)
+            let (streams, schemaCreated) = try asUserError { try RecordedStreams.read(datasetDirectory: dir) }
             data.recorded = streams
             created = schemaCreated
         }
@@ -76,23 +75,5 @@ struct ReportCommand: ParsableCommand {
             let perTopic = written.messages.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             print("mcap: wrote \(path): \(written.total) messages on \(written.messages.count) channels (\(perTopic))")
         }
-    }
-
-    /// The dataset's kept records (discarded teleop episodes left out) as plain columns.
-    static func readStreams(_ directory: String) throws -> (RecordedStreams, String) {
-        let reader = try asUserError { try DatasetReader(directory: directory) }
-        let table = try asUserError { try reader.episodeTable() }
-        let s = reader.schema
-        var streams = RecordedStreams(
-            directory: directory, robotID: s.robotID, task: s.task, source: s.source, controlRateHz: s.controlRateHz,
-            rewardDefinition: s.rewardDefinition, observationChannels: s.observation.map { StreamChannel(name: $0.name, unit: $0.unit) },
-            actionChannels: s.action.map { StreamChannel(name: $0.name, unit: $0.unit) })
-        for t in reader.keptTransitions(table) {
-            let h = t.header
-            streams.append(timestampNanos: h.timestampNanos, tick: h.tick, episode: h.episode, policyVersion: h.policyVersion,
-                           flags: h.flags.rawValue, reward: h.reward, droppedBefore: h.droppedBefore,
-                           observation: t.observation, action: t.action)
-        }
-        return (streams, s.createdUTC)
     }
 }
