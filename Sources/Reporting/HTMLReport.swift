@@ -224,21 +224,36 @@ private func trajectorySection(_ run: RunData) -> String {
     let names = picked.count == 1 ? [label(first, "only")] : [label(first, "first"), label(last, "last")]
     let colors = ["#1f77b4", "#d62728"]
     var charts: [String] = []
-    func overlay(title: String, yLabel: String, _ value: (Int) -> Double) {
+    func overlay(title: String, yLabel: String, unwrap: Bool = false, _ value: (Int) -> Double) {
+        var firstStart: Double?
         let series = zip(picked, names).enumerated().map { k, pair in
             let (e, name) = pair
             let t0 = r.timestampNanos[e.range.lowerBound]
             let step = max(1, e.range.count / 2000)
             let idx = Array(stride(from: e.range.lowerBound, to: e.range.upperBound, by: step))
-            return ChartSeries(name: name, x: idx.map { Double(r.timestampNanos[$0] &- t0) * 1e-9 }, y: idx.map(value), color: colors[k])
+            var y = idx.map(value)
+            if unwrap {
+                // Each episode continuous, and on the 2π branch nearest the first episode's start.
+                y = unwrapped(y)
+                if let start = y.first(where: \.isFinite) {
+                    if let reference = firstStart {
+                        let shift = ((reference - start) / (2 * .pi)).rounded() * 2 * .pi
+                        y = y.map { $0 + shift }
+                    } else { firstStart = start }
+                }
+            }
+            return ChartSeries(name: name, x: idx.map { Double(r.timestampNanos[$0] &- t0) * 1e-9 }, y: y, color: colors[k])
         }
         guard series.contains(where: { $0.y.contains(where: \.isFinite) }) else { return }
         charts.append(figure(lineChartSVG(title: title, xLabel: "time since the episode started (s)", yLabel: yLabel, series: series)))
     }
     for j in r.joints {
         if j.position != nil {
-            let how = if case .angle = j.position { " (atan2 of sin and cos)" } else { "" }
-            overlay(title: "Joint \(j.name): position\(how)", yLabel: "\(j.name) (\(j.positionUnit))") { r.position(j, $0) }
+            // An angle read as atan2(sin, cos) jumps by 2π where it crosses ±π (a hanging
+            // pendulum does all the time): unwrapped, the swing is one continuous line.
+            let angle = if case .angle = j.position { true } else { false }
+            overlay(title: "Joint \(j.name): position" + (angle ? " (angle, unwrapped)" : ""), yLabel: "\(j.name) (\(j.positionUnit))",
+                    unwrap: angle) { r.position(j, $0) }
         }
         if j.velocity != nil {
             overlay(title: "Joint \(j.name): velocity", yLabel: "\(j.name) velocity (\(j.velocityUnit))") { r.velocity(j, $0) }
@@ -254,6 +269,23 @@ private func trajectorySection(_ run: RunData) -> String {
     }
     return "<h2>Joints over an episode: first and last</h2>\n<p class=\"note\">\(xmlEscaped(caption)) The two episodes are overlaid on a common time axis, so the change the learning made shows in the shape of the swing.</p>\n<div class=\"grid\">\n"
         + charts.joined() + "</div>\n"
+}
+
+/// `angles` with multiples of 2π added so that no step between neighbours exceeds π
+/// (numpy.unwrap); NaN is kept and does not reset the offset.
+public func unwrapped(_ angles: [Double]) -> [Double] {
+    var out = angles
+    var offset = 0.0
+    var previous: Double?
+    for i in angles.indices where angles[i].isFinite {
+        if let p = previous {
+            let d = angles[i] - p
+            if d > .pi { offset -= 2 * .pi } else if d < -.pi { offset += 2 * .pi }
+        }
+        previous = angles[i]
+        out[i] = angles[i] + offset
+    }
+    return out
 }
 
 // MARK: Trainer curves

@@ -94,6 +94,17 @@ public func formatTick(_ v: Double) -> String {
     return trimmed(v, digits: a >= 100 ? 0 : a >= 1 ? 2 : 3)
 }
 
+/// A label formatter with enough decimals to tell neighbouring `ticks` apart (so a narrow
+/// range such as −1974.2 … −1973.8 does not print as −1974 five times).
+func tickFormatter(_ ticks: [Double]) -> (Double) -> String {
+    guard ticks.count > 1 else { return formatTick }
+    let step = abs(ticks[1] - ticks[0])
+    let magnitude = ticks.map(abs).max() ?? 0
+    guard step > 0, step < 1, magnitude >= 1e-3, magnitude < 1e5 else { return formatTick }
+    let digits = min(8, -floorLog10(step))
+    return { trimmed($0, digits: digits) }
+}
+
 private func trimmed(_ v: Double, digits: Int) -> String {
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
@@ -156,8 +167,9 @@ public func lineChartSVG(
     let (yMin, yMax) = yRange.map { ($0.lowerBound, $0.upperBound) } ?? padded(yMin0, yMax0, pad: 0.05)
     let sx = { (x: Double) in f.left + (x - xMin) / (xMax - xMin) * f.plotWidth }
     let sy = { (y: Double) in f.top + (1 - (y - yMin) / (yMax - yMin)) * f.plotHeight }
-    svg += axes(f, xTicks: niceTicks(low: xMin, high: xMax), yTicks: niceTicks(low: yMin, high: yMax),
-                sx: sx, sy: sy, xLabel: xLabel, yLabel: yLabel)
+    let xTicks = niceTicks(low: xMin, high: xMax), yTicks = niceTicks(low: yMin, high: yMax)
+    svg += axes(f, xTicks: xTicks, yTicks: yTicks, sx: sx, sy: sy, xLabel: xLabel, yLabel: yLabel,
+                yFormatter: tickFormatter(yTicks), xFormatter: tickFormatter(xTicks))
     for m in markers where m.x.isFinite {
         let x = num(sx(m.x))
         svg += "<line x1=\"\(x)\" y1=\"\(num(f.top))\" x2=\"\(x)\" y2=\"\(num(f.top + f.plotHeight))\" stroke=\"\(m.color)\" stroke-dasharray=\"3,3\" stroke-width=\"1\"><title>\(xmlEscaped(m.label))</title></line>\n"

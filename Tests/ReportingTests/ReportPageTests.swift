@@ -147,7 +147,7 @@ func recordingTrajectories() throws {
     let html = renderRunReport(run)
     #expect(html.contains("Recording report"))
     #expect(html.contains("Sum of recorded rewards per episode"))
-    #expect(html.contains("Joint theta: position (atan2 of sin and cos)") && html.contains("Joint theta: velocity"))
+    #expect(html.contains("Joint theta: position (angle, unwrapped)") && html.contains("Joint theta: velocity"))
     #expect(html.contains("first: episode 0 (policy v1)") && html.contains("last: episode 3 (policy v2)"))
     #expect(html.contains("Action torque"))
     #expect(!html.contains("no data"))
@@ -185,4 +185,15 @@ func missingDataset() throws {
     let run = try RunData.load(directory: dir)
     #expect(run.datasetDirectory == nil && run.missingDataset == "/nonexistent/dataset")
     #expect(renderRunReport(run).contains("/nonexistent/dataset) is not there"))
+}
+
+@Test("angles are unwrapped across ±π, and tick labels keep enough decimals for a narrow range")
+func unwrapAndTickLabels() {
+    let u = unwrapped([3.0, -3.0, -2.9, .nan, 3.1, 0.1])
+    #expect(abs(u[1] - (2 * .pi - 3)) < 1e-12 && abs(u[2] - (2 * .pi - 2.9)) < 1e-12)
+    #expect(u[3].isNaN && abs(u[4] - 3.1) < 1e-12 && u[5] == 0.1)
+    let ticks = niceTicks(low: -1974.2, high: -1973.8)
+    let labels = ticks.map(tickFormatter(ticks))
+    #expect(Set(labels).count == ticks.count, "\(labels)")
+    #expect(tickFormatter([0, 200, 400])(200) == "200")
 }
