@@ -69,7 +69,9 @@ private func leadSentence(_ run: RunData) -> String {
     var parts: [String] = []
     switch kind(run) {
     case .run:
-        parts.append("robotctl \(run.command ?? "run") drove the robot with a policy at the control rate while the trainer fine-tuned it")
+        let finetuned = !["0", "false"].contains(run.value("config.finetune") ?? "true")
+        parts.append("robotctl \(run.command ?? "run") drove the robot with a policy at the control rate"
+            + (finetuned ? " while the trainer fine-tuned it on the robot" : " (fine-tuning off)"))
         if let robot = run.value("config.robot") { parts.append("robot: \(robot)") }
         if let task = run.value("config.task") { parts.append("task: \(task)") }
     case .eval:

@@ -206,8 +206,8 @@ public func lineChartSVG(
 }
 
 private func markerLegend(_ markers: [ChartMarker]) -> String {
-    let kinds = Set(markers.map { $0.label.split(separator: " ").first.map(String.init) ?? $0.label })
-    return kinds.count == 1 ? "\(kinds.first!) (dashed)" : "events (dashed)"
+    let labels = Set(markers.map(\.label))
+    return labels.count == 1 ? "\(labels.first!) (dashed)" : "events (dashed, see the caption)"
 }
 
 /// Renders a bar histogram from bucket edges (`edges.count == counts.count + 1`).

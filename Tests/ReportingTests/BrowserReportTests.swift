@@ -90,6 +90,16 @@ func browserReportOfARealRun() throws {
         for topic in RunStreamsMCAP.perTickTopics { #expect(r.counts[topic] == records, "\(topic): \(r.counts[topic] ?? 0) vs \(records) records") }
     }
 
+    // `dataset plot` breaks its lines between episodes: one polyline per series and episode in
+    // the observation chart (3 series), none drawn across a reset.
+    let plot = (work as NSString).appendingPathComponent("plot.html")
+    let p = try runProcess(robotctl, ["dataset", "plot", (runDir as NSString).appendingPathComponent("dataset"), "--output", plot], timeout: 120)
+    try #require(p.status == 0, "dataset plot failed: \(p.stderr)")
+    let episodesPlotted = Int(p.stdout.components(separatedBy: " episodes")[0].split(separator: " ").last ?? "") ?? 0
+    #expect(episodesPlotted >= 2, "\(p.stdout)")
+    let observationChart = charts(in: try String(contentsOfFile: plot, encoding: .utf8)).first { $0.title == "Observations" }
+    #expect(observationChart.map { $0.svg.components(separatedBy: "<polyline").count - 1 } == 3 * episodesPlotted)
+
     // A directory with nothing to report: one line on stderr and a non-zero exit.
     let empty = (work as NSString).appendingPathComponent("empty")
     try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
