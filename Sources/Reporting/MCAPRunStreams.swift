@@ -180,6 +180,7 @@ public enum RunStreamsMCAP {
         if let s = streams {
             let joints = s.joints
             let names = "[" + joints.map { quoted($0.name) }.joined(separator: ",") + "]"
+            let observationKeys = s.observationChannels.map { quoted($0.name) }, actionKeys = s.actionChannels.map { quoted($0.name) }
             var previousVersion: UInt64?
             for i in 0..<s.count {
                 let mono = s.timestampNanos[i]
@@ -189,10 +190,10 @@ public enum RunStreamsMCAP {
                 let pos = joints.map { json(s.position($0, i)) }.joined(separator: ",")
                 let vel = joints.map { json(s.velocity($0, i)) }.joined(separator: ",")
                 try send("/joint_states", time, "{\(head),\"name\":\(names),\"position\":[\(pos)],\"velocity\":[\(vel)]}")
-                let obs = s.observationChannels.enumerated().map { "\(quoted($1.name)):\(json(Double(s.observation(i, $0))))" }.joined(separator: ",")
+                let obs = observationKeys.enumerated().map { "\($1):\(json(Double(s.observation(i, $0))))" }.joined(separator: ",")
                 try send("/observation", time, "{\(head),\"values\":{\(obs)}}")
                 let f = s.flags[i]
-                let act = s.actionChannels.enumerated().map { "\(quoted($1.name)):\(json(Double(s.action(i, $0))))" }.joined(separator: ",")
+                let act = actionKeys.enumerated().map { "\($1):\(json(Double(s.action(i, $0))))" }.joined(separator: ",")
                 try send("/action", time, "{\(head),\"values\":{\(act)},\"policy_version\":\(s.policyVersion[i]),\"teleop\":\(f & RecordFlag.teleop != 0),\"exploring\":\(f & RecordFlag.exploring != 0),\"safety_modified\":\(f & RecordFlag.safetyModified != 0)}")
                 try send("/reward", time, "{\(head),\"reward\":\(json(Double(s.reward[i]))),\"terminal\":\(f & RecordFlag.terminal != 0),\"timeout\":\(f & RecordFlag.timeout != 0),\"aborted\":\(f & RecordFlag.aborted != 0)}")
                 // The period since the previous record, when that record was the previous tick's
@@ -235,21 +236,10 @@ func json(_ v: Double) -> String {
     return "\(v)"
 }
 
-/// A JSON string literal.
+/// A JSON string literal (Foundation's escaping).
 func quoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-        default: out.unicodeScalars.append(u)
-        }
-    }
-    return out + "\""
+    let data = (try? JSONSerialization.data(withJSONObject: s, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("\"\"".utf8)
+    return String(decoding: data, as: UTF8.self)
 }
 
 /// A JSON object built field by field.

@@ -165,3 +165,14 @@ func unfinishedWriter() throws {
     #expect(FileManager.default.fileExists(atPath: path))
     #expect(throws: ReportError.self) { try w.finish() }
 }
+
+@Test("JSON text: strings escaped, non-finite numbers null, integers without a fraction")
+func jsonText() throws {
+    #expect(quoted("a \"b\"\n\\ c/d") == #""a \"b\"\n\\ c/d""#)
+    #expect(json(.nan) == "null" && json(.infinity) == "null" && json(3) == "3" && json(-0.5) == "-0.5")
+    var o = JSONObject()
+    o.string("k,\"", "v\t")
+    o.number("n", .nan)
+    let back = try JSONSerialization.jsonObject(with: Data(o.text.utf8)) as! [String: Any]
+    #expect(back["k,\""] as? String == "v\t" && back["n"] is NSNull)
+}
