@@ -164,7 +164,11 @@ public func lineChartSVG(
         return svg
     }
     let (xMin, xMax) = padded(xMin0, xMax0, pad: 0)
-    let (yMin, yMax) = yRange.map { ($0.lowerBound, $0.upperBound) } ?? padded(yMin0, yMax0, pad: 0.05)
+    // Headroom above the data for the legend (15 px per entry), so it never covers a line.
+    let legendEntries = series.filter { !$0.name.isEmpty }.count + (markers.isEmpty ? 0 : 1)
+    let legendHeight = legendEntries > 0 ? 15 * Double(legendEntries) + 6 : 0
+    var (yMin, yMax) = yRange.map { ($0.lowerBound, $0.upperBound) } ?? padded(yMin0, yMax0, pad: 0.05)
+    if yRange == nil && legendHeight > 0 { yMax += (yMax - yMin) * legendHeight / max(1, f.plotHeight - legendHeight) }
     let sx = { (x: Double) in f.left + (x - xMin) / (xMax - xMin) * f.plotWidth }
     let sy = { (y: Double) in f.top + (1 - (y - yMin) / (yMax - yMin)) * f.plotHeight }
     let xTicks = niceTicks(low: xMin, high: xMax), yTicks = niceTicks(low: yMin, high: yMax)
@@ -291,8 +295,9 @@ func axes(
     return s
 }
 
-private func legend(_ f: Frame, entries: [(String, String)]) -> String {
-    guard entries.count > 1 || (entries.count == 1 && !entries[0].0.isEmpty) else { return "" }
+private func legend(_ f: Frame, entries allEntries: [(String, String)]) -> String {
+    let entries = allEntries.filter { !$0.0.isEmpty }
+    guard !entries.isEmpty else { return "" }
     var s = ""
     var y = f.top + 14
     for (name, color) in entries {
