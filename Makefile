@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 RUNTIME_PACKAGES := libgpiod-dev libserialport-dev pkg-config gcc make
-TEST_PACKAGES := $(RUNTIME_PACKAGES) python3-venv
+TEST_PACKAGES := $(RUNTIME_PACKAGES) chromium python3-venv
 BENCH_PACKAGES := $(RUNTIME_PACKAGES) rt-tests python3-venv
 # The C parts for aarch64 under qemu-user, and the firmware's Cortex-M4F port (issue 12).
 CROSS_PACKAGES := gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm

@@ -135,7 +135,7 @@ let package = Package(
             name: "H2OTrainerThreadTests", dependencies: ["H2OTrainer", "FixedNN"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ReportingTests", dependencies: ["Reporting", "TestSupport"],
+            name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], exclude: ["Support"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "RobotctlTests", dependencies: ["TestSupport", "Control", "H2OTrainer", "Hardware", "FixedNN"],

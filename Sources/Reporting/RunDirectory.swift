@@ -1,14 +1,23 @@
-// The files a `robotctl run` (or `teleop`, `train`) session leaves in its run directory,
+// The files a `robotctl run` (or `teleop`, `train`, `eval`) session leaves in its directory,
 // and a tolerant loader for them. Every file is optional to the loader: a run without a
 // trainer has no trainer metrics, a run killed early may lack the summary.
 //
-// Layout (all text, UTF-8):
+// Layout of a run directory (all text, UTF-8):
 //   run.json             {"command": ..., "started": ISO-8601, "config": {...}, "summary": {...}}
+//                        summary.ceiling (optional number): the best return the task allows on
+//                        this robot (e.g. an oracle policy's), drawn as a line on the headline;
+//                        summary.ceiling_source (optional text) says where it comes from.
+//                        config.dataset: where the run recorded its dataset (default RUN_DIR/dataset)
 //   episodes.csv         episode,start_s,end_s,ticks,return,policy_version[,aborted,partial_return,late_ticks,exploring]
 //   policy_swaps.csv     time_s,tick,version,trainer_updates
 //   trainer_metrics.csv  step,time_s,<namespaced metric columns, e.g. losses/critic>
 //   events.csv           time_s,tick,kind,detail   (safety events, rejected policies, faults)
 //   loop_timing.json     see `LoopTimingReport`
+//   streams.mcap         the run's streams as MCAP (`robotctl report --mcap`; docs/mcap-schema.md)
+// A `robotctl train` directory holds config.json and metrics.csv (one row per epoch); a
+// `robotctl teleop --record` directory is a dataset (schema.json, segments, episodes.jsonl);
+// an eval directory holds eval.json (`robotctl eval --json` output) or a run.json whose
+// command is "eval".
 
 import Foundation
 
@@ -21,6 +30,12 @@ public enum RunFiles {
     public static let events = "events.csv"
     public static let loopTiming = "loop_timing.json"
     public static let report = "report.html"
+    public static let mcap = "streams.mcap"
+    public static let trainConfig = "config.json"
+    public static let trainMetrics = "metrics.csv"
+    public static let evalResult = "eval.json"
+    public static let datasetSchema = "schema.json"
+    public static let datasetSubdirectory = "dataset"
 }
 
 /// A numeric CSV table: a header row and rows of numbers (non-numeric cells read as NaN).
@@ -141,6 +156,8 @@ public struct LoopTimingReport: Codable, Sendable, Equatable {
 public enum ReportError: Error, CustomStringConvertible, Equatable {
     case notADirectory(String)
     case malformed(file: String, reason: String)
+    case nothingToReport(String)
+    case cannotWrite(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -148,20 +165,60 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
             "\(path): not a run directory (no such directory); pass the directory a `robotctl run` printed at exit"
         case .malformed(let file, let reason):
             "\(file): \(reason); the file is damaged — delete it to report without it"
+        case .nothingToReport(let path):
+            "\(path): holds nothing to report (no run.json, episodes.csv, metrics.csv, eval.json or dataset schema.json); pass the directory that `robotctl run`, `train --out`, `teleop --record` or `eval` wrote"
+        case .cannotWrite(let file, let reason):
+            "\(file): \(reason); check that its directory exists and is writable"
         }
     }
 }
 
-/// Everything the report shows, loaded from a run directory.
+/// `robotctl eval --json` as saved in an eval directory's eval.json.
+public struct EvalResult: Sendable, Equatable {
+    public var policy: String
+    public var robot: String
+    public var returns: [Double]
+    public var mean: Double
+    public var std: Double
+}
+
+/// Everything the report shows, loaded from a run, train, teleop (dataset) or eval directory.
 public struct RunData: Sendable {
     public var directory: String
-    /// run.json as a flat list of key/value pairs for the summary table (nested keys dotted).
+    /// run.json as a flat list of key/value pairs (nested keys dotted).
     public var info: [(key: String, value: String)] = []
+    /// run.json's `command` ("run", "eval", …), or nil without a run.json.
+    public var command: String?
+    /// run.json's summary numbers by key (no "summary." prefix).
+    public var summaryNumbers: [String: Double] = [:]
+    /// summary.ceiling: the best return the task allows here, when the run directory says.
+    public var ceiling: Double?
+    public var ceilingSource: String?
     public var episodes: NumericTable?
     public var swaps: NumericTable?
     public var trainer: NumericTable?
     public var events: TextTable?
     public var timing: LoopTimingReport?
+    /// A train directory's config.json (flat) and metrics.csv (one row per epoch).
+    public var trainConfig: [(key: String, value: String)] = []
+    public var trainMetrics: NumericTable?
+    public var eval: EvalResult?
+    /// The dataset this directory recorded (RUN_DIR/dataset, config.dataset, or the directory
+    /// itself for a teleop recording), when one with a schema.json exists.
+    public var datasetDirectory: String?
+    /// config.dataset when it names a dataset that is not there (the report says so).
+    public var missingDataset: String?
+    /// The dataset's kept records, filled in by a caller that reads datasets (`robotctl report`).
+    public var recorded: RecordedStreams?
+
+    /// The info value for a dotted key.
+    public func value(_ key: String) -> String? { info.first { $0.key == key }?.value }
+
+    /// True when some file the report can show was found.
+    public var isReportable: Bool {
+        !info.isEmpty || episodes != nil || trainer != nil || timing != nil || trainMetrics != nil || eval != nil
+            || datasetDirectory != nil || (events.map { !$0.rows.isEmpty } ?? false)
+    }
 
     /// Loads whatever files exist in `directory`.
     public static func load(directory: String) throws -> RunData {
@@ -179,12 +236,49 @@ public struct RunData: Sendable {
             return t
         }
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
-        if let t = try text(RunFiles.runInfo) {
+        func object(_ name: String) throws -> [String: Any]? {
+            guard let t = try text(name) else { return nil }
             guard let obj = try? JSONSerialization.jsonObject(with: Data(t.utf8)) as? [String: Any] else {
-                throw ReportError.malformed(file: path(RunFiles.runInfo), reason: "is not a JSON object")
+                throw ReportError.malformed(file: path(name), reason: "is not a JSON object")
             }
-            data.info = flatten(obj, prefix: "")
+            return obj
         }
+        if let obj = try object(RunFiles.runInfo) {
+            data.info = flatten(obj, prefix: "")
+            data.command = obj["command"] as? String
+            if let summary = obj["summary"] as? [String: Any] {
+                for (k, v) in summary {
+                    if let n = v as? NSNumber { data.summaryNumbers[k] = n.doubleValue }
+                }
+                if let c = summary["ceiling"] {
+                    guard let n = c as? NSNumber, n.doubleValue.isFinite else {
+                        throw ReportError.malformed(file: path(RunFiles.runInfo), reason: "field summary.ceiling is not a number")
+                    }
+                    data.ceiling = n.doubleValue
+                    data.ceilingSource = summary["ceiling_source"] as? String
+                }
+            }
+        }
+        if let obj = try object(RunFiles.trainConfig) { data.trainConfig = flatten(obj, prefix: "") }
+        if let t = try text(RunFiles.trainMetrics) { data.trainMetrics = try NumericTable.parse(t, source: path(RunFiles.trainMetrics)) }
+        if let obj = try object(RunFiles.evalResult) {
+            guard let returns = obj["returns"] as? [NSNumber], !returns.isEmpty else {
+                throw ReportError.malformed(file: path(RunFiles.evalResult), reason: "field returns is missing or empty (expected `robotctl eval --json` output)")
+            }
+            let r = returns.map(\.doubleValue)
+            let mean = r.reduce(0, +) / Double(r.count)
+            data.eval = EvalResult(
+                policy: obj["policy"] as? String ?? "", robot: obj["robot"] as? String ?? "", returns: r,
+                mean: (obj["mean"] as? NSNumber)?.doubleValue ?? mean,
+                std: (obj["std"] as? NSNumber)?.doubleValue ?? (r.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(r.count)).squareRoot())
+        }
+        // The dataset: the run's own subdirectory, where config.dataset points, or this directory.
+        let configured = data.value("config.dataset")
+        let candidates = [path(RunFiles.datasetSubdirectory)] + (configured.map { [$0] } ?? []) + [directory]
+        data.datasetDirectory = candidates.first {
+            FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent(RunFiles.datasetSchema))
+        }
+        if data.datasetDirectory == nil, let configured { data.missingDataset = configured }
         if let t = try text(RunFiles.episodes) { data.episodes = try NumericTable.parse(t, source: path(RunFiles.episodes)) }
         if let t = try text(RunFiles.policySwaps) { data.swaps = try NumericTable.parse(t, source: path(RunFiles.policySwaps)) }
         if let t = try text(RunFiles.trainerMetrics) { data.trainer = try NumericTable.parse(t, source: path(RunFiles.trainerMetrics)) }

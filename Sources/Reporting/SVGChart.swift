@@ -13,9 +13,11 @@ public struct ChartSeries: Sendable {
     public var band: (lower: [Double], upper: [Double])?
     /// CSS colour; nil picks from the palette.
     public var color: String?
+    /// Drawn dashed (a reference line such as a ceiling, not measured data).
+    public var dashed: Bool
 
     public init(name: String, x: [Double], y: [Double], band: (lower: [Double], upper: [Double])? = nil,
-                color: String? = nil) {
+                color: String? = nil, dashed: Bool = false) {
         precondition(x.count == y.count, "series \(name): x and y differ in length")
         if let band { precondition(band.lower.count == x.count && band.upper.count == x.count) }
         self.name = name
@@ -23,6 +25,7 @@ public struct ChartSeries: Sendable {
         self.y = y
         self.band = band
         self.color = color
+        self.dashed = dashed
     }
 }
 
@@ -91,6 +94,17 @@ public func formatTick(_ v: Double) -> String {
     return trimmed(v, digits: a >= 100 ? 0 : a >= 1 ? 2 : 3)
 }
 
+/// A label formatter with enough decimals to tell neighbouring `ticks` apart (so a narrow
+/// range such as −1974.2 … −1973.8 does not print as −1974 five times).
+func tickFormatter(_ ticks: [Double]) -> (Double) -> String {
+    guard ticks.count > 1 else { return formatTick }
+    let step = abs(ticks[1] - ticks[0])
+    let magnitude = ticks.map(abs).max() ?? 0
+    guard step > 0, step < 1, magnitude >= 1e-3, magnitude < 1e5 else { return formatTick }
+    let digits = min(8, -floorLog10(step))
+    return { trimmed($0, digits: digits) }
+}
+
 private func trimmed(_ v: Double, digits: Int) -> String {
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
@@ -120,10 +134,10 @@ public func xmlEscaped(_ s: String) -> String {
     return out
 }
 
-private func num(_ v: Double) -> String { trimmed(v, digits: 2) }
+func num(_ v: Double) -> String { trimmed(v, digits: 2) }
 
 /// Plot-area geometry shared by the chart kinds.
-private struct Frame {
+struct Frame {
     let width = 720.0, height = 360.0
     let left = 70.0, right = 20.0, top = 36.0, bottom = 48.0
     var plotWidth: Double { width - left - right }
@@ -150,11 +164,16 @@ public func lineChartSVG(
         return svg
     }
     let (xMin, xMax) = padded(xMin0, xMax0, pad: 0)
-    let (yMin, yMax) = yRange.map { ($0.lowerBound, $0.upperBound) } ?? padded(yMin0, yMax0, pad: 0.05)
+    // Headroom above the data for the legend (15 px per entry), so it never covers a line.
+    let legendEntries = series.filter { !$0.name.isEmpty }.count + (markers.isEmpty ? 0 : 1)
+    let legendHeight = legendEntries > 0 ? 15 * Double(legendEntries) + 6 : 0
+    var (yMin, yMax) = yRange.map { ($0.lowerBound, $0.upperBound) } ?? padded(yMin0, yMax0, pad: 0.05)
+    if yRange == nil && legendHeight > 0 { yMax += (yMax - yMin) * legendHeight / max(1, f.plotHeight - legendHeight) }
     let sx = { (x: Double) in f.left + (x - xMin) / (xMax - xMin) * f.plotWidth }
     let sy = { (y: Double) in f.top + (1 - (y - yMin) / (yMax - yMin)) * f.plotHeight }
-    svg += axes(f, xTicks: niceTicks(low: xMin, high: xMax), yTicks: niceTicks(low: yMin, high: yMax),
-                sx: sx, sy: sy, xLabel: xLabel, yLabel: yLabel)
+    let xTicks = niceTicks(low: xMin, high: xMax), yTicks = niceTicks(low: yMin, high: yMax)
+    svg += axes(f, xTicks: xTicks, yTicks: yTicks, sx: sx, sy: sy, xLabel: xLabel, yLabel: yLabel,
+                yFormatter: tickFormatter(yTicks), xFormatter: tickFormatter(xTicks))
     for m in markers where m.x.isFinite {
         let x = num(sx(m.x))
         svg += "<line x1=\"\(x)\" y1=\"\(num(f.top))\" x2=\"\(x)\" y2=\"\(num(f.top + f.plotHeight))\" stroke=\"\(m.color)\" stroke-dasharray=\"3,3\" stroke-width=\"1\"><title>\(xmlEscaped(m.label))</title></line>\n"
@@ -173,11 +192,14 @@ public func lineChartSVG(
         }
         for segment in finiteSegments(s) {
             let pts = segment.map { "\(num(sx(s.x[$0]))),\(num(sy(clamp(s.y[$0], yMin, yMax))))" }
+            // Reference lines (dashed) are not data: a chart of only those has none.
+            let cls = s.dashed ? "reference" : "data"
             if pts.count == 1 {
                 let p = pts[0].split(separator: ",")
-                svg += "<circle cx=\"\(p[0])\" cy=\"\(p[1])\" r=\"2.5\" fill=\"\(color)\"/>\n"
+                svg += "<circle class=\"\(cls)\" cx=\"\(p[0])\" cy=\"\(p[1])\" r=\"2.5\" fill=\"\(color)\"/>\n"
             } else {
-                svg += "<polyline points=\"\(pts.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.6\"/>\n"
+                let dash = s.dashed ? " stroke-dasharray=\"6,4\"" : ""
+                svg += "<polyline class=\"\(cls)\" points=\"\(pts.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.6\"\(dash)/>\n"
             }
         }
     }
@@ -188,8 +210,8 @@ public func lineChartSVG(
 }
 
 private func markerLegend(_ markers: [ChartMarker]) -> String {
-    let kinds = Set(markers.map { $0.label.split(separator: " ").first.map(String.init) ?? $0.label })
-    return kinds.count == 1 ? "\(kinds.first!) (dashed)" : "events (dashed)"
+    let labels = Set(markers.map(\.label))
+    return labels.count == 1 ? "\(labels.first!) (dashed)" : "events (dashed, see the caption)"
 }
 
 /// Renders a bar histogram from bucket edges (`edges.count == counts.count + 1`).
@@ -215,7 +237,7 @@ public func histogramSVG(
                 yFormatter: logCounts ? { "10^\(Int($0))" } : formatTick)
     for i in counts.indices where counts[i] > 0 {
         let x0 = sx(edges[i]), x1 = sx(edges[i + 1]), y = sy(height(counts[i]))
-        svg += "<rect x=\"\(num(x0))\" y=\"\(num(y))\" width=\"\(num(max(0.5, x1 - x0 - 0.5)))\" height=\"\(num(f.top + f.plotHeight - y))\" fill=\"\(chartPalette[0])\"><title>\(formatTick(edges[i]))–\(formatTick(edges[i + 1])): \(counts[i])</title></rect>\n"
+        svg += "<rect class=\"data\" x=\"\(num(x0))\" y=\"\(num(y))\" width=\"\(num(max(0.5, x1 - x0 - 0.5)))\" height=\"\(num(f.top + f.plotHeight - y))\" fill=\"\(chartPalette[0])\"><title>\(formatTick(edges[i]))–\(formatTick(edges[i + 1])): \(counts[i])</title></rect>\n"
     }
     for m in markers where m.x.isFinite && m.x >= lo && m.x <= hi {
         let x = num(sx(m.x))
@@ -245,22 +267,23 @@ private func finiteSegments(_ s: ChartSeries) -> [[Int]] {
     return segments
 }
 
-private func svgHeader(_ f: Frame, title: String) -> String {
-    "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(num(f.width)) \(num(f.height))\" width=\"\(num(f.width))\" height=\"\(num(f.height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+func svgHeader(_ f: Frame, title: String) -> String {
+    "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(num(f.width)) \(num(f.height))\" width=\"\(num(f.width))\" height=\"\(num(f.height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         + "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         + "<text x=\"\(num(f.width / 2))\" y=\"20\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">\(xmlEscaped(title))</text>\n"
 }
 
-private func axes(
+func axes(
     _ f: Frame, xTicks: [Double], yTicks: [Double], sx: (Double) -> Double, sy: (Double) -> Double,
-    xLabel: String, yLabel: String, yFormatter: (Double) -> String = formatTick
+    xLabel: String, yLabel: String, yFormatter: (Double) -> String = formatTick,
+    xFormatter: (Double) -> String = formatTick
 ) -> String {
     let bottom = f.top + f.plotHeight
     var s = "<rect x=\"\(num(f.left))\" y=\"\(num(f.top))\" width=\"\(num(f.plotWidth))\" height=\"\(num(f.plotHeight))\" fill=\"none\" stroke=\"#333\"/>\n"
     for t in xTicks {
         let x = num(sx(t))
         s += "<line x1=\"\(x)\" y1=\"\(num(f.top))\" x2=\"\(x)\" y2=\"\(num(bottom))\" stroke=\"#eee\"/>"
-        s += "<text x=\"\(x)\" y=\"\(num(bottom + 16))\" text-anchor=\"middle\">\(xmlEscaped(formatTick(t)))</text>\n"
+        s += "<text x=\"\(x)\" y=\"\(num(bottom + 16))\" text-anchor=\"middle\">\(xmlEscaped(xFormatter(t)))</text>\n"
     }
     for t in yTicks {
         let y = num(sy(t))
@@ -272,8 +295,9 @@ private func axes(
     return s
 }
 
-private func legend(_ f: Frame, entries: [(String, String)]) -> String {
-    guard entries.count > 1 || (entries.count == 1 && !entries[0].0.isEmpty) else { return "" }
+private func legend(_ f: Frame, entries allEntries: [(String, String)]) -> String {
+    let entries = allEntries.filter { !$0.0.isEmpty }
+    guard !entries.isEmpty else { return "" }
     var s = ""
     var y = f.top + 14
     for (name, color) in entries {

@@ -45,16 +45,19 @@ struct DatasetPlot: ParsableCommand {
         let t0 = records[0].header.timestampNanos
         let step = max(1, records.count / maxPoints)
         let picked = stride(from: 0, to: records.count, by: step).map { records[$0] }
-        let time = picked.map { Double($0.header.timestampNanos &- t0) * 1e-9 }
+        // A NaN point between episodes breaks each line there: a reset is not drawn as a jump.
+        let broken = brokenAtEpisodes(picked)
+        let time = broken.map { $0.map { Double($0.header.timestampNanos &- t0) * 1e-9 } ?? .nan }
+        func values(_ value: (Transition) -> Float) -> [Double] { broken.map { $0.map { Double(value($0)) } ?? .nan } }
         let starts = records.filter { $0.header.flags.contains(.episodeStart) }
             .map { ChartMarker(x: Double($0.header.timestampNanos &- t0) * 1e-9, label: "episode \($0.header.episode)") }
         let observations = s.observation.enumerated().map { i, c in
-            ChartSeries(name: "\(c.name) [\(c.unit)]", x: time, y: picked.map { Double($0.observation[i]) })
+            ChartSeries(name: "\(c.name) [\(c.unit)]", x: time, y: values { $0.observation[i] })
         }
         let actions = s.action.enumerated().map { i, c in
-            ChartSeries(name: "\(c.name) [\(c.unit)]", x: time, y: picked.map { Double($0.action[i]) })
+            ChartSeries(name: "\(c.name) [\(c.unit)]", x: time, y: values { $0.action[i] })
         }
-        let rewards = [ChartSeries(name: "reward", x: time, y: picked.map { Double($0.header.reward) })]
+        let rewards = [ChartSeries(name: "reward", x: time, y: values(\.header.reward))]
         let obsChart = lineChartSVG(title: "Observations", xLabel: "time, s", yLabel: "value", series: observations, markers: starts)
         let text: String
         if output.hasSuffix(".svg") {
@@ -77,4 +80,15 @@ struct DatasetPlot: ParsableCommand {
         try writeFileAtomically(text, to: output)
         print("wrote \(output): \(picked.count) points per series from \(records.count) records, \(starts.count) episodes")
     }
+}
+
+/// The records with nil between two of different episodes (or before an episode start).
+func brokenAtEpisodes(_ records: [Transition]) -> [Transition?] {
+    var out: [Transition?] = []
+    out.reserveCapacity(records.count + 16)
+    for (i, r) in records.enumerated() {
+        if i > 0 && (r.header.episode != records[i - 1].header.episode || r.header.flags.contains(.episodeStart)) { out.append(nil) }
+        out.append(r)
+    }
+    return out
 }

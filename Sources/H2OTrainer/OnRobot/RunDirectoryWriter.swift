@@ -58,7 +58,9 @@ public enum RunDirectoryWriter {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try atomicWrite(String(decoding: try encoder.encode(timing), as: UTF8.self) + "\n", to: path(RunFiles.loopTiming))
 
-        let data = try RunData.load(directory: directory)
+        var data = try RunData.load(directory: directory)
+        // The joints over a first and a last episode come from the dataset the run recorded.
+        if let d = data.datasetDirectory { data.recorded = try? RecordedStreams.read(datasetDirectory: d).streams }
         let report = path(RunFiles.report)
         try atomicWrite(renderRunReport(data, title: title), to: report)
         return report
