@@ -267,16 +267,6 @@ public struct RobotCalibration: Sendable, Equatable, Codable {
     }
 }
 
-/// At most `count` bytes of `handle`, read in 64 KiB pieces (asking for `count` bytes at once
-/// would allocate that much for a file of a few KiB). Set-up code.
-func readUpTo(_ count: Int, from handle: FileHandle) throws -> Data {
-    var data = Data()
-    while data.count < count, let piece = try handle.read(upToCount: min(65_536, count - data.count)), !piece.isEmpty {
-        data.append(piece)
-    }
-    return data
-}
-
 /// A calibration file problem: which file, which field, what is wrong, what to do.
 public struct CalibrationError: Error, Equatable, CustomStringConvertible {
     public var file: String
@@ -372,4 +362,14 @@ struct FieldReader {
         for (k, _) in m { out[k] = try FieldReader(file: file, prefix: prefix + key + ".").number(m, k) }
         return out
     }
+}
+
+/// At most `count` bytes of `handle`, read in 64 KiB pieces (asking for `count` bytes at once
+/// would allocate that much for a file of a few KiB). Set-up code.
+func readUpTo(_ count: Int, from handle: FileHandle) throws -> Data {
+    var data = Data()
+    while data.count < count, let piece = try handle.read(upToCount: min(65_536, count - data.count)), !piece.isEmpty {
+        data.append(piece)
+    }
+    return data
 }
