@@ -139,7 +139,7 @@ public struct RobotCalibration: Sendable, Equatable, Codable {
         }
         defer { try? handle.close() }
         let data: Data
-        do { data = try handle.read(upToCount: limit + 1) ?? Data() } catch {
+        do { data = try readUpTo(limit + 1, from: handle) } catch {
             throw CalibrationError(file: path, field: nil, problem: "cannot be read (\(error.localizedDescription))",
                                    fix: "check that it is a regular file and readable")
         }
@@ -378,4 +378,14 @@ struct FieldReader {
         for (k, _) in m { out[k] = try FieldReader(file: file, prefix: prefix + key + ".").number(m, k) }
         return out
     }
+}
+
+/// At most `count` bytes of `handle`, read in 64 KiB pieces (asking for `count` bytes at once
+/// would allocate that much for a file of a few KiB). Set-up code.
+func readUpTo(_ count: Int, from handle: FileHandle) throws -> Data {
+    var data = Data()
+    while data.count < count, let piece = try handle.read(upToCount: min(65_536, count - data.count)), !piece.isEmpty {
+        data.append(piece)
+    }
+    return data
 }

@@ -110,7 +110,7 @@ public struct DatasetSchema: Codable, Sendable, Equatable {
         do {
             let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
             defer { try? handle.close() }
-            data = try handle.read(upToCount: maximumFileBytes + 1) ?? Data()
+            data = try readUpTo(maximumFileBytes + 1, from: handle)
         } catch {
             throw .invalidSchema(path, "cannot read it (\(error.localizedDescription)); is \(directory) a dataset directory?")
         }
