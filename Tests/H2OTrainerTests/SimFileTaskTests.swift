@@ -23,8 +23,13 @@ struct SimFileTaskTests {
         var env = SimEnvironment(task: task, seed: 3)
         var obs = [Float](repeating: 0, count: 6)
         var action: [Float] = [1]
+        // Warm-up: one whole episode (one-time lazy initialisation), then count the next one.
         env.reset(observation: &obs)
-        _ = env.step(action: action, observation: &obs)  // warm-up: one-time lazy initialisation
+        var warm = 0
+        repeat {
+            action[0] = warm % 20 < 10 ? 1 : -1
+            warm += 1
+        } while !env.step(action: action, observation: &obs).truncated
         env.reset(observation: &obs)
         var truncated = false, steps = 0
         let allocations = allocationsOnThisThread {

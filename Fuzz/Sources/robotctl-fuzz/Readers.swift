@@ -103,7 +103,7 @@ enum Reader: String, CaseIterable {
             }
         } else {
             let scan = rest.withUnsafeBytes { SegmentFormat.scan($0, observationCount: 3, actionCount: 1) }
-            precondition(scan.validBytes + scan.droppedBytes == rest.count, "segment scan lost bytes")
+            precondition(scan.validBytes + scan.tailBytes == rest.count && scan.droppedBytes == scan.skippedBytes + scan.tailBytes, "segment scan lost bytes")
         }
     }
 }
