@@ -1,6 +1,6 @@
 import Control
 import Foundation
-import Tasks
+@testable import Tasks
 import Testing
 
 /// A random vector of `n` values in `range`.
@@ -45,5 +45,122 @@ struct ChainSystemIDTests {
             }
         }
         #expect(worst < 1e-9, "largest |Yπ + bq̇ − τ| \(worst)")
+    }
+}
+
+/// A logged excitation of `truth` through ChainSimulator (encoder quantisation, the firmware
+/// velocity filter, actuator gain, rate limit and latency), one decision per control tick.
+private func excite(truth: RobotSpec, taskFile: String, seconds: Double, seed: UInt64, band: ClosedRange<Double> = 0.2...2.5, exact: Bool = false) throws -> ChainSysIDLog {
+    var spec = try TaskSpec.load(path: repositoryFile(taskFile), robot: truth)
+    spec.decisionRateHz = spec.controlRateHz
+    spec.termination = []
+    let sim = try ChainSimulator(robot: truth, task: try GenericTask(robot: truth, task: spec))
+    let excitation = try ChainExcitation(robot: truth, controlRateHz: spec.controlRateHz, seconds: seconds, band: band, seed: seed)
+    let commands = excitation.commands()
+    let n = truth.joints.count
+    var start = JointVector(repeating: 0)
+    for j in 0..<n { start[j] = spec.startPosition[j].lowerBound / 2 + spec.startPosition[j].upperBound / 2 }
+    var s = sim.state(q: start, qd: JointVector(repeating: 0))
+    var positions = [[Double]](repeating: [], count: n)
+    var logged = [[Double]](repeating: [], count: n)
+    var action = [Float](repeating: 0, count: spec.actions.count)
+    for k in 0..<excitation.ticks {
+        for j in 0..<n { positions[j].append(exact ? (s.q[j] * 4096 / (2 * Double.pi)).rounded() * 2 * Double.pi / 4096 : s.measuredPosition[j]) }
+        for (a, map) in spec.actions.enumerated() { action[a] = Float(commands[map.joint][k] / map.scale) }
+        // What the host sent: the action through the task's scale (Float on the wire).
+        for j in 0..<n { logged[j].append(0) }
+        for (a, map) in spec.actions.enumerated() { logged[map.joint][k] = Double(Float(Double(action[a]) * map.scale)) }
+        _ = sim.step(&s, action: action)
+    }
+    return ChainSysIDLog(dt: 1 / Double(spec.controlRateHz), positions: positions, commands: logged)
+}
+
+/// Prints the recovered-vs-true table and returns the identifiable names off by more than `tolerance`.
+private func report(_ fit: ChainSystemID.Fit, truth: RobotSpec, title: String, tolerance: Double = 0.1) -> [String] {
+    var bad: [String] = []
+    print("\(title): anchor \(fit.anchorDescription); latency \(fit.latencyTicks); held-out one-step error \(fit.heldOutErrorBefore) → \(fit.heldOutErrorAfter) (by latency \(fit.errorByLatency), residual by latency \(fit.residualByLatency))")
+    print("  unidentifiable (kept at the robot file's values): \(fit.unidentifiable.isEmpty ? "none" : fit.unidentifiable.joined(separator: "; "))")
+    print("  parameter            true       fitted     s.e.       identifiable")
+    for name in fit.values.keys.sorted() {
+        let fitted = fit.values[name]!
+        let parts = name.split(separator: ".").map(String.init)
+        var trueValue = Double(truth.sensing.latencyTicks)
+        if parts.count == 2, let j = truth.jointIndex(parts[0]) {
+            let b = truth.joints[j].body
+            switch parts[1] {
+            case "mass": trueValue = b.mass
+            case "com": trueValue = b.com
+            case "inertia": trueValue = b.inertia
+            case "viscous": trueValue = b.viscous
+            case "coulomb": trueValue = b.coulomb
+            default: trueValue = truth.joints[j].actuator!.gain
+            }
+        }
+        let ok = fit.identifiable.contains(name)
+        let pad = { (s: String, w: Int) in s.count >= w ? s + " " : s + String(repeating: " ", count: w - s.count) }
+        print("  " + pad(name, 20) + pad(String(format: "%.4f", trueValue), 11) + pad(String(format: "%.4f", fitted), 11)
+            + pad(String(format: "%.4f", fit.standardErrors[name] ?? 0), 11) + (ok ? "yes" : "no"))
+        if ok, abs(fitted - trueValue) > tolerance * max(abs(trueValue), 0.05) { bad.append(name) }
+    }
+    return bad
+}
+
+@Suite("Chain system identification on simulated robots")
+struct ChainSystemIDFitTests {
+    @Test("acrobot: elbow gain 0.7, masses ×1.2, friction, latency 1 — identifiable parameters within 10 %, one-step error shrinks")
+    func acrobot() throws {
+        let nominal = try RobotSpec.load(path: repositoryFile("robots/acrobot.json"))
+        var truth = nominal
+        for j in 0..<2 {
+            truth.joints[j].body.mass *= 1.2
+            truth.joints[j].body.viscous = 0.1
+        }
+        truth.joints[1].actuator!.gain = 0.7
+        truth.sensing.latencyTicks = 1
+        let log = try excite(truth: truth, taskFile: "tasks/acrobot-swingup.json", seconds: 120, seed: 3, band: 0.1...0.8)
+        var options = ChainSystemID.Options()
+        options.filterLength = 80
+        let elbow = truth.joints[1].body
+        options.anchor = .firstMoment(joint: 1, value: elbow.mass * elbow.com)
+        let fit = try ChainSystemID.fit(log: log, robot: nominal, options: options)
+        let bad = report(fit, truth: truth, title: "acrobot")
+        #expect(bad.isEmpty, "off by more than 10 %: \(bad)")
+        #expect(fit.latencyTicks == 1)
+        #expect(fit.identifiable.contains("elbow.gain"))
+        let trueBase = ChainRegressor.parameters(of: try truth.chain())
+        for i in 0..<6 where fit.baseIdentifiable[i] {
+            print("  base \(fit.baseNames[i]): true \(trueBase[i]) fitted \(fit.baseParameters[i])")
+            #expect(abs(fit.baseParameters[i] - trueBase[i]) < 0.1 * abs(trueBase[i]), "\(fit.baseNames[i])")
+        }
+        #expect(fit.baseIdentifiable[5], "elbow I+m·c² is identifiable")
+        #expect(fit.heldOutErrorAfter < 0.5 * fit.heldOutErrorBefore)
+        // The shoulder link's own combinations with the elbow's mass at its tip are identifiable.
+        let l0 = nominal.joints[0].body.length
+        let th = fit.baseParameters, m1 = th[3], h0 = th[1], j0 = th[2]
+        let t0 = truth.joints[0].body, t1 = truth.joints[1].body
+        let trueH0 = t0.mass * t0.com + t1.mass * l0, trueJ0 = t0.inertia + t0.mass * t0.com * t0.com + t1.mass * l0 * l0
+        print("  shoulder m·c + elbow m·l: true \(trueH0) fitted \(h0 + m1 * l0); shoulder I+m·c² + elbow m·l²: true \(trueJ0) fitted \(j0 + m1 * l0 * l0)")
+        #expect(abs(h0 + m1 * l0 - trueH0) < 0.1 * trueH0)
+        #expect(abs(j0 + m1 * l0 * l0 - trueJ0) < 0.1 * trueJ0)
+    }
+}
+
+@Suite("Chain system identification numerics")
+struct ChainSystemIDNumericsTests {
+    @Test("the Jacobi eigen-decomposition reconstructs symmetric matrices", arguments: [1, 2, 7, 17])
+    func eigen(size: Int) {
+        var rng = SystemRandomNumberGenerator()
+        var a = [Double](repeating: 0, count: size * size)
+        for i in 0..<size { for j in 0...i { let v = Double.random(in: -1...1, using: &rng); a[i * size + j] = v; a[j * size + i] = v } }
+        let (l, v) = ChainSystemID.symmetricEigen(a, size)
+        var worst = 0.0
+        for i in 0..<size {
+            for j in 0..<size {
+                var s = 0.0
+                for k in 0..<size { s += v[i * size + k] * l[k] * v[j * size + k] }
+                worst = max(worst, abs(s - a[i * size + j]))
+            }
+        }
+        #expect(worst < 1e-10, "largest reconstruction error \(worst)")
     }
 }
