@@ -50,22 +50,23 @@ struct ChainSystemIDTests {
 
 /// A logged excitation of `truth` through ChainSimulator (encoder quantisation, the firmware
 /// velocity filter, actuator gain, rate limit and latency), one decision per control tick.
-private func excite(truth: RobotSpec, taskFile: String, seconds: Double, seed: UInt64, band: ClosedRange<Double> = 0.2...2.5, exact: Bool = false) throws -> ChainSysIDLog {
+private func excite(truth: RobotSpec, taskFile: String, seconds: Double, seed: UInt64, band: ClosedRange<Double> = 0.2...2.5, amplitude: Double = 0.8, start: [Double]? = nil) throws -> ChainSysIDLog {
     var spec = try TaskSpec.load(path: repositoryFile(taskFile), robot: truth)
     spec.decisionRateHz = spec.controlRateHz
     spec.termination = []
     let sim = try ChainSimulator(robot: truth, task: try GenericTask(robot: truth, task: spec))
-    let excitation = try ChainExcitation(robot: truth, controlRateHz: spec.controlRateHz, seconds: seconds, band: band, seed: seed)
+    let excitation = try ChainExcitation(robot: truth, controlRateHz: spec.controlRateHz, seconds: seconds, band: band, amplitudeFraction: amplitude, seed: seed)
     let commands = excitation.commands()
     let n = truth.joints.count
+    let start0 = start
     var start = JointVector(repeating: 0)
-    for j in 0..<n { start[j] = spec.startPosition[j].lowerBound / 2 + spec.startPosition[j].upperBound / 2 }
+    for j in 0..<n { start[j] = start0?[j] ?? (spec.startPosition[j].lowerBound / 2 + spec.startPosition[j].upperBound / 2) }
     var s = sim.state(q: start, qd: JointVector(repeating: 0))
     var positions = [[Double]](repeating: [], count: n)
     var logged = [[Double]](repeating: [], count: n)
     var action = [Float](repeating: 0, count: spec.actions.count)
     for k in 0..<excitation.ticks {
-        for j in 0..<n { positions[j].append(exact ? (s.q[j] * 4096 / (2 * Double.pi)).rounded() * 2 * Double.pi / 4096 : s.measuredPosition[j]) }
+        for j in 0..<n { positions[j].append(s.measuredPosition[j]) }
         for (a, map) in spec.actions.enumerated() { action[a] = Float(commands[map.joint][k] / map.scale) }
         // What the host sent: the action through the task's scale (Float on the wire).
         for j in 0..<n { logged[j].append(0) }
@@ -119,7 +120,6 @@ struct ChainSystemIDFitTests {
         truth.sensing.latencyTicks = 1
         let log = try excite(truth: truth, taskFile: "tasks/acrobot-swingup.json", seconds: 120, seed: 3, band: 0.1...0.8)
         var options = ChainSystemID.Options()
-        options.filterLength = 80
         let elbow = truth.joints[1].body
         options.anchor = .firstMoment(joint: 1, value: elbow.mass * elbow.com)
         let fit = try ChainSystemID.fit(log: log, robot: nominal, options: options)
@@ -142,6 +142,58 @@ struct ChainSystemIDFitTests {
         print("  shoulder m·c + elbow m·l: true \(trueH0) fitted \(h0 + m1 * l0); shoulder I+m·c² + elbow m·l²: true \(trueJ0) fitted \(j0 + m1 * l0 * l0)")
         #expect(abs(h0 + m1 * l0 - trueH0) < 0.1 * trueH0)
         #expect(abs(j0 + m1 * l0 * l0 - trueJ0) < 0.1 * trueJ0)
+    }
+    @Test("pendulum: gain 0.8, mass ×1.2, viscous and Coulomb friction, latency 1 — within 10 %, one-step error shrinks")
+    func pendulum() throws {
+        let nominal = try RobotSpec.load(path: repositoryFile("robots/pendulum.json"))
+        var truth = nominal
+        truth.joints[0].body.mass *= 1.2
+        truth.joints[0].body.inertia *= 1.2
+        truth.joints[0].body.viscous = 0.1
+        truth.joints[0].body.coulomb = 0.1
+        truth.joints[0].actuator!.gain = 0.8
+        truth.sensing.latencyTicks = 1
+        let log = try excite(
+            truth: truth, taskFile: "tasks/pendulum-swingup.json", seconds: 120, seed: 5, band: 0.1...1.5, start: [Double.pi])
+        var options = ChainSystemID.Options()
+        let b = truth.joints[0].body
+        options.anchor = .firstMoment(joint: 0, value: b.mass * b.com)
+        let fit = try ChainSystemID.fit(log: log, robot: nominal, options: options)
+        let bad = report(fit, truth: truth, title: "pendulum")
+        #expect(bad.isEmpty, "off by more than 10 %: \(bad)")
+        #expect(fit.unidentifiable.contains("pendulum.m"), "a base link's mass acts on nothing: \(fit.unidentifiable)")
+        for name in ["pendulum.gain", "pendulum.viscous", "pendulum.coulomb"] { #expect(fit.identifiable.contains(name), "\(name)") }
+        let trueBase = ChainRegressor.parameters(of: try truth.chain())
+        #expect(fit.baseIdentifiable[2] && abs(fit.baseParameters[2] - trueBase[2]) < 0.1 * trueBase[2])
+        #expect(fit.heldOutErrorAfter < 0.7 * fit.heldOutErrorBefore)
+        #expect(fit.latencyTicks == 1)
+    }
+
+    @Test("cart-pole: cart gain 0.8, masses ×1.2/×1.3, viscous friction — within 10 %, one-step error shrinks")
+    func cartpole() throws {
+        let nominal = try RobotSpec.load(path: repositoryFile("robots/cartpole.json"))
+        var truth = nominal
+        truth.joints[0].body.mass *= 1.3
+        truth.joints[1].body.mass *= 1.2
+        truth.joints[0].body.viscous = 0.5
+        truth.joints[1].body.viscous = 0.02
+        truth.joints[0].actuator!.gain = 0.8
+        truth.sensing.latencyTicks = 1
+        let log = try excite(
+            truth: truth, taskFile: "tasks/cartpole-balance.json", seconds: 120, seed: 7, band: 0.5...2.0, amplitude: 0.3,
+            start: [0, Double.pi])
+        var options = ChainSystemID.Options()
+        let pole = truth.joints[1].body
+        options.anchor = .firstMoment(joint: 1, value: pole.mass * pole.com)
+        let fit = try ChainSystemID.fit(log: log, robot: nominal, options: options)
+        let bad = report(fit, truth: truth, title: "cart-pole")
+        #expect(bad.isEmpty, "off by more than 10 %: \(bad)")
+        #expect(fit.identifiable.contains("cart.gain") && fit.identifiable.contains("cart.viscous"))
+        // The cart row sees the total mass.
+        let total = fit.baseParameters[0] + fit.baseParameters[3], trueTotal = truth.joints[0].body.mass + pole.mass
+        print("  cart + pole mass: true \(trueTotal) fitted \(total)")
+        #expect(abs(total - trueTotal) < 0.1 * trueTotal)
+        #expect(fit.heldOutErrorAfter < 0.7 * fit.heldOutErrorBefore)
     }
 }
 

@@ -32,7 +32,8 @@ public struct ChainSysIDLog: Sendable, Equatable {
 /// Signals: q̇ and q̈ are centred differences of the logged positions; every column and the
 /// torque pass through the same triangular low-pass (two centred moving averages), which keeps
 /// the linear equation exact where it is linear (q̈ enters Y linearly) while averaging encoder
-/// quantisation; the velocity inside Y and in sgn is the low-passed difference.
+/// quantisation; the velocity inside Y and in sgn is the difference through a lighter low-pass
+/// (`velocityFilterLength`), so that velocity reversals keep their timing.
 ///
 /// Scale: the equation is homogeneous — scaling every mass, inertia, friction and gain by the
 /// same λ changes no motion, and gravity does not fix λ (its torque scales with m·c too). One
@@ -49,8 +50,14 @@ public struct ChainSysIDLog: Sendable, Equatable {
 /// column-scaled normal matrix (the SVD of the weighted, scaled Y), and the dropped directions
 /// are reported in words.
 ///
+/// Timing: the centred second difference at tick k spans ticks k − 1 and k, so the torque in
+/// its row is the mean of the commands of those ticks, d ticks earlier; without that half-tick
+/// the latencies d and d + 1 fit alike. (The one-step prediction compares low-passed
+/// velocities a tick apart, centred on tick k: there the command of tick k − d acts.)
+///
 /// Latency: the integer actuation delay d in 0...maxLatencyTicks whose fit has the smallest
-/// held-out one-step error (the weighted fit residual of each is reported too). Rows are weighted per joint by the inverse residual RMS of a first pass.
+/// weighted residual, as the pendulum fit chooses (the held-out one-step error of each is
+/// reported too; it is dominated by sensor noise and separates latencies less sharply). Rows are weighted per joint by the inverse residual RMS of a first pass.
 ///
 /// The one-step prediction error: over held-out ticks (the last `heldOutFraction` of the log,
 /// not used by the fit), start the chain at the logged position and low-passed velocity, apply
@@ -71,7 +78,10 @@ public enum ChainSystemID {
     public struct Options: Sendable {
         public var maxLatencyTicks = 4
         /// Each moving average's length, ticks (the low-pass spans 2·length − 1).
-        public var filterLength = 40
+        public var filterLength = 80
+        /// Moving-average length of the velocity inside Y (Coriolis and centripetal terms) and
+        /// in sgn(q̇) for Coulomb friction: light, so that reversals keep their timing.
+        public var velocityFilterLength = 10
         /// Moving-average length of the velocity the held-out one-step error compares (light,
         /// enough to average quantisation; the commands pass through the same filter).
         public var predictionFilterLength = 20
@@ -105,7 +115,7 @@ public enum ChainSystemID {
         public var heldOutErrorBefore: Double
         public var heldOutErrorAfter: Double
         public var errorByLatency: [Double]
-        /// The fit's weighted residual for each latency tried.
+        /// The fit's weighted residual for each latency tried (the smallest picks the latency).
         public var residualByLatency: [Double]
         /// Per base parameter: the data determine it on its own.
         public var baseIdentifiable: [Bool]
@@ -162,7 +172,7 @@ public enum ChainSystemID {
                 vel[j][k] = (q[k + 1] - q[k - 1]) / (2 * dt)
             }
         }
-        let smoothVel = vel.map { triangular($0, m) }
+        let smoothVel = vel.map { triangular($0, options.velocityFilterLength) }
 
         // Layout: m,h,J per link; viscous per joint; Coulomb per joint; gain per actuated joint.
         let pi3 = 3 * nj
@@ -228,7 +238,7 @@ public enum ChainSystemID {
         var referenceWeights: [Double]?
         for d in 0...options.maxLatencyTicks {
             let gainColumns = actuated.map { j in
-                triangular((0..<n).map { $0 >= d ? -commands[j][$0 - d] : 0 }, m)
+                triangular((0..<n).map { $0 >= d + 1 ? -0.5 * (commands[j][$0 - d] + commands[j][$0 - d - 1]) : 0 }, m)
             }
             func row(_ r: Int, _ k: Int, _ out: inout [Double]) {
                 for c in 0..<(pi3 + 2 * nj) { out[c] = columns[r][c][k] }
@@ -280,7 +290,7 @@ public enum ChainSystemID {
             }
             errorByLatency.append(s.error)
             residualByLatency.append(s.residual)
-            if best == nil || s.error < best!.error { best = s }
+            if best == nil || s.residual < best!.residual { best = s }
         }
         let b = best!
         let fitted = try resolve(b.theta, robot: robot, actuated: actuated, latency: b.latency)
