@@ -115,6 +115,7 @@ struct ChainSystemIDFitTests {
         for j in 0..<2 {
             truth.joints[j].body.mass *= 1.2
             truth.joints[j].body.viscous = 0.1
+            truth.joints[j].body.coulomb = 0.05
         }
         truth.joints[1].actuator!.gain = 0.7
         truth.sensing.latencyTicks = 1
@@ -122,6 +123,8 @@ struct ChainSystemIDFitTests {
         var options = ChainSystemID.Options()
         let elbow = truth.joints[1].body
         options.anchor = .firstMoment(joint: 1, value: elbow.mass * elbow.com)
+        // ChainSimulator's Coulomb friction is a stick–slip step, not a torque, in a coupled chain.
+        options.coulombModel = .simulatorStep
         let fit = try ChainSystemID.fit(log: log, robot: nominal, options: options)
         let bad = report(fit, truth: truth, title: "acrobot")
         #expect(bad.isEmpty, "off by more than 10 %: \(bad)")
@@ -169,13 +172,14 @@ struct ChainSystemIDFitTests {
         #expect(fit.latencyTicks == 1)
     }
 
-    @Test("cart-pole: cart gain 0.8, masses ×1.2/×1.3, viscous friction — within 10 %, one-step error shrinks")
+    @Test("cart-pole: cart gain 0.8, masses ×1.2/×1.3, viscous and Coulomb friction, latency 1 — within 10 %, one-step error shrinks")
     func cartpole() throws {
         let nominal = try RobotSpec.load(path: repositoryFile("robots/cartpole.json"))
         var truth = nominal
         truth.joints[0].body.mass *= 1.3
         truth.joints[1].body.mass *= 1.2
         truth.joints[0].body.viscous = 0.5
+        truth.joints[0].body.coulomb = 0.2
         truth.joints[1].body.viscous = 0.02
         truth.joints[0].actuator!.gain = 0.8
         truth.sensing.latencyTicks = 1
@@ -185,10 +189,12 @@ struct ChainSystemIDFitTests {
         var options = ChainSystemID.Options()
         let pole = truth.joints[1].body
         options.anchor = .firstMoment(joint: 1, value: pole.mass * pole.com)
+        options.coulombModel = .simulatorStep
         let fit = try ChainSystemID.fit(log: log, robot: nominal, options: options)
         let bad = report(fit, truth: truth, title: "cart-pole")
         #expect(bad.isEmpty, "off by more than 10 %: \(bad)")
         #expect(fit.identifiable.contains("cart.gain") && fit.identifiable.contains("cart.viscous"))
+        #expect(fit.identifiable.contains("cart.coulomb") && fit.latencyTicks == 1)
         // The cart row sees the total mass.
         let total = fit.baseParameters[0] + fit.baseParameters[3], trueTotal = truth.joints[0].body.mass + pole.mass
         print("  cart + pole mass: true \(trueTotal) fitted \(total)")

@@ -75,6 +75,11 @@ public enum ChainSystemID {
         case gain(joint: Int, value: Double)
     }
 
+    public enum CoulombModel: String, Sendable, Equatable, CaseIterable {
+        case torque
+        case simulatorStep = "simulator_step"
+    }
+
     public struct Options: Sendable {
         public var maxLatencyTicks = 4
         /// Each moving average's length, ticks (the low-pass spans 2·length − 1).
@@ -85,6 +90,10 @@ public enum ChainSystemID {
         /// Moving-average length of the velocity the held-out one-step error compares (light,
         /// enough to average quantisation; the commands pass through the same filter).
         public var predictionFilterLength = 20
+        /// How Coulomb friction acts: as a torque c·sgn(q̇) (a real joint), or as the onboard
+        /// simulator's stick–slip step (q̇ⱼ moves toward 0 by c·(M⁻¹)ⱼⱼ·dt, i.e. the force
+        /// M·eⱼ·(M⁻¹)ⱼⱼ·c·sgn q̇ⱼ; M from a first fit). They agree for one joint.
+        public var coulombModel = CoulombModel.torque
         public var heldOutFraction = 0.3
         /// Directions whose scaled eigenvalue is below this fraction of the largest are
         /// unidentifiable (singular value ratio √tolerance).
@@ -186,28 +195,51 @@ public enum ChainSystemID {
         nominal += actuated.map { robot.joints[$0].actuator!.gain }
 
         // Filtered columns of every row (joint r), without the gain columns (per latency below).
+        // `stepModel`: the simulator's Coulomb step, with M and diag(M⁻¹) from a previous fit.
         let reg = ChainRegressor(chain: chain)
-        var columns = [[[Double]]](
-            repeating: [[Double]](repeating: [Double](repeating: 0, count: n), count: pi3 + 2 * nj), count: nj)
-        var y = [Double](repeating: 0, count: nj * pi3)
-        for k in 1..<(n - 1) {
-            var q = JointVector(repeating: 0), qd = JointVector(repeating: 0), qdd = JointVector(repeating: 0)
-            for j in 0..<nj {
-                q[j] = log.positions[j][k]
-                qd[j] = smoothVel[j][k]
-                qdd[j] = acc[j][k]
+        func buildColumns(stepModel: (chain: PlanarChain, pi: [Double])?) -> [[[Double]]] {
+            var columns = [[[Double]]](
+                repeating: [[Double]](repeating: [Double](repeating: 0, count: n), count: pi3 + 2 * nj), count: nj)
+            var y = [Double](repeating: 0, count: nj * pi3), y0 = y
+            for k in 1..<(n - 1) {
+                var q = JointVector(repeating: 0), qd = JointVector(repeating: 0), qdd = JointVector(repeating: 0)
+                for j in 0..<nj {
+                    q[j] = log.positions[j][k]
+                    qd[j] = smoothVel[j][k]
+                    qdd[j] = acc[j][k]
+                }
+                y.withUnsafeMutableBufferPointer { reg.regressor(q: q, qd: qd, qdd: qdd, into: $0) }
+                for r in 0..<nj {
+                    for c in 0..<pi3 { columns[r][c][k] = y[r * pi3 + c] }
+                    columns[r][pi3 + r][k] = vel[r][k]
+                }
+                let zero = JointVector(repeating: 0)
+                if let model = stepModel {
+                    // Column of c_j: M·e_j·(M⁻¹)_jj·sgn q̇_j, M·e_j = Y(q, 0, e_j)π − Y(q, 0, 0)π.
+                    let inverse = model.chain.inverseInertiaDiagonal(q: q)
+                    y0.withUnsafeMutableBufferPointer { reg.regressor(q: q, qd: zero, qdd: zero, into: $0) }
+                    for j in 0..<nj {
+                        let sign = smoothVel[j][k] > 0 ? 1.0 : (smoothVel[j][k] < 0 ? -1.0 : 0.0)
+                        guard sign != 0 else { continue }
+                        var e = zero
+                        e[j] = 1
+                        y.withUnsafeMutableBufferPointer { reg.regressor(q: q, qd: zero, qdd: e, into: $0) }
+                        for r in 0..<nj {
+                            var mrj = 0.0
+                            for c in 0..<pi3 { mrj += (y[r * pi3 + c] - y0[r * pi3 + c]) * model.pi[c] }
+                            columns[r][pi3 + nj + j][k] = mrj * inverse[j] * sign
+                        }
+                    }
+                } else {
+                    for r in 0..<nj { columns[r][pi3 + nj + r][k] = smoothVel[r][k] > 0 ? 1 : (smoothVel[r][k] < 0 ? -1 : 0) }
+                }
             }
-            y.withUnsafeMutableBufferPointer { reg.regressor(q: q, qd: qd, qdd: qdd, into: $0) }
             for r in 0..<nj {
-                for c in 0..<pi3 { columns[r][c][k] = y[r * pi3 + c] }
-                columns[r][pi3 + r][k] = vel[r][k]
-                columns[r][pi3 + nj + r][k] = smoothVel[r][k] > 0 ? 1 : (smoothVel[r][k] < 0 ? -1 : 0)
+                for c in 0..<(pi3 + 2 * nj) where columns[r][c].contains(where: { $0 != 0 }) {
+                    columns[r][c] = triangular(columns[r][c], m)
+                }
             }
-        }
-        for r in 0..<nj {
-            for c in 0..<(pi3 + 2 * nj) where columns[r][c].contains(where: { $0 != 0 }) {
-                columns[r][c] = triangular(columns[r][c], m)
-            }
+            return columns
         }
         let filteredVel = vel.map { triangular($0, options.predictionFilterLength) }
         let filteredCommands = commands.map { triangular($0, options.predictionFilterLength) }
@@ -235,6 +267,17 @@ public enum ChainSystemID {
 
         var best: Solution?
         var errorByLatency: [Double] = [], residualByLatency: [Double] = []
+        var stepModel: (chain: PlanarChain, pi: [Double])?
+        for round in 0..<(options.coulombModel == .simulatorStep ? 2 : 1) {
+        if round == 1, let b = best, let r = try? resolve(b.theta, robot: robot, actuated: actuated, latency: b.latency),
+            let c = try? r.chain()
+        {
+            stepModel = (c, ChainRegressor.parameters(of: c))
+        }
+        let columns = buildColumns(stepModel: stepModel)
+        best = nil
+        errorByLatency = []
+        residualByLatency = []
         var referenceWeights: [Double]?
         for d in 0...options.maxLatencyTicks {
             let gainColumns = actuated.map { j in
@@ -291,6 +334,7 @@ public enum ChainSystemID {
             errorByLatency.append(s.error)
             residualByLatency.append(s.residual)
             if best == nil || s.residual < best!.residual { best = s }
+        }
         }
         let b = best!
         let fitted = try resolve(b.theta, robot: robot, actuated: actuated, latency: b.latency)
