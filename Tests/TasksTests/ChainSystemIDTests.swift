@@ -14,7 +14,7 @@ private func randomVector(_ n: Int, _ range: ClosedRange<Double>, _ rng: inout s
 struct ChainSystemIDTests {
     @Test(
         "the regressor reproduces the manipulator equation: Y(q, q̇, q̈)·π + b·q̇ = τ for PlanarChain's q̈",
-        arguments: ["robots/pendulum.json", "robots/acrobot.json", "robots/cartpole.json", "three-link"])
+        arguments: ["robots/pendulum.json", "robots/acrobot.json", "robots/cartpole.json", "three-link", "eight-link"])
     func regressorMatchesChain(robot: String) throws {
         let chain: PlanarChain
         if robot == "three-link" {
@@ -25,6 +25,15 @@ struct ChainSystemIDTests {
                     ChainJoint(kind: .prismatic, offset: -0.4, length: 0.5, com: 0.3, mass: 0.8, inertia: 0.02, viscous: 0.1),
                     ChainJoint(kind: .revolute, offset: 1.1, length: 0.4, com: 0.25, mass: 0.6, inertia: 0.01, viscous: 0.05),
                 ], gravity: 9.81)
+        } else if robot == "eight-link" {
+            // The most joints a robot file allows, kinds alternating irregularly.
+            var g = SplitMixTest(seed: 11)
+            chain = try PlanarChain(
+                joints: (0..<8).map { i in
+                    ChainJoint(
+                        kind: [0, 3, 4].contains(i) ? .prismatic : .revolute, offset: g.next(-1.5...1.5), length: g.next(0.1...0.8),
+                        com: g.next(0...0.5), mass: g.next(0.2...2), inertia: g.next(0.001...0.1), viscous: g.next(0...0.3))
+                }, gravity: 9.81)
         } else {
             chain = try RobotSpec.load(path: repositoryFile(robot)).chain()
         }
@@ -146,6 +155,20 @@ struct ChainSystemIDFitTests {
         #expect(abs(h0 + m1 * l0 - trueH0) < 0.1 * trueH0)
         #expect(abs(j0 + m1 * l0 * l0 - trueJ0) < 0.1 * trueJ0)
     }
+    @Test("default anchor (the robot file's last first moment): with the file's masses right, the gain comes out absolute")
+    func defaultAnchor() throws {
+        let nominal = try RobotSpec.load(path: repositoryFile("robots/acrobot.json"))
+        var truth = nominal
+        truth.joints[1].actuator!.gain = 0.7
+        let log = try excite(truth: truth, taskFile: "tasks/acrobot-swingup.json", seconds: 60, seed: 9, band: 0.1...0.8)
+        let fit = try ChainSystemID.fit(log: log, robot: nominal)
+        let bad = report(fit, truth: truth, title: "acrobot, default anchor")
+        #expect(fit.anchorDescription.hasPrefix("elbow first moment"))
+        #expect(bad.isEmpty, "off by more than 10 %: \(bad)")
+        #expect(abs(fit.values["elbow.gain"]! - 0.7) < 0.07)
+        #expect(fit.latencyTicks == 0)
+    }
+
     @Test("pendulum: gain 0.8, mass ×1.2, viscous and Coulomb friction, latency 1 — within 10 %, one-step error shrinks")
     func pendulum() throws {
         let nominal = try RobotSpec.load(path: repositoryFile("robots/pendulum.json"))
@@ -203,8 +226,74 @@ struct ChainSystemIDFitTests {
     }
 }
 
+private struct SplitMixTest {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next(_ range: ClosedRange<Double>) -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return range.lowerBound + (range.upperBound - range.lowerBound) * Double(z >> 11) / Double(1 << 53)
+    }
+}
+
 @Suite("Chain system identification numerics")
 struct ChainSystemIDNumericsTests {
+    @Test("the excitation stays within effort and rate limits, ramps from and to rest, drives only actuated joints")
+    func excitation() throws {
+        var robot = try RobotSpec.load(path: repositoryFile("robots/acrobot.json"))
+        robot.joints[1].actuator!.rateLimit = 20
+        for ticks in [1, 63, 65, 100, 257] {
+            let seconds = Double(ticks) / 200 + 4
+            let e = try ChainExcitation(robot: robot, controlRateHz: 200, seconds: seconds, rampSeconds: 2, seed: UInt64(ticks))
+            let c = e.commands()
+            #expect(c.count == 2 && c[0].allSatisfy { $0 == 0 })
+            let u = c[1]
+            #expect(u.count == e.ticks)
+            #expect(u.allSatisfy { abs($0) <= 0.8 * 1.0 + 1e-12 })
+            for k in 1..<u.count { #expect(abs(u[k] - u[k - 1]) <= 20.0 / 200 + 1e-12) }
+            #expect(abs(u[0]) < 1e-9 && abs(u[u.count - 1]) < 0.05)
+            #expect(u.map(abs).max()! > 0.3, "the excitation moves the joint")
+        }
+        #expect(throws: ExcitationError.self) { try ChainExcitation(robot: robot, controlRateHz: 200, seconds: 3, rampSeconds: 2) }
+        #expect(throws: ExcitationError.self) { try ChainExcitation(robot: robot, controlRateHz: 200, seconds: 30, band: 0.1...80) }
+    }
+
+    @Test("two actuated joints get uncorrelated inputs")
+    func uncorrelated() throws {
+        var robot = try RobotSpec.load(path: repositoryFile("robots/acrobot.json"))
+        robot.joints[0].actuator = robot.joints[1].actuator
+        let c = try ChainExcitation(robot: robot, controlRateHz: 200, seconds: 60).commands()
+        let dot = zip(c[0], c[1]).reduce(0) { $0 + $1.0 * $1.1 }
+        let n0 = c[0].reduce(0) { $0 + $1 * $1 }, n1 = c[1].reduce(0) { $0 + $1 * $1 }
+        #expect(abs(dot) / (n0 * n1).squareRoot() < 0.1)
+    }
+
+    @Test("bad logs are one line naming the problem and the fix")
+    func badLogs() throws {
+        let robot = try RobotSpec.load(path: repositoryFile("robots/acrobot.json"))
+        let ok = [Double](repeating: 0, count: 20_000)
+        func message(_ log: ChainSysIDLog) -> String {
+            do {
+                _ = try ChainSystemID.fit(log: log, robot: robot)
+                return ""
+            } catch { return error.description }
+        }
+        let wrongJoints = message(ChainSysIDLog(dt: 0.005, positions: [ok], commands: [ok]))
+        #expect(wrongJoints.contains("1 joints") && wrongJoints.contains("has 2"), "\(wrongJoints)")
+        let short = message(ChainSysIDLog(dt: 0.005, positions: [[0, 0], [0, 0]], commands: []))
+        #expect(short.contains("excite longer"), "\(short)")
+        var nan = ok
+        nan[7] = .nan
+        let bad = message(ChainSysIDLog(dt: 0.005, positions: [ok, nan], commands: []))
+        #expect(bad.contains("elbow") && bad.contains("non-finite"), "\(bad)")
+        let still = message(ChainSysIDLog(dt: 0.005, positions: [ok, ok], commands: [ok, ok]))
+        #expect(!still.isEmpty, "a log without motion cannot be fitted")
+        for m in [wrongJoints, short, bad, still] { #expect(!m.contains("\n") && m.hasPrefix("system identification: ")) }
+    }
+
     @Test("the Jacobi eigen-decomposition reconstructs symmetric matrices", arguments: [1, 2, 7, 17])
     func eigen(size: Int) {
         var rng = SystemRandomNumberGenerator()

@@ -29,15 +29,15 @@ public struct ChainExcitation: Sendable {
     public init(
         robot: RobotSpec, controlRateHz: Int, seconds: Double, band: ClosedRange<Double> = 0.2...2.5, tones: Int = 6,
         amplitudeFraction: Double = 0.8, rampSeconds: Double = 2, seed: UInt64 = 1
-    ) throws(FitErrorDescription) {
+    ) throws(ExcitationError) {
         guard controlRateHz > 0, seconds > 2 * rampSeconds, rampSeconds >= 0 else {
-            throw FitErrorDescription("excitation of \(seconds) s at \(controlRateHz) Hz is too short for its \(rampSeconds) s ramps; give more seconds")
+            throw ExcitationError("excitation of \(seconds) s at \(controlRateHz) Hz is too short for its \(rampSeconds) s ramps; give more seconds")
         }
         guard band.lowerBound > 0, band.upperBound < Double(controlRateHz) / 4, tones >= 1 else {
-            throw FitErrorDescription("excitation band \(band) Hz must be positive and below a quarter of the \(controlRateHz) Hz control rate")
+            throw ExcitationError("excitation band \(band) Hz must be positive and below a quarter of the \(controlRateHz) Hz control rate")
         }
         guard amplitudeFraction > 0, amplitudeFraction <= 1 else {
-            throw FitErrorDescription("excitation amplitude fraction \(amplitudeFraction) must be in (0, 1]")
+            throw ExcitationError("excitation amplitude fraction \(amplitudeFraction) must be in (0, 1]")
         }
         jointCount = robot.joints.count
         self.controlRateHz = controlRateHz
@@ -119,7 +119,7 @@ public struct ChainExcitation: Sendable {
 }
 
 /// An excitation setting that cannot work, in one line.
-public struct FitErrorDescription: Error, CustomStringConvertible, Equatable, Sendable {
+public struct ExcitationError: Error, CustomStringConvertible, Equatable, Sendable {
     public let description: String
     init(_ d: String) { description = "system identification: " + d }
 }

@@ -337,6 +337,10 @@ public enum ChainSystemID {
         }
         }
         let b = best!
+        for (a, j) in actuated.enumerated() where !b.determined[pi3 + 2 * nj + a] || b.rank <= 1 {
+            throw FitError(
+                "the log does not determine \(robot.joints[j].name).gain (the robot barely moved or its torque stayed near 0); excite with larger, more varied torques (ChainExcitation)")
+        }
         let fitted = try resolve(b.theta, robot: robot, actuated: actuated, latency: b.latency)
         let before = predictionError(
             robot, positions: log.positions, velocity: filteredVel, commands: filteredCommands, range: heldOutRange, dt: dt)
