@@ -354,7 +354,7 @@ public enum ChainSystemID {
         var errors: [String: Double] = ["latency_ticks": 0]
         var identifiable: Set<String> = ["latency_ticks"]
         for (j, joint) in robot.joints.enumerated() {
-            let mass = b.theta[3 * j], h = b.theta[3 * j + 1], jj = b.theta[3 * j + 2]
+            let mass = b.theta[3 * j], h = b.theta[3 * j + 1]
             let fj = fitted.joints[j].body
             let name = joint.name
             values["\(name).mass"] = fj.mass
@@ -372,7 +372,6 @@ public enum ChainSystemID {
                 errors["\(name).com"] = .infinity
                 errors["\(name).inertia"] = sJ
             }
-            _ = jj
             errors["\(name).viscous"] = se[pi3 + j]
             errors["\(name).coulomb"] = se[pi3 + nj + j]
             if b.determined[3 * j] { identifiable.insert("\(name).mass") }
