@@ -2,6 +2,7 @@ import Control
 import FixedNN
 import Foundation
 import H2OTrainer
+import Hardware
 
 /// The readers under fuzzing: each feeds one input through a file reader and everything a
 /// command does next with what it read. An input may be accepted or refused with an error;
