@@ -13,8 +13,13 @@ lanes=4096
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-swift build -c release --product robotctl >&2
-.build/release/robotctl sim bench --json --seconds 0.5 --repeats 5 --lanes "$lanes" > "$tmp/ours.json"
+# ROBOTCTL_BIN: an already built robotctl to time instead of building the release product.
+bin="${ROBOTCTL_BIN:-}"
+if [ -z "$bin" ]; then
+    swift build -c release --product robotctl >&2
+    bin=.build/release/robotctl
+fi
+"$bin" sim bench --json --seconds 0.5 --repeats 5 --lanes "$lanes" > "$tmp/ours.json"
 
 cat > "$tmp/peer.py" <<'PY'
 """Peers of the simulator benchmark: Gymnasium Pendulum-v1 env.step, numpy vectorised step."""
