@@ -11,15 +11,7 @@
 
 #include "CFixedNN.h"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            failures++;                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
+#include "../tests/check.h"
 
 static void test_lanes(void) {
     cfixednn_float16 a, b;

@@ -15,15 +15,7 @@
 
 #include "CRealtime.h"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            failures++;                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
+#include "../tests/check.h"
 
 /* volatile: the compiler must not fold the products at build time (it would use the
  * build machine's default rounding, not this thread's FTZ setting). */

@@ -20,15 +20,7 @@
 
 #include "CHardwareShims.h"
 
-static int failures = 0, checks = 0;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            failures++;                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
+#include "../tests/check.h"
 
 static int64_t now_ns(void) {
     struct timespec ts;

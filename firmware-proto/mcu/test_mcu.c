@@ -27,16 +27,7 @@
 #include "fp_protocol.h"
 #include "pty_host.h"
 
-static int failures = 0;
-static int checks = 0;
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        checks++;                                                                    \
-        if (!(cond)) {                                                               \
-            failures++;                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
+#include "../tests/check.h"
 
 static const char *runner;
 static char diag_path[64];
