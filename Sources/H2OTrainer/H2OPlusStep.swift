@@ -1,6 +1,7 @@
 import Control
 import FixedNN
 import Foundation
+import SystemSupport
 
 /// One training step of H2O+ (shared/spec/h2oplus.md), read top to bottom: a shared forward
 /// pass, then the spec's steps in order — 1 discriminators, 2 sim weights, then V, the mixed

@@ -1,6 +1,7 @@
 import Control
 import FixedNN
 import Foundation
+import SystemSupport
 
 /// How one update trains the agent.
 public enum UpdateMode: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Control
 import FixedNN
 import Foundation
+import SystemSupport
 
 /// Times training steps on synthetic data: the library side of `robotctl bench train`.
 ///

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
+import SystemSupport
 
 /// `robotctl bench loop`: the control loop's timing, for comparison with cyclictest.
 struct BenchLoop: ParsableCommand {

@@ -3,6 +3,7 @@ import Control
 import Foundation
 import H2OTrainer
 import Hardware
+import SystemSupport
 
 extension TeleopResetMode: ExpressibleByArgument {}
 

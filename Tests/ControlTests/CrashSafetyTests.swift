@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Testing
 import TestSupport
+import SystemSupport
 
 /// The CrashRecorder executable built beside this test binary.
 private func crashRecorderPath() -> String? {

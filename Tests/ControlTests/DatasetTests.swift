@@ -3,6 +3,7 @@ import FixedNN
 import Foundation
 import Testing
 import TestSupport
+import SystemSupport
 
 @Suite("Dataset format")
 struct DatasetTests {

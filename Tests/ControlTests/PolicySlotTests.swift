@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import Testing
 import TestSupport
+import SystemSupport
 
 @Suite("Policy slot ThreadSanitized")
 struct PolicySlotThreadSanitizedTests {

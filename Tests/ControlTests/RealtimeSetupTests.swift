@@ -2,6 +2,7 @@ import Control
 import Synchronization
 import Testing
 import TestSupport
+import SystemSupport
 
 @Suite("Real-time set-up")
 struct RealtimeSetupTests {

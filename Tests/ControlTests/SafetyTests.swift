@@ -2,6 +2,7 @@ import Control
 import Glibc
 import Testing
 import TestSupport
+import SystemSupport
 
 private func state(_ p: Float = 0, _ v: Float = 0) -> RobotState {
     var s = RobotState()

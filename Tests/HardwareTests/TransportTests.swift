@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import Hardware
+import SystemSupport
 
 private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

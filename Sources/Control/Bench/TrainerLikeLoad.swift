@@ -1,4 +1,4 @@
-import CRealtime
+import SystemSupport
 import FixedNN
 import Synchronization
 
@@ -50,8 +50,8 @@ public final class TrainerLikeLoad: @unchecked Sendable {
     }
 
     private func body() {
-        if let cpu { _ = crt_set_thread_affinity(cpu) }
-        _ = crt_flush_denormals()
+        if let cpu { RealtimeSetup.pinCurrentThread(toCPU: cpu) }
+        RealtimeSetup.flushDenormals()
         var net = MLP(shape: MLPShape(layerSizes: [8, hidden, hidden, 2], hidden: .relu), lastLayer: .uniformFanIn, seed: 7)
         var ws = MLPWorkspace(shape: net.shape, maxBatch: batch)
         var grad = net.makeGradient()
@@ -63,7 +63,7 @@ public final class TrainerLikeLoad: @unchecked Sendable {
             for c in 0..<8 { ws.input[r * ws.inputStride + c] = rng.nextGaussian() }
             target[r] = rng.nextGaussian()
         }
-        var lastPublish = crt_monotonic_nanos()
+        var lastPublish = monotonicNanos()
         while running.load(ordering: .relaxed) {
             ws.forward(net, batch: batch)
             _ = Loss.meanSquaredError(
@@ -73,10 +73,10 @@ public final class TrainerLikeLoad: @unchecked Sendable {
             adam.step(&net.parameters, gradient: grad)
             grad.fill(0)
             steps.add(1, ordering: .relaxed)
-            if let publish, crt_monotonic_nanos() - lastPublish >= publishIntervalNanos {
+            if let publish, monotonicNanos() - lastPublish >= publishIntervalNanos {
                 publish()
                 publishes.add(1, ordering: .relaxed)
-                lastPublish = crt_monotonic_nanos()
+                lastPublish = monotonicNanos()
             }
         }
     }

@@ -1,4 +1,4 @@
-import CRealtime
+import SystemSupport
 import Glibc
 import Synchronization
 
@@ -88,7 +88,7 @@ public final class TransitionLogger: @unchecked Sendable {
                 do { try writer.syncIfDue() } catch { fail(.system(error)) }
                 durableCount.store(UInt64(writer.recordsDurable), ordering: .releasing)
             }
-            _ = crt_sleep_until(crt_monotonic_nanos() + sleepNanos)
+            sleepUntil(monotonicNanos: monotonicNanos() + sleepNanos)
         }
     }
 

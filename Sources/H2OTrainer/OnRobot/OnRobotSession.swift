@@ -2,6 +2,7 @@ import Control
 import FixedNN
 import Foundation
 import Synchronization
+import SystemSupport
 
 /// How one on-robot session runs.
 public struct OnRobotOptions: Sendable {

@@ -1,4 +1,5 @@
 import Control
+import SystemSupport
 
 /// Summary of a set of latency samples, nanoseconds.
 public struct LatencySummary: Sendable, Equatable {

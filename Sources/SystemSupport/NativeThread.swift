@@ -1,4 +1,4 @@
-import CRealtime
+internal import CRealtime
 import Glibc
 
 /// A joinable POSIX thread running one closure (Foundation's `Thread` cannot be joined).

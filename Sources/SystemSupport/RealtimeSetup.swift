@@ -1,4 +1,4 @@
-import CRealtime
+internal import CRealtime
 import Glibc
 
 /// What real-time privileges the control thread asks for.
@@ -34,6 +34,9 @@ public struct RealtimeReport: Sendable, Equatable {
     public var denormalsFlushed = false
     /// One message naming what was not granted and how to grant it, or nil.
     public var warning: String? = nil
+
+    /// Nothing granted yet.
+    public init() {}
 }
 
 /// Applies real-time settings to the calling thread (call it first thing on the control
@@ -59,19 +62,28 @@ public enum RealtimeSetup {
             }
         }
         if let cpu = options.cpu {
-            let rc = crt_set_thread_affinity(cpu)
+            let rc = pinCurrentThread(toCPU: cpu)
             if rc == 0 { report.cpu = cpu } else {
                 missing.append("CPU affinity to CPU \(cpu) (\(String(cString: strerror(rc))))")
                 fixes.append("choose a CPU this process may use (0...\(crt_available_cpus() - 1)), check `taskset -p $$`")
             }
         }
-        if options.flushDenormals { report.denormalsFlushed = crt_flush_denormals() == 1 }
+        if options.flushDenormals { report.denormalsFlushed = flushDenormals() }
         if !missing.isEmpty {
             report.warning = "warning: real-time set-up not granted: " + missing.joined(separator: ", ")
                 + "; the loop runs anyway with more jitter. To grant it: " + fixes.joined(separator: "; ") + "."
         }
         return report
     }
+
+    /// Pins the calling thread to CPU `cpu`. Returns 0 or an errno value.
+    @discardableResult
+    public static func pinCurrentThread(toCPU cpu: Int32) -> Int32 { crt_set_thread_affinity(cpu) }
+
+    /// Sets flush-to-zero and denormals-are-zero on the calling thread; true if set (false on
+    /// an architecture it does not know).
+    @discardableResult
+    public static func flushDenormals() -> Bool { crt_flush_denormals() == 1 }
 
     /// The calling thread's current scheduling policy name and priority, e.g. "SCHED_FIFO 80".
     public static func currentPolicy() -> String {

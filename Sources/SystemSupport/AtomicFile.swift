@@ -1,18 +1,10 @@
-import FixedNN
 import Foundation
-
-/// Durable `.safetensors` writes for checkpoints and verify-step files: the bytes of
-/// ``SafeTensors/encode()`` through ``AtomicFile``. Throws `TrainerError.io` naming the path.
-extension SafeTensors {
-    public func writeDurably(path: String) throws {
-        try AtomicFile.write(encode(), to: path)
-    }
-}
 
 /// Atomic file replacement: temp file + fsync + rename (+ directory fsync).
 public enum AtomicFile {
-    /// Writes `bytes` to `path` atomically. Throws `TrainerError.io` naming the path and errno.
-    public static func write(_ bytes: [UInt8], to path: String) throws {
+    /// Writes `bytes` to `path` atomically. Throws `SystemError` naming the call, the path and
+    /// errno, with the fix "check the directory exists, is writable and has space".
+    public static func write(_ bytes: [UInt8], to path: String) throws(SystemError) {
         let temp = path + ".tmp-\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure(temp, "open") }
@@ -48,7 +40,7 @@ public enum AtomicFile {
         }
     }
 
-    static func failure(_ path: String, _ call: String) -> TrainerError {
-        .io(path: path, problem: "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno)); check the directory exists, is writable and has space")
+    static func failure(_ path: String, _ call: String) -> SystemError {
+        SystemError(call, path, errno: errno, fix: "check the directory exists, is writable and has space")
     }
 }

@@ -33,7 +33,7 @@ public struct SystemError: Error, CustomStringConvertible, Equatable {
 /// Calls `body` until it does not fail with EINTR; turns -1 into a `SystemError`.
 /// Not for the real-time path (it can throw).
 @inline(__always)
-func retryingInterrupts<T: FixedWidthInteger>(
+package func retryingInterrupts<T: FixedWidthInteger>(
     _ function: String, _ subject: String, _ body: () -> T
 ) throws(SystemError) -> T {
     while true {
