@@ -6,7 +6,8 @@
 //   FixedNN      fixed-size, allocation-free networks, training kernels, tensor files
 //   Control      the one 200 Hz loop (policy or operator as its action source), safety, policy slot, recording; owns RobotInterface
 //   Hardware     serial motor bus, GPIO, teleop devices, robot bring-up, emulator process; conforms to Control's protocol
-//   H2OTrainer   replay, H2O+ and baselines, onboard simulator and tasks, system id
+//   Tasks        tasks as data and the pendulum/cart-pole tasks, their onboard simulators, system id, the real plant
+//   H2OTrainer   replay, H2O+ and baselines, the learner, training runs
 //   Reporting    run-directory files, SVG charts and the offline HTML report
 //   robotctl     the command-line tool: parses, wires modules, prints
 import Foundation
@@ -58,7 +59,7 @@ let package = Package(
         .target(name: "CHardwareShims", cSettings: strictC),
 
         // The emulated robot's "real" plant physics (portable C11, no heap); the emulator's
-        // firmware drives it over a pty, H2OTrainer steps it directly for fast evaluation.
+        // firmware drives it over a pty, Tasks steps it directly for fast evaluation.
         .target(
             name: "CPlant", path: "firmware-proto/plant", exclude: ["tests", "Makefile"],
             publicHeadersPath: "include", cSettings: strictC),
@@ -95,17 +96,19 @@ let package = Package(
             name: "Hardware", dependencies: ["Control", "SystemSupport", "CGPIOD", "CSerialPort", "CHardwareShims"],
             swiftSettings: swiftSettings),
         // Robots and tasks as data: the generic planar-chain simulator, the sensor pipeline
-        // (latency, encoder, firmware velocity filter), robot and task files, reward expressions.
-        .target(name: "Tasks", dependencies: ["Control", "SystemSupport"], swiftSettings: swiftSettings),
+        // (latency, encoder, firmware velocity filter), robot and task files, reward expressions;
+        // the pendulum and cart-pole tasks with their onboard simulators and parameters, system
+        // identification, and the real plant (CPlant) stepped directly.
+        .target(name: "Tasks", dependencies: ["Control", "FixedNN", "SystemSupport", "CPlant"], swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "Tasks", "SystemSupport", "CPlant", "Reporting"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "Tasks", "SystemSupport", "Reporting"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "H2OTrainer", "Reporting", "SystemSupport", "CFixedNN",
+                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "SystemSupport", "CFixedNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -144,7 +147,7 @@ let package = Package(
             name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], exclude: ["Support"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "RobotctlTests", dependencies: ["TestSupport", "Control", "H2OTrainer", "Hardware", "FixedNN"],
+            name: "RobotctlTests", dependencies: ["TestSupport", "Control", "H2OTrainer", "Tasks", "Hardware", "FixedNN"],
             swiftSettings: swiftSettings),
     ]
 )

@@ -2,6 +2,7 @@ import Control
 import FixedNN
 import Foundation
 import SystemSupport
+import Tasks
 
 /// How one update trains the agent.
 public enum UpdateMode: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import FixedNN
 import Foundation
+import Tasks
 
 /// The files of a training run in one directory: `config.json` (hyperparameters, algorithm,
 /// task, sizes), `metrics.csv` (one row per epoch, namespaced columns), `checkpoint.safetensors`

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import H2OTrainer
+import Tasks
 
 /// `robotctl bench gap`: the dynamics-gap benchmark.
 struct BenchGap: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import FixedNN
 import Foundation
 import H2OTrainer
+import Tasks
 
 /// `robotctl sim`: the onboard simulator on its own. (Its subcommands share this file, the
 /// one the simulator owns in robotctl; each is its own type.)

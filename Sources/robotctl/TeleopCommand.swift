@@ -4,6 +4,7 @@ import Foundation
 import H2OTrainer
 import Hardware
 import SystemSupport
+import Tasks
 
 extension TeleopResetMode: ExpressibleByArgument {}
 

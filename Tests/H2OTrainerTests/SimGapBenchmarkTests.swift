@@ -4,6 +4,7 @@ import Foundation
 import Testing
 
 @testable import H2OTrainer
+import Tasks
 
 /// A tiny gap benchmark: every method, two seeds, two epochs of 20 updates.
 private func tinyOptions(task: GapTaskName = .pendulum, gap: String = "friction") -> GapBenchmark.Options {

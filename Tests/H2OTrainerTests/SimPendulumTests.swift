@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import H2OTrainer
+import Tasks
 
 @Suite("Pendulum task and its onboard simulator")
 struct SimPendulumTests {

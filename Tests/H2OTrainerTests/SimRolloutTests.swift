@@ -1,6 +1,7 @@
 import Testing
 
 @testable import H2OTrainer
+import Tasks
 
 @Suite("Simulator rollouts and the task registry")
 struct SimRolloutTests {

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import H2OTrainer
+import Tasks
 
 @Suite("Offline teleop datasets from the real plant")
 struct SimTeleopDatasetTests {

@@ -3,6 +3,7 @@ import Foundation
 import H2OTrainer
 import Testing
 import TestSupport
+import Tasks
 
 private func scratch(_ tag: String) -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(tag)-\(UUID().uuidString)").path

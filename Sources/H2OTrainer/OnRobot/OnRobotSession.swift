@@ -3,6 +3,7 @@ import FixedNN
 import Foundation
 import Synchronization
 import SystemSupport
+import Tasks
 
 /// How one on-robot session runs.
 public struct OnRobotOptions: Sendable {

@@ -1,3 +1,4 @@
+import Tasks
 /// The tasks and named dynamics gaps of the gap benchmark (`robotctl bench gap`).
 ///
 /// The onboard simulator is always the task's nominal model (no friction, ideal actuator,

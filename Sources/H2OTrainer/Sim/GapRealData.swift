@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import Tasks
 
 /// Which offline real-plant dataset the gap benchmark gives H2O+, H2O and IQL (D4RL's
 /// naming where it applies).

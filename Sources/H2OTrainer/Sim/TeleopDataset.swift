@@ -1,4 +1,5 @@
 import Control
+import Tasks
 
 #if canImport(Glibc)
     import Glibc

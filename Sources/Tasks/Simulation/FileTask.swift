@@ -1,5 +1,4 @@
 import Control
-import Tasks
 
 /// A task defined by a robot file and a task file, as the trainer's onboard simulator: one
 /// `stepSim` is one policy decision of `ChainSimulator` (the robot's chain, actuators and

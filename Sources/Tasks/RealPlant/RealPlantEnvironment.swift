@@ -1,5 +1,4 @@
 import Control
-import Tasks
 
 /// A task whose real robot the C plant models: which plant, and where its episodes start
 /// on the real robot (after the task's reset procedure).

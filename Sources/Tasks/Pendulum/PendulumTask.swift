@@ -1,5 +1,4 @@
 import Control
-import Tasks
 
 #if canImport(Glibc)
     import Glibc
