@@ -8,6 +8,7 @@
 //   Hardware     serial motor bus, GPIO, teleop devices, robot bring-up, emulator process; conforms to Control's protocol
 //   Tasks        tasks as data and the pendulum/cart-pole tasks, their onboard simulators, system id, the real plant
 //   H2OTrainer   replay, H2O+ and baselines, the learner, training runs
+//   Benchmarks   the gap, simulator, training, loop, link and inference benchmarks (not in the product modules)
 //   Reporting    run-directory files, SVG charts and the offline HTML report
 //   robotctl     the command-line tool: parses, wires modules, prints
 import Foundation
@@ -104,11 +105,19 @@ let package = Package(
             name: "H2OTrainer", dependencies: ["FixedNN", "Control", "Tasks", "SystemSupport", "Reporting"],
             swiftSettings: swiftSettings),
 
+        // Benchmarks, out of the product modules: the sim-to-real gap benchmark, the simulator,
+        // training-step, control-loop, motor-link and inference benchmarks, scripted-operator
+        // datasets and the trainer-like load. CFixedNN for the inference benchmark's heap statistics.
+        .target(
+            name: "Benchmarks",
+            dependencies: ["FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "SystemSupport", "CFixedNN"],
+            swiftSettings: swiftSettings),
+
         // MARK: The command-line tool
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "SystemSupport", "CFixedNN",
+                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "SystemSupport", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -142,6 +151,10 @@ let package = Package(
         // compiled with -sanitize=thread by swift-frontend 6.3.1; this one-file target can).
         .testTarget(
             name: "H2OTrainerThreadTests", dependencies: ["H2OTrainer", "FixedNN"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BenchmarksTests",
+            dependencies: ["Benchmarks", "H2OTrainer", "Tasks", "FixedNN", "Control", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], exclude: ["Support"],

@@ -20,9 +20,9 @@ import SystemSupport
 /// short spin).
 public struct H2OPlusStep: ~Copyable, @unchecked Sendable {
     public let algorithm: Algorithm
-    let flags: BaselineFlags
+    package let flags: BaselineFlags
     let S: Int, A: Int
-    let realRows: Int, simRows: Int, rows: Int, discRows: Int, copies: Int
+    package let realRows: Int, simRows: Int, rows: Int, discRows: Int, copies: Int
     let gamma: Float, polyak: Float, targetEntropy: Float
     let cqlWeight: Float, cqlStdRatio: Float, iqlTemperature: Float, iqlMaxWeight: Float
 

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@testable import FixedNN
+@testable import Benchmarks
+import FixedNN
 
 @Suite("Inference benchmark library")
 struct InferenceBenchmarkTests {

@@ -2,7 +2,8 @@ import Control
 import Foundation
 import Testing
 
-@testable import H2OTrainer
+@testable import Benchmarks
+import H2OTrainer
 import Tasks
 
 @Suite("Offline teleop datasets from the real plant")

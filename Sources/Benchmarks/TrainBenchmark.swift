@@ -2,6 +2,7 @@ import Control
 import FixedNN
 import Foundation
 import SystemSupport
+import H2OTrainer
 
 /// Times training steps on synthetic data: the library side of `robotctl bench train`.
 ///
@@ -88,31 +89,6 @@ public enum TrainBenchmark {
             medianProcessCPUMilliseconds: processCPU[steps / 2], p10Milliseconds: times[steps / 10],
             p90Milliseconds: times[(steps * 9) / 10], flopsPerStep: flops, gflops: gflops,
             fractionOfPeak: gflops / (Double(step.threadCount) * peakGflopsPerCore), peakGflopsPerCore: peakGflopsPerCore)
-    }
-}
-
-/// Two replay buffers of random transitions for benchmarks and tests: standard-normal
-/// observations and rewards, actions uniform in [−1, 1], no terminals.
-public struct SyntheticReplay: ~Copyable {
-    /// The "real" buffer.
-    public var real: ReplayBuffer
-    /// The "sim" buffer.
-    public var sim: ReplayBuffer
-
-    /// `count` transitions in each buffer, drawn from `random`. Allocates.
-    public init(observationSize S: Int, actionSize A: Int, count n: Int = 4096, using random: inout TrainerRandom) {
-        real = ReplayBuffer(observationSize: S, actionSize: A, capacity: n, overflow: .refuse)
-        sim = ReplayBuffer(observationSize: S, actionSize: A, capacity: n, overflow: .overwriteOldest)
-        var o = [Float](repeating: 0, count: S), a = [Float](repeating: 0, count: A), x = [Float](repeating: 0, count: S)
-        for i in 0..<(2 * n) {
-            for j in 0..<S { o[j] = random.normal(); x[j] = random.normal() }
-            for j in 0..<A { a[j] = 2 * random.uniform() - 1 }
-            if i < n {
-                real.append(observation: o, action: a, reward: random.normal(), nextObservation: x, terminal: false)
-            } else {
-                sim.append(observation: o, action: a, reward: random.normal(), nextObservation: x, terminal: false)
-            }
-        }
     }
 }
 

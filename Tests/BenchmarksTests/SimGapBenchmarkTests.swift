@@ -3,7 +3,8 @@ import FixedNN
 import Foundation
 import Testing
 
-@testable import H2OTrainer
+@testable import Benchmarks
+import H2OTrainer
 import Tasks
 
 /// A tiny gap benchmark: every method, two seeds, two epochs of 20 updates.

@@ -1,4 +1,5 @@
 import Tasks
+import H2OTrainer
 /// The tasks and named dynamics gaps of the gap benchmark (`robotctl bench gap`).
 ///
 /// The onboard simulator is always the task's nominal model (no friction, ideal actuator,

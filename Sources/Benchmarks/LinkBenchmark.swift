@@ -1,5 +1,6 @@
 import Control
 import SystemSupport
+import Hardware
 
 /// Summary of a set of latency samples, nanoseconds.
 public struct LatencySummary: Sendable, Equatable {

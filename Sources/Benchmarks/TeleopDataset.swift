@@ -6,6 +6,8 @@ import Tasks
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import H2OTrainer
+import FixedNN
 
 /// Offline real-domain data for the gap benchmark: a scripted "noisy teleop" operator
 /// (the energy-pumping swing-up controller with a per-episode effort scale and correlated

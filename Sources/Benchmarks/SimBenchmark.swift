@@ -1,4 +1,5 @@
 import Tasks
+import H2OTrainer
 
 /// Throughput of the simulators, single-threaded: what `robotctl sim bench` reports.
 public enum SimBenchmark {
