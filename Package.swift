@@ -129,6 +129,9 @@ let package = Package(
             name: "TestSupport", dependencies: ["MallocCounter", "FixedNN", "Control", "SystemSupport"],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
+            name: "SystemSupportTests", dependencies: ["SystemSupport", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "FixedNNTests", dependencies: ["FixedNN", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
@@ -142,7 +145,7 @@ let package = Package(
             name: "HardwareTests", dependencies: ["Hardware", "Control", "SystemSupport", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TasksTests", dependencies: ["Tasks", "Control", "TestSupport", "CPlant"], swiftSettings: swiftSettings),
+            name: "TasksTests", dependencies: ["Tasks", "Control", "FixedNN", "TestSupport", "CPlant"], swiftSettings: swiftSettings),
         .testTarget(
             name: "H2OTrainerTests",
             dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "SystemSupport", "TestSupport"],

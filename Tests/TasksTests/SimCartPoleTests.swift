@@ -2,8 +2,7 @@ import Control
 import Foundation
 import Testing
 
-@testable import H2OTrainer
-import Tasks
+@testable import Tasks
 
 @Suite("Cart-pole task and its onboard simulator")
 struct SimCartPoleTests {

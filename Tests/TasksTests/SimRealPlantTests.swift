@@ -1,9 +1,8 @@
 import Control
-import Tasks
 import TestSupport
 import Testing
 
-@testable import H2OTrainer
+@testable import Tasks
 
 @Suite("The real plant (C) stepped directly")
 struct SimRealPlantTests {

@@ -2,8 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import H2OTrainer
-import Tasks
+@testable import Tasks
 
 @Suite("Vectorised pendulum batch")
 struct SimBatchTests {

@@ -2,8 +2,7 @@ import Control
 import TestSupport
 import Testing
 
-@testable import H2OTrainer
-import Tasks
+@testable import Tasks
 
 @Suite("Pendulum task and its onboard simulator")
 struct SimPendulumTests {

@@ -1,7 +1,6 @@
 import Testing
 
-@testable import H2OTrainer
-import Tasks
+@testable import Tasks
 
 @Suite("Simulator rollouts and the task registry")
 struct SimRolloutTests {
