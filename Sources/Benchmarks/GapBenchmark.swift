@@ -1,8 +1,8 @@
 import Control
-import Foundation
-import Tasks
-import H2OTrainer
 import FixedNN
+import Foundation
+import H2OTrainer
+import Tasks
 
 /// The dynamics-gap benchmark (`robotctl bench gap`): each algorithm (H2O+, H2O, SAC on the
 /// onboard simulator only, IQL on real data only) trains with the onboard simulator's

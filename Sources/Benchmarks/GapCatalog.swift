@@ -1,5 +1,5 @@
-import Tasks
 import H2OTrainer
+import Tasks
 /// The tasks and named dynamics gaps of the gap benchmark (`robotctl bench gap`).
 ///
 /// The onboard simulator is always the task's nominal model (no friction, ideal actuator,

@@ -1,8 +1,8 @@
 import Control
-import Foundation
-import Tasks
-import H2OTrainer
 import FixedNN
+import Foundation
+import H2OTrainer
+import Tasks
 
 /// Which offline real-plant dataset the gap benchmark gives H2O+, H2O and IQL (D4RL's
 /// naming where it applies).

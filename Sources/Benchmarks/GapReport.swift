@@ -1,6 +1,6 @@
 import Foundation
-import Reporting
 import H2OTrainer
+import Reporting
 
 /// The gap benchmark's outputs: a CSV of learning curves, an SVG plot (mean and spread per
 /// method over seeds) and a Markdown table (mean ± std over seeds of the final real-plant

@@ -1,6 +1,6 @@
 internal import CFixedNN
-import Foundation
 import FixedNN
+import Foundation
 
 /// Measures FixedNN's single-sample latency and batched training throughput; the library side
 /// of `robotctl bench inference` (the command only parses and prints).

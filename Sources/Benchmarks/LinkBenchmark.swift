@@ -1,6 +1,6 @@
 import Control
-import SystemSupport
 import Hardware
+import SystemSupport
 
 /// Summary of a set of latency samples, nanoseconds.
 public struct LatencySummary: Sendable, Equatable {

@@ -1,7 +1,7 @@
+import Control
 import FixedNN
 import Foundation
 import SystemSupport
-import Control
 
 /// `robotctl bench loop`: the real control loop (FixedNN inference, safety filter, recording to
 /// a dataset through the ring and logger thread, the mock robot with an integrator plant) at a

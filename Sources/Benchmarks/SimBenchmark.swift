@@ -1,5 +1,5 @@
-import Tasks
 import H2OTrainer
+import Tasks
 
 /// Throughput of the simulators, single-threaded: what `robotctl sim bench` reports.
 public enum SimBenchmark {

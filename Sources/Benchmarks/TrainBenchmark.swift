@@ -1,8 +1,8 @@
 import Control
 import FixedNN
 import Foundation
-import SystemSupport
 import H2OTrainer
+import SystemSupport
 
 /// Times training steps on synthetic data: the library side of `robotctl bench train`.
 ///

@@ -1,7 +1,7 @@
-import SystemSupport
+import Control
 import FixedNN
 import Synchronization
-import Control
+import SystemSupport
 
 /// A busy background load shaped like the on-board trainer: batched MLP forward, MSE, backward
 /// and Adam (FixedNN kernels, `hidden`-wide, batch `batch`) in a tight loop on its own thread,

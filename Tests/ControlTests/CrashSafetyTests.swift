@@ -1,9 +1,9 @@
 import Control
 import Foundation
 import Glibc
+import SystemSupport
 import Testing
 import TestSupport
-import SystemSupport
 
 /// The CrashRecorder executable built beside this test binary.
 private func crashRecorderPath() -> String? {

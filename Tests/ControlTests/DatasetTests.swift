@@ -1,9 +1,9 @@
 import Control
 import FixedNN
 import Foundation
+import SystemSupport
 import Testing
 import TestSupport
-import SystemSupport
 
 @Suite("Dataset format")
 struct DatasetTests {

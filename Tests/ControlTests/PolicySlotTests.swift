@@ -1,9 +1,9 @@
 import Control
 import Glibc
 import Synchronization
+import SystemSupport
 import Testing
 import TestSupport
-import SystemSupport
 
 @Suite("Policy slot ThreadSanitized")
 struct PolicySlotThreadSanitizedTests {

@@ -1,8 +1,8 @@
 import Control
 import Glibc
+import SystemSupport
 import Testing
 import TestSupport
-import SystemSupport
 
 private func state(_ p: Float = 0, _ v: Float = 0) -> RobotState {
     var s = RobotState()

@@ -1,7 +1,7 @@
 import Control
 import Glibc
-import TestSupport
 import Testing
+import TestSupport
 
 @testable import Hardware
 import SystemSupport

@@ -1,9 +1,9 @@
 import Control
 import Foundation
 import H2OTrainer
+import Tasks
 import Testing
 import TestSupport
-import Tasks
 
 private func scratch(_ tag: String) -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(tag)-\(UUID().uuidString)").path

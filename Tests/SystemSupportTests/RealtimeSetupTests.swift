@@ -1,8 +1,8 @@
 import Control
 import Synchronization
+import SystemSupport
 import Testing
 import TestSupport
-import SystemSupport
 
 @Suite("Real-time set-up")
 struct RealtimeSetupTests {

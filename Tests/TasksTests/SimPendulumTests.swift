@@ -1,6 +1,6 @@
 import Control
-import TestSupport
 import Testing
+import TestSupport
 
 @testable import Tasks
 

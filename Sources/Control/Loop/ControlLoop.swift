@@ -1,5 +1,5 @@
-import SystemSupport
 import Synchronization
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

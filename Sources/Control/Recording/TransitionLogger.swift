@@ -1,6 +1,6 @@
-import SystemSupport
 import Glibc
 import Synchronization
+import SystemSupport
 
 /// Where the logger thread hands each record after writing it (for example the run's pairing
 /// of records into transitions for the trainer).

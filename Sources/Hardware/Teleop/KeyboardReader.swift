@@ -1,5 +1,5 @@
-import Control
 internal import CHardwareShims
+import Control
 import Glibc
 import SystemSupport
 
