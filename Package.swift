@@ -2,10 +2,13 @@
 //
 // robotctl: an embedded real-time controller that learns on the robot.
 // Module map (one job each):
+//   SystemSupport the one OS layer: syscalls with EINTR handling, clock, sleep, threads, real-time set-up, atomic files, CRC-32
 //   FixedNN      fixed-size, allocation-free networks, training kernels, tensor files
 //   Control      the one 200 Hz loop (policy or operator as its action source), safety, policy slot, recording; owns RobotInterface
 //   Hardware     serial motor bus, GPIO, teleop devices, robot bring-up, emulator process; conforms to Control's protocol
-//   H2OTrainer   replay, H2O+ and baselines, onboard simulator and tasks, system id
+//   Tasks        tasks as data and the pendulum/cart-pole tasks, their onboard simulators, system id, the real plant
+//   H2OTrainer   replay, H2O+ and baselines, the learner, training runs
+//   Benchmarks   the gap, simulator, training, loop, link and inference benchmarks (not in the product modules)
 //   Reporting    run-directory files, SVG charts and the offline HTML report
 //   robotctl     the command-line tool: parses, wires modules, prints
 import Foundation
@@ -40,6 +43,7 @@ let package = Package(
         .library(name: "Control", targets: ["Control"]),
         .library(name: "Hardware", targets: ["Hardware"]),
         .library(name: "H2OTrainer", targets: ["H2OTrainer"]),
+        .library(name: "SystemSupport", targets: ["SystemSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -56,7 +60,7 @@ let package = Package(
         .target(name: "CHardwareShims", cSettings: strictC),
 
         // The emulated robot's "real" plant physics (portable C11, no heap); the emulator's
-        // firmware drives it over a pty, H2OTrainer steps it directly for fast evaluation.
+        // firmware drives it over a pty, Tasks steps it directly for fast evaluation.
         .target(
             name: "CPlant", path: "firmware-proto/plant", exclude: ["tests", "Makefile"],
             publicHeadersPath: "include", cSettings: strictC),
@@ -82,24 +86,38 @@ let package = Package(
         .target(
             name: "FixedNN", dependencies: ["CFixedNN"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "Reporting", swiftSettings: swiftSettings),
+        // The one OS layer: EINTR-retrying syscalls and SystemError, the monotonic clock and
+        // absolute sleep, threads, real-time set-up, atomic file writes, CRC-32. The only
+        // importer of CRealtime.
+        .target(name: "SystemSupport", dependencies: ["CRealtime"], swiftSettings: swiftSettings),
         .target(
-            name: "Control", dependencies: ["FixedNN", "CRealtime"], exclude: ["DATASET.md"],
+            name: "Control", dependencies: ["FixedNN", "SystemSupport"], exclude: ["DATASET.md"],
             swiftSettings: swiftSettings),
         .target(
-            name: "Hardware", dependencies: ["Control", "CGPIOD", "CSerialPort", "CHardwareShims"],
+            name: "Hardware", dependencies: ["Control", "SystemSupport", "CGPIOD", "CSerialPort", "CHardwareShims"],
             swiftSettings: swiftSettings),
         // Robots and tasks as data: the generic planar-chain simulator, the sensor pipeline
-        // (latency, encoder, firmware velocity filter), robot and task files, reward expressions.
-        .target(name: "Tasks", dependencies: ["Control"], swiftSettings: swiftSettings),
+        // (latency, encoder, firmware velocity filter), robot and task files, reward expressions;
+        // the pendulum and cart-pole tasks with their onboard simulators and parameters, system
+        // identification, and the real plant (CPlant) stepped directly.
+        .target(name: "Tasks", dependencies: ["Control", "FixedNN", "SystemSupport", "CPlant"], swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "Tasks", "CPlant", "Reporting"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "Tasks", "SystemSupport", "Reporting"],
+            swiftSettings: swiftSettings),
+
+        // Benchmarks, out of the product modules: the sim-to-real gap benchmark, the simulator,
+        // training-step, control-loop, motor-link and inference benchmarks, scripted-operator
+        // datasets and the trainer-like load. CFixedNN for the inference benchmark's heap statistics.
+        .target(
+            name: "Benchmarks",
+            dependencies: ["FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "SystemSupport", "CFixedNN"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "H2OTrainer", "Reporting", "CFixedNN",
+                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "SystemSupport", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -108,26 +126,29 @@ let package = Package(
         // Counts malloc/calloc/realloc/free per thread by interposing glibc's allocator.
         .target(name: "MallocCounter", path: "Tests/MallocCounter", cSettings: strictC),
         .target(
-            name: "TestSupport", dependencies: ["MallocCounter", "FixedNN", "Control"],
+            name: "TestSupport", dependencies: ["MallocCounter", "FixedNN", "Control", "SystemSupport"],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SystemSupportTests", dependencies: ["SystemSupport", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "FixedNNTests", dependencies: ["FixedNN", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "ControlTests", dependencies: ["Control", "FixedNN", "TestSupport"],
+            name: "ControlTests", dependencies: ["Control", "FixedNN", "SystemSupport", "TestSupport"],
             swiftSettings: swiftSettings),
         // A child process the crash-safety test records with and kills (SIGKILL).
         .executableTarget(
-            name: "CrashRecorder", dependencies: ["Control"], path: "Tests/CrashRecorder",
+            name: "CrashRecorder", dependencies: ["Control", "SystemSupport"], path: "Tests/CrashRecorder",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HardwareTests", dependencies: ["Hardware", "Control", "TestSupport"],
+            name: "HardwareTests", dependencies: ["Hardware", "Control", "SystemSupport", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "TasksTests", dependencies: ["Tasks", "Control", "TestSupport", "CPlant"], swiftSettings: swiftSettings),
+            name: "TasksTests", dependencies: ["Tasks", "Control", "FixedNN", "TestSupport", "CPlant"], swiftSettings: swiftSettings),
         .testTarget(
             name: "H2OTrainerTests",
-            dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "TestSupport"],
+            dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "SystemSupport", "TestSupport"],
             swiftSettings: swiftSettings),
         // The two-thread training step under the thread sanitizer (H2OTrainerTests cannot be
         // compiled with -sanitize=thread by swift-frontend 6.3.1; this one-file target can).
@@ -135,10 +156,14 @@ let package = Package(
             name: "H2OTrainerThreadTests", dependencies: ["H2OTrainer", "FixedNN"],
             swiftSettings: swiftSettings),
         .testTarget(
+            name: "BenchmarksTests",
+            dependencies: ["Benchmarks", "H2OTrainer", "Tasks", "FixedNN", "Control", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], exclude: ["Support"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "RobotctlTests", dependencies: ["TestSupport", "Control", "H2OTrainer", "Hardware", "FixedNN"],
+            name: "RobotctlTests", dependencies: ["TestSupport", "Control", "H2OTrainer", "Tasks", "Hardware", "FixedNN"],
             swiftSettings: swiftSettings),
     ]
 )

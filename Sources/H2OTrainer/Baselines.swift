@@ -10,7 +10,7 @@ import Foundation
 /// | H2O | yes | – | 0 | no | CQL-style (`h2oPenalty`) | reparameterised | trained |
 /// | SAC (sim only) | – | – | 0 | yes | – | reparameterised | trained |
 /// | IQL (real only) | – | trained first | 1 | – | – | AWR (`advantageWeightedActor`) | – |
-struct BaselineFlags: Sendable, Equatable {
+package struct BaselineFlags: Sendable, Equatable {
     /// How the policy is trained.
     enum Actor: Sendable, Equatable {
         /// L_π = E[α log π(ã|s) − min Q(s, ã)] with ã reparameterised (SAC, H2O, H2O+).
@@ -25,7 +25,7 @@ struct BaselineFlags: Sendable, Equatable {
     var value: Bool
     /// IQL: V takes its Adam step before the actor's and critics' losses, which then use the
     /// updated V (Kostrikov et al.'s `_update_jit` order); H2O+ builds every loss first.
-    var valueFirst: Bool
+    package var valueFirst: Bool
     /// λ of the mixed target.
     var lambda: Float
     /// The explore target subtracts α log π(a'|s').

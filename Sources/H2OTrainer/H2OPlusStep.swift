@@ -1,6 +1,7 @@
 import Control
 import FixedNN
 import Foundation
+import SystemSupport
 
 /// One training step of H2O+ (shared/spec/h2oplus.md), read top to bottom: a shared forward
 /// pass, then the spec's steps in order — 1 discriminators, 2 sim weights, then V, the mixed
@@ -19,9 +20,9 @@ import Foundation
 /// short spin).
 public struct H2OPlusStep: ~Copyable, @unchecked Sendable {
     public let algorithm: Algorithm
-    let flags: BaselineFlags
+    package let flags: BaselineFlags
     let S: Int, A: Int
-    let realRows: Int, simRows: Int, rows: Int, discRows: Int, copies: Int
+    package let realRows: Int, simRows: Int, rows: Int, discRows: Int, copies: Int
     let gamma: Float, polyak: Float, targetEntropy: Float
     let cqlWeight: Float, cqlStdRatio: Float, iqlTemperature: Float, iqlMaxWeight: Float
 

@@ -1,6 +1,8 @@
 import Control
 import FixedNN
 import Foundation
+import SystemSupport
+import Tasks
 
 /// How one update trains the agent.
 public enum UpdateMode: Sendable, Equatable {

@@ -2,6 +2,8 @@ import Control
 import FixedNN
 import Foundation
 import Synchronization
+import SystemSupport
+import Tasks
 
 /// The one trainer thread (`robotctl run` on the robot): around a ``Learner``, H2O+ updates on
 /// all real data logged so far (earlier datasets plus this run's transitions as the recorder

@@ -1,5 +1,6 @@
 import FixedNN
 import Foundation
+import Tasks
 
 /// `robotctl train` as a library call: validates every input before the first update, then
 /// runs epochs, writing metrics, an atomic checkpoint per epoch and the final policy.

@@ -1,5 +1,6 @@
 import FixedNN
 import Foundation
+import Tasks
 
 /// The files of a training run in one directory: `config.json` (hyperparameters, algorithm,
 /// task, sizes), `metrics.csv` (one row per epoch, namespaced columns), `checkpoint.safetensors`
@@ -31,7 +32,7 @@ public final class TrainingOutput {
             throw TrainerError.io(path: directory, problem: "cannot create the output directory (\(error.localizedDescription)); choose a writable --out")
         }
         let json = (try? JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-        try AtomicFile.write([UInt8](json), to: directory + "/config.json")
+        try writeAtomically([UInt8](json), to: directory + "/config.json")
         let path = directory + "/metrics.csv"
         let exists = FileManager.default.fileExists(atPath: path)
         if !(resuming && exists) {

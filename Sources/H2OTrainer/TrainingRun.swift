@@ -1,5 +1,6 @@
 import FixedNN
 import Foundation
+import Tasks
 
 /// Epochs and checkpoints around a ``Learner`` (`robotctl train`, the gap benchmark): per
 /// epoch, K steps of the stochastic policy in the onboard simulator into the sim FIFO, then M

@@ -2,6 +2,7 @@ import Control
 import FixedNN
 import Foundation
 import Synchronization
+import SystemSupport
 
 // The two-thread schedule of `H2OPlusStep`: the same functions as one thread, split so that
 // a persistent worker runs steps 1–2 (discriminators, sim weights) and Q2's (s, a) forward pass

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import H2OTrainer
+import Tasks
 
 /// `robotctl bench gap`: the dynamics-gap benchmark.
 struct BenchGap: ParsableCommand {

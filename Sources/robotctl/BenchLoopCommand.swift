@@ -1,6 +1,8 @@
 import ArgumentParser
+import Benchmarks
 import Control
 import Foundation
+import SystemSupport
 
 /// `robotctl bench loop`: the control loop's timing, for comparison with cyclictest.
 struct BenchLoop: ParsableCommand {

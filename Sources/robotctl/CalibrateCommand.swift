@@ -3,6 +3,7 @@ import Control
 import Foundation
 import H2OTrainer
 import Hardware
+import Tasks
 
 /// `robotctl calibrate`: encoder direction, zero and range, then optionally system
 /// identification of the onboard simulator; writes the calibration file.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Control
 import Foundation
 import H2OTrainer
+import Tasks
 
 /// `robotctl dataset replay DIR`: the dynamics gap between the data and the onboard simulator.
 struct DatasetReplay: ParsableCommand {

@@ -6,6 +6,8 @@ import H2OTrainer
 import Hardware
 import Reporting
 import Synchronization
+import SystemSupport
+import Tasks
 
 /// `robotctl run`: the 200 Hz loop drives the robot with a policy while the trainer thread
 /// fine-tunes it with H2O+ and swaps improved policies in.

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Benchmarks
 import FixedNN
 import Foundation
 import H2OTrainer
+import Tasks
 
 /// `robotctl sim`: the onboard simulator on its own. (Its subcommands share this file, the
 /// one the simulator owns in robotctl; each is its own type.)

@@ -3,6 +3,8 @@ import Control
 import Foundation
 import H2OTrainer
 import Hardware
+import SystemSupport
+import Tasks
 
 extension TeleopResetMode: ExpressibleByArgument {}
 

@@ -1,6 +1,7 @@
 import Control
 import Foundation
 import Glibc
+import SystemSupport
 import Testing
 import TestSupport
 

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Testing
 import TestSupport
+import SystemSupport
 
 /// Writes `count` synthetic records (ticks 0..<count) into a new dataset at `dir`.
 private func writeSynthetic(_ dir: String, count: Int, options: DatasetWriter.Options = .init()) throws {

@@ -4,6 +4,7 @@ import Glibc
 import Synchronization
 import Testing
 import TestSupport
+import SystemSupport
 
 @Suite("Control loop")
 struct LoopTests {

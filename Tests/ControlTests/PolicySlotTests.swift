@@ -1,6 +1,7 @@
 import Control
 import Glibc
 import Synchronization
+import SystemSupport
 import Testing
 import TestSupport
 

@@ -1,5 +1,6 @@
 import Control
 import Glibc
+import SystemSupport
 import Testing
 import TestSupport
 

@@ -8,6 +8,7 @@
 import Control
 import Foundation
 import Glibc
+import SystemSupport
 
 /// Writes one line to stdout unbuffered (the parent reads it while we may be killed any time).
 func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }

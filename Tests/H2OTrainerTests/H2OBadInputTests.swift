@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import H2OTrainer
+import SystemSupport
 
 private func temporaryPath(_ name: String) -> String {
     FileManager.default.temporaryDirectory.appendingPathComponent("h2o-\(UUID().uuidString)-\(name)").path

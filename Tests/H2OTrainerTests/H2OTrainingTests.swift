@@ -4,6 +4,7 @@ import Testing
 import TestSupport
 
 @testable import H2OTrainer
+import Tasks
 
 /// A run on the onboard pendulum with `count` random-action real transitions.
 func pendulumRun(_ algorithm: Algorithm = .h2oPlus, hyperparameters: Hyperparameters = .robot, realCount: Int = 1000)

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 
 @testable import H2OTrainer
+import Tasks
 
 @Suite("The one learner")
 struct LearnerTests {

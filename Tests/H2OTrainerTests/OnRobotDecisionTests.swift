@@ -2,6 +2,7 @@ import Control
 import Foundation
 @testable import H2OTrainer
 import Testing
+import Tasks
 
 @Suite("On-robot decision rate and the robot reset")
 struct OnRobotDecisionTests {

@@ -5,6 +5,8 @@ import Foundation
 import Reporting
 import Testing
 import TestSupport
+import SystemSupport
+import Tasks
 
 /// The pendulum with 200-tick episodes and a reset phase that ends at once: the session's
 /// logic without waiting for a real pendulum to hang still (the fake robot is no pendulum).

@@ -1,6 +1,7 @@
 import Testing
 
 @testable import H2OTrainer
+import Tasks
 
 @Suite("Online calibration of the onboard simulator from the robot's own episodes")
 struct OnlineCalibrationTests {

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import H2OTrainer
+import Tasks
 
 @Suite("Online trainer publishing into the policy slot (ThreadSanitized)")
 struct OnlineTrainerThreadSanitizedTests {

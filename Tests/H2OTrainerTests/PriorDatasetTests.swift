@@ -3,6 +3,7 @@ import Foundation
 @testable import H2OTrainer
 import Testing
 import TestSupport
+import Tasks
 
 /// A pendulum dataset of `episodes` episodes of 20 records each, in `dir`.
 private func writeDataset(_ dir: String, schema: DatasetSchema = testSchema(), episodes: Int = 3,

@@ -2,6 +2,7 @@ import Control
 import Testing
 
 @testable import H2OTrainer
+import Tasks
 
 /// Logs a PRBS excitation of the C real plant at 200 Hz (plant stepped at 1 kHz, encoder
 /// quantised, noisy), as the emulator's firmware would see it.

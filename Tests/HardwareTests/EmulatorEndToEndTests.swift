@@ -1,9 +1,10 @@
 import Control
 import Glibc
-import TestSupport
 import Testing
+import TestSupport
 
 @testable import Hardware
+import SystemSupport
 
 /// The real `robot-emulator` binary, found next to the test bundle.
 private func startEmulator(_ arguments: [String] = []) throws -> EmulatorProcess {
@@ -62,13 +63,13 @@ private func runLoop(_ robot: MotorBusRobot, ticks: Int, countAllocationsAfter w
     var state = RobotState()
     var lastSent: UInt32 = 0
     var sentAny = false
-    let start = Control.monotonicNanos() + period
+    let start = SystemSupport.monotonicNanos() + period
     var next = start
     var allocationsAtWarmUp: UInt64 = 0
     for k in 0..<ticks {
         if k == warmUp { allocationsAtWarmUp = threadAllocationCount() }
         sleepUntil(monotonicNanos: next)
-        if Control.monotonicNanos() > next + period { result.lateTicks += 1 }
+        if SystemSupport.monotonicNanos() > next + period { result.lateTicks += 1 }
         let st = robot.read(into: &state)
         statusCounts[Int(st.rawValue)] += 1
         if st == .ok {
@@ -83,7 +84,7 @@ private func runLoop(_ robot: MotorBusRobot, ticks: Int, countAllocationsAfter w
         next += period
     }
     result.allocations = threadAllocationCount() - allocationsAtWarmUp
-    result.seconds = Double(Control.monotonicNanos() - start) / 1e9
+    result.seconds = Double(SystemSupport.monotonicNanos() - start) / 1e9
     result.ticks = ticks
     for s in [IOStatus.ok, .timeout, .corrupted, .disconnected, .notActive, .fault]
     where statusCounts[Int(s.rawValue)] > 0 {
@@ -248,23 +249,23 @@ struct EmulatorEndToEndTests {
         // 0.3 s of commands: the motors are on.
         for k in 0..<60 {
             _ = robot.write(torqueCommand(0.3, seq: UInt32(k + 1)))
-            sleepUntil(monotonicNanos: Control.monotonicNanos() + period)
+            sleepUntil(monotonicNanos: SystemSupport.monotonicNanos() + period)
             #expect(robot.read(into: &state) == .ok)
             lastCommandDeviceTime = state.deviceTimeMicros
         }
         #expect(robot.lastWireState.status & WireStatus.motorsOn != 0)
         // Stop commanding; only ask for state every millisecond.
-        let stopped = Control.monotonicNanos()
+        let stopped = SystemSupport.monotonicNanos()
         var offAfterMicros: UInt32?
         var faultStatus: IOStatus = .ok
-        while Control.monotonicNanos() - stopped < 200_000_000 {
+        while SystemSupport.monotonicNanos() - stopped < 200_000_000 {
             let st = robot.read(into: &state)
             if offAfterMicros == nil && robot.lastWireState.status & WireStatus.motorsOn == 0 {
                 offAfterMicros = state.deviceTimeMicros &- lastCommandDeviceTime
                 faultStatus = st
                 #expect(state.faults.contains(.watchdog))
             }
-            sleepUntil(monotonicNanos: Control.monotonicNanos() + 1_000_000)
+            sleepUntil(monotonicNanos: SystemSupport.monotonicNanos() + 1_000_000)
         }
         let off = try #require(offAfterMicros, "the motors never went off")
         print(

@@ -1,6 +1,7 @@
 import Glibc
 
 @testable import Hardware
+import SystemSupport
 
 /// An in-process stand-in for the motor-controller firmware, reached through a
 /// `ByteTransport`: what the host writes is decoded by the fake, which queues its reply

@@ -1,10 +1,11 @@
 import Control
 import Foundation
 import Glibc
-import TestSupport
 import Testing
+import TestSupport
 
 @testable import Hardware
+import SystemSupport
 
 /// The real `servo-emulator` binary (C, firmware-proto/servo-emulator), found next to the tests.
 func startServoEmulator(_ arguments: [String]) throws -> EmulatorProcess {
@@ -55,24 +56,24 @@ func runServoLoop(
     command.mode = mode
     command.jointCount = robot.info.jointCount
     let period: UInt64 = 5_000_000
-    var next = Control.monotonicNanos() + period
+    var next = SystemSupport.monotonicNanos() + period
     var allocationsAtWarmUp: UInt64 = 0
     for k in 0..<ticks {
         if k == warmUp { allocationsAtWarmUp = threadAllocationCount() }
         sleepUntil(monotonicNanos: next)
-        if Control.monotonicNanos() > next + period { r.lateTicks += 1 }
+        if SystemSupport.monotonicNanos() > next + period { r.lateTicks += 1 }
         next += period
         r.ticks += 1
         let st = robot.read(into: &state)
         if st == .ok {
             r.ok += 1
-            r.lastOkNanos = Control.monotonicNanos()
+            r.lastOkNanos = SystemSupport.monotonicNanos()
         } else if st == .fault {
             r.faults += 1
             if state.faults.contains(.link) || robot.consecutiveFailures >= robot.configuration.maxConsecutiveFailures,
                 r.firstLinkFaultNanos == 0
             {
-                r.firstLinkFaultNanos = Control.monotonicNanos()
+                r.firstLinkFaultNanos = SystemSupport.monotonicNanos()
             }
             if stopAtFault { break }
         }
@@ -311,7 +312,7 @@ struct EmulatedServoPendulumTests {
         var command = RobotCommand()
         command.mode = .torque
         command.jointCount = 1
-        var next = Control.monotonicNanos()
+        var next = SystemSupport.monotonicNanos()
         var ok = 0
         for k in 0..<1200 {
             next += 5_000_000

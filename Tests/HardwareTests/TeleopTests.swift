@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import Hardware
+import SystemSupport
 
 @Suite("Joystick events from a FIFO")
 struct JoystickTests {

@@ -1,8 +1,9 @@
 import Glibc
-import TestSupport
 import Testing
+import TestSupport
 
 @testable import Hardware
+import SystemSupport
 
 private func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
     _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }

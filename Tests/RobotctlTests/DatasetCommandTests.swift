@@ -1,6 +1,7 @@
 import Control
 import Foundation
 import H2OTrainer
+import Tasks
 import Testing
 import TestSupport
 

@@ -1,6 +1,7 @@
 import Control
 
 import Synchronization
+import SystemSupport
 
 /// ros2_control-style mock hardware for tests: a `MockRobot` (commands mirrored into states,
 /// or integrated through a simple plant) plus scripted faults, counted by reads.

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 /// Reads a dataset directory (format: DATASET.md), tolerating crashes and corruption.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import SystemSupport
 
 /// One named component of an observation or action vector.
 public struct DatasetChannel: Codable, Sendable, Equatable {

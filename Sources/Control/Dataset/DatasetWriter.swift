@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SystemSupport
 
 /// Appends transitions to a dataset directory (format: DATASET.md).
 ///

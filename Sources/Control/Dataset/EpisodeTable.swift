@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SystemSupport
 
 /// One line of a dataset's episode table (`episodes.jsonl`, DATASET.md "Episode table"): how
 /// an episode recorded by teleop ended and whether its records are to be used.
@@ -145,13 +146,7 @@ public final class EpisodeTableWriter {
             }
         }
         lseek(fd, 0, SEEK_END)
-        if !existed {
-            let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if dfd >= 0 {
-                _ = fsync(dfd)
-                Glibc.close(dfd)
-            }
-        }
+        if !existed { try? FileDescriptor.syncDirectory(directory) }
     }
 
     deinit { if fd >= 0 { Glibc.close(fd) } }
@@ -164,14 +159,15 @@ public final class EpisodeTableWriter {
             throw .vectorSize("episode entry cannot be encoded")
         }
         let line = [UInt8](json) + [0x0A]
-        var offset = 0
-        while offset < line.count {
-            let n = line[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .system(SystemError("write", path, errno: errno, fix: "check free disk space"))
-            }
-            offset += n
+        let file = FileDescriptor(raw: fd, path: path)
+        let failure = line.withUnsafeBytes { bytes -> SystemError? in
+            do throws(SystemError) {
+                try file.writeAll(bytes)
+                return nil
+            } catch { return error }
+        }
+        if let failure {
+            throw .system(SystemError("write", path, errno: failure.errno, fix: "check free disk space"))
         }
         guard fsync(fd) == 0 else {
             throw .system(SystemError("fsync", path, errno: errno, fix: "check the disk"))

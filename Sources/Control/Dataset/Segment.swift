@@ -1,3 +1,4 @@
+import SystemSupport
 /// The segment file layout (DATASET.md, "Segment files") and the scan that finds its valid
 /// prefix. Pure functions over bytes: used by the reader, and by the writer when it reopens a
 /// dataset after a crash.

@@ -1,5 +1,5 @@
-import CRealtime
 import Synchronization
+import SystemSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -197,7 +197,7 @@ public final class ControlLoop<Task: ControlTask, Source: ActionSource>: @unchec
         }
         isRunning.store(true, ordering: .releasing)
         _ = robot.read(into: &state)
-        let now = crt_monotonic_nanos()
+        let now = monotonicNanos()
         safety.begin(state: state, now: now)
         outputs?.setMotorEnable(true)
         outputs?.setStatusLED(true)
@@ -223,7 +223,7 @@ public final class ControlLoop<Task: ControlTask, Source: ActionSource>: @unchec
         if wake.target < wake.deadline {
             // Pull what the source needs into the cache before the deadline, then wait for it.
             source.prewarm(statistics: statistics)
-            while crt_monotonic_nanos() < wake.deadline {}
+            while monotonicNanos() < wake.deadline {}
         }
         let stats = statistics
         runTicks &+= 1
@@ -242,7 +242,7 @@ public final class ControlLoop<Task: ControlTask, Source: ActionSource>: @unchec
 
         let stoppingBefore = safety.isStopping
         let readStatus = robot.read(into: &state)
-        let t1 = crt_monotonic_nanos()
+        let t1 = monotonicNanos()
         stats.read.record(t1 &- t0)
         if readStatus != .ok { stats.add(.readFailures) }
         safety.checkRead(readStatus, state: state, now: t1)
@@ -313,18 +313,18 @@ public final class ControlLoop<Task: ControlTask, Source: ActionSource>: @unchec
             stats.set(.phase, UInt64(LoopPhase.stopping.rawValue))
             finished = safety.stopCommand(state: state, now: t1, into: &command)
         }
-        let t2 = crt_monotonic_nanos()
+        let t2 = monotonicNanos()
         stats.infer.record(t2 &- t1)
 
         command.sequence = UInt32(truncatingIfNeeded: wake.tick)
         let writeStatus = robot.write(command)
         if writeStatus != .ok && !stoppingBefore { stats.add(.writeFailures) }
         if finished { outputs?.setMotorEnable(false) }
-        let t3 = crt_monotonic_nanos()
+        let t3 = monotonicNanos()
         stats.write.record(t3 &- t2)
 
         if record { recordTick(wake: wake, now: t1, version: version, modified: modified, cut: cut) }
-        let t4 = crt_monotonic_nanos()
+        let t4 = monotonicNanos()
         stats.record.record(t4 &- t3)
         stats.total.record(t4 &- t0)
         if t4 &- wake.deadline > periodNanos { stats.add(.overruns) }

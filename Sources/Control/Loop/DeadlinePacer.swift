@@ -1,4 +1,4 @@
-import CRealtime
+import SystemSupport
 
 /// How the loop spaces its ticks.
 public enum Pacing: Sendable, Equatable {
@@ -38,7 +38,7 @@ public struct DeadlinePacer: Sendable {
     public init(_ pacing: Pacing) { self.pacing = pacing }
 
     /// Sets tick 0's deadline to `now` (ns) plus one period.
-    public mutating func start(now: UInt64 = crt_monotonic_nanos()) {
+    public mutating func start(now: UInt64 = monotonicNanos()) {
         if case .deadlines(let p) = pacing { nextDeadline = now + p } else { nextDeadline = now }
         nextTick = 0
         missedTotal = 0
@@ -59,16 +59,16 @@ public struct DeadlinePacer: Sendable {
     public mutating func waitForNextTick(early: UInt64 = 0) -> Wake {
         switch pacing {
         case .asFastAsPossible:
-            let now = crt_monotonic_nanos()
+            let now = monotonicNanos()
             defer { nextTick += 1 }
             return Wake(tick: nextTick, deadline: now, woke: now, missed: 0, target: now)
         case .deadlines(let period):
-            let (deadline, missed) = Self.skipAhead(deadline: nextDeadline, period: period, now: crt_monotonic_nanos())
+            let (deadline, missed) = Self.skipAhead(deadline: nextDeadline, period: period, now: monotonicNanos())
             nextTick += missed
             missedTotal += missed
             let target = deadline - min(early, period / 2)
-            _ = crt_sleep_until(target)
-            let woke = crt_monotonic_nanos()
+            sleepUntil(monotonicNanos: target)
+            let woke = monotonicNanos()
             let wake = Wake(tick: nextTick, deadline: deadline, woke: woke, missed: missed, target: target)
             nextTick += 1
             nextDeadline = deadline + period

@@ -1,4 +1,4 @@
-import CRealtime
+import SystemSupport
 
 /// A fixed-bucket histogram of durations in nanoseconds, about 3 % resolution from 32 ns to
 /// 68 s (32 linear sub-buckets per power of two), preallocated at init.
@@ -48,30 +48,30 @@ public final class LatencyHistogram: @unchecked Sendable {
     @inline(__always)
     public func record(_ nanos: UInt64) {
         let b = cells + Self.bucket(nanos)
-        crt_atomic_store_relaxed(b, crt_atomic_load_relaxed(b) &+ 1)
+        atomicStoreRelaxed(b, atomicLoadRelaxed(b) &+ 1)
         let c = cells + Self.countCell
-        crt_atomic_store_relaxed(c, crt_atomic_load_relaxed(c) &+ 1)
+        atomicStoreRelaxed(c, atomicLoadRelaxed(c) &+ 1)
         let s = cells + Self.sumCell
-        crt_atomic_store_relaxed(s, crt_atomic_load_relaxed(s) &+ nanos)
-        if nanos > crt_atomic_load_relaxed(cells + Self.maxCell) { crt_atomic_store_relaxed(cells + Self.maxCell, nanos) }
-        if nanos < crt_atomic_load_relaxed(cells + Self.minCell) { crt_atomic_store_relaxed(cells + Self.minCell, nanos) }
+        atomicStoreRelaxed(s, atomicLoadRelaxed(s) &+ nanos)
+        if nanos > atomicLoadRelaxed(cells + Self.maxCell) { atomicStoreRelaxed(cells + Self.maxCell, nanos) }
+        if nanos < atomicLoadRelaxed(cells + Self.minCell) { atomicStoreRelaxed(cells + Self.minCell, nanos) }
     }
 
     /// Clears every bucket. Only while no thread calls `record`.
     public func reset() {
-        for i in 0..<(Self.bucketCount + 4) { crt_atomic_store_relaxed(cells + i, 0) }
-        crt_atomic_store_relaxed(cells + Self.minCell, .max)
+        for i in 0..<(Self.bucketCount + 4) { atomicStoreRelaxed(cells + i, 0) }
+        atomicStoreRelaxed(cells + Self.minCell, .max)
     }
 
     /// A copy of the counts, from any thread (allocates).
     public func snapshot() -> HistogramSnapshot {
         var buckets = [UInt64](repeating: 0, count: Self.bucketCount)
-        for i in 0..<Self.bucketCount { buckets[i] = crt_atomic_load_relaxed(cells + i) }
-        let minimum = crt_atomic_load_relaxed(cells + Self.minCell)
+        for i in 0..<Self.bucketCount { buckets[i] = atomicLoadRelaxed(cells + i) }
+        let minimum = atomicLoadRelaxed(cells + Self.minCell)
         return HistogramSnapshot(
             buckets: buckets, count: buckets.reduce(0, +),
-            sum: crt_atomic_load_relaxed(cells + Self.sumCell),
-            max: crt_atomic_load_relaxed(cells + Self.maxCell),
+            sum: atomicLoadRelaxed(cells + Self.sumCell),
+            max: atomicLoadRelaxed(cells + Self.maxCell),
             min: minimum == .max ? 0 : minimum)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SystemSupport
 
 /// What the supervising thread decides after a run of the loop ended.
 public enum LoopRestart: Sendable, Equatable {

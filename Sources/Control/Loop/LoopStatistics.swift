@@ -1,5 +1,5 @@
 import Foundation
-import CRealtime
+import SystemSupport
 
 /// The loop's timing and event counters: one histogram per stage plus wake-up latency and
 /// period error, and event counts. Preallocated.
@@ -46,20 +46,20 @@ public final class LoopStatistics: @unchecked Sendable {
     @inline(__always)
     public func add(_ c: Counter, _ n: UInt64 = 1) {
         let p = counters + c.rawValue
-        crt_atomic_store_relaxed(p, crt_atomic_load_relaxed(p) &+ n)
+        atomicStoreRelaxed(p, atomicLoadRelaxed(p) &+ n)
     }
 
     /// Sets a counter (e.g. the current policy version). Real-time safe.
     @inline(__always)
-    public func set(_ c: Counter, _ v: UInt64) { crt_atomic_store_relaxed(counters + c.rawValue, v) }
+    public func set(_ c: Counter, _ v: UInt64) { atomicStoreRelaxed(counters + c.rawValue, v) }
 
     /// A counter's current value, from any thread.
-    public func value(_ c: Counter) -> UInt64 { crt_atomic_load_relaxed(counters + c.rawValue) }
+    public func value(_ c: Counter) -> UInt64 { atomicLoadRelaxed(counters + c.rawValue) }
 
     /// Clears everything. Only while the loop is not running.
     public func reset() {
         for h in [wakeLatency, periodError, read, infer, write, record, total] { h.reset() }
-        for c in Counter.allCases { crt_atomic_store_relaxed(counters + c.rawValue, 0) }
+        for c in Counter.allCases { atomicStoreRelaxed(counters + c.rawValue, 0) }
     }
 
     /// A copy of everything, from any thread (allocates).

@@ -1,4 +1,4 @@
-import CRealtime
+import SystemSupport
 
 /// Mock hardware in the spirit of ros2_control's mock components: it mirrors commands into
 /// states, or integrates them through a simple plant, so the whole pipeline (loop, safety,
@@ -68,7 +68,7 @@ public final class MockRobot: RobotInterface {
     /// Real-time safe: does not allocate, lock or throw.
     public func read(into state: inout RobotState) -> IOStatus {
         guard lifecycle != .unconfigured else { return .disconnected }
-        state.hostTimeNanos = crt_monotonic_nanos()
+        state.hostTimeNanos = monotonicNanos()
         state.deviceTimeMicros = UInt32(truncatingIfNeeded: state.hostTimeNanos / 1000)
         state.jointCount = info.jointCount
         state.position = position

@@ -1,6 +1,6 @@
-import CRealtime
 import Glibc
 import Synchronization
+import SystemSupport
 
 /// Where the logger thread hands each record after writing it (for example the run's pairing
 /// of records into transitions for the trainer).
@@ -88,7 +88,7 @@ public final class TransitionLogger: @unchecked Sendable {
                 do { try writer.syncIfDue() } catch { fail(.system(error)) }
                 durableCount.store(UInt64(writer.recordsDurable), ordering: .releasing)
             }
-            _ = crt_sleep_until(crt_monotonic_nanos() + sleepNanos)
+            sleepUntil(monotonicNanos: monotonicNanos() + sleepNanos)
         }
     }
 

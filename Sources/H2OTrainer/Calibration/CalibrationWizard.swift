@@ -4,6 +4,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemSupport
 
 /// The person running `robotctl calibrate`: prompts out, answer lines in.
 ///

@@ -1,4 +1,5 @@
 import Control
+import SystemSupport
 
 /// A pseudo-random binary torque sequence for system identification: ±`amplitude` N·m, each
 /// level held for a random number of ticks in `minHoldTicks...maxHoldTicks` (broadband), with

@@ -1,4 +1,5 @@
 import Control
+import Tasks
 
 /// The pendulum as the on-robot learner simulates it: `PendulumTask` (at the policy's
 /// decision rate, possibly calibrated on the robot) whose simulator episodes start, with

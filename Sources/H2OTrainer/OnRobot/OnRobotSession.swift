@@ -2,6 +2,8 @@ import Control
 import FixedNN
 import Foundation
 import Synchronization
+import SystemSupport
+import Tasks
 
 /// How one on-robot session runs.
 public struct OnRobotOptions: Sendable {

@@ -1,3 +1,4 @@
+import Tasks
 /// Every knob of an on-robot session in one place (CleanRL style: one documented struct,
 /// one seed). Recorded in the run's `run.json` under `config`.
 public struct OnRobotSettings: Sendable, Equatable {

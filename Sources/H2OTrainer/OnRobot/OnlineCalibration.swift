@@ -1,3 +1,4 @@
+import Tasks
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

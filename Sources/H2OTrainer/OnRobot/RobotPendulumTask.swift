@@ -2,6 +2,7 @@ import Control
 #if canImport(Glibc)
 import Glibc
 #endif
+import Tasks
 
 /// The pendulum task as `robotctl run` drives it on a robot: `PendulumTask` with a reset phase
 /// that always ends and starts every episode from nearly the same state. The reset damps the

@@ -1,6 +1,7 @@
 import Control
 import Foundation
 import Synchronization
+import SystemSupport
 
 /// One finished (or aborted) episode on the robot.
 public struct EpisodeRecord: Sendable, Equatable {

@@ -1,6 +1,8 @@
 import Control
 import FixedNN
 import Foundation
+import SystemSupport
+import Tasks
 
 /// SAC in the onboard simulator only: the starting policy of a run when none is given
 /// ("a policy trained only in the onboard simulator"). The result is a full agent checkpoint

@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// A running `robot-emulator` (or any program following its start-up contract: the first
 /// stdout line ends with the pseudo-terminal path, e.g. "robot-emulator: pty /dev/pts/4").

@@ -1,5 +1,6 @@
 import Control
 import Synchronization
+import SystemSupport
 
 /// A robot whose motors hang off a microcontroller speaking firmware-proto v1 over a serial
 /// link (or the emulated robot over a pseudo-terminal). Conforms to Control's

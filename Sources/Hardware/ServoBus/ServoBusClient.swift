@@ -1,4 +1,5 @@
 import Control
+import SystemSupport
 
 /// A servo's answer to a set-up request.
 public struct ServoStatus: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Control
 import Synchronization
+import SystemSupport
 
 /// Counters of a servo-bus robot. Updated by the control thread.
 public struct ServoBusCounters: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Control
 import Glibc
+import SystemSupport
 
 /// The latest state of a joystick, updated in place by `JoystickReader.poll`.
 public struct JoystickState: Sendable {

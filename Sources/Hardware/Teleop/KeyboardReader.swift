@@ -1,6 +1,7 @@
-import Control
 internal import CHardwareShims
+import Control
 import Glibc
+import SystemSupport
 
 /// Puts a terminal in raw mode (no line buffering, no echo) and restores it on `restore()`,
 /// on deinit, and on SIGINT, SIGTERM, SIGHUP and SIGQUIT (signal-safe C handler). Ctrl-C

@@ -1,3 +1,4 @@
+import SystemSupport
 /// The outcome of one transport call.
 public enum TransportStatus: UInt8, Sendable {
     /// Done: at least one byte read, or every byte written.

@@ -1,5 +1,6 @@
 internal import CHardwareShims
 import Glibc
+import SystemSupport
 
 /// The non-blocking read/write/wait loop shared by the fd-based transports.
 /// Real-time safe: does not allocate, lock or throw.

@@ -1,6 +1,7 @@
 internal import CHardwareShims
 internal import CSerialPort
 import Glibc
+import SystemSupport
 
 /// A real serial port (USB CDC-ACM, FTDI, on-board UART) opened and configured through
 /// libserialport: 8N1, no flow control, the given baud rate, taken exclusively.

@@ -1,4 +1,5 @@
 import Glibc
+import SystemSupport
 
 /// A serial device, pseudo-terminal or pipe driven through its file descriptor: raw mode
 /// (termios), chosen baud rate, non-blocking reads with a deadline (ppoll).
