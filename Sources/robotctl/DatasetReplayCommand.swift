@@ -4,7 +4,7 @@ import Foundation
 import H2OTrainer
 
 /// `robotctl dataset replay DIR`: the dynamics gap between the data and the onboard simulator.
-struct DatasetReplay: ParsableCommand {
+struct DatasetReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Step the onboard simulator through a dataset's actions and report its per-step prediction error.",

@@ -1,11 +1,20 @@
 internal import CPlant
+import Tasks
 
 /// Which "real" plant (the emulated robot's C physics in firmware-proto/plant).
 public enum RealPlantKind: Sendable {
     case pendulum
     case cartpole
+    /// The planar serial chain of 1–8 joints (`joints`, `j<i>.<field>` parameters).
+    case chain
 
-    var cKind: plant_kind { self == .pendulum ? PLANT_PENDULUM : PLANT_CARTPOLE }
+    var cKind: plant_kind {
+        switch self {
+        case .pendulum: PLANT_PENDULUM
+        case .cartpole: PLANT_CARTPOLE
+        case .chain: PLANT_CHAIN
+        }
+    }
 }
 
 /// An error setting up the real plant; the message names the parameter, the problem and the fix.
@@ -59,7 +68,49 @@ public struct RealPlant: Sendable {
         }
     }
 
-    /// Number of joints (1 pendulum, 2 cart-pole).
+    /// The chain plant's parameters (plant.h names) for the mechanism of `robot`: its joints,
+    /// links, friction, encoders, actuated joints with their effort limit and gain, gravity,
+    /// and its actuation latency in plant steps at the firmware rate (`latency_ticks` control
+    /// ticks × firmware ticks per control tick at `controlRateHz`). What the robot file does
+    /// not describe stays the emulated robot's: each motor is sized for its joint (full effort
+    /// at 4 A: torque constant = effort limit / 4 per amp, 2 Ω, 24 V), with rotor inertia,
+    /// sensor noise and friction ripple at plant.c's defaults. A joint with symmetric position
+    /// limits gets end stops there. Throws when the latency exceeds the plant's line.
+    public static func chainParameters(robot: RobotSpec, controlRateHz: Int) throws(RealPlantError) -> [String: Double] {
+        let perTick = max(1, robot.sensing.firmwareRateHz / max(1, controlRateHz))
+        let latency = robot.sensing.latencyTicks * perTick
+        guard latency <= Int(PLANT_MAX_LATENCY_TICKS) else {
+            throw RealPlantError(
+                description:
+                    "\(robot.source): sensing.latency_ticks \(robot.sensing.latencyTicks) is \(latency) firmware ticks, more than the emulated plant's \(PLANT_MAX_LATENCY_TICKS); lower it"
+            )
+        }
+        var p: [String: Double] = [
+            "joints": Double(robot.joints.count), "gravity": robot.gravity, "latency_ticks": Double(latency),
+        ]
+        for (i, joint) in robot.joints.enumerated() {
+            let b = joint.body
+            let fields: [(String, Double)] = [
+                ("type", b.kind == .prismatic ? 1 : 0), ("offset", b.offset), ("length", b.length), ("com", b.com),
+                ("mass", b.mass), ("inertia", b.inertia), ("viscous", b.viscous), ("coulomb", b.coulomb),
+                ("counts_per_rev", joint.encoderCountsPerUnit), ("actuated", joint.actuator == nil ? 0 : 1),
+            ]
+            for (field, value) in fields { p["j\(i).\(field)"] = value }
+            if let a = joint.actuator {
+                p["j\(i).max_effort"] = a.effortLimit
+                p["j\(i).gain"] = a.gain
+                p["j\(i).torque_constant"] = a.effortLimit / 4
+                p["j\(i).resistance"] = 2
+                p["j\(i).supply_voltage"] = 24
+            }
+            if let limits = joint.positionLimits, limits.lowerBound == -limits.upperBound, limits.upperBound > 0 {
+                p["j\(i).stop"] = limits.upperBound
+            }
+        }
+        return p
+    }
+
+    /// Number of joints (1 pendulum, 2 cart-pole, `joints` for the chain).
     public var jointCount: Int { Int(state.joint_count) }
 
     /// Reads one parameter by its `plant.h` name; nil if unknown.
@@ -83,10 +134,24 @@ public struct RealPlant: Sendable {
         }
     }
 
-    /// Sets the command of the actuated joint 0 (N·m or N) for the next `step`.
+    /// Puts the plant in a state: the first `jointCount` positions and velocities. Clears the
+    /// latency line. Real-time safe: does not allocate, lock or throw.
+    public mutating func reset(positions: JointVector, velocities: JointVector) {
+        var p = positions
+        var v = velocities
+        withUnsafeMutablePointer(to: &p) { pp in
+            withUnsafeMutablePointer(to: &v) { vp in
+                pp.withMemoryRebound(to: Double.self, capacity: 8) { q in
+                    vp.withMemoryRebound(to: Double.self, capacity: 8) { qd in plant_reset(&state, q, qd) }
+                }
+            }
+        }
+    }
+
+    /// Sets the command of `joint` (N·m or N) for the next `step`; passive joints ignore it.
     /// Real-time safe: does not allocate, lock or throw.
-    @inline(__always) public mutating func setCommand(_ effort: Double) {
-        plant_set_command(&state, 0, effort)
+    @inline(__always) public mutating func setCommand(_ effort: Double, joint: Int = 0) {
+        plant_set_command(&state, Int32(joint), effort)
     }
 
     /// Advances `dt` seconds. Real-time safe: does not allocate, lock or throw.

@@ -82,6 +82,22 @@ public struct PlanarChain: Sendable, Hashable {
     /// Gravitational acceleration along −y, m/s².
     public let gravity: Double
     public var count: Int { joints.count }
+    /// The one-joint chain's constants (nil for two or more joints): its dynamics in closed
+    /// form, M = m·com² + I (revolute) or m (prismatic) and h = m·g·com·cos φ or m·g·sin φ,
+    /// the same equation as the general path (which agrees to rounding) at a fraction of
+    /// the cost: the pendulum through the files is the trainer's hot loop.
+    let single: SingleJoint?
+    /// Some joint has Coulomb friction (the stick–slip step runs).
+    let hasCoulomb: Bool
+
+    struct SingleJoint: Sendable, Hashable {
+        var revolute: Bool
+        var offset: Double
+        var inverseInertia: Double
+        /// m·g·com (revolute: times cos φ) or m·g·sin(offset) (prismatic).
+        var gravityTerm: Double
+        var viscous: Double
+    }
 
     /// Throws a one-line reason when the chain is not physical (no joints, more than 8,
     /// a negative or non-finite mass, inertia, length or friction, or a chain with no mass at all).
@@ -110,12 +126,34 @@ public struct PlanarChain: Sendable, Hashable {
         }
         self.joints = joints
         self.gravity = gravity
+        hasCoulomb = joints.contains { $0.coulomb > 0 }
+        if joints.count == 1, let j = joints.first {
+            let revolute = j.kind == .revolute
+            single = SingleJoint(
+                revolute: revolute, offset: j.offset,
+                inverseInertia: 1 / (revolute ? j.mass * j.com * j.com + j.inertia : j.mass),
+                gravityTerm: revolute ? j.mass * gravity * j.com : j.mass * gravity * sin(j.offset), viscous: j.viscous)
+        } else {
+            single = nil
+        }
     }
 
     /// Joint accelerations q̈ for positions `q`, speeds `qd` and joint torques/forces `tau`
     /// (already through the actuators), with viscous friction; Coulomb friction is not included.
     /// Real-time safe: does not allocate, lock or throw.
     public func accelerations(q: JointVector, qd: JointVector, tau: JointVector) -> JointVector {
+        if let s = single {
+            var out = JointVector(repeating: 0)
+            let h = s.revolute ? s.gravityTerm * cos(s.offset + q[0]) : s.gravityTerm
+            out[0] = (tau[0] - s.viscous * qd[0] - h) * s.inverseInertia
+            return out
+        }
+        return generalAccelerations(q: q, qd: qd, tau: tau)
+    }
+
+    /// `accelerations` for any chain (Kane's method, Cholesky): what the one-joint closed
+    /// form is checked against.
+    func generalAccelerations(q: JointVector, qd: JointVector, tau: JointVector) -> JointVector {
         let n = joints.count
         // Forward kinematics and velocities, with the bias (q̈ = 0) accelerations.
         var phi = JointVector(repeating: 0)  // link axis angle
@@ -231,6 +269,11 @@ public struct PlanarChain: Sendable, Hashable {
     /// The diagonal of M(q)⁻¹: each joint's effective inverse inertia, for the Coulomb step.
     /// Real-time safe: does not allocate, lock or throw.
     public func inverseInertiaDiagonal(q: JointVector) -> JointVector {
+        if let s = single {
+            var out = JointVector(repeating: 0)
+            out[0] = s.inverseInertia
+            return out
+        }
         let zero = JointVector(repeating: 0)
         var out = JointVector(repeating: 0)
         // Column k of M⁻¹ is M⁻¹eₖ: accelerations under a unit torque, minus the unforced ones.
@@ -282,7 +325,7 @@ public struct PlanarChain: Sendable, Hashable {
                 qd[i] = qd[i] + dt / 6 * (a1[i] + 2 * a2[i] + 2 * a3[i] + a4[i])
             }
         }
-        if joints.contains(where: { $0.coulomb > 0 }) {
+        if hasCoulomb {
             let inv = inverseInertiaDiagonal(q: q)
             for i in 0..<n where joints[i].coulomb > 0 {
                 let slip = joints[i].coulomb * inv[i] * dt
