@@ -53,12 +53,14 @@ struct SimBenchOptions: ParsableArguments {
                 let name: String
                 let unit: String
                 let lanes: Int
+                let control_ticks_per_step: Int
                 let median_steps_per_second: Double
                 let steps_per_second: [Double]
             }
             let rows = results.map {
                 Row(
-                    name: $0.name, unit: $0.unit, lanes: $0.lanes, median_steps_per_second: $0.median,
+                    name: $0.name, unit: $0.unit, lanes: $0.lanes, control_ticks_per_step: $0.controlTicksPerStep,
+                    median_steps_per_second: $0.median,
                     steps_per_second: $0.stepsPerSecond)
             }
             let encoder = JSONEncoder()

@@ -67,21 +67,13 @@ struct SimCollectCommand: ParsableCommand {
             }
             options.plantParameters[parts[0]] = value
         }
-        let fileTask = try TaskFileOptions(robot: robot, task: task).load()
-        let summary = try asUserError { try FileTaskDataset.record(task: fileTask, directory: out, options: options) }
+        let summary = try asUserError {
+            try FileTaskDataset.record(task: try TaskFiles.load(robot: robot, task: task), directory: out, options: options)
+        }
         let mean = summary.returns.reduce(0, +) / Double(max(1, summary.returns.count))
         Console.shared.log(
             .info,
             "sim collect: \(summary.records) records in \(out), mean episode return \(String(format: "%.1f", mean))"
         )
-    }
-}
-
-extension TaskFileOptions {
-    /// The two files with no simulator overrides.
-    init(robot: String, task: String) {
-        self.init()
-        self.robot = robot
-        self.task = task
     }
 }

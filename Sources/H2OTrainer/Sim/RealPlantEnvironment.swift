@@ -7,8 +7,9 @@ public protocol PlantBackedTask: ControlTask {
     /// The plant that stands for this task's robot.
     var plantKind: RealPlantKind { get }
     /// plant.h parameters that make the reference plant this task's robot, before the
-    /// caller's overrides (empty: the reference robot of `plantKind`).
-    var plantParameters: [String: Double] { get }
+    /// caller's overrides (empty: the reference robot of `plantKind`). Throws one line when
+    /// the robot cannot be expressed.
+    func plantParameters() throws -> [String: Double]
     /// Start positions after the real reset procedure (e.g. hanging still), per joint.
     var realStartPositions: JointVector { get }
     /// Half-width of the uniform jitter of start positions and velocities (the reset
@@ -22,7 +23,7 @@ public protocol PlantBackedTask: ControlTask {
 }
 
 extension PlantBackedTask {
-    public var plantParameters: [String: Double] { [:] }
+    public func plantParameters() throws -> [String: Double] { [:] }
     public var controlTicksPerStep: Int { 1 }
     public var firmware: (rateHz: Int, velocityShift: Int, velocityWindow: Int) { (1000, 2, 4) }
 }
@@ -56,8 +57,8 @@ extension CartPoleTask: PlantBackedTask {
 /// down (a revolute link pointing along −y; a prismatic joint at 0).
 extension FileTask: PlantBackedTask {
     public var plantKind: RealPlantKind { .chain }
-    public var plantParameters: [String: Double] {
-        (try? RealPlant.chainParameters(robot: parameters.robot, controlRateHz: loopTask.spec.controlRateHz)) ?? [:]
+    public func plantParameters() throws -> [String: Double] {
+        try RealPlant.chainParameters(robot: parameters.robot, controlRateHz: loopTask.spec.controlRateHz)
     }
     public var realStartPositions: JointVector {
         var q = JointVector(repeating: 0)
@@ -128,7 +129,7 @@ public struct RealPlantEnvironment<Task: PlantBackedTask>: TaskEnvironment {
         let firmware = task.firmware
         let rate = internalRateHz ?? firmware.rateHz
         self.plant = try RealPlant(
-            kind: task.plantKind, parameters: task.plantParameters.merging(parameters) { $1 }, seed: seed)
+            kind: task.plantKind, parameters: try task.plantParameters().merging(parameters) { $1 }, seed: seed)
         controlTicks = max(1, task.controlTicksPerStep)
         let tickSeconds = task.controlPeriod / Double(controlTicks)
         let ticks = (tickSeconds * Double(rate)).rounded()

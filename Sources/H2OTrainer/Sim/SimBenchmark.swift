@@ -33,6 +33,7 @@ public enum SimBenchmark {
         var results: [Result] = []
         let paths: [(String, () throws -> Result)] = [
             ("pendulum/scalar", { try scalarPendulum(seconds: seconds, repeats: repeats) }),
+            ("pendulum/scalar-200hz", { try scalarPendulum(seconds: seconds, repeats: repeats, parameters: .rate200Hz) }),
             ("pendulum/batch", { try batchPendulum(seconds: seconds, repeats: repeats, lanes: lanes, observations: false) }),
             ("pendulum/batch+observations", { try batchPendulum(seconds: seconds, repeats: repeats, lanes: lanes, observations: true) }),
             ("cartpole/scalar", { try scalarCartPole(seconds: seconds, repeats: repeats) }),
@@ -167,8 +168,8 @@ public enum SimBenchmark {
         return Double(calls * stepsPerCall) / s
     }
 
-    static func scalarPendulum(seconds: Double, repeats: Int) throws -> Result {
-        var env = SimEnvironment(task: PendulumTask(parameters: .gymnasium), seed: 1)
+    static func scalarPendulum(seconds: Double, repeats: Int, parameters: PendulumParameters = .gymnasium) throws -> Result {
+        var env = SimEnvironment(task: PendulumTask(parameters: parameters), seed: 1)
         let obs = UnsafeMutablePointer<Float>.allocate(capacity: 3)
         defer { obs.deallocate() }
         let actions = UnsafeMutablePointer<Float>.allocate(capacity: 1024)
@@ -189,9 +190,12 @@ public enum SimBenchmark {
                 })
         }
         precondition(sink.isFinite)
+        let gymnasium = parameters == .gymnasium
         return Result(
-            name: "pendulum/scalar",
-            unit: "SimEnvironment<PendulumTask>.step: one pendulum, float64, observation written",
+            name: gymnasium ? "pendulum/scalar" : "pendulum/scalar-200hz",
+            unit: gymnasium
+                ? "SimEnvironment<PendulumTask>.step: one pendulum, float64, observation written"
+                : "SimEnvironment<PendulumTask(.rate200Hz)>.step, the trainer's pendulum before the files: one 200 Hz tick",
             lanes: 1, stepsPerSecond: runs)
     }
 
