@@ -41,6 +41,53 @@ struct ChainBatchTests {
         }
     }
 
+    @Test("one-joint chains: 500 RK4 and Euler steps of the scalar path equal the general path's integration to 1e-12")
+    func singleJointStepMatchesGeneral() throws {
+        for kind in [ChainJoint.Kind.revolute, .prismatic] {
+            let chain = try PlanarChain(
+                joints: [ChainJoint(kind: kind, offset: 0.7, length: 1, com: 0.4, mass: 1.3, inertia: 0.1, viscous: 0.05, coulomb: 0.02)],
+                gravity: 9.8)
+            for integrator in ChainIntegrator.allCases {
+                var q = JointVector(repeating: 0), qd = JointVector(repeating: 0)
+                q[0] = 0.3
+                qd[0] = 1.5
+                var x = q[0], v = qd[0]
+                let dt = 0.001
+                func a(_ x: Double, _ v: Double, _ u: Double) -> Double {
+                    var qq = JointVector(repeating: 0), vv = JointVector(repeating: 0), tt = JointVector(repeating: 0)
+                    qq[0] = x
+                    vv[0] = v
+                    tt[0] = u
+                    return chain.generalAccelerations(q: qq, qd: vv, tau: tt)[0]
+                }
+                for k in 0..<500 {
+                    let u = sin(Double(k) * 0.05)
+                    var tau = JointVector(repeating: 0)
+                    tau[0] = u
+                    chain.step(q: &q, qd: &qd, tau: tau, dt: dt, integrator: integrator)
+                    switch integrator {
+                    case .semiImplicitEuler:
+                        v += a(x, v, u) * dt
+                        x += v * dt
+                    case .rk4:
+                        let a1 = a(x, v, u)
+                        let a2 = a(x + dt / 2 * v, v + dt / 2 * a1, u)
+                        let v2 = v + dt / 2 * a1
+                        let a3 = a(x + dt / 2 * v2, v + dt / 2 * a2, u)
+                        let v3 = v + dt / 2 * a2
+                        let a4 = a(x + dt * v3, v + dt * a3, u)
+                        let v4 = v + dt * a3
+                        x += dt / 6 * (v + 2 * v2 + 2 * v3 + v4)
+                        v += dt / 6 * (a1 + 2 * a2 + 2 * a3 + a4)
+                    }
+                    let slip = 0.02 * chain.inverseInertiaDiagonal(q: q)[0] * dt
+                    v = abs(v) <= slip ? 0 : v - (v > 0 ? slip : -slip)
+                }
+                #expect(abs(q[0] - x) < 1e-12 && abs(qd[0] - v) < 1e-12, "\(kind) \(integrator): \(q[0]) vs \(x), \(qd[0]) vs \(v)")
+            }
+        }
+    }
+
     @Test("the pendulum robot file's chain is Pendulum-v1's equation: θ̈ = 3g/(2l)·sin θ + 3u/(ml²)")
     func pendulumFileIsGymnasiumPhysics() throws {
         let sim = try simulator("robots/pendulum.json", "tasks/pendulum-swingup.json")

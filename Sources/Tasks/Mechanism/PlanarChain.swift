@@ -97,6 +97,14 @@ public struct PlanarChain: Sendable, Hashable {
         /// m·g·com (revolute: times cos φ) or m·g·sin(offset) (prismatic).
         var gravityTerm: Double
         var viscous: Double
+        var coulomb: Double
+
+        /// q̈ of the one joint.
+        @inline(__always)
+        func acceleration(q: Double, qd: Double, tau: Double) -> Double {
+            let h = revolute ? gravityTerm * cos(offset + q) : gravityTerm
+            return (tau - viscous * qd - h) * inverseInertia
+        }
     }
 
     /// Throws a one-line reason when the chain is not physical (no joints, more than 8,
@@ -132,7 +140,8 @@ public struct PlanarChain: Sendable, Hashable {
             single = SingleJoint(
                 revolute: revolute, offset: j.offset,
                 inverseInertia: 1 / (revolute ? j.mass * j.com * j.com + j.inertia : j.mass),
-                gravityTerm: revolute ? j.mass * gravity * j.com : j.mass * gravity * sin(j.offset), viscous: j.viscous)
+                gravityTerm: revolute ? j.mass * gravity * j.com : j.mass * gravity * sin(j.offset), viscous: j.viscous,
+                coulomb: j.coulomb)
         } else {
             single = nil
         }
@@ -144,8 +153,7 @@ public struct PlanarChain: Sendable, Hashable {
     public func accelerations(q: JointVector, qd: JointVector, tau: JointVector) -> JointVector {
         if let s = single {
             var out = JointVector(repeating: 0)
-            let h = s.revolute ? s.gravityTerm * cos(s.offset + q[0]) : s.gravityTerm
-            out[0] = (tau[0] - s.viscous * qd[0] - h) * s.inverseInertia
+            out[0] = s.acceleration(q: q[0], qd: qd[0], tau: tau[0])
             return out
         }
         return generalAccelerations(q: q, qd: qd, tau: tau)
@@ -292,6 +300,35 @@ public struct PlanarChain: Sendable, Hashable {
     /// simulator does; neutral when every `coulomb` is 0).
     /// Real-time safe: does not allocate, lock or throw.
     public func step(q: inout JointVector, qd: inout JointVector, tau: JointVector, dt: Double, integrator: ChainIntegrator) {
+        if let s = single {
+            // The same arithmetic as below on scalars (bit for bit the general loop's result
+            // with the closed-form accelerations), without the joint vectors.
+            var x = q[0], v = qd[0]
+            let u = tau[0]
+            switch integrator {
+            case .semiImplicitEuler:
+                let a = s.acceleration(q: x, qd: v, tau: u)
+                v = v + a * dt
+                x = x + v * dt
+            case .rk4:
+                let a1 = s.acceleration(q: x, qd: v, tau: u)
+                let q2 = x + dt / 2 * v, v2 = v + dt / 2 * a1
+                let a2 = s.acceleration(q: q2, qd: v2, tau: u)
+                let q3 = x + dt / 2 * v2, v3 = v + dt / 2 * a2
+                let a3 = s.acceleration(q: q3, qd: v3, tau: u)
+                let q4 = x + dt * v3, v4 = v + dt * a3
+                let a4 = s.acceleration(q: q4, qd: v4, tau: u)
+                x = x + dt / 6 * (v + 2 * v2 + 2 * v3 + v4)
+                v = v + dt / 6 * (a1 + 2 * a2 + 2 * a3 + a4)
+            }
+            if s.coulomb > 0 {
+                let slip = s.coulomb * s.inverseInertia * dt
+                v = abs(v) <= slip ? 0 : v - (v > 0 ? slip : -slip)
+            }
+            q[0] = x
+            qd[0] = v
+            return
+        }
         let n = joints.count
         switch integrator {
         case .semiImplicitEuler:
