@@ -47,11 +47,9 @@ struct SimFileTaskPlantTests {
                 #expect(abs(wrapAngle(env.plant.truePosition(j) - start[j])) <= 0.05 + 1e-9, "\(pair.name) joint \(j)")
             }
             var action = [Float](repeating: 1, count: task.actionSize)
-            var steps = 0, moved = 0.0
+            var steps = 0
             while steps < task.episodeTicks {
-                let before = env.plant.truePosition(task.simulator.task.spec.actions[0].joint)
                 let o = env.step(action: &action, observation: &obs)
-                moved += abs(env.plant.truePosition(task.simulator.task.spec.actions[0].joint) - before)
                 steps += 1
                 #expect(o.reward.isFinite && obs.allSatisfy { $0.isFinite })
                 if o.terminated || o.truncated {
@@ -59,7 +57,17 @@ struct SimFileTaskPlantTests {
                     break
                 }
             }
-            #expect(moved > 1e-3, "\(pair.name): the driven joint did not move under full effort")
+            // Full effort against none, one decision from the same start: the driven joint moves.
+            let driven = task.simulator.task.spec.actions[0].joint
+            var after: [Double] = []
+            for u in [Float(1), 0] {
+                var e = try RealPlantEnvironment(task: task, parameters: ["position_noise": 0], seed: 9)
+                e.reset(observation: &obs)
+                action = [Float](repeating: u, count: task.actionSize)
+                _ = e.step(action: &action, observation: &obs)
+                after.append(e.plant.truePosition(driven))
+            }
+            #expect(abs(after[0] - after[1]) > 1e-4, "\(pair.name): full effort moved the driven joint by \(after[0] - after[1])")
         }
         let pendulum = try fileTask("robots/pendulum.json", "tasks/pendulum-swingup.json")
         #expect(abs(abs(pendulum.realStartPositions[0]) - Double.pi) < 1e-9)  // hanging: q = ±π (the file rounds π/2 to 1e-10)

@@ -68,44 +68,18 @@ public struct RealPlant: Sendable {
         }
     }
 
-    /// The chain plant's parameters (plant.h names) for the mechanism of `robot`: its joints,
-    /// links, friction, encoders, actuated joints with their effort limit and gain, gravity,
-    /// and its actuation latency in plant steps at the firmware rate (`latency_ticks` control
-    /// ticks × firmware ticks per control tick at `controlRateHz`). What the robot file does
-    /// not describe stays the emulated robot's: each motor is sized for its joint (full effort
-    /// at 4 A: torque constant = effort limit / 4 per amp, 2 Ω, 24 V), with rotor inertia,
-    /// sensor noise and friction ripple at plant.c's defaults. A joint with symmetric position
-    /// limits gets end stops there. Throws when the latency exceeds the plant's line.
+    /// The chain plant's parameters (plant.h names) for the mechanism of `robot`: the
+    /// emulated robot's (`RobotSpec.plantParameters`, what `robot-emulator --task chain` runs),
+    /// checked against the plant's latency line. Throws one line when the robot's latency,
+    /// in firmware ticks, exceeds it.
     public static func chainParameters(robot: RobotSpec, controlRateHz: Int) throws(RealPlantError) -> [String: Double] {
-        let perTick = max(1, robot.sensing.firmwareRateHz / max(1, controlRateHz))
-        let latency = robot.sensing.latencyTicks * perTick
-        guard latency <= Int(PLANT_MAX_LATENCY_TICKS) else {
+        var p: [String: Double] = [:]
+        for (name, value) in robot.plantParameters(controlRateHz: controlRateHz) { p[name] = value }
+        guard let latency = p["latency_ticks"], latency <= Double(PLANT_MAX_LATENCY_TICKS) else {
             throw RealPlantError(
                 description:
-                    "\(robot.source): sensing.latency_ticks \(robot.sensing.latencyTicks) is \(latency) firmware ticks, more than the emulated plant's \(PLANT_MAX_LATENCY_TICKS); lower it"
+                    "\(robot.source): sensing.latency_ticks \(robot.sensing.latencyTicks) is \(p["latency_ticks"] ?? 0) firmware ticks, more than the emulated plant's \(PLANT_MAX_LATENCY_TICKS); lower it"
             )
-        }
-        var p: [String: Double] = [
-            "joints": Double(robot.joints.count), "gravity": robot.gravity, "latency_ticks": Double(latency),
-        ]
-        for (i, joint) in robot.joints.enumerated() {
-            let b = joint.body
-            let fields: [(String, Double)] = [
-                ("type", b.kind == .prismatic ? 1 : 0), ("offset", b.offset), ("length", b.length), ("com", b.com),
-                ("mass", b.mass), ("inertia", b.inertia), ("viscous", b.viscous), ("coulomb", b.coulomb),
-                ("counts_per_rev", joint.encoderCountsPerUnit), ("actuated", joint.actuator == nil ? 0 : 1),
-            ]
-            for (field, value) in fields { p["j\(i).\(field)"] = value }
-            if let a = joint.actuator {
-                p["j\(i).max_effort"] = a.effortLimit
-                p["j\(i).gain"] = a.gain
-                p["j\(i).torque_constant"] = a.effortLimit / 4
-                p["j\(i).resistance"] = 2
-                p["j\(i).supply_voltage"] = 24
-            }
-            if let limits = joint.positionLimits, limits.lowerBound == -limits.upperBound, limits.upperBound > 0 {
-                p["j\(i).stop"] = limits.upperBound
-            }
         }
         return p
     }
