@@ -13,6 +13,9 @@ public enum SimBenchmark {
         public var lanes: Int
         /// Steps per second of each repeat.
         public var stepsPerSecond: [Double]
+        /// Control ticks (5 ms at 200 Hz) one step simulates: the file tasks' decisions hold
+        /// several; 1 for the hand-written simulators at 200 Hz.
+        public var controlTicksPerStep = 1
         /// Median of `stepsPerSecond`.
         public var median: Double {
             let s = stepsPerSecond.sorted()
@@ -20,16 +23,35 @@ public enum SimBenchmark {
         }
     }
 
-    /// Runs every path `repeats` times for about `seconds` each; `lanes` for the batch path.
-    public static func run(seconds: Double = 0.3, repeats: Int = 5, lanes: Int = 4096) throws -> [Result] {
-        [
-            try scalarPendulum(seconds: seconds, repeats: repeats),
-            try batchPendulum(seconds: seconds, repeats: repeats, lanes: lanes, observations: false),
-            try batchPendulum(seconds: seconds, repeats: repeats, lanes: lanes, observations: true),
-            try scalarCartPole(seconds: seconds, repeats: repeats),
-            try realPlant(seconds: seconds, repeats: repeats),
-            try acrobotChain(seconds: seconds, repeats: repeats),
-        ] + fileTasks(seconds: seconds, repeats: repeats)
+    /// Runs every path whose name `include` accepts, `repeats` times for about `seconds`
+    /// each; `lanes` environments for the batch paths; the generic simulator on each of
+    /// `fileTasks` (name, robot file, task file).
+    public static func run(
+        seconds: Double = 0.3, repeats: Int = 5, lanes: Int = 4096,
+        fileTasks: [(name: String, robot: String, task: String)] = TaskFiles.shipped,
+        include: (String) -> Bool = { _ in true }
+    ) throws -> [Result] {
+        var results: [Result] = []
+        let paths: [(String, () throws -> Result)] = [
+            ("pendulum/scalar", { try scalarPendulum(seconds: seconds, repeats: repeats) }),
+            ("pendulum/scalar-200hz", { try scalarPendulum(seconds: seconds, repeats: repeats, parameters: .rate200Hz) }),
+            ("pendulum/batch", { try batchPendulum(seconds: seconds, repeats: repeats, lanes: lanes, observations: false) }),
+            ("pendulum/batch+observations", { try batchPendulum(seconds: seconds, repeats: repeats, lanes: lanes, observations: true) }),
+            ("cartpole/scalar", { try scalarCartPole(seconds: seconds, repeats: repeats) }),
+            ("pendulum/real-plant", { try realPlant(seconds: seconds, repeats: repeats) }),
+            ("acrobot/chain-rk4", { try acrobotChain(seconds: seconds, repeats: repeats) }),
+        ]
+        for (name, body) in paths where include(name) { results.append(try body()) }
+        for pair in fileTasks {
+            let task = try FileTask.load(robotFile: pair.robot, taskFile: pair.task)
+            if include("\(pair.name)/file") {
+                results.append(fileTask(task, name: pair.name, robotFile: pair.robot, seconds: seconds, repeats: repeats))
+            }
+            if include("\(pair.name)/file-batch") {
+                results.append(try fileTaskBatch(task, name: pair.name, lanes: min(lanes, 256), seconds: seconds, repeats: repeats))
+            }
+        }
+        return results
     }
 
     /// Gymnasium's Acrobot-v1 mechanism as a `PlanarChain`: one RK4 step of dt 0.2 per step,
@@ -66,46 +88,69 @@ public enum SimBenchmark {
             lanes: 1, stepsPerSecond: runs)
     }
 
-    /// The generic onboard simulator on the shipped file tasks, when run from the repository
-    /// (robots/ and tasks/ in the working directory): one control tick (200 Hz) with its
-    /// firmware-rate sub-steps, actuators and sensor pipeline per step.
-    static func fileTasks(seconds: Double, repeats: Int) -> [Result] {
-        let pairs = [
-            ("pendulum", "robots/pendulum.json", "tasks/pendulum-swingup.json"),
-            ("cartpole", "robots/cartpole.json", "tasks/cartpole-balance.json"),
-            ("acrobot", "robots/acrobot.json", "tasks/acrobot-swingup.json"),
-        ]
-        var results: [Result] = []
-        for (name, robotFile, taskFile) in pairs {
-            guard let task = try? FileTask.load(robotFile: robotFile, taskFile: taskFile) else { continue }
-            var env = SimEnvironment(task: task, seed: 1)
-            let obs = UnsafeMutablePointer<Float>.allocate(capacity: task.observationSize)
-            defer { obs.deallocate() }
-            var action: Float = 0
-            env.reset(observation: obs)
-            let ticks = task.simulator.task.spec.controlTicksPerDecision
-            var sink = 0.0
-            var runs: [Double] = []
-            for _ in 0..<repeats {
-                runs.append(
-                    measure(seconds: seconds, stepsPerCall: 64 * ticks) {
-                        for i in 0..<64 {
-                            action = i % 16 < 8 ? 0.7 : -0.7
-                            let o = env.step(action: &action, observation: obs)
-                            sink += o.reward
-                            if o.truncated || o.terminated { env.reset(observation: obs) }
-                        }
-                    })
-            }
-            precondition(sink.isFinite)
-            let sub = task.simulator.robot.sensing.firmwareRateHz / task.simulator.task.spec.controlRateHz
-            results.append(
-                Result(
-                    name: "\(name)/file-chain",
-                    unit: "FileTask (\(robotFile)): one 200 Hz control tick = \(sub) RK4 sub-steps + actuators + encoder + velocity filter + reward",
-                    lanes: 1, stepsPerSecond: runs))
+    /// The generic onboard simulator on a file task: one policy decision per step (what the
+    /// trainer and Gymnasium's `env.step` count), i.e. `controlTicksPerDecision` control ticks,
+    /// each with its firmware-rate RK4 sub-steps, actuators, encoder, velocity filter and reward.
+    static func fileTask(_ task: FileTask, name: String, robotFile: String, seconds: Double, repeats: Int) -> Result {
+        var env = SimEnvironment(task: task, seed: 1)
+        let obs = UnsafeMutablePointer<Float>.allocate(capacity: task.observationSize)
+        defer { obs.deallocate() }
+        let actions = UnsafeMutablePointer<Float>.allocate(capacity: 64 * task.actionSize)
+        defer { actions.deallocate() }
+        for i in 0..<(64 * task.actionSize) { actions[i] = i % 16 < 8 ? 0.7 : -0.7 }
+        env.reset(observation: obs)
+        var sink = 0.0
+        var runs: [Double] = []
+        for _ in 0..<repeats {
+            runs.append(
+                measure(seconds: seconds, stepsPerCall: 64) {
+                    for i in 0..<64 {
+                        let o = env.step(action: actions + i * task.actionSize, observation: obs)
+                        sink += o.reward
+                        if o.truncated || o.terminated { env.reset(observation: obs) }
+                    }
+                })
         }
-        return results
+        precondition(sink.isFinite)
+        let spec = task.simulator.task.spec
+        let sub = task.simulator.robot.sensing.firmwareRateHz / spec.controlRateHz
+        return Result(
+            name: "\(name)/file",
+            unit: "FileTask (\(robotFile)) SimEnvironment.step: one \(spec.decisionRateHz) Hz decision = \(spec.controlTicksPerDecision) control ticks × (\(sub) RK4 sub-steps + actuators + encoder + velocity filter + reward), observation written",
+            lanes: 1, stepsPerSecond: runs, controlTicksPerStep: spec.controlTicksPerDecision)
+    }
+
+    /// `ChainBatch` on a file task: `lanes` environments stepped one decision per call,
+    /// observations written, per environment.
+    static func fileTaskBatch(_ task: FileTask, name: String, lanes: Int, seconds: Double, repeats: Int) throws -> Result {
+        let batch = try ChainBatch(simulator: task.simulator, count: lanes)
+        var random = SimRandom(seed: 8)
+        batch.reset(random: &random)
+        let a = task.actionSize, o = task.observationSize
+        let actions = UnsafeMutablePointer<Float>.allocate(capacity: lanes * a)
+        defer { actions.deallocate() }
+        for i in 0..<(lanes * a) { actions[i] = Float(random.uniform(-1, 1)) }
+        let rewards = UnsafeMutablePointer<Double>.allocate(capacity: lanes)
+        defer { rewards.deallocate() }
+        let terminals = UnsafeMutablePointer<Bool>.allocate(capacity: lanes)
+        defer { terminals.deallocate() }
+        let obs = UnsafeMutablePointer<Float>.allocate(capacity: lanes * o)
+        defer { obs.deallocate() }
+        var runs: [Double] = []
+        for _ in 0..<repeats {
+            runs.append(
+                measure(seconds: seconds, stepsPerCall: lanes) {
+                    batch.step(actions: actions, rewards: rewards, terminals: terminals)
+                    batch.writeObservations(into: obs)
+                    for i in 0..<lanes where terminals[i] { batch.reset(lane: i, random: &random) }
+                })
+        }
+        precondition(rewards[0].isFinite)
+        let spec = task.simulator.task.spec
+        return Result(
+            name: "\(name)/file-batch",
+            unit: "ChainBatch.step + writeObservations over \(lanes) environments: one \(spec.decisionRateHz) Hz decision each, per environment",
+            lanes: lanes, stepsPerSecond: runs, controlTicksPerStep: spec.controlTicksPerDecision)
     }
 
     /// Times `body` (which performs `stepsPerCall` steps) until `seconds` have passed.
@@ -124,8 +169,8 @@ public enum SimBenchmark {
         return Double(calls * stepsPerCall) / s
     }
 
-    static func scalarPendulum(seconds: Double, repeats: Int) throws -> Result {
-        var env = SimEnvironment(task: PendulumTask(parameters: .gymnasium), seed: 1)
+    static func scalarPendulum(seconds: Double, repeats: Int, parameters: PendulumParameters = .gymnasium) throws -> Result {
+        var env = SimEnvironment(task: PendulumTask(parameters: parameters), seed: 1)
         let obs = UnsafeMutablePointer<Float>.allocate(capacity: 3)
         defer { obs.deallocate() }
         let actions = UnsafeMutablePointer<Float>.allocate(capacity: 1024)
@@ -146,9 +191,12 @@ public enum SimBenchmark {
                 })
         }
         precondition(sink.isFinite)
+        let gymnasium = parameters == .gymnasium
         return Result(
-            name: "pendulum/scalar",
-            unit: "SimEnvironment<PendulumTask>.step: one pendulum, float64, observation written",
+            name: gymnasium ? "pendulum/scalar" : "pendulum/scalar-200hz",
+            unit: gymnasium
+                ? "SimEnvironment<PendulumTask>.step: one pendulum, float64, observation written"
+                : "SimEnvironment<PendulumTask(.rate200Hz)>.step, the trainer's pendulum before the files: one 200 Hz tick",
             lanes: 1, stepsPerSecond: runs)
     }
 

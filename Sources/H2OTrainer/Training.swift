@@ -40,7 +40,13 @@ public enum Training {
     /// update for bad inputs; throws `nonFiniteLoss` (after keeping the last good checkpoint)
     /// if a loss goes NaN.
     public static func pendulum(_ o: Options) throws -> Summary {
-        let task = PendulumTask()
+        try train(task: PendulumTask(), o)
+    }
+
+    /// Trains on `task` (e.g. a `FileTask` from a robot and a task file): its onboard
+    /// simulator for sim data, its robot on the emulated plant for evaluation and for random
+    /// real data. Same checks and outputs as `pendulum`.
+    public static func train<Task: SimulatedTask & PlantBackedTask>(task: Task, _ o: Options) throws -> Summary {
         var h = o.hyperparameters
         h.gamma = task.discount
         try h.validate()

@@ -5,7 +5,7 @@ import H2OTrainer
 import Tasks
 
 /// `robotctl bench gap`: the dynamics-gap benchmark.
-struct BenchGap: ParsableCommand {
+struct BenchGapCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gap",
         abstract: "Train H2O+, H2O, SAC (sim only) and IQL (real only) across a dynamics gap and compare them on the real plant.",

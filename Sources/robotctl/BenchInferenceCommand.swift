@@ -4,7 +4,7 @@ import FixedNN
 import Foundation
 
 /// `robotctl bench inference`: FixedNN single-sample latency and batched training throughput.
-struct BenchInference: ParsableCommand {
+struct BenchInferenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inference",
         abstract: "Measure single-sample inference latency and batched forward/backward time.",

@@ -5,7 +5,7 @@ import Foundation
 import SystemSupport
 
 /// `robotctl bench loop`: the control loop's timing, for comparison with cyclictest.
-struct BenchLoop: ParsableCommand {
+struct BenchLoopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loop",
         abstract: "Run the real control loop at a fixed period and report wake-up latency and tick compute time.",

@@ -4,7 +4,7 @@ import Foundation
 import H2OTrainer
 
 /// `robotctl bench train`: time training steps at the `robot` and `mujoco` presets.
-struct BenchTrain: ParsableCommand {
+struct BenchTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Time one training step at the robot and mujoco presets (S = 3, A = 1).",

@@ -7,7 +7,7 @@ import Tasks
 
 /// `robotctl calibrate`: encoder direction, zero and range, then optionally system
 /// identification of the onboard simulator; writes the calibration file.
-struct Calibrate: ParsableCommand {
+struct CalibrateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "calibrate",
         abstract: "Calibrate the encoder (direction, zero, range) and fit the onboard simulator to the robot.",

@@ -10,11 +10,11 @@ struct DatasetCommand: ParsableCommand {
         commandName: "dataset",
         abstract: "Inspect and export recorded datasets (format: Sources/Control/DATASET.md).",
         discussion: "Example: robotctl dataset info runs/teleop-1",
-        subcommands: [DatasetInfo.self, DatasetExport.self, DatasetImport.self, DatasetReplay.self, DatasetPlot.self])
+        subcommands: [DatasetInfoCommand.self, DatasetExportCommand.self, DatasetImportCommand.self, DatasetReplayCommand.self, DatasetPlotCommand.self])
 }
 
 /// `robotctl dataset info DIR`.
-struct DatasetInfo: ParsableCommand {
+struct DatasetInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Print a dataset's episodes, transitions, duration, losses and schema.",
@@ -57,7 +57,7 @@ struct DatasetInfo: ParsableCommand {
 }
 
 /// `robotctl dataset export DIR --output FILE.npz`.
-struct DatasetExport: ParsableCommand {
+struct DatasetExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a dataset's transitions to a numpy .npz with D4RL key names.",

@@ -5,7 +5,7 @@ import Foundation
 import H2OTrainer
 
 /// `robotctl dataset import FILE.npz --like DIR --output NEWDIR`.
-struct DatasetImport: ParsableCommand {
+struct DatasetImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Make a dataset from a D4RL-style .npz (observations, actions, rewards, next_observations, terminals, timeouts).",

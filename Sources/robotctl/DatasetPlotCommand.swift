@@ -5,7 +5,7 @@ import H2OTrainer
 import Reporting
 
 /// `robotctl dataset plot DIR`: observations, actions and rewards over time.
-struct DatasetPlot: ParsableCommand {
+struct DatasetPlotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plot",
         abstract: "Plot a dataset's observations, actions and rewards over time, with episode boundaries.",

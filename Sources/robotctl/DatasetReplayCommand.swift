@@ -5,7 +5,7 @@ import H2OTrainer
 import Tasks
 
 /// `robotctl dataset replay DIR`: the dynamics gap between the data and the onboard simulator.
-struct DatasetReplay: ParsableCommand {
+struct DatasetReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Step the onboard simulator through a dataset's actions and report its per-step prediction error.",

@@ -14,7 +14,7 @@ struct MotorsCommand: ParsableCommand {
 
             Example: robotctl motors scan --bus feetech --port /dev/ttyACM0
             """,
-        subcommands: [MotorsScan.self, MotorsSetup.self]
+        subcommands: [MotorsScanCommand.self, MotorsSetupCommand.self]
     )
 }
 
@@ -42,7 +42,7 @@ private func parseIDs(_ text: String) throws -> [UInt8] {
     return ids
 }
 
-struct MotorsScan: ParsableCommand {
+struct MotorsScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scan",
         abstract: "List the servos that answer a ping, with their id, baud rate and model.",
@@ -114,7 +114,7 @@ struct MotorsScan: ParsableCommand {
     }
 }
 
-struct MotorsSetup: ParsableCommand {
+struct MotorsSetupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "setup",
         abstract: "Give one servo a new id and baud rate.",

@@ -8,11 +8,11 @@ struct PolicyCommand: ParsableCommand {
         commandName: "policy",
         abstract: "Inspect policy files and export them for numpy or PyTorch.",
         discussion: "Example: robotctl policy info runs/latest/policy.safetensors",
-        subcommands: [PolicyInfo.self, PolicyExport.self])
+        subcommands: [PolicyInfoCommand.self, PolicyExportCommand.self])
 }
 
 /// `robotctl policy info FILE`.
-struct PolicyInfo: ParsableCommand {
+struct PolicyInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Print a policy's layer sizes, activations, head, normalisation, action scale and provenance.",
@@ -59,7 +59,7 @@ struct PolicyInfo: ParsableCommand {
 }
 
 /// `robotctl policy export FILE --output OUT.npz|OUT.safetensors`.
-struct PolicyExport: ParsableCommand {
+struct PolicyExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write a policy's weights as a numpy .npz of plain arrays or as PyTorch-named safetensors.",

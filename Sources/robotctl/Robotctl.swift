@@ -17,34 +17,35 @@ struct Robotctl: ParsableCommand {
             """,
         subcommands: [
             RunCommand.self,
-            Teleop.self,
-            Calibrate.self,
-            Train.self,
+            TeleopCommand.self,
+            CalibrateCommand.self,
+            TrainCommand.self,
             EvalCommand.self,
             DatasetCommand.self,
             PolicyCommand.self,
             ReportCommand.self,
-            Sim.self,
+            SimCommand.self,
             PortsCommand.self,
             MotorsCommand.self,
             GPIOCommand.self,
-            Bench.self,
+            BenchCommand.self,
         ]
     )
 }
 
 /// `robotctl bench`: the benchmarks `make bench` runs.
-struct Bench: ParsableCommand {
+struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Measure inference, loop timing, training steps and the dynamics gap.",
         discussion: "Example: robotctl bench inference --json",
         subcommands: [
-            BenchInference.self,
-            BenchLoop.self,
-            BenchTrain.self,
-            BenchSim.self,
+            BenchInferenceCommand.self,
+            BenchLoopCommand.self,
+            BenchTrainCommand.self,
+            BenchSimCommand.self,
             BenchLinkCommand.self,
-            BenchGap.self,
+            BenchGapCommand.self,
         ]
     )
 }

@@ -9,7 +9,7 @@ import Tasks
 extension TeleopResetMode: ExpressibleByArgument {}
 
 /// `robotctl teleop`: drive the robot by hand and record every tick as real data.
-struct Teleop: ParsableCommand {
+struct TeleopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teleop",
         abstract: "Drive the robot with the keyboard or a gamepad and record every tick as real data.",

@@ -2,22 +2,27 @@ import ArgumentParser
 import Foundation
 import H2OTrainer
 
-/// `robotctl train run` (the default of `robotctl train`): the epoch loop on the pendulum.
-struct TrainRun: ParsableCommand {
+/// `robotctl train run` (the default of `robotctl train`): the epoch loop on a task given by files.
+struct TrainRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Train a pendulum policy with H2O+ (or a baseline) on real data plus the onboard simulator.",
+        abstract: "Train a policy with H2O+ (or a baseline) on real data plus the onboard simulator.",
         discussion: """
-            Each epoch collects --sim-steps transitions with the stochastic policy in the \
+            The task is a robot file and a task file (--robot, --task; default the \
+            pendulum swing-up); --param sets the onboard simulator's parameters (see \
+            `robotctl sim params`). Each epoch collects --sim-steps transitions with the stochastic policy in the \
             onboard simulator, then runs --updates updates on half-real, half-sim batches. \
             Every --eval-every epochs the deterministic policy is evaluated on the emulated \
             plant. After every epoch OUT/checkpoint.safetensors is replaced atomically and a row \
             is appended to OUT/metrics.csv; at the end OUT/policy.safetensors is written for \
             robotctl run. Without --data, real data are random-action transitions on the \
-            emulated plant. Every input is checked before the first update.
+            emulated plant (the robot file's mechanism on the emulated robot's physics). Every input is checked before the first update.
 
-            Example: robotctl train --data teleop.npz --preset robot --epochs 20 --out runs/pendulum
+            Example: robotctl train --robot robots/acrobot.json --task tasks/acrobot-swingup.json \
+            --preset robot --epochs 20 --out runs/acrobot
             """)
+
+    @OptionGroup var files: TaskFileOptions
 
     @Option(help: "Real transitions: a D4RL-style .npz (observations, actions, rewards, next_observations, terminals).")
     var data: String?
@@ -84,7 +89,8 @@ struct TrainRun: ParsableCommand {
         o.resume = resume
         o.progress = !quiet
         o.stepThreads = threads
-        let s = try Training.pendulum(o)
+        let task = try files.load()
+        let s = try Training.train(task: task, o)
         print("trained \(s.epochs) epochs, \(s.updates) updates; last eval return \(s.lastEvalReturn.map { String(format: "%.1f", $0) } ?? "n/a")")
         print("checkpoint: \(s.checkpoint)\npolicy: \(s.policy)")
     }

@@ -3,7 +3,7 @@ import H2OTrainer
 
 /// `robotctl train verify-step`: one training step from files, for cross-checking against
 /// another implementation.
-struct TrainVerifyStep: ParsableCommand {
+struct TrainVerifyStepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-step",
         abstract: "Run one H2O+ (or baseline) update from parameter, batch and noise files.",

@@ -2,13 +2,13 @@ import Testing
 
 @testable import Tasks
 
-@Suite("Simulator rollouts and the task registry")
+@Suite("Simulator rollouts")
 struct SimRolloutTests {
     @Test("a rollout from a Gymnasium start reproduces the Gymnasium fixture's rewards")
     func rolloutMatchesFixture() throws {
         let file = try SimFixtures.gymnasiumPendulum()
         let episodes = Array(file.episodes.prefix(2))
-        let task = try SimTaskName.parse("pendulum-gymnasium").make() as! PendulumTask
+        let task = PendulumTask(parameters: .gymnasium)
         let steps = 150
         var starts: [Double] = []
         var actions: [Float] = []
@@ -32,16 +32,18 @@ struct SimRolloutTests {
 
     @Test("an episode stops at a terminal state and at the time-out")
     func stopsAtEnd() throws {
-        let balance = try SimTaskName.cartpoleBalance.make(assignments: ["episode_ticks=1000"])
+        var balanceParameters = CartPoleParameters.balance200Hz
+        try balanceParameters.apply(assignments: ["episode_ticks=1000"])
         let out = try SimRollout.run(
-            task: balance as! CartPoleTask, starts: [0, 0, 0.1, 0], episodes: 1,
+            task: CartPoleTask(parameters: balanceParameters), starts: [0, 0, 0.1, 0], episodes: 1,
             actions: [Float](repeating: 1, count: 300), steps: 300, seed: 1)
         let end = out.lengths[0]
         #expect(end < 300 && out.terminals[end - 1])
         #expect(out.rewards[end...].allSatisfy { $0 == 0 })
-        let pendulum = try SimTaskName.pendulum.make(assignments: ["episode_ticks=10"]) as! PendulumTask
+        var pendulumParameters = PendulumParameters.rate200Hz
+        try pendulumParameters.apply(assignments: ["episode_ticks=10"])
         let timed = try SimRollout.run(
-            task: pendulum, starts: [3, 0], episodes: 1, actions: [Float](repeating: 0, count: 20),
+            task: PendulumTask(parameters: pendulumParameters), starts: [3, 0], episodes: 1, actions: [Float](repeating: 0, count: 20),
             steps: 20, seed: 1)
         #expect(timed.lengths == [10] && timed.timeouts[9] && !timed.terminals.contains(true))
     }
@@ -57,16 +59,14 @@ struct SimRolloutTests {
             _ = try SimRollout.run(
                 task: task, starts: [1, 2], episodes: 1, actions: [0, 0], steps: 1, seed: 1)
         }
-        #expect(throws: SimError.self) { _ = try SimTaskName.parse("acrobot") }
-        #expect(throws: SimError.self) { _ = try SimTaskName.pendulum.make(assignments: ["gravity=x"]) }
-        #expect(SimTaskName.cartpole.parameterTable().contains { $0.name == "latency_ticks" })
-        for name in SimTaskName.allCases {
-            let table = name.parameterTable().map(\.name)
+        var p = PendulumParameters.rate200Hz
+        #expect(throws: SimError.self) { try p.apply(assignments: ["gravity=x"]) }
+        for docs in [PendulumParameters.parameterDocs.map(\.key), CartPoleParameters.parameterDocs.map(\.key)] {
             for gap in [
                 "mass", "length", "gravity", "damping", "coulomb", "actuator_gain", "latency_ticks",
                 "action_noise",
             ] {
-                #expect(table.contains(gap), "\(name.rawValue) lacks gap parameter \(gap)")
+                #expect(docs.contains(gap), "a preset task lacks gap parameter \(gap)")
             }
         }
     }

@@ -1,33 +1,35 @@
 #!/usr/bin/env bash
-# Simulator throughput on one core: the onboard simulator (`robotctl sim bench`) beside its
-# peers measured in the same run: Gymnasium's Pendulum-v1 `env.step` (per step, as agents
-# call it) and the same pendulum step vectorised in numpy over the same number of lanes.
+# Simulator throughput on one core: the onboard simulator (`robotctl bench sim`) beside its
+# peers measured in the same run, INTERLEAVED (ours, Gymnasium, numpy, ours, ... for $SIM_ROUNDS
+# rounds; the medians over the rounds are reported) so that load from other work on the
+# machine hits both sides alike: Gymnasium's Pendulum-v1, CartPole-v1 and Acrobot-v1
+# `env.step` (per step, as agents call it) against the generic simulator on the shipped robot
+# and task files (one policy decision per step), and the pendulum step vectorised in numpy.
 # Writes bench-results/sim.json and bench-results/sim.md.
 # (The dynamics-gap benchmark is scripts/bench/60-gap.sh.)
-# Reproduce: scripts/bench/50-sim.sh   (or: .build/release/robotctl sim bench --json)
+# Reproduce: scripts/bench/50-sim.sh   (ours alone: .build/release/robotctl bench sim --json)
+# ROBOTCTL_BIN: an already built robotctl; PEER_PYTHON: a python with gymnasium and numpy.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${BENCH_OUT:-$PWD/bench-results}"
 mkdir -p "$out"
 lanes=4096
+rounds="${SIM_ROUNDS:-5}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# ROBOTCTL_BIN: an already built robotctl to time instead of building the release product.
 bin="${ROBOTCTL_BIN:-}"
 if [ -z "$bin" ]; then
     swift build -c release --product robotctl >&2
     bin=.build/release/robotctl
 fi
-"$bin" sim bench --json --seconds 0.5 --repeats 5 --lanes "$lanes" > "$tmp/ours.json"
-
 cat > "$tmp/peer.py" <<'PY'
 """Peers of the simulator benchmark: Gymnasium Pendulum-v1 env.step, numpy vectorised step."""
 import json, sys, time
 import numpy as np
 
 lanes, which = int(sys.argv[1]), sys.argv[2]
-repeats, seconds = 5, 0.5
+repeats, seconds = 1, 0.5
 
 def rate(body, steps_per_call):
     for _ in range(3):
@@ -53,6 +55,17 @@ if which == "gymnasium":
     rows.append({"name": "gymnasium/Pendulum-v1.step", "lanes": 1,
                  "unit": f"gymnasium {gym.__version__} env.step (gym.make wrappers), one pendulum",
                  "steps_per_second": [rate(episode_chunk, len(actions)) for _ in range(repeats)]})
+    from gymnasium.envs.classic_control import cartpole
+    cenv = cartpole.CartPoleEnv()
+    cenv.reset(seed=0)
+    def cartpole_chunk():
+        for i in range(1024):
+            _, _, term, _, _ = cenv.step((i // 8) % 2)
+            if term:
+                cenv.reset()
+    rows.append({"name": "gymnasium/CartPole-v1.step", "lanes": 1,
+                 "unit": f"gymnasium {gym.__version__} CartPoleEnv.step (Euler dt 0.02, unwrapped), one cart-pole",
+                 "steps_per_second": [rate(cartpole_chunk, 1024) for _ in range(repeats)]})
     from gymnasium.envs.classic_control import acrobot
     aenv = acrobot.AcrobotEnv()
     aenv.reset(seed=0)
@@ -89,23 +102,43 @@ for r in rows:
 print(json.dumps(rows))
 PY
 
-echo '[]' > "$tmp/gym.json"
 gym_note=""
-if py=$(scripts/bench-venv.sh gymnasium 2>"$tmp/venv.log"); then
-    "$py" "$tmp/peer.py" "$lanes" gymnasium > "$tmp/gym.json"
-else
-    gym_note="Gymnasium could not be installed ($(tail -1 "$tmp/venv.log")); its row is skipped."
+py="${PEER_PYTHON:-}"
+if [ -z "$py" ] && ! py=$(scripts/bench-venv.sh gymnasium 2>"$tmp/venv.log"); then
+    gym_note="Gymnasium could not be installed ($(tail -1 "$tmp/venv.log")); its rows are skipped."
+    py=""
 fi
 numpy_python="${py:-python3}"
-"$numpy_python" "$tmp/peer.py" "$lanes" numpy > "$tmp/numpy.json"
+for r in $(seq 1 "$rounds"); do
+    "$bin" bench sim --json --seconds 0.5 --repeats 1 --lanes "$lanes" > "$tmp/ours.$r.json"
+    if [ -n "$py" ]; then "$py" "$tmp/peer.py" "$lanes" gymnasium > "$tmp/gym.$r.json"; else echo '[]' > "$tmp/gym.$r.json"; fi
+    "$numpy_python" "$tmp/peer.py" "$lanes" numpy > "$tmp/numpy.$r.json"
+    echo "sim bench: round $r of $rounds done" >&2
+done
 
-python3 - "$tmp" "$out" "$gym_note" <<'PY'
+python3 - "$tmp" "$out" "$gym_note" "$rounds" <<'PY'
 import json, sys, pathlib
-tmp, out, note = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3]
-ours = json.loads((tmp / "ours.json").read_text())
-peers = json.loads((tmp / "gym.json").read_text()) + json.loads((tmp / "numpy.json").read_text())
+tmp, out, note, rounds = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+
+def merge(prefix):
+    """Rows of every round, one per name: each round's rate, median over rounds."""
+    rows = {}
+    for r in range(1, rounds + 1):
+        for row in json.loads((tmp / f"{prefix}.{r}.json").read_text()):
+            keep = rows.setdefault(row["name"], dict(row, steps_per_second=[]))
+            keep["steps_per_second"] += row["steps_per_second"]
+    for row in rows.values():
+        s = sorted(row["steps_per_second"]); n = len(s)
+        row["median_steps_per_second"] = (s[(n - 1) // 2] + s[n // 2]) / 2
+    return list(rows.values())
+
+ours = merge("ours")
+peers = merge("gym") + merge("numpy")
 by = {r["name"]: r for r in ours + peers}
-pairs = [("pendulum/scalar", "gymnasium/Pendulum-v1.step"),
+pairs = [("pendulum/file", "gymnasium/Pendulum-v1.step"),
+         ("cartpole/file", "gymnasium/CartPole-v1.step"),
+         ("acrobot/file", "gymnasium/Acrobot-v1.step"),
+         ("pendulum/scalar", "gymnasium/Pendulum-v1.step"),
          ("acrobot/chain-rk4", "gymnasium/Acrobot-v1.step"),
          ("pendulum/batch+observations", "numpy/batch")]
 comparisons = []
@@ -115,15 +148,31 @@ for mine, peer in pairs:
                             "ours_median": by[mine]["median_steps_per_second"],
                             "peer_median": by[peer]["median_steps_per_second"],
                             "ratio": by[mine]["median_steps_per_second"] / by[peer]["median_steps_per_second"]})
+# The pendulum through the files against the trainer's hand-written pendulum, per simulated
+# second (a file decision holds 10 control ticks of 5 ms; the hand-written step is one tick).
+realtime = []
+for name in ("pendulum/file", "pendulum/file-batch", "pendulum/scalar-200hz"):
+    if name in by:
+        r = by[name]
+        realtime.append({"path": name, "simulated_seconds_per_second": r["median_steps_per_second"] * r.get("control_ticks_per_step", 1) * 0.005})
 (out / "sim.json").write_text(json.dumps({"ours": ours, "peers": peers, "comparisons": comparisons,
+                                          "pendulum_realtime": realtime, "rounds": rounds,
                                           "note": note}, indent=2) + "\n")
 def m(x): return f"{x / 1e6:.3f} M"
 lines = ["## Simulator throughput (one core)", "",
-         "Steps per second, median of 5 repeats of 0.5 s. Ratio = ours ÷ peer (higher is faster).",
-         "Reproduce: `scripts/bench/50-sim.sh` (ours alone: `robotctl sim bench --json`).", "",
+         f"Steps per second, median over {rounds} interleaved rounds (ours, Gymnasium, numpy, repeated) of 0.5 s each.",
+         "Ratio = ours ÷ peer (higher is faster). One step of a `…/file` path is one policy decision of the generic",
+         "simulator on the shipped robot + task files (several 200 Hz control ticks, each of 1 kHz RK4 sub-steps,",
+         "actuators, encoder quantisation and the firmware velocity filter); one Gymnasium step is one env.step.",
+         "Reproduce: `scripts/bench/50-sim.sh` (ours alone: `robotctl bench sim --json`).", "",
          "| ours | median | peer | median | ratio |", "|---|---|---|---|---|"]
 for c in comparisons:
-    lines.append(f"| {c['ours']} | {m(c['ours_median'])} | {c['peer']} | {m(c['peer_median'])} | {c['ratio']:.1f}× |")
+    lines.append(f"| {c['ours']} | {m(c['ours_median'])} | {c['peer']} | {m(c['peer_median'])} | {c['ratio']:.2f}× |")
+if realtime:
+    lines += ["", "Pendulum, simulated seconds per wall second (the trainer's sim side):", "",
+              "| path | simulated s / s |", "|---|---|"]
+    for r in realtime:
+        lines.append(f"| {r['path']} | {r['simulated_seconds_per_second']:.0f} |")
 lines += ["", "All paths measured:", "", "| path | lanes | median steps/s | what one step is |", "|---|---|---|---|"]
 for r in ours + peers:
     lines.append(f"| {r['name']} | {r['lanes']} | {m(r['median_steps_per_second'])} | {r['unit']} |")

@@ -19,6 +19,13 @@ public struct ChainSimulator: Sendable {
     let countsPerUnit: JointVector
     /// Torque change allowed per control tick, per joint.
     let maxStep: JointVector
+    /// Each joint's actuator (a copy out of the robot file's joints, so the hot loop reads
+    /// no arrays of strings), and the loop constants.
+    let drives: InlineArray<8, RobotSpec.Actuator?>
+    let jointCount: Int
+    let latencyTicks: Int
+    let substepMicros: Int64
+    let ticksPerDecision: Int
 
     /// The simulated robot: true physics plus the firmware's and the actuators' memory.
     public struct State: Sendable {
@@ -54,6 +61,13 @@ public struct ChainSimulator: Sendable {
         }
         countsPerUnit = counts
         maxStep = step
+        var drives = InlineArray<8, RobotSpec.Actuator?>(repeating: nil)
+        for (i, j) in robot.joints.enumerated() { drives[i] = j.actuator }
+        self.drives = drives
+        jointCount = robot.joints.count
+        latencyTicks = robot.sensing.latencyTicks
+        substepMicros = Int64((substepSeconds * 1e6).rounded())
+        ticksPerDecision = task.spec.controlTicksPerDecision
     }
 
     /// A start state from the task's `sim_start` ranges.
@@ -93,7 +107,7 @@ public struct ChainSimulator: Sendable {
     /// The robot state the control loop would read.
     @inline(__always)
     public func robotState(_ s: State) -> RobotStateValues {
-        RobotStateValues(position: s.measuredPosition, velocity: s.measuredVelocity, count: robot.joints.count)
+        RobotStateValues(position: s.measuredPosition, velocity: s.measuredVelocity, count: jointCount)
     }
 
     /// Writes the policy observation of `s`.
@@ -108,8 +122,8 @@ public struct ChainSimulator: Sendable {
         task.command(for: action, into: &command)
         var observation = InlineArray<64, Float>(repeating: 0)
         var reward = 0.0
-        let n = robot.joints.count
-        for _ in 0..<task.spec.controlTicksPerDecision {
+        let n = jointCount
+        for _ in 0..<ticksPerDecision {
             withUnsafeMutablePointer(to: &observation) { p in
                 p.withMemoryRebound(to: Float.self, capacity: 64) { o in
                     task.observe(robotState(s).state, into: o)
@@ -119,11 +133,11 @@ public struct ChainSimulator: Sendable {
             // Host side: rate limit (the safety filter), then the actuation latency.
             var tau = JointVector(repeating: 0)
             for i in 0..<n {
-                guard let act = robot.joints[i].actuator else { continue }
+                guard let act = drives[i] else { continue }
                 let wanted = min(max(Double(command.setpoint[i]), -act.effortLimit), act.effortLimit)
                 let limited = min(max(wanted, s.applied[i] - maxStep[i]), s.applied[i] + maxStep[i])
                 s.applied[i] = limited
-                let delayed = s.latency[i].push(limited, latency: robot.sensing.latencyTicks)
+                let delayed = s.latency[i].push(limited, latency: latencyTicks)
                 switch act.mode {
                 case .torque: tau[i] = act.gain * delayed
                 case .velocity: tau[i] = act.gain * act.servoGain * (delayed - s.qd[i])
@@ -136,7 +150,7 @@ public struct ChainSimulator: Sendable {
                 chain.step(q: &s.q, qd: &s.qd, tau: tau, dt: substepSeconds, integrator: integrator)
                 for i in 0..<n {
                     let c = Int32(clamping: Int64((s.q[i] * countsPerUnit[i]).rounded()))
-                    let v = s.filters[i].update(counts: c, dtMicros: Int64((substepSeconds * 1e6).rounded()))
+                    let v = s.filters[i].update(counts: c, dtMicros: substepMicros)
                     s.measuredPosition[i] = Double(c) / countsPerUnit[i]
                     s.measuredVelocity[i] = Double(v) / countsPerUnit[i]
                 }

@@ -82,6 +82,30 @@ public struct PlanarChain: Sendable, Hashable {
     /// Gravitational acceleration along −y, m/s².
     public let gravity: Double
     public var count: Int { joints.count }
+    /// The one-joint chain's constants (nil for two or more joints): its dynamics in closed
+    /// form, M = m·com² + I (revolute) or m (prismatic) and h = m·g·com·cos φ or m·g·sin φ,
+    /// the same equation as the general path (which agrees to rounding) at a fraction of
+    /// the cost: the pendulum through the files is the trainer's hot loop.
+    let single: SingleJoint?
+    /// Some joint has Coulomb friction (the stick–slip step runs).
+    let hasCoulomb: Bool
+
+    struct SingleJoint: Sendable, Hashable {
+        var revolute: Bool
+        var offset: Double
+        var inverseInertia: Double
+        /// m·g·com (revolute: times cos φ) or m·g·sin(offset) (prismatic).
+        var gravityTerm: Double
+        var viscous: Double
+        var coulomb: Double
+
+        /// q̈ of the one joint.
+        @inline(__always)
+        func acceleration(q: Double, qd: Double, tau: Double) -> Double {
+            let h = revolute ? gravityTerm * cos(offset + q) : gravityTerm
+            return (tau - viscous * qd - h) * inverseInertia
+        }
+    }
 
     /// Throws a one-line reason when the chain is not physical (no joints, more than 8,
     /// a negative or non-finite mass, inertia, length or friction, or a chain with no mass at all).
@@ -110,12 +134,34 @@ public struct PlanarChain: Sendable, Hashable {
         }
         self.joints = joints
         self.gravity = gravity
+        hasCoulomb = joints.contains { $0.coulomb > 0 }
+        if joints.count == 1, let j = joints.first {
+            let revolute = j.kind == .revolute
+            single = SingleJoint(
+                revolute: revolute, offset: j.offset,
+                inverseInertia: 1 / (revolute ? j.mass * j.com * j.com + j.inertia : j.mass),
+                gravityTerm: revolute ? j.mass * gravity * j.com : j.mass * gravity * sin(j.offset), viscous: j.viscous,
+                coulomb: j.coulomb)
+        } else {
+            single = nil
+        }
     }
 
     /// Joint accelerations q̈ for positions `q`, speeds `qd` and joint torques/forces `tau`
     /// (already through the actuators), with viscous friction; Coulomb friction is not included.
     /// Real-time safe: does not allocate, lock or throw.
     public func accelerations(q: JointVector, qd: JointVector, tau: JointVector) -> JointVector {
+        if let s = single {
+            var out = JointVector(repeating: 0)
+            out[0] = s.acceleration(q: q[0], qd: qd[0], tau: tau[0])
+            return out
+        }
+        return generalAccelerations(q: q, qd: qd, tau: tau)
+    }
+
+    /// `accelerations` for any chain (Kane's method, Cholesky): what the one-joint closed
+    /// form is checked against.
+    func generalAccelerations(q: JointVector, qd: JointVector, tau: JointVector) -> JointVector {
         let n = joints.count
         // Forward kinematics and velocities, with the bias (q̈ = 0) accelerations.
         var phi = JointVector(repeating: 0)  // link axis angle
@@ -231,6 +277,11 @@ public struct PlanarChain: Sendable, Hashable {
     /// The diagonal of M(q)⁻¹: each joint's effective inverse inertia, for the Coulomb step.
     /// Real-time safe: does not allocate, lock or throw.
     public func inverseInertiaDiagonal(q: JointVector) -> JointVector {
+        if let s = single {
+            var out = JointVector(repeating: 0)
+            out[0] = s.inverseInertia
+            return out
+        }
         let zero = JointVector(repeating: 0)
         var out = JointVector(repeating: 0)
         // Column k of M⁻¹ is M⁻¹eₖ: accelerations under a unit torque, minus the unforced ones.
@@ -249,6 +300,59 @@ public struct PlanarChain: Sendable, Hashable {
     /// simulator does; neutral when every `coulomb` is 0).
     /// Real-time safe: does not allocate, lock or throw.
     public func step(q: inout JointVector, qd: inout JointVector, tau: JointVector, dt: Double, integrator: ChainIntegrator) {
+        if let s = single {
+            // The general loop's RK4/Euler on scalars with the closed-form accelerations (to
+            // rounding: ~1e-16 per stage), without the joint vectors.
+            var x = q[0], v = qd[0]
+            let u = tau[0]
+            switch integrator {
+            case .semiImplicitEuler:
+                let a = s.acceleration(q: x, qd: v, tau: u)
+                v = v + a * dt
+                x = x + v * dt
+            case .rk4 where s.revolute:
+                // The stages' cos(φ + δ) from cos φ, sin φ and short series in the small
+                // stage offsets δ (|δ| ≤ 1/16: series error below 1e-19), libm otherwise.
+                let phi = s.offset + x
+                let c = cos(phi), sn = sin(phi)
+                @inline(__always) func cosine(_ d: Double) -> Double {
+                    guard abs(d) <= 0.0625 else { return cos(phi + d) }
+                    let d2 = d * d
+                    let cd = 1 - d2 / 2 * (1 - d2 / 12 * (1 - d2 / 30 * (1 - d2 / 56 * (1 - d2 / 90))))
+                    let sd = d * (1 - d2 / 6 * (1 - d2 / 20 * (1 - d2 / 42 * (1 - d2 / 72))))
+                    return c * cd - sn * sd
+                }
+                @inline(__always) func acceleration(_ cosine: Double, _ qd: Double) -> Double {
+                    (u - s.viscous * qd - s.gravityTerm * cosine) * s.inverseInertia
+                }
+                let a1 = acceleration(c, v)
+                let v2 = v + dt / 2 * a1
+                let a2 = acceleration(cosine(dt / 2 * v), v2)
+                let v3 = v + dt / 2 * a2
+                let a3 = acceleration(cosine(dt / 2 * v2), v3)
+                let v4 = v + dt * a3
+                let a4 = acceleration(cosine(dt * v3), v4)
+                x = x + dt / 6 * (v + 2 * v2 + 2 * v3 + v4)
+                v = v + dt / 6 * (a1 + 2 * a2 + 2 * a3 + a4)
+            case .rk4:
+                let a1 = s.acceleration(q: x, qd: v, tau: u)
+                let q2 = x + dt / 2 * v, v2 = v + dt / 2 * a1
+                let a2 = s.acceleration(q: q2, qd: v2, tau: u)
+                let q3 = x + dt / 2 * v2, v3 = v + dt / 2 * a2
+                let a3 = s.acceleration(q: q3, qd: v3, tau: u)
+                let q4 = x + dt * v3, v4 = v + dt * a3
+                let a4 = s.acceleration(q: q4, qd: v4, tau: u)
+                x = x + dt / 6 * (v + 2 * v2 + 2 * v3 + v4)
+                v = v + dt / 6 * (a1 + 2 * a2 + 2 * a3 + a4)
+            }
+            if s.coulomb > 0 {
+                let slip = s.coulomb * s.inverseInertia * dt
+                v = abs(v) <= slip ? 0 : v - (v > 0 ? slip : -slip)
+            }
+            q[0] = x
+            qd[0] = v
+            return
+        }
         let n = joints.count
         switch integrator {
         case .semiImplicitEuler:
@@ -282,7 +386,7 @@ public struct PlanarChain: Sendable, Hashable {
                 qd[i] = qd[i] + dt / 6 * (a1[i] + 2 * a2[i] + 2 * a3[i] + a4[i])
             }
         }
-        if joints.contains(where: { $0.coulomb > 0 }) {
+        if hasCoulomb {
             let inv = inverseInertiaDiagonal(q: q)
             for i in 0..<n where joints[i].coulomb > 0 {
                 let slip = joints[i].coulomb * inv[i] * dt

@@ -1,11 +1,20 @@
 internal import CPlant
+import Tasks
 
 /// Which "real" plant (the emulated robot's C physics in firmware-proto/plant).
 public enum RealPlantKind: Sendable {
     case pendulum
     case cartpole
+    /// The planar serial chain of 1–8 joints (`joints`, `j<i>.<field>` parameters).
+    case chain
 
-    var cKind: plant_kind { self == .pendulum ? PLANT_PENDULUM : PLANT_CARTPOLE }
+    var cKind: plant_kind {
+        switch self {
+        case .pendulum: PLANT_PENDULUM
+        case .cartpole: PLANT_CARTPOLE
+        case .chain: PLANT_CHAIN
+        }
+    }
 }
 
 /// An error setting up the real plant; the message names the parameter, the problem and the fix.
@@ -59,7 +68,23 @@ public struct RealPlant: Sendable {
         }
     }
 
-    /// Number of joints (1 pendulum, 2 cart-pole).
+    /// The chain plant's parameters (plant.h names) for the mechanism of `robot`: the
+    /// emulated robot's (`RobotSpec.plantParameters`, what `robot-emulator --task chain` runs),
+    /// checked against the plant's latency line. Throws one line when the robot's latency,
+    /// in firmware ticks, exceeds it.
+    public static func chainParameters(robot: RobotSpec, controlRateHz: Int) throws(RealPlantError) -> [String: Double] {
+        var p: [String: Double] = [:]
+        for (name, value) in robot.plantParameters(controlRateHz: controlRateHz) { p[name] = value }
+        guard let latency = p["latency_ticks"], latency <= Double(PLANT_MAX_LATENCY_TICKS) else {
+            throw RealPlantError(
+                description:
+                    "\(robot.source): sensing.latency_ticks \(robot.sensing.latencyTicks) is \(p["latency_ticks"] ?? 0) firmware ticks, more than the emulated plant's \(PLANT_MAX_LATENCY_TICKS); lower it"
+            )
+        }
+        return p
+    }
+
+    /// Number of joints (1 pendulum, 2 cart-pole, `joints` for the chain).
     public var jointCount: Int { Int(state.joint_count) }
 
     /// Reads one parameter by its `plant.h` name; nil if unknown.
@@ -83,10 +108,24 @@ public struct RealPlant: Sendable {
         }
     }
 
-    /// Sets the command of the actuated joint 0 (N·m or N) for the next `step`.
+    /// Puts the plant in a state: the first `jointCount` positions and velocities. Clears the
+    /// latency line. Real-time safe: does not allocate, lock or throw.
+    public mutating func reset(positions: JointVector, velocities: JointVector) {
+        var p = positions
+        var v = velocities
+        withUnsafeMutablePointer(to: &p) { pp in
+            withUnsafeMutablePointer(to: &v) { vp in
+                pp.withMemoryRebound(to: Double.self, capacity: 8) { q in
+                    vp.withMemoryRebound(to: Double.self, capacity: 8) { qd in plant_reset(&state, q, qd) }
+                }
+            }
+        }
+    }
+
+    /// Sets the command of `joint` (N·m or N) for the next `step`; passive joints ignore it.
     /// Real-time safe: does not allocate, lock or throw.
-    @inline(__always) public mutating func setCommand(_ effort: Double) {
-        plant_set_command(&state, 0, effort)
+    @inline(__always) public mutating func setCommand(_ effort: Double, joint: Int = 0) {
+        plant_set_command(&state, Int32(joint), effort)
     }
 
     /// Advances `dt` seconds. Real-time safe: does not allocate, lock or throw.

@@ -126,6 +126,27 @@ public struct FileTaskParameters: TaskParameters, Equatable {
 
     static let jointFields = ["mass", "com", "inertia", "length", "viscous", "coulomb", "gain"]
 
+    /// Every parameter with its current value and a description: the shared names, then each
+    /// joint's `<joint>.<field>` (`gain` only on driven joints).
+    public func table() -> [(name: String, value: Double, doc: String)] {
+        var rows: [(name: String, value: Double, doc: String)] = []
+        for (name, doc) in Self.parameterDocs where !name.hasPrefix("<") {
+            rows.append((name, value(of: name) ?? .nan, doc))
+        }
+        let docs = [
+            "mass": "link mass, kg", "com": "centre of mass along the link, m", "inertia": "inertia about the centre of mass, kg*m^2",
+            "length": "link length, m", "viscous": "viscous friction, N*m*s/rad or N*s/m", "coulomb": "Coulomb friction, N*m or N",
+            "gain": "actuator gain, delivered / commanded",
+        ]
+        for joint in robot.joints {
+            for field in Self.jointFields where field != "gain" || joint.actuator != nil {
+                let name = "\(joint.name).\(field)"
+                rows.append((name, value(of: name) ?? .nan, "\(joint.name): \(docs[field] ?? field)"))
+            }
+        }
+        return rows
+    }
+
     public func value(of name: String) -> Double? {
         switch name {
         case "gravity": return gravity

@@ -1,56 +1,49 @@
-/// The tasks by name, as the command line and run configs refer to them.
-public enum SimTaskName: String, CaseIterable, Sendable {
-    /// Pendulum swing-up at 200 Hz (`PendulumParameters.rate200Hz`).
-    case pendulum
-    /// Gymnasium's Pendulum-v1 exactly: 20 Hz, 200-tick episodes.
-    case pendulumGymnasium = "pendulum-gymnasium"
-    /// Cart-pole swing-up and balance at 200 Hz.
-    case cartpole
-    /// Cart-pole balance only at 200 Hz.
-    case cartpoleBalance = "cartpole-balance"
+import Foundation
+import Tasks
 
-    /// One line for help texts.
-    public var summary: String {
-        switch self {
-        case .pendulum: "pendulum swing-up, 200 Hz, 2000-tick (10 s) episodes, gamma 0.999"
-        case .pendulumGymnasium: "Gymnasium Pendulum-v1 exactly: 20 Hz, 200-tick episodes, gamma 0.99"
-        case .cartpole: "cart-pole swing-up and balance, 200 Hz, 2000-tick episodes, gamma 0.999"
-        case .cartpoleBalance: "cart-pole balance from near upright, 200 Hz, 2000-tick episodes"
+/// Where the simulator-side commands find robot and task files: a task is named by its two
+/// files (`--robot FILE --task FILE`), never by a type.
+///
+/// A relative path is looked up in the working directory first, then in the package the
+/// executable was built in (it lives in `.build/<triple>/<config>/` or `.build/<config>/`, so
+/// the nearest parent directory holding the file), so `robotctl sim …` and `robotctl train`
+/// find the shipped `robots/` and `tasks/` from any working directory.
+public enum TaskFiles {
+    /// The default robot: the emulated pendulum.
+    public static let defaultRobot = "robots/pendulum.json"
+    /// The default task: the pendulum swing-up.
+    public static let defaultTask = "tasks/pendulum-swingup.json"
+    /// The shipped robot + task pairs, by short name (what `bench sim` measures).
+    public static let shipped: [(name: String, robot: String, task: String)] = [
+        ("pendulum", "robots/pendulum.json", "tasks/pendulum-swingup.json"),
+        ("cartpole", "robots/cartpole.json", "tasks/cartpole-balance.json"),
+        ("acrobot", "robots/acrobot.json", "tasks/acrobot-swingup.json"),
+    ]
+
+    /// The file `path` names: itself when absolute or present relative to `workingDirectory`
+    /// (the process's when nil); else the copy in the package beside `executable` (the
+    /// running one when nil); else `path` unchanged, so the load error names what was asked.
+    public static func locate(_ path: String, workingDirectory: String? = nil, executable: String? = nil) -> String {
+        let files = FileManager.default
+        if path.hasPrefix("/") { return path }
+        let here = workingDirectory.map { ($0 as NSString).appendingPathComponent(path) } ?? path
+        if files.fileExists(atPath: here) { return path }
+        let exe = executable ?? ((try? files.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        var dir = (exe as NSString).deletingLastPathComponent
+        var hops = 0
+        while !dir.isEmpty, dir != "/", hops < 6 {
+            let candidate = (dir as NSString).appendingPathComponent(path)
+            if files.fileExists(atPath: candidate) { return (candidate as NSString).standardizingPath }
+            dir = (dir as NSString).deletingLastPathComponent
+            hops += 1
         }
+        return path
     }
 
-    /// Parses a name; the error lists the valid names.
-    public static func parse(_ text: String) throws(SimError) -> SimTaskName {
-        guard let name = SimTaskName(rawValue: text) else {
-            let names = allCases.map(\.rawValue).joined(separator: ", ")
-            throw SimError("unknown task '\(text)'; use one of: \(names)")
-        }
-        return name
-    }
-
-    /// The task with its preset parameters overridden by `name=value` assignments.
-    public func make(assignments: [String] = []) throws(SimError) -> any SimulatedTask {
-        switch self {
-        case .pendulum, .pendulumGymnasium:
-            var p: PendulumParameters = self == .pendulum ? .rate200Hz : .gymnasium
-            try p.apply(assignments: assignments)
-            return PendulumTask(parameters: p)
-        case .cartpole, .cartpoleBalance:
-            var p: CartPoleParameters = self == .cartpole ? .swingUp200Hz : .balance200Hz
-            try p.apply(assignments: assignments)
-            return CartPoleTask(parameters: p)
-        }
-    }
-
-    /// Every parameter of this task: name, current value, description.
-    public func parameterTable() -> [(name: String, value: Double, doc: String)] {
-        switch self {
-        case .pendulum, .pendulumGymnasium:
-            let p: PendulumParameters = self == .pendulum ? .rate200Hz : .gymnasium
-            return PendulumParameters.parameterDocs.map { ($0.key, p.value(of: $0.key) ?? .nan, $0.value) }
-        case .cartpole, .cartpoleBalance:
-            let p: CartPoleParameters = self == .cartpole ? .swingUp200Hz : .balance200Hz
-            return CartPoleParameters.parameterDocs.map { ($0.key, p.value(of: $0.key) ?? .nan, $0.value) }
-        }
+    /// The task `robotFile` + `taskFile` define (both located as `locate` does), with
+    /// `assignments` (`name=value`, `FileTaskParameters` names) applied. One-line errors
+    /// naming the file and field.
+    public static func load(robot robotFile: String, task taskFile: String, assignments: [String] = []) throws(SimError) -> FileTask {
+        try FileTask.load(robotFile: locate(robotFile), taskFile: locate(taskFile), assignments: assignments)
     }
 }
