@@ -70,6 +70,9 @@ public struct RobotSpec: Sendable, Hashable {
         public var baud: Int
         /// Servo IDs per joint (servo buses); empty for `firmware`.
         public var servoIDs: [Int]
+        /// Servo model per joint (servo buses, canonical names as `RobotSpec.servoModels` lists
+        /// them, e.g. "XM430-W350"); empty for `firmware`.
+        public var servoModels: [String] = []
     }
 
     public struct GPIOLines: Sendable, Hashable {
@@ -146,6 +149,7 @@ public struct RobotSpec: Sendable, Hashable {
             throw l.fail("ids", "has \(ids.count) servo IDs for \(joints.count) joints; give one ID per joint in joint order")
         }
         if Set(ids).count != ids.count { throw l.fail("ids", "holds a servo ID twice; every servo needs its own ID") }
+        let models = try Self.parseServoModels(&l, bus: bus, joints: joints.count)
         try l.finish()
         var gpio: GPIOLines?
         if var g = try root.optionalObject("gpio") {
@@ -157,7 +161,7 @@ public struct RobotSpec: Sendable, Hashable {
         try root.finish()
         let spec = RobotSpec(
             id: id, joints: joints, gravity: gravity, sensing: sensing,
-            link: Link(bus: bus, port: port, baud: baud, servoIDs: ids), gpio: gpio, source: root.file)
+            link: Link(bus: bus, port: port, baud: baud, servoIDs: ids, servoModels: models), gpio: gpio, source: root.file)
         _ = try spec.chain()
         return spec
     }
