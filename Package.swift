@@ -121,7 +121,7 @@ let package = Package(
             name: "CrashRecorder", dependencies: ["Control"], path: "Tests/CrashRecorder",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HardwareTests", dependencies: ["Hardware", "Control", "TestSupport"],
+            name: "HardwareTests", dependencies: ["Hardware", "Control", "TestSupport", "Tasks"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TasksTests", dependencies: ["Tasks", "Control", "TestSupport", "CPlant"], swiftSettings: swiftSettings),
