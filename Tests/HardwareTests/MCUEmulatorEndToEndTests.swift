@@ -118,6 +118,16 @@ struct MCUEmulatorEndToEndTests {
         #expect(!diagnostics.contains("faults=1"))
     }
 
+    @Test("robots/pendulum-stm32f405.json selects the MCU (link.port) and its arguments are the chain's, which the runner takes")
+    func pendulumRobotFile() throws {
+        let spec = try robotFile("pendulum-stm32f405")
+        #expect(spec.link.bus == .firmware && spec.link.port == MCUEmulator.port)
+        let args = spec.emulatorArguments()
+        #expect(Array(args.prefix(4)) == ["--task", "chain", "--rate", "1000"])
+        #expect(args.filter { $0 == "--param" }.count <= 32, "the MCU's boot block holds at most 32 parameters")
+        #expect(try robotFile("pendulum").emulatorArguments() == args, "the same robot as robots/pendulum.json")
+    }
+
     @Test("bad input: a runner that is not there, and robot-emulator's link-fault options, fail in one line")
     func badInput() throws {
         #expect(throws: HardwareError.self) { _ = try MCUEmulator.locateRunner(environment: ["ROBOTCTL_MCU_RUNNER": "/nonexistent/run-qemu.sh"]) }
