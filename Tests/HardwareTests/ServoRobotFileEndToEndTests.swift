@@ -18,12 +18,15 @@ private func robotFile(_ name: String) throws -> RobotSpec {
 func servoLink(_ spec: RobotSpec) throws -> ServoLink {
     try ServoLink(
         bus: spec.link.bus.rawValue, port: spec.link.port, baud: spec.link.baud, ids: spec.link.servoIDs,
-        models: spec.link.servoModels, jointNames: spec.joints.map(\.name), directions: spec.joints.map(\.direction),
+        models: spec.link.servoModels, jointNames: spec.joints.map(\.name),
+        directions: spec.joints.map(\.direction),
         zeroOffsetCounts: spec.joints.map(\.zeroOffsetCounts), robotID: spec.id, file: spec.source)
 }
 
 /// The robot file's servo robot on servo-emulator's chain plant, configured in `mode`.
-private func startRobot(_ name: String, mode: ControlMode, extra: [String] = []) throws -> (EmulatorProcess, ServoBusRobot, RobotSpec) {
+private func startRobot(
+    _ name: String, mode: ControlMode, extra: [String] = []
+) throws -> (EmulatorProcess, ServoBusRobot, RobotSpec) {
     let spec = try robotFile(name)
     let (emu, robot) = try EmulatedServoBus.start(
         link: try servoLink(spec), plantParameters: spec.plantParameters(), seed: 7, extraArguments: extra)
@@ -52,7 +55,9 @@ private struct Trajectory {
     var allocations: UInt64 = 0
 }
 
-private func drive(_ robot: ServoBusRobot, ticks: Int, mode: ControlMode, setpoint: (Int, Int) -> Float) -> Trajectory {
+private func drive(
+    _ robot: ServoBusRobot, ticks: Int, mode: ControlMode, setpoint: (Int, Int) -> Float
+) -> Trajectory {
     var t = Trajectory()
     t.position = Array(repeating: Array(repeating: 0, count: ticks), count: robot.info.jointCount)
     t.effort = t.position
@@ -79,17 +84,25 @@ private func drive(_ robot: ServoBusRobot, ticks: Int, mode: ControlMode, setpoi
     return t
 }
 
-@Suite("Servo robot files end to end: the robot file's link and mechanism on servo-emulator's chain", .serialized)
+@Suite(
+    "Servo robot files end to end: the robot file's link and mechanism on servo-emulator's chain", .serialized
+)
 struct ServoRobotFileEndToEndTests {
-    @Test("Koch (XM430-W350 + XL330-M288, current mode): torque on the elbow alone swings the shoulder the other way — one coupled chain")
+    @Test(
+        "Koch (XM430-W350 + XL330-M288, current mode): torque on the elbow alone swings the shoulder the other way — one coupled chain"
+    )
     func kochCoupled() throws {
         let (emu, robot, _) = try startRobot("koch-dynamixel", mode: .torque)
         defer { emu.terminate() }
         #expect(robot.info.jointNames == ["shoulder", "elbow"])
-        #expect(robot.info.firmwareVersion.contains("1:XM430-W350") && robot.info.firmwareVersion.contains("2:XL330-M288"))
+        #expect(
+            robot.info.firmwareVersion.contains("1:XM430-W350")
+                && robot.info.firmwareVersion.contains("2:XL330-M288"))
         var s = RobotState()
         #expect(robot.read(into: &s) == .ok)
-        #expect(abs(s.position[0]) < 0.02 && abs(s.position[1]) < 0.02, "hangs at the file's zero: \(s.position[0]), \(s.position[1])")
+        #expect(
+            abs(s.position[0]) < 0.02 && abs(s.position[1]) < 0.02,
+            "hangs at the file's zero: \(s.position[0]), \(s.position[1])")
         try robot.activate()
         let t = drive(robot, ticks: 1000, mode: .torque) { k, j in j == 1 && k < 600 ? 0.03 : 0 }
         print(robot.busTimeSummary)
@@ -102,7 +115,8 @@ struct ServoRobotFileEndToEndTests {
         // pendulum each would leave it at 0 (±1 count of noise).
         let elbowPeak = t.elbowPeak
         #expect(elbowPeak > 0.5, "elbow reached only \(elbowPeak) rad")
-        #expect(t.position[0][599] < -0.01, "shoulder at \(t.position[0][599]) rad: no reaction from the elbow")
+        #expect(
+            t.position[0][599] < -0.01, "shoulder at \(t.position[0][599]) rad: no reaction from the elbow")
         // Present current × the XL330-M288's torque constant reads back the commanded torque.
         let effort = t.effort[1][100..<600].reduce(0, +) / 500
         #expect(abs(effort - 0.03) < 0.01, "elbow effort \(effort) N·m for 0.03 commanded")
@@ -110,14 +124,18 @@ struct ServoRobotFileEndToEndTests {
         #expect(t.position[1][999] < elbowPeak - 0.2, "elbow did not fall back: \(t.position[1][999])")
     }
 
-    @Test("SO-101 (two STS3215, position mode): the servos' own position loops carry the coupled arm to the goals")
+    @Test(
+        "SO-101 (two STS3215, position mode): the servos' own position loops carry the coupled arm to the goals"
+    )
     func so101Position() throws {
         let (emu, robot, spec) = try startRobot("so101-feetech", mode: .position)
         defer { emu.terminate() }
         #expect(robot.info.jointNames == spec.joints.map(\.name))
         var s = RobotState()
         #expect(robot.read(into: &s) == .ok)
-        #expect(abs(s.position[0]) < 0.02 && abs(s.position[1]) < 0.02, "hangs at the file's zero: \(s.position[0]), \(s.position[1])")
+        #expect(
+            abs(s.position[0]) < 0.02 && abs(s.position[1]) < 0.02,
+            "hangs at the file's zero: \(s.position[0]), \(s.position[1])")
         try robot.activate()
         let goal: [Float] = [0.7, -0.5]
         let t = drive(robot, ticks: 600, mode: .position) { _, j in goal[j] }
@@ -135,7 +153,9 @@ struct ServoRobotFileEndToEndTests {
         // The shoulder holds the raised arm against gravity: a load on its present current.
         let load = t.effort[0][400..<600].reduce(0, +) / 200
         #expect(load > 0.02, "shoulder effort \(load) N·m while holding the arm up")
-        #expect(timing.meanReadNanos >= timing.theoreticalReadNanos * 8 / 10 && timing.meanReadNanos <= timing.theoreticalReadNanos + 2_000_000, "\(timing)")
+        #expect(
+            timing.meanReadNanos >= timing.theoreticalReadNanos * 8 / 10
+                && timing.meanReadNanos <= timing.theoreticalReadNanos + 2_000_000, "\(timing)")
     }
 
     @Test("Tasks' list of servo models a robot file may name is Hardware's ServoModel.known, bus by bus")
@@ -147,14 +167,20 @@ struct ServoRobotFileEndToEndTests {
         }
     }
 
-    @Test("ServoLink: defaults from the models, emulator arguments, and one-line errors naming the file and field")
+    @Test(
+        "ServoLink: defaults from the models, emulator arguments, and one-line errors naming the file and field"
+    )
     func servoLinkChecks() throws {
         let link = try servoLink(try robotFile("koch-dynamixel"))
         #expect(link.isEmulator)
         #expect(link.zeroOffsetCounts == [2048, 2048] && link.directions == [1, 1])
-        #expect(abs(link.torqueConstantsNmPerAmp[0] - 4.1 / 2.3) < 1e-4 && abs(link.torqueConstantsNmPerAmp[1] - 0.52 / 1.47) < 1e-4)
+        #expect(
+            abs(link.torqueConstantsNmPerAmp[0] - 4.1 / 2.3) < 1e-4
+                && abs(link.torqueConstantsNmPerAmp[1] - 0.52 / 1.47) < 1e-4)
         let args = EmulatedServoBus.arguments(link: link, plantParameters: [("j0.mass", 0.2)], seed: 3)
-        #expect(args.joined(separator: " ").contains("--ids 1,2 --model xm430-w350,xl330-m288 --baud 1000000 --plant chain"))
+        #expect(
+            args.joined(separator: " ").contains(
+                "--ids 1,2 --model xm430-w350,xl330-m288 --baud 1000000 --plant chain"))
         #expect(args.suffix(2) == ["--param", "j0.mass=0.2"])
         let c = link.configuration(devicePath: "/dev/pts/9")
         #expect(c.devicePath == "/dev/pts/9" && c.baudRate == 1_000_000 && c.robotID == "koch-dynamixel")
@@ -165,13 +191,32 @@ struct ServoRobotFileEndToEndTests {
             } catch { return "\(error)" }
         }
         let names = ["a", "b"]
-        var e = error { try ServoLink(bus: "dynamixel", port: "emulator", baud: 1_000_000, ids: [1, 2], models: ["XM430-W350", "STS3215"], jointNames: names, file: "r.json") }
-        #expect(e.contains("r.json") && e.contains("link.models[1]") && e.contains("\"STS3215\" is not a Dynamixel Protocol 2.0 model") && !e.contains("\n"), "\(e)")
-        e = error { try ServoLink(bus: "feetech", port: "emulator", baud: 2_000_000, ids: [1, 2], models: ["STS3215", "STS3215"], jointNames: names, file: "r.json") }
+        var e = error {
+            try ServoLink(
+                bus: "dynamixel", port: "emulator", baud: 1_000_000, ids: [1, 2],
+                models: ["XM430-W350", "STS3215"], jointNames: names, file: "r.json")
+        }
+        #expect(
+            e.contains("r.json") && e.contains("link.models[1]")
+                && e.contains("\"STS3215\" is not a Dynamixel Protocol 2.0 model") && !e.contains("\n"),
+            "\(e)")
+        e = error {
+            try ServoLink(
+                bus: "feetech", port: "emulator", baud: 2_000_000, ids: [1, 2],
+                models: ["STS3215", "STS3215"], jointNames: names, file: "r.json")
+        }
         #expect(e.contains("link.baud") && e.contains("cannot run at 2000000 baud"), "\(e)")
-        e = error { try ServoLink(bus: "feetech", port: "emulator", baud: 1_000_000, ids: [1, 1], models: ["STS3215", "STS3215"], jointNames: names, file: "r.json") }
+        e = error {
+            try ServoLink(
+                bus: "feetech", port: "emulator", baud: 1_000_000, ids: [1, 1],
+                models: ["STS3215", "STS3215"], jointNames: names, file: "r.json")
+        }
         #expect(e.contains("link.ids[1]") && e.contains("id 1 is given twice"), "\(e)")
-        e = error { try ServoLink(bus: "can", port: "emulator", baud: 1_000_000, ids: [1, 2], models: ["STS3215", "STS3215"], jointNames: names, file: "r.json") }
+        e = error {
+            try ServoLink(
+                bus: "can", port: "emulator", baud: 1_000_000, ids: [1, 2], models: ["STS3215", "STS3215"],
+                jointNames: names, file: "r.json")
+        }
         #expect(e.contains("\"can\" is not a servo bus"), "\(e)")
     }
 }

@@ -30,23 +30,36 @@ struct ServoRobotFileTests {
         } catch { return String(describing: error) }
     }
 
-    @Test("both servo robots load with one model per joint; their tasks build in the robot's mode", arguments: [
-        ("robots/koch-dynamixel.json", "tasks/koch-reach.json", RobotSpec.Bus.dynamixel, ["XM430-W350", "XL330-M288"], ControlMode.torque),
-        ("robots/so101-feetech.json", "tasks/so101-reach.json", RobotSpec.Bus.feetech, ["STS3215", "STS3215"], ControlMode.position),
-    ])
-    func shipped(robotFile: String, taskFile: String, bus: RobotSpec.Bus, models: [String], mode: ControlMode) throws {
+    @Test(
+        "both servo robots load with one model per joint; their tasks build in the robot's mode",
+        arguments: [
+            (
+                "robots/koch-dynamixel.json", "tasks/koch-reach.json", RobotSpec.Bus.dynamixel,
+                ["XM430-W350", "XL330-M288"], ControlMode.torque
+            ),
+            (
+                "robots/so101-feetech.json", "tasks/so101-reach.json", RobotSpec.Bus.feetech,
+                ["STS3215", "STS3215"], ControlMode.position
+            ),
+        ])
+    func shipped(
+        robotFile: String, taskFile: String, bus: RobotSpec.Bus, models: [String], mode: ControlMode
+    ) throws {
         let robot = try RobotSpec.load(path: repositoryFile(robotFile))
         #expect(robot.link.bus == bus)
         #expect(robot.link.port == "emulator")
         #expect(robot.link.servoIDs == [1, 2])
         #expect(robot.link.servoModels == models)
-        let task = try GenericTask(robot: robot, task: try TaskSpec.load(path: repositoryFile(taskFile), robot: robot))
+        let task = try GenericTask(
+            robot: robot, task: try TaskSpec.load(path: repositoryFile(taskFile), robot: robot))
         #expect(task.mode == mode)
         #expect(task.actionSize == 2 && task.observationSize == 4)
         // The plant takes every parameter the file produces, as servo-emulator applies them.
         var params = plant_params()
         plant_default_params(PLANT_CHAIN, &params)
-        for (n, v) in robot.plantParameters() { #expect(plant_set_param(&params, n, v) == PLANT_OK, "\(n)=\(v)") }
+        for (n, v) in robot.plantParameters() {
+            #expect(plant_set_param(&params, n, v) == PLANT_OK, "\(n)=\(v)")
+        }
         var state = plant_state()
         #expect(plant_init(&state, &params, 1) == PLANT_OK)
         #expect(plant_joint_count(&state) == 2)
@@ -54,7 +67,9 @@ struct ServoRobotFileTests {
 
     @Test("model names are matched case-insensitively, '-' optional, and stored canonically")
     func canonicalNames() throws {
-        let data = try Self.linkEdited("robots/koch-dynamixel.json") { $0["models"] = ["xm430w350", "xl330-m288"] }
+        let data = try Self.linkEdited("robots/koch-dynamixel.json") {
+            $0["models"] = ["xm430w350", "xl330-m288"]
+        }
         let robot = try RobotSpec.parse(data, file: "robots/k.json")
         #expect(robot.link.servoModels == ["XM430-W350", "XL330-M288"])
         #expect(RobotSpec.servoModel(named: "sts-3215", bus: .feetech) == "STS3215")
@@ -64,17 +79,33 @@ struct ServoRobotFileTests {
     @Test("link.models errors are one line naming the file, the field and the fix")
     func badModels() throws {
         let koch = "robots/koch-dynamixel.json"
-        var e = Self.failure { _ = try RobotSpec.parse(try Self.linkEdited(koch) { $0["models"] = ["XM430-W350", "MX-28"] }, file: "k.json") }
-        #expect(e?.contains("k.json") == true && e?.contains("link.models[1]") == true && e?.contains("'MX-28' is not a dynamixel servo") == true, "\(e ?? "loaded")")
+        var e = Self.failure {
+            _ = try RobotSpec.parse(
+                try Self.linkEdited(koch) { $0["models"] = ["XM430-W350", "MX-28"] }, file: "k.json")
+        }
+        #expect(
+            e?.contains("k.json") == true && e?.contains("link.models[1]") == true
+                && e?.contains("'MX-28' is not a dynamixel servo") == true, "\(e ?? "loaded")")
         #expect(e?.contains("XL330-M288") == true && e?.contains("\n") == false, "\(e ?? "")")
-        e = Self.failure { _ = try RobotSpec.parse(try Self.linkEdited(koch) { $0["models"] = ["STS3215", "STS3215"] }, file: "k.json") }
+        e = Self.failure {
+            _ = try RobotSpec.parse(
+                try Self.linkEdited(koch) { $0["models"] = ["STS3215", "STS3215"] }, file: "k.json")
+        }
         #expect(e?.contains("'STS3215' is not a dynamixel servo") == true, "\(e ?? "loaded")")
-        e = Self.failure { _ = try RobotSpec.parse(try Self.linkEdited(koch) { $0["models"] = ["XM430-W350"] }, file: "k.json") }
+        e = Self.failure {
+            _ = try RobotSpec.parse(
+                try Self.linkEdited(koch) { $0["models"] = ["XM430-W350"] }, file: "k.json")
+        }
         #expect(e?.contains("has 1 servo models for 2 joints") == true, "\(e ?? "loaded")")
-        e = Self.failure { _ = try RobotSpec.parse(try Self.linkEdited(koch) { $0.removeValue(forKey: "models") }, file: "k.json") }
+        e = Self.failure {
+            _ = try RobotSpec.parse(
+                try Self.linkEdited(koch) { $0.removeValue(forKey: "models") }, file: "k.json")
+        }
         #expect(e?.contains("link.models") == true && e?.contains("missing") == true, "\(e ?? "loaded")")
         e = Self.failure {
-            _ = try RobotSpec.parse(try Self.linkEdited("robots/acrobot.json") { $0["models"] = ["XM430-W350", "XM430-W350"] }, file: "a.json")
+            _ = try RobotSpec.parse(
+                try Self.linkEdited("robots/acrobot.json") { $0["models"] = ["XM430-W350", "XM430-W350"] },
+                file: "a.json")
         }
         #expect(e?.contains("the firmware bus has no servo models") == true, "\(e ?? "loaded")")
         // The firmware robots need no models.

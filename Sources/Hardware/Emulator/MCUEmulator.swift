@@ -22,17 +22,24 @@ public enum MCUEmulator {
     public static let runnerInPackage = "firmware-proto/mcu/run-qemu.sh"
 
     /// True when `name` is an executable on PATH.
-    public static func onPath(_ name: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+    public static func onPath(
+        _ name: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> Bool {
         let dirs = (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
         return dirs.contains { access("\($0)/\(name)", X_OK) == 0 }
     }
 
     /// The tools the image and the run need: `qemu-system-arm` and the cross compiler (for a
     /// first build); nil when both are there, else one line naming what is missing and the fix.
-    public static func missingTools(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
-        let missing = ["qemu-system-arm", "arm-none-eabi-gcc"].filter { !onPath($0, environment: environment) }
+    public static func missingTools(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> String? {
+        let missing = ["qemu-system-arm", "arm-none-eabi-gcc"].filter {
+            !onPath($0, environment: environment)
+        }
         guard !missing.isEmpty else { return nil }
-        return "\(missing.joined(separator: " and ")) not found on PATH; install them with `sudo apt-get install qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi` (or `make cross-test`)"
+        return
+            "\(missing.joined(separator: " and ")) not found on PATH; install them with `sudo apt-get install qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi` (or `make cross-test`)"
     }
 
     /// The runner: `ROBOTCTL_MCU_RUNNER`; else run-qemu.sh in the package the executable was
@@ -49,14 +56,18 @@ public enum MCUEmulator {
             }
             return e
         }
-        let exe = executable ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
+        let exe =
+            executable
+            ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
         var dir = (exe as NSString).deletingLastPathComponent
         while !dir.isEmpty && dir != "/" {
             let candidate = dir + "/" + runnerInPackage
             if access(candidate, X_OK) == 0 { return candidate }
             dir = (dir as NSString).deletingLastPathComponent
         }
-        if access(runnerInPackage, X_OK) == 0 { return FileManager.default.currentDirectoryPath + "/" + runnerInPackage }
+        if access(runnerInPackage, X_OK) == 0 {
+            return FileManager.default.currentDirectoryPath + "/" + runnerInPackage
+        }
         throw HardwareError(
             .noSuchDevice, device: runnerInPackage,
             problem: "not found above \(exe.isEmpty ? "this program" : exe) nor in the working directory",
@@ -69,11 +80,14 @@ public enum MCUEmulator {
     /// QEMU's start (a 1 s pty poll); `terminate()` stops the runner, which stops QEMU.
     /// Throws one line: tools missing, runner not found, or the runner's own error.
     public static func start(
-        arguments: [String] = [], seed: UInt64 = 1, realtimePriority: Int = 70, diagnosticsFile: String? = nil,
+        arguments: [String] = [], seed: UInt64 = 1, realtimePriority: Int = 70,
+        diagnosticsFile: String? = nil,
         timeoutNanos: UInt64 = 120_000_000_000
     ) throws -> EmulatorProcess {
         if let missing = missingTools() {
-            throw HardwareError(.noSuchDevice, device: "qemu-system-arm", problem: missing, fix: "install the packages, then run again")
+            throw HardwareError(
+                .noSuchDevice, device: "qemu-system-arm", problem: missing,
+                fix: "install the packages, then run again")
         }
         let runner = try locateRunner()
         var args = arguments

@@ -47,26 +47,46 @@ public struct ServoLink: Sendable, Equatable {
             throw fail("link.bus", "\"\(bus)\" is not a servo bus", "use \"dynamixel\" or \"feetech\"")
         }
         let n = jointNames.count
-        guard n >= 1, n <= maxJoints else { throw fail("joints", "\(n) joints", "give 1 to \(maxJoints) joints on one servo bus") }
-        guard ids.count == n else { throw fail("link.ids", "\(ids.count) ids for \(n) joints", "give one servo id per joint, in joint order") }
-        guard models.count == n else {
-            throw fail("link.models", "\(models.count) models for \(n) joints", "give one servo model per joint, in joint order")
+        guard n >= 1, n <= maxJoints else {
+            throw fail("joints", "\(n) joints", "give 1 to \(maxJoints) joints on one servo bus")
         }
-        for (name, list) in [("directions", directions.count), ("zero offsets", zeroOffsetCounts.count), ("torque constants", torqueConstantsNmPerAmp.count)]
+        guard ids.count == n else {
+            throw fail(
+                "link.ids", "\(ids.count) ids for \(n) joints", "give one servo id per joint, in joint order")
+        }
+        guard models.count == n else {
+            throw fail(
+                "link.models", "\(models.count) models for \(n) joints",
+                "give one servo model per joint, in joint order")
+        }
+        for (name, list) in [
+            ("directions", directions.count), ("zero offsets", zeroOffsetCounts.count),
+            ("torque constants", torqueConstantsNmPerAmp.count),
+        ]
         where list != 0 && list != n {
             throw fail("joints", "\(list) \(name) for \(n) joints", "give one per joint")
         }
         let maxID = kind == .dynamixel ? 252 : 253
         var seen = Set<Int>()
         for (i, id) in ids.enumerated() {
-            guard (0...maxID).contains(id) else { throw fail("link.ids[\(i)]", "\(id) is not 0...\(maxID)", "give the servo's id (`robotctl motors scan` finds it)") }
-            guard seen.insert(id).inserted else { throw fail("link.ids[\(i)]", "id \(id) is given twice", "give each servo its own id with `robotctl motors setup`") }
+            guard (0...maxID).contains(id) else {
+                throw fail(
+                    "link.ids[\(i)]", "\(id) is not 0...\(maxID)",
+                    "give the servo's id (`robotctl motors scan` finds it)")
+            }
+            guard seen.insert(id).inserted else {
+                throw fail(
+                    "link.ids[\(i)]", "id \(id) is given twice",
+                    "give each servo its own id with `robotctl motors setup`")
+            }
         }
         var parsed: [ServoModel] = []
         for (i, name) in models.enumerated() {
             guard let m = ServoModel.named(name), m.bus == kind else {
                 let known = ServoModel.known.filter { $0.bus == kind }.map(\.name).joined(separator: ", ")
-                throw fail("link.models[\(i)]", "\"\(name)\" is not a \(kind) model robotctl knows", "use one of \(known)")
+                throw fail(
+                    "link.models[\(i)]", "\"\(name)\" is not a \(kind) model robotctl knows",
+                    "use one of \(known)")
             }
             parsed.append(m)
         }
@@ -77,11 +97,15 @@ public struct ServoLink: Sendable, Equatable {
         self.ids = ids.map { UInt8($0) }
         self.models = parsed
         self.jointNames = jointNames
-        self.directions = directions.isEmpty ? Array(repeating: 1, count: n) : directions.map { $0 < 0 ? -1 : 1 }
+        self.directions =
+            directions.isEmpty ? Array(repeating: 1, count: n) : directions.map { $0 < 0 ? -1 : 1 }
         self.zeroOffsetCounts =
-            zeroOffsetCounts.isEmpty ? parsed.map { $0.countsPerRevolution / 2 } : zeroOffsetCounts.map { Int32(clamping: $0) }
+            zeroOffsetCounts.isEmpty
+            ? parsed.map { $0.countsPerRevolution / 2 } : zeroOffsetCounts.map { Int32(clamping: $0) }
         self.torqueConstantsNmPerAmp =
-            torqueConstantsNmPerAmp.isEmpty ? parsed.map { Float($0.nominalTorqueConstantNmPerAmp) } : torqueConstantsNmPerAmp.map { Float($0) }
+            torqueConstantsNmPerAmp.isEmpty
+            ? parsed.map { Float($0.nominalTorqueConstantNmPerAmp) }
+            : torqueConstantsNmPerAmp.map { Float($0) }
         self.robotID = robotID
         self.file = file
     }

@@ -16,21 +16,30 @@ extension RobotSpec {
     /// `link.models`: one known model per joint on a servo bus (required there), absent for `firmware`.
     static func parseServoModels(_ l: inout SpecObject, bus: Bus, joints: Int) throws(SpecError) -> [String] {
         guard bus != .firmware else {
-            if l.has("models") { throw l.fail("models", "the firmware bus has no servo models; remove \"models\"") }
+            if l.has("models") {
+                throw l.fail("models", "the firmware bus has no servo models; remove \"models\"")
+            }
             _ = l.raw("models")
             return []
         }
         guard l.has("models") else {
-            throw l.fail("models", "missing; give one servo model per joint, e.g. [\"\(servoModels[bus]![0])\"]")
+            throw l.fail(
+                "models", "missing; give one servo model per joint, e.g. [\"\(servoModels[bus]![0])\"]")
         }
         let names = try l.strings("models")
         guard names.count == joints else {
-            throw l.fail("models", "has \(names.count) servo models for \(joints) joints; give one model per joint in joint order")
+            throw l.fail(
+                "models",
+                "has \(names.count) servo models for \(joints) joints; give one model per joint in joint order"
+            )
         }
         var out: [String] = []
         for (i, n) in names.enumerated() {
             guard let m = servoModel(named: n, bus: bus) else {
-                throw l.fail("models[\(i)]", "'\(n)' is not a \(bus.rawValue) servo robotctl knows; use one of \(servoModels[bus]!.joined(separator: ", "))")
+                throw l.fail(
+                    "models[\(i)]",
+                    "'\(n)' is not a \(bus.rawValue) servo robotctl knows; use one of \(servoModels[bus]!.joined(separator: ", "))"
+                )
             }
             out.append(m)
         }
