@@ -191,6 +191,8 @@ struct ServoRobotFileEndToEndTests {
             } catch { return "\(error)" }
         }
         let names = ["a", "b"]
+        let bare = try ServoLink(bus: "feetech", port: "/dev/ttyACM0", baud: 1_000_000, ids: [1, 2], models: [], jointNames: names, file: "r.json")
+        #expect(bare.models.map(\.name) == ["STS3215", "STS3215"] && !bare.isEmulator)
         var e = error {
             try ServoLink(
                 bus: "dynamixel", port: "emulator", baud: 1_000_000, ids: [1, 2],

@@ -65,13 +65,14 @@ struct ServoRobotFileTests {
         #expect(plant_joint_count(&state) == 2)
     }
 
-    @Test("model names are matched case-insensitively, '-' optional, and stored canonically")
+    @Test("model names are matched case-insensitively, '-' optional, and named canonically")
     func canonicalNames() throws {
         let data = try Self.linkEdited("robots/koch-dynamixel.json") {
             $0["models"] = ["xm430w350", "xl330-m288"]
         }
         let robot = try RobotSpec.parse(data, file: "robots/k.json")
-        #expect(robot.link.servoModels == ["XM430-W350", "XL330-M288"])
+        #expect(robot.link.servoModels == ["xm430w350", "xl330-m288"])
+        #expect(robot.canonicalServoModels == ["XM430-W350", "XL330-M288"])
         #expect(RobotSpec.servoModel(named: "sts-3215", bus: .feetech) == "STS3215")
         #expect(RobotSpec.servoModel(named: "STS3215", bus: .dynamixel) == nil)
     }
@@ -97,17 +98,15 @@ struct ServoRobotFileTests {
                 try Self.linkEdited(koch) { $0["models"] = ["XM430-W350"] }, file: "k.json")
         }
         #expect(e?.contains("has 1 servo models for 2 joints") == true, "\(e ?? "loaded")")
-        e = Self.failure {
-            _ = try RobotSpec.parse(
-                try Self.linkEdited(koch) { $0.removeValue(forKey: "models") }, file: "k.json")
-        }
-        #expect(e?.contains("link.models") == true && e?.contains("missing") == true, "\(e ?? "loaded")")
+        // Without models the bring-up uses the bus's default model.
+        let bare = try RobotSpec.parse(try Self.linkEdited(koch) { $0.removeValue(forKey: "models") }, file: "k.json")
+        #expect(bare.link.servoModels.isEmpty)
         e = Self.failure {
             _ = try RobotSpec.parse(
                 try Self.linkEdited("robots/acrobot.json") { $0["models"] = ["XM430-W350", "XM430-W350"] },
                 file: "a.json")
         }
-        #expect(e?.contains("the firmware bus has no servo models") == true, "\(e ?? "loaded")")
+        #expect(e?.contains("names servo models but bus is 'firmware'") == true, "\(e ?? "loaded")")
         // The firmware robots need no models.
         #expect(try RobotSpec.load(path: repositoryFile("robots/pendulum.json")).link.servoModels.isEmpty)
     }

@@ -27,12 +27,18 @@ public struct ServoLink: Sendable, Equatable {
     /// The robot file, named in errors.
     public var file: String
 
+    /// The model a link without `models` has: XM430-W350 (Dynamixel), STS3215 (Feetech), as
+    /// servo-emulator's default.
+    public static func defaultModel(_ bus: ServoBusKind) -> ServoModel {
+        bus == .dynamixel ? ServoModel.named("XM430-W350")! : FeetechMemoryTable.sts3215
+    }
+
     /// The port value that starts the servo emulator.
     public static let emulatorPort = "emulator"
     public var isEmulator: Bool { port == ServoLink.emulatorPort }
 
     /// Checks and converts a robot file's link. `bus` is "dynamixel" or "feetech"; `models` one
-    /// name per joint (`ServoModel.named`); `directions` and `zeroOffsetCounts` empty for the
+    /// name per joint (`ServoModel.named`), or empty for the bus's default (`defaultModel`); `directions` and `zeroOffsetCounts` empty for the
     /// defaults (+1; 2048, the middle of the servo's range). Throws one line naming `file`, the
     /// field and the fix.
     public init(
@@ -54,7 +60,7 @@ public struct ServoLink: Sendable, Equatable {
             throw fail(
                 "link.ids", "\(ids.count) ids for \(n) joints", "give one servo id per joint, in joint order")
         }
-        guard models.count == n else {
+        guard models.isEmpty || models.count == n else {
             throw fail(
                 "link.models", "\(models.count) models for \(n) joints",
                 "give one servo model per joint, in joint order")
@@ -81,7 +87,8 @@ public struct ServoLink: Sendable, Equatable {
             }
         }
         var parsed: [ServoModel] = []
-        for (i, name) in models.enumerated() {
+        let names = models.isEmpty ? Array(repeating: ServoLink.defaultModel(kind).name, count: n) : models
+        for (i, name) in names.enumerated() {
             guard let m = ServoModel.named(name), m.bus == kind else {
                 let known = ServoModel.known.filter { $0.bus == kind }.map(\.name).joined(separator: ", ")
                 throw fail(

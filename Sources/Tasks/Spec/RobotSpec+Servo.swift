@@ -13,36 +13,20 @@ extension RobotSpec {
         return servoModels[bus]?.first { $0.lowercased().replacingOccurrences(of: "-", with: "") == key }
     }
 
-    /// `link.models`: one known model per joint on a servo bus (required there), absent for `firmware`.
-    static func parseServoModels(_ l: inout SpecObject, bus: Bus, joints: Int) throws(SpecError) -> [String] {
-        guard bus != .firmware else {
-            if l.has("models") {
-                throw l.fail("models", "the firmware bus has no servo models; remove \"models\"")
-            }
-            _ = l.raw("models")
-            return []
+    /// `link.models` by their canonical names (empty when the file names none: the bring-up
+    /// then uses the bus's default model).
+    public var canonicalServoModels: [String] {
+        link.servoModels.map { RobotSpec.servoModel(named: $0, bus: link.bus) ?? $0 }
+    }
+
+    /// Every name in `link.models` is a model of the link's bus: one line naming the file,
+    /// `link.models[i]` and the known models otherwise.
+    func checkServoModels() throws(SpecError) {
+        for (i, n) in link.servoModels.enumerated() where RobotSpec.servoModel(named: n, bus: link.bus) == nil {
+            let known = RobotSpec.servoModels[link.bus]?.joined(separator: ", ") ?? ""
+            throw SpecError(
+                file: source, field: "link.models[\(i)]",
+                problem: "'\(n)' is not a \(link.bus.rawValue) servo robotctl knows; use one of \(known)")
         }
-        guard l.has("models") else {
-            throw l.fail(
-                "models", "missing; give one servo model per joint, e.g. [\"\(servoModels[bus]![0])\"]")
-        }
-        let names = try l.strings("models")
-        guard names.count == joints else {
-            throw l.fail(
-                "models",
-                "has \(names.count) servo models for \(joints) joints; give one model per joint in joint order"
-            )
-        }
-        var out: [String] = []
-        for (i, n) in names.enumerated() {
-            guard let m = servoModel(named: n, bus: bus) else {
-                throw l.fail(
-                    "models[\(i)]",
-                    "'\(n)' is not a \(bus.rawValue) servo robotctl knows; use one of \(servoModels[bus]!.joined(separator: ", "))"
-                )
-            }
-            out.append(m)
-        }
-        return out
     }
 }
