@@ -142,7 +142,7 @@ let package = Package(
             name: "CrashRecorder", dependencies: ["Control", "SystemSupport"], path: "Tests/CrashRecorder",
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "HardwareTests", dependencies: ["Hardware", "Control", "SystemSupport", "TestSupport"],
+            name: "HardwareTests", dependencies: ["Hardware", "Control", "SystemSupport", "TestSupport", "Tasks"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TasksTests", dependencies: ["Tasks", "Control", "FixedNN", "TestSupport", "CPlant"], swiftSettings: swiftSettings),

@@ -10,7 +10,7 @@ struct MotorsCommand: ParsableCommand {
         discussion: """
             `scan` pings every id at every baud rate of the bus; `setup` gives one servo a new \
             id and baud rate (like lerobot-setup-motors: connect the servos one at a time). \
-            docs/servo-dynamixel.md and docs/servo-feetech.md walk through a first bring-up.
+            docs/buses/dynamixel.md and docs/buses/feetech.md walk through a first bring-up.
 
             Example: robotctl motors scan --bus feetech --port /dev/ttyACM0
             """,
@@ -89,7 +89,7 @@ struct MotorsScanCommand: ParsableCommand {
         }
         if found.isEmpty {
             print(
-                "No \(options.bus) servo answered on \(options.port) (ids \(self.ids)). Check the power supply, the adapter and the wiring (docs/servo-\(options.bus.rawValue).md)."
+                "No \(options.bus) servo answered on \(options.port) (ids \(self.ids)). Check the power supply, the adapter and the wiring (docs/buses/\(options.bus.rawValue).md)."
             )
             return
         }

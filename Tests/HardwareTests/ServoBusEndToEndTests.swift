@@ -176,6 +176,7 @@ struct ServoBusEndToEndTests {
         try robot.activate()
         let hold = s
         let r = runServoLoop(robot, ticks: 600, mode: .position) { _, j in hold.position[j] }
+        let fault = robot.faultDescription ?? "no fault"
         robot.shutdown()
         emu.terminate()
         #expect(robot.counters.retries > 0, "\(robot.counters)")
@@ -183,7 +184,7 @@ struct ServoBusEndToEndTests {
         // About 90 bytes a tick at 0.4 % loss or damage each: a third of the first attempts
         // fail; the retry inside the tick saves most.
         #expect(r.ok >= 480, "\(r.ok) of 600 ok, \(robot.counters)")
-        #expect(r.faults == 0)
+        #expect(r.faults == 0, "\(fault)")
     }
 
     @Test("Dynamixel cut line: the host latches a named link fault, the Bus Watchdog stops the servos within 100 ms")
@@ -241,6 +242,64 @@ struct ServoBusEndToEndTests {
         for id in [1, 3] {
             let off = emulatorEvents(log, "servo \(id): torque off (host)").first?.time ?? 1e9
             #expect(off - silent <= 0.1, "servo \(id) torque off at \(off), silent from \(silent)\n\(log)")
+        }
+    }
+
+    @Test("Dynamixel silent servo: a link fault naming it within 100 ms; torque off reaches every servo, the silent one too")
+    func dynamixelSilentServo() throws {
+        let emu = try startServoEmulator(["--bus", "dynamixel", "--joints", "3", "--baud", "1000000", "--silent", "3", "--silent-at", "2.0"])
+        let robot = servoRobot(emu, bus: .dynamixel, joints: 3, model: ServoModel.named("XM430-W350")!, tolerateFailures: 5)
+        try robot.configure(RobotConfiguration(mode: .velocity, watchdogMillis: 60, setpointLimit: [2, 2, 2]))
+        try robot.activate()
+        let r = runServoLoop(robot, ticks: 800, mode: .velocity, stopAtFault: true) { _, _ in 0.3 }
+        #expect(robot.lifecycle == .fault)
+        let latency = Double(r.firstLinkFaultNanos &- r.lastOkNanos) / 1e6
+        #expect(r.firstLinkFaultNanos > 0 && latency <= 100, "latched \(latency) ms after the last good read")
+        #expect(r.allocations == 0)
+        let line = robot.faultDescription ?? ""
+        #expect(line.contains("servo 3 (joint2) did not answer") && line.contains("Bus Watchdog") && !line.contains("\n"), "\(line)")
+        usleep(300_000)
+        robot.shutdown()
+        let log = emu.terminate()
+        let silent = emulatorEvents(log, "stops answering").first?.time ?? -1
+        #expect(silent >= 2.0)
+        // A silent servo still hears: the broadcast stops it as it stops the others.
+        for id in [1, 2, 3] {
+            let off = emulatorEvents(log, "servo \(id): torque off (host)").first?.time ?? 1e9
+            #expect(off - silent <= 0.1, "servo \(id) torque off at \(off), silent from \(silent)\n\(log)")
+        }
+    }
+
+    @Test("Feetech cut line: a named link fault within 100 ms; the repeated torque-off broadcast stops the servos the moment the line returns")
+    func feetechCutLine() throws {
+        let emu = try startServoEmulator(["--bus", "feetech", "--joints", "2", "--cut-at", "2.0", "--cut-for", "0.5"])
+        let robot = servoRobot(emu, bus: .feetech, joints: 2, model: FeetechMemoryTable.sts3215, tolerateFailures: 5)
+        try robot.configure(RobotConfiguration(mode: .position, watchdogMillis: 100, setpointLimit: [4, 4]))
+        var s = RobotState()
+        _ = robot.read(into: &s)
+        try robot.activate()
+        let hold = s
+        let r = runServoLoop(robot, ticks: 800, mode: .position, stopAtFault: true) { _, j in hold.position[j] }
+        #expect(robot.lifecycle == .fault)
+        let latency = Double(r.firstLinkFaultNanos &- r.lastOkNanos) / 1e6
+        #expect(r.firstLinkFaultNanos > 0 && latency <= 100, "latched \(latency) ms after the last good read")
+        #expect(r.allocations == 0)
+        let line = robot.faultDescription ?? ""
+        #expect(line.contains("link fault: no servo answered") && line.contains("torque off was broadcast") && !line.contains("\n"), "\(line)")
+        // Latched: every read repeats the broadcast; keep reading past the line's return at 2.5 s.
+        var st = RobotState()
+        let until = Control.monotonicNanos() + 900_000_000
+        var reads = 0
+        while Control.monotonicNanos() < until {
+            if robot.read(into: &st) == .fault { reads += 1 }
+            usleep(5_000)
+        }
+        #expect(reads > 0 && robot.lifecycle == .fault, "the fault stays latched when the line returns")
+        robot.shutdown()
+        let log = emu.terminate()
+        for id in [1, 2] {
+            let off = emulatorEvents(log, "servo \(id): torque off (host)").first?.time ?? 1e9
+            #expect(off >= 2.5 && off <= 2.6, "servo \(id) torque off at \(off) s; the line returned at 2.5 s\n\(log)")
         }
     }
 

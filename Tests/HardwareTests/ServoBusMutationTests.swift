@@ -186,7 +186,7 @@ struct ServoBusMutationTests {
     /// Framing faults are outside what a check of n bits can promise (a lost byte makes the
     /// check compare against an unrelated byte): measured against the 2^-n a random match
     /// has. Feetech's 8-bit sum passes a packet that lost a data byte of 0xFF — a documented
-    /// limit of the protocol (docs/servo-feetech.md), which the driver bounds by checking
+    /// limit of the protocol (docs/buses/feetech.md), which the driver bounds by checking
     /// every reply's id and length.
     @Test("framing faults (lost, added, cut bytes): false accepts stay at the check's 2^-n")
     func framingFaults() {

@@ -63,7 +63,7 @@ int mcu_boot_decode(const uint8_t *in, size_t len, mcu_boot_config *c) {
 
 int mcu_boot_apply(const mcu_boot_config *c, plant_params *p, int *bad_index) {
     *bad_index = -1;
-    if (c->task != PLANT_PENDULUM && c->task != PLANT_CARTPOLE) return PLANT_ERR_KIND;
+    if (c->task != PLANT_PENDULUM && c->task != PLANT_CARTPOLE && c->task != PLANT_CHAIN) return PLANT_ERR_KIND;
     plant_default_params((plant_kind)c->task, p);
     for (uint32_t i = 0; i < c->count && i < MCU_BOOT_MAX_PARAMS; i++) {
         const char *name = plant_param_name((int)c->index[i]);

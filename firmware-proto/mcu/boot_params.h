@@ -5,7 +5,7 @@
  *
  * Byte layout at MCU_BOOT_PARAMS_ADDR, little-endian, read and written byte by byte (no
  * struct punning, so host and target agree whatever their ABI):
- *   0 magic u32 "MCUB"   4 version u32 (1)   8 task u32 (plant_kind)   12 count u32
+ *   0 magic u32 "MCUB"   4 version u32 (1)   8 task u32 (plant_kind: pendulum, cartpole, chain)   12 count u32
  *   16 seed u64          24 + 16 i: parameter i: index u32 (plant_param_name order),
  *                        reserved u32 (0), value f64 (IEEE 754 bits)
  *   24 + 16 count: CRC-32C u32 of every byte before it. */

@@ -192,8 +192,10 @@ int main(void) {
     board.control_rate_hz = MCU_TICK_HZ;
     for (int i = 0; i < board.motor_count; i++) {
         board.counts_per_rev[i] = (uint32_t)(plant_encoder_resolution(&hil_plant, i) + 0.5);
-        /* Joint 0 is actuated (pendulum motor, cart belt); a cart-pole's pole is passive. */
-        board.torque_max_mnm[i] = i == 0 ? hil_round_milli(hil_params.max_effort) : 0;
+        /* Each actuated joint's peak effort (pendulum motor, cart belt, a chain's motors); a
+         * passive joint (a cart-pole's pole, an acrobot's shoulder) reports 0. */
+        board.torque_max_mnm[i] =
+            plant_joint_is_actuated(&hil_plant, i) ? hil_round_milli(plant_max_effort(&hil_plant, i)) : 0;
     }
     fp_firmware_init(&mcu_fw, &mcu_hal, &board);
 
@@ -201,7 +203,7 @@ int main(void) {
     uint32_t calibration = mcu_calibrate();
     line_str(&line, "mcu: boot stm32f405 cortex-m4f");
     line_uint(&line, " sysclk_hz=", MCU_SYSCLK_HZ);
-    line_str(&line, boot.task == PLANT_CARTPOLE ? " task=cartpole" : " task=pendulum");
+    line_str(&line, boot.task == PLANT_CARTPOLE ? " task=cartpole" : boot.task == PLANT_CHAIN ? " task=chain" : " task=pendulum");
     line_uint(&line, " seed=", (uint32_t)boot.seed);
     line_str(&line, boot_rc == MCU_BOOT_OK ? " boot_params=applied"
                     : boot_rc == MCU_BOOT_ERR_MAGIC ? " boot_params=none"

@@ -2,7 +2,7 @@
  * netduinoplus2 and follows robot-emulator's start-up contract, so a host that can start the
  * emulator can start the firmware on the emulated microcontroller instead:
  *
- *   robot-mcu-qemu [--task pendulum|cartpole] [--param NAME=VALUE]... [--seed N]
+ *   robot-mcu-qemu [--task pendulum|cartpole|chain] [--param NAME=VALUE]... [--seed N] [--rate 1000]
  *                  [--duration S] [--link PATH] [--image ELF] [--diag FILE] [--icount]
  *                  [--realtime PRIO]
  *
@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,7 +82,8 @@ static void runner_usage(FILE *f) {
             "usage: " RUNNER " [options]\n"
             "Runs the reference firmware on an emulated STM32F405 (qemu-system-arm -M netduinoplus2),\n"
             "the plant on the MCU behind its HAL. The first stdout line is \"robot-emulator: pty <path>\".\n\n"
-            "  --task pendulum|cartpole   the plant (default pendulum)\n"
+            "  --task pendulum|cartpole|chain  the plant (default pendulum; chain: a robot file's joints)\n"
+            "  --rate 1000                accepted for robot-emulator's arguments: the MCU ticks at 1 kHz\n"
             "  --param NAME=VALUE         set a plant parameter (repeatable, at most %u; names below)\n"
             "  --seed N                   seed of the plant's sensor noise (default 1)\n"
             "  --duration S               exit after S seconds (default: until SIGINT/SIGTERM)\n"
@@ -119,9 +121,10 @@ static int runner_parse(int argc, char **argv, runner_options *o) {
         }
         int known = strcmp(a, "--task") == 0 || strcmp(a, "--param") == 0 || strcmp(a, "--seed") == 0 ||
                     strcmp(a, "--duration") == 0 || strcmp(a, "--link") == 0 || strcmp(a, "--image") == 0 ||
-                    strcmp(a, "--diag") == 0 || strcmp(a, "--qemu") == 0 || strcmp(a, "--realtime") == 0;
+                    strcmp(a, "--diag") == 0 || strcmp(a, "--qemu") == 0 || strcmp(a, "--realtime") == 0 ||
+                    strcmp(a, "--rate") == 0;
         if (!known) {
-            fprintf(stderr, RUNNER ": unknown option %s (link faults and --rate are robot-emulator's; see --help)\n", a);
+            fprintf(stderr, RUNNER ": unknown option %s (link faults are robot-emulator's; see --help)\n", a);
             return -1;
         }
         if (i + 1 >= argc) {
@@ -136,8 +139,15 @@ static int runner_parse(int argc, char **argv, runner_options *o) {
                 o->boot.task = PLANT_PENDULUM;
             } else if (strcmp(v, "cartpole") == 0) {
                 o->boot.task = PLANT_CARTPOLE;
+            } else if (strcmp(v, "chain") == 0) {
+                o->boot.task = PLANT_CHAIN;
             } else {
-                fprintf(stderr, RUNNER ": --task %s: expected pendulum or cartpole\n", v);
+                fprintf(stderr, RUNNER ": --task %s: expected pendulum, cartpole or chain\n", v);
+                return -1;
+            }
+        } else if (strcmp(a, "--rate") == 0) {
+            if (strcmp(v, "1000") != 0) {
+                fprintf(stderr, RUNNER ": --rate %s: the MCU image ticks at 1000 Hz only\n", v);
                 return -1;
             }
         } else if (strcmp(a, "--param") == 0) {
@@ -345,6 +355,7 @@ int main(int argc, char **argv) {
      * stderr. */
     int err[2];
     if (pipe(err) != 0) return 1;
+    pid_t runner_pid = getpid();
     pid_t qemu = fork();
     if (qemu < 0) return 1;
     if (qemu == 0) {
@@ -355,6 +366,9 @@ int main(int argc, char **argv) {
         close(err[0]);
         close(err[1]);
         setpgid(0, 0); /* a Ctrl-C at the terminal reaches us, and we stop QEMU in order */
+        /* If this runner is killed outright (SIGKILL), QEMU must not outlive it. */
+        (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != runner_pid) _exit(1);
         if (realtime) {
             struct sched_param sp = {.sched_priority = opt.realtime_priority};
             (void)sched_setscheduler(0, SCHED_FIFO, &sp); /* permitted: checked above */

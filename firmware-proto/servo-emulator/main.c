@@ -1,8 +1,10 @@
 /* servo-emulator: a bus of Dynamixel (Protocol 2.0) or Feetech (STS/SCS) servos over a
- * pseudo-terminal, each servo a control table, an inner position/velocity/current loop and a
- * CPlant pendulum behind it, so robotctl's servo-bus driver runs end to end without hardware.
+ * pseudo-terminal, each servo a control table and an inner position/velocity/current loop with
+ * CPlant behind it (a pendulum per servo, or one N-joint chain with servo i driving joint i), so
+ * robotctl's servo-bus driver runs end to end without hardware.
  *
- *   servo-emulator --bus dynamixel|feetech [--joints N] [--model NAME] [--baud B] ...
+ *   servo-emulator --bus dynamixel|feetech [--joints N] [--model NAME[,NAME..]] [--baud B] ...
+ *   servo-emulator --bus feetech --plant chain --joints 2 --param joints=2 --param j0.mass=0.1 ...
  *
  * The first line on stdout is exactly "servo-emulator: pty <path>\n" (flushed); events
  * (watchdog expiry, torque changes, faults) and --stats go to stderr. Bytes are paced at the
@@ -26,7 +28,7 @@
 #include "servo_bus.h"
 
 #define MAX_SERVOS 8
-#define MAX_PARAMS 16
+#define MAX_PARAMS 256
 #define TX_CAPACITY 65536u
 #define TICK_US 1000u
 
@@ -41,15 +43,16 @@ typedef struct {
     double stall_torque;   /* N*m */
     double stall_current;  /* A */
     double supply_v;
+    double rotor_inertia;  /* motor and gears reflected to the output, kg*m^2 */
 } model_info;
 
 static const model_info MODELS[] = {
-    {"xl430-w250", SB_DYNAMIXEL, 1060, 0.0, 0.229 * 2 * M_PI / 60, 1.5, 1.4, 12.0},
-    {"xm430-w210", SB_DYNAMIXEL, 1030, 0.00269, 0.229 * 2 * M_PI / 60, 3.0, 2.3, 12.0},
-    {"xm430-w350", SB_DYNAMIXEL, 1020, 0.00269, 0.229 * 2 * M_PI / 60, 4.1, 2.3, 12.0},
-    {"xl330-m288", SB_DYNAMIXEL, 1200, 0.001, 0.229 * 2 * M_PI / 60, 0.52, 1.47, 5.0},
-    {"xl330-m077", SB_DYNAMIXEL, 1190, 0.001, 0.229 * 2 * M_PI / 60, 0.215, 1.47, 5.0},
-    {"sts3215", SB_FEETECH, 777, 0.0065, 2 * M_PI / 4096, 1.6, 2.7, 7.4},
+    {"xl430-w250", SB_DYNAMIXEL, 1060, 0.0, 0.229 * 2 * M_PI / 60, 1.5, 1.4, 12.0, 0.002},
+    {"xm430-w210", SB_DYNAMIXEL, 1030, 0.00269, 0.229 * 2 * M_PI / 60, 3.0, 2.3, 12.0, 0.002},
+    {"xm430-w350", SB_DYNAMIXEL, 1020, 0.00269, 0.229 * 2 * M_PI / 60, 4.1, 2.3, 12.0, 0.003},
+    {"xl330-m288", SB_DYNAMIXEL, 1200, 0.001, 0.229 * 2 * M_PI / 60, 0.52, 1.47, 5.0, 0.0005},
+    {"xl330-m077", SB_DYNAMIXEL, 1190, 0.001, 0.229 * 2 * M_PI / 60, 0.215, 1.47, 5.0, 0.0002},
+    {"sts3215", SB_FEETECH, 777, 0.0065, 2 * M_PI / 4096, 1.6, 2.7, 7.4, 0.001},
 };
 
 /* Control-table addresses (sources: the Swift tables in Sources/Hardware/ServoBus). */
@@ -60,7 +63,7 @@ enum {
     DXL_TABLE_END = 147, DXL_RAM = 64
 };
 enum {
-    FT_FW = 0, FT_MODEL = 3, FT_ID = 5, FT_BAUD = 6, FT_RDT = 7, FT_MODE = 33, FT_TORQUE = 40, FT_GOAL_POSITION = 42,
+    FT_FW = 0, FT_MODEL = 3, FT_ID = 5, FT_BAUD = 6, FT_RDT = 7, FT_MAX_TORQUE = 16, FT_P_GAIN = 21, FT_MODE = 33, FT_TORQUE = 40, FT_GOAL_POSITION = 42,
     FT_GOAL_SPEED = 46, FT_LOCK = 55, FT_PRESENT_POSITION = 56, FT_PRESENT_SPEED = 58, FT_PRESENT_LOAD = 60,
     FT_VOLTAGE = 62, FT_TEMPERATURE = 63, FT_STATUS = 65, FT_MOVING = 66, FT_PRESENT_CURRENT = 69, FT_TABLE_END = 71,
     FT_RAM = 40
@@ -86,7 +89,12 @@ typedef struct {
     const model_info *model;
     uint8_t table[256];
     uint8_t saved[256]; /* Feetech: what survives a power cycle (written while unlocked) */
-    plant_state plant;
+    /* The load: joint `joint` of `plant` (its own pendulum, or the shared chain). The position
+     * register reads zero_counts + direction * (the joint's encoder counts). */
+    plant_state *plant;
+    int joint;
+    int32_t zero_counts;
+    int direction;
     double kp, kd, kv;
     uint64_t last_heard_us;
     bool silent, overloaded, overload_fired;
@@ -127,11 +135,17 @@ static uint64_t return_delay_us(const servo *s) {
 
 /* ---- the emulator ---------------------------------------------------------------------- */
 
+typedef enum { PLANT_OF_PENDULUMS = 0, PLANT_OF_CHAIN = 1 } plant_choice;
+
 typedef struct {
     sb_kind bus;
-    const model_info *model;
+    const model_info *model[MAX_SERVOS];
+    plant_choice plant;
+    int32_t zero_counts[MAX_SERVOS];
+    int direction[MAX_SERVOS];
     int joints;
     uint8_t first_id;
+    uint8_t ids[MAX_SERVOS];
     int baud;
     uint64_t seed;
     double drop, corrupt;
@@ -149,6 +163,9 @@ typedef struct {
     char path[128];
     servo servos[MAX_SERVOS];
     int count;
+    /* One pendulum per servo, or one chain (plants[0]) for all. */
+    plant_state plants[MAX_SERVOS];
+    int plant_count;
     sb_receiver rx;
     sb_packet packet;
     /* Host-bound bytes and the time each is on the wire, in order. */
@@ -238,14 +255,19 @@ static void set_torque(emulator *e, servo *s, bool on, const char *why) {
  * the middle of the servo's range, as an arm joint is mounted. */
 static int32_t feetech_raw(int32_t counts) { return (counts % 4096 + 4096) % 4096; }
 
+/* The servo's view of its joint: position counts as its register reads them (unwrapped),
+ * velocity (rad/s) and motor current (A), signed in the servo's direction. */
+static int32_t servo_counts(const servo *s) {
+    return s->zero_counts + s->direction * plant_encoder_counts(s->plant, s->joint);
+}
+static double servo_velocity(const servo *s) { return s->direction * plant_true_velocity(s->plant, s->joint); }
+
 /* Fills the present-state registers from the plant. */
 static void refresh(servo *s) {
-    double pos = plant_true_position(&s->plant, 0);
-    int32_t counts = plant_encoder_counts(&s->plant, 0);
-    double vel = plant_true_velocity(&s->plant, 0);
-    double amps = torque_on(s) ? plant_motor_current(&s->plant, 0) : 0.0;
+    int32_t counts = servo_counts(s);
+    double vel = servo_velocity(s);
+    double amps = torque_on(s) ? s->direction * plant_motor_current(s->plant, s->joint) : 0.0;
     const model_info *m = s->model;
-    (void)pos;
     if (m->bus == SB_DYNAMIXEL) {
         put_le(s->table, DXL_PRESENT_POSITION, 4, (uint32_t)counts);
         put_le(s->table, DXL_PRESENT_VELOCITY, 4, (uint32_t)(int32_t)lround(vel / m->velocity_unit));
@@ -269,8 +291,8 @@ static void refresh(servo *s) {
 static double servo_effort(servo *s) {
     if (!torque_on(s) || s->overloaded) return 0.0;
     const model_info *m = s->model;
-    double pos = plant_true_position(&s->plant, 0), vel = plant_true_velocity(&s->plant, 0);
-    double effort;
+    double vel = servo_velocity(s);
+    double effort, limit = m->stall_torque;
     if (m->bus == SB_DYNAMIXEL) {
         uint8_t mode = s->table[DXL_MODE];
         if (mode == 0) {
@@ -283,23 +305,27 @@ static double servo_effort(servo *s) {
             double goal = (int32_t)get_le(s->table, DXL_GOAL_VELOCITY, 4) * m->velocity_unit;
             effort = s->kv * (goal - vel);
         } else {
-            double goal = (int32_t)get_le(s->table, DXL_GOAL_POSITION, 4) * 2 * M_PI / 4096;
-            effort = s->kp * (goal - pos) - s->kd * vel;
+            double err = ((int32_t)get_le(s->table, DXL_GOAL_POSITION, 4) - servo_counts(s)) * 2 * M_PI / 4096;
+            effort = s->kp * err - s->kd * vel;
         }
     } else {
         if (s->table[FT_MODE] == 1) {
             double goal = from_sign_magnitude((uint16_t)get_le(s->table, FT_GOAL_SPEED, 2), 15) * m->velocity_unit;
             effort = s->kv * (goal - vel);
         } else {
-            /* Goal 0...4095 within the turn the servo is in. */
-            int32_t raw = feetech_raw(plant_encoder_counts(&s->plant, 0));
+            /* Goal 0...4095 within the turn the servo is in; the P coefficient (address 21,
+             * factory 32) scales the loop gain, Max Torque (16, 0.1 % of stall) clamps it. */
+            int32_t raw = feetech_raw(servo_counts(s));
             int32_t goal = (int32_t)(get_le(s->table, FT_GOAL_POSITION, 2) & 0x7FFF);
             double err = (goal - raw) * 2 * M_PI / 4096;
-            effort = s->kp * err - s->kd * vel;
+            double gain = s->table[FT_P_GAIN] / 32.0;
+            effort = gain * s->kp * err - s->kd * vel;
         }
+        uint32_t max_torque = get_le(s->table, FT_MAX_TORQUE, 2);
+        if (max_torque < 1000) limit = m->stall_torque * max_torque / 1000.0;
     }
-    if (effort > m->stall_torque) effort = m->stall_torque;
-    if (effort < -m->stall_torque) effort = -m->stall_torque;
+    if (effort > limit) effort = limit;
+    if (effort < -limit) effort = -limit;
     return effort;
 }
 
@@ -541,12 +567,13 @@ static void servo_tick(emulator *e) {
                 /* Stop: no current, no velocity, hold the present position. */
                 put_le(s->table, DXL_GOAL_CURRENT, 2, 0);
                 put_le(s->table, DXL_GOAL_VELOCITY, 4, 0);
-                put_le(s->table, DXL_GOAL_POSITION, 4, (uint32_t)plant_encoder_counts(&s->plant, 0));
+                put_le(s->table, DXL_GOAL_POSITION, 4, (uint32_t)servo_counts(s));
             }
         }
-        plant_set_command(&s->plant, 0, servo_effort(s));
-        plant_step(&s->plant, TICK_US * 1e-6);
+        plant_set_command(s->plant, s->joint, s->direction * servo_effort(s));
     }
+    /* Every servo's command is in before the plants step: a chain's joints move together. */
+    for (int i = 0; i < e->plant_count; i++) plant_step(&e->plants[i], TICK_US * 1e-6);
 }
 
 /* ---- options --------------------------------------------------------------------------- */
@@ -554,17 +581,28 @@ static void servo_tick(emulator *e) {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: servo-emulator --bus dynamixel|feetech [options]\n"
-            "A bus of emulated servos (each a control table, an inner loop and a pendulum plant) on a\n"
-            "pseudo-terminal. The first stdout line is \"servo-emulator: pty <path>\".\n"
-            "Example: servo-emulator --bus dynamixel --joints 2 --model xm430-w350 --baud 1000000\n\n"
+            "A bus of emulated servos (each a control table and an inner loop, with a pendulum per servo\n"
+            "or one N-joint chain behind them) on a pseudo-terminal. The first stdout line is\n"
+            "\"servo-emulator: pty <path>\".\n"
+            "Example: servo-emulator --bus dynamixel --joints 2 --model xm430-w350 --baud 1000000\n"
+            "         servo-emulator --bus dynamixel --joints 2 --model xm430-w350,xl330-m288 --plant chain \\\n"
+            "           --param j0.length=0.1 --param j1.mass=0.05\n\n"
             "  --bus dynamixel|feetech  the protocol (required)\n"
             "  --joints N               servos on the bus, 1...8 (default 1)\n"
             "  --first-id ID            id of the first servo; the others follow (default 1)\n"
-            "  --model NAME             xl430-w250, xm430-w210, xm430-w350, xl330-m288, xl330-m077\n"
-            "                           (Dynamixel; default xm430-w350) or sts3215 (Feetech, default)\n"
+            "  --ids ID,ID,..           the servos' ids, one per servo (instead of --first-id)\n"
+            "  --model NAME[,NAME..]    xl430-w250, xm430-w210, xm430-w350, xl330-m288, xl330-m077\n"
+            "                           (Dynamixel; default xm430-w350) or sts3215 (Feetech, default);\n"
+            "                           one for all servos or one per servo\n"
+            "  --plant pendulum|chain   a pendulum behind each servo (default), or one planar chain with\n"
+            "                           joint i behind servo i (coupled: a two-joint arm)\n"
+            "  --zero-counts C[,C..]    the position register at joint position 0 (default: 0 with\n"
+            "                           pendulums, which hang at 2048; 2048 with a chain)\n"
+            "  --direction D[,D..]      1 or -1: the servo's counts grow with the joint (1) or against it\n"
             "  --baud B                 the servos' baud rate (default: factory, 57600 Dynamixel,\n"
             "                           1000000 Feetech); they hear only a host at that rate\n"
-            "  --param NAME=VALUE       a plant parameter of every joint (robot-emulator --help lists them)\n"
+            "  --param NAME=VALUE       a plant parameter (robot-emulator --help lists them): of every\n"
+            "                           pendulum, or of the chain (joints, gravity, j<i>.mass, ...)\n"
             "  --seed N                 seed of the plant noise and of the faults (default 1)\n"
             "  --drop P                 lose each byte with probability P, both directions\n"
             "  --corrupt P              flip one bit of each byte with probability P, both directions\n"
@@ -588,6 +626,34 @@ static int number(const char *opt, const char *text, double lo, double hi, doubl
     return 0;
 }
 
+/* Splits a comma-separated list of at most MAX_SERVOS items into `items` (copied into
+ * `storage`); returns the count, or -1 (with a message) if it is empty or too long. */
+static int split_list(const char *opt, const char *text, char storage[MAX_SERVOS][32], const char *items[MAX_SERVOS]) {
+    int n = 0;
+    const char *p = text;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == MAX_SERVOS || len == 0 || len >= 32) {
+            fprintf(stderr, "servo-emulator: %s %s: expected 1 to %d comma-separated values\n", opt, text, MAX_SERVOS);
+            return -1;
+        }
+        memcpy(storage[n], p, len);
+        storage[n][len] = 0;
+        items[n] = storage[n];
+        n++;
+        if (comma == NULL) return n;
+        p = comma + 1;
+    }
+}
+
+/* A per-servo list: one value for every servo, or one per servo (checked against --joints later). */
+typedef struct {
+    char storage[MAX_SERVOS][32];
+    const char *items[MAX_SERVOS];
+    int count;
+} servo_list;
+
 static int parse(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
     o->bus = (sb_kind)-1;
@@ -596,7 +662,9 @@ static int parse(int argc, char **argv, options *o) {
     o->seed = 1;
     o->silent_id = o->overload_id = -1;
     o->silent_at = o->overload_at = o->cut_at = -1;
-    const char *model = NULL;
+    static servo_list models, zeros, directions, ids;
+    models.count = zeros.count = directions.count = ids.count = 0;
+    int zero_given = 0;
     static char names[MAX_PARAMS][64];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -630,7 +698,23 @@ static int parse(int argc, char **argv, options *o) {
             if (number(a, v, 0, 240, &x) != 0) return -1;
             o->first_id = (uint8_t)x;
         } else if (strcmp(a, "--model") == 0) {
-            model = v;
+            if ((models.count = split_list(a, v, models.storage, models.items)) < 0) return -1;
+        } else if (strcmp(a, "--plant") == 0) {
+            if (strcmp(v, "pendulum") == 0) {
+                o->plant = PLANT_OF_PENDULUMS;
+            } else if (strcmp(v, "chain") == 0) {
+                o->plant = PLANT_OF_CHAIN;
+            } else {
+                fprintf(stderr, "servo-emulator: --plant %s: expected pendulum or chain\n", v);
+                return -1;
+            }
+        } else if (strcmp(a, "--ids") == 0) {
+            if ((ids.count = split_list(a, v, ids.storage, ids.items)) < 0) return -1;
+        } else if (strcmp(a, "--zero-counts") == 0) {
+            if ((zeros.count = split_list(a, v, zeros.storage, zeros.items)) < 0) return -1;
+            zero_given = 1;
+        } else if (strcmp(a, "--direction") == 0) {
+            if ((directions.count = split_list(a, v, directions.storage, directions.items)) < 0) return -1;
         } else if (strcmp(a, "--baud") == 0) {
             if (number(a, v, 9600, 4500000, &x) != 0) return -1;
             o->baud = (int)x;
@@ -679,13 +763,59 @@ static int parse(int argc, char **argv, options *o) {
         fprintf(stderr, "servo-emulator: --bus dynamixel|feetech is required (see --help)\n");
         return -1;
     }
-    if (model == NULL) model = o->bus == SB_DYNAMIXEL ? "xm430-w350" : "sts3215";
-    for (size_t k = 0; k < sizeof MODELS / sizeof MODELS[0]; k++)
-        if (strcasecmp(MODELS[k].name, model) == 0) o->model = &MODELS[k];
-    if (o->model == NULL || o->model->bus != o->bus) {
-        fprintf(stderr, "servo-emulator: --model %s: not a %s model this emulator knows (see --help)\n", model,
-                o->bus == SB_DYNAMIXEL ? "Dynamixel" : "Feetech");
+    if (ids.count > 0 && ids.count != o->joints) {
+        fprintf(stderr, "servo-emulator: --ids has %d values for %d servos: give one per servo\n", ids.count, o->joints);
         return -1;
+    }
+    for (int j = 0; j < o->joints; j++) {
+        double x = o->first_id + j;
+        if (ids.count > 0 && number("--ids", ids.items[j], 0, 252, &x) != 0) return -1;
+        if (x > 252) {
+            fprintf(stderr, "servo-emulator: --first-id %u: servo %d would get id %g, past 252\n", o->first_id, j + 1, x);
+            return -1;
+        }
+        o->ids[j] = (uint8_t)x;
+        for (int k = 0; k < j; k++) {
+            if (o->ids[k] == o->ids[j]) {
+                fprintf(stderr, "servo-emulator: --ids: id %u is given twice\n", o->ids[j]);
+                return -1;
+            }
+        }
+    }
+    const servo_list *lists[3] = {&models, &zeros, &directions};
+    const char *list_names[3] = {"--model", "--zero-counts", "--direction"};
+    for (int k = 0; k < 3; k++) {
+        if (lists[k]->count > 1 && lists[k]->count != o->joints) {
+            fprintf(stderr, "servo-emulator: %s has %d values for %d servos: give one, or one per servo\n", list_names[k],
+                    lists[k]->count, o->joints);
+            return -1;
+        }
+    }
+    for (int j = 0; j < o->joints; j++) {
+        const char *model = models.count == 0 ? (o->bus == SB_DYNAMIXEL ? "xm430-w350" : "sts3215")
+                                              : models.items[models.count == 1 ? 0 : j];
+        o->model[j] = NULL;
+        for (size_t k = 0; k < sizeof MODELS / sizeof MODELS[0]; k++)
+            if (strcasecmp(MODELS[k].name, model) == 0) o->model[j] = &MODELS[k];
+        if (o->model[j] == NULL || o->model[j]->bus != o->bus) {
+            fprintf(stderr, "servo-emulator: --model %s: not a %s model this emulator knows (see --help)\n", model,
+                    o->bus == SB_DYNAMIXEL ? "Dynamixel" : "Feetech");
+            return -1;
+        }
+        /* Pendulums: the register reads the plant's counts (hanging = 2048). A chain: an arm
+         * mounted at the middle of the servo's range, joint 0 rad at 2048 counts. */
+        double x = o->plant == PLANT_OF_CHAIN ? 2048 : 0;
+        if (zero_given && number("--zero-counts", zeros.items[zeros.count == 1 ? 0 : j], -2147483647.0, 2147483647.0, &x) != 0)
+            return -1;
+        o->zero_counts[j] = (int32_t)x;
+        x = 1;
+        if (directions.count > 0 && number("--direction", directions.items[directions.count == 1 ? 0 : j], -1, 1, &x) != 0)
+            return -1;
+        if (x != 1 && x != -1) {
+            fprintf(stderr, "servo-emulator: --direction: each value must be 1 or -1\n");
+            return -1;
+        }
+        o->direction[j] = (int)x;
     }
     if (o->baud == 0) o->baud = o->bus == SB_DYNAMIXEL ? 57600 : 1000000;
     if (baud_value(o->bus, o->baud) < 0) {
@@ -701,43 +831,130 @@ static int parse(int argc, char **argv, options *o) {
 
 /* ---- set-up ---------------------------------------------------------------------------- */
 
-static int init_servo(emulator *e, servo *s, int index) {
-    const options *o = e->opt;
-    const model_info *m = o->model;
-    memset(s, 0, sizeof *s);
-    s->model = m;
-    plant_params p;
-    plant_default_params(PLANT_PENDULUM, &p);
-    /* A light link on a geared servo: what the servo can hold and swing. */
-    p.mass = 0.2;
-    p.length = 0.3;
-    p.rotor_inertia = 0.002;
-    p.damping[0] = 0.02;
-    p.coulomb[0] = 0.01;
-    p.torque_constant = m->stall_torque / m->stall_current;
-    p.supply_voltage = m->supply_v;
-    p.resistance = m->supply_v / m->stall_current;
-    p.max_effort = m->stall_torque;
-    p.latency_ticks = 1;
-    p.position_noise = 0.0002;
-    p.current_noise = 0.005;
+/* Applies the --param list to `p` in order (later values win). */
+static int apply_params(const options *o, plant_params *p) {
     for (int i = 0; i < o->param_count; i++) {
-        int rc = plant_set_param(&p, o->param_name[i], o->param_value[i]);
+        int rc = plant_set_param(p, o->param_name[i], o->param_value[i]);
         if (rc != PLANT_OK) {
             fprintf(stderr, "servo-emulator: --param %s=%g: %s\n", o->param_name[i], o->param_value[i],
-                    rc == PLANT_ERR_UNKNOWN_PARAM ? "no such plant parameter" : "value out of range");
+                    rc == PLANT_ERR_UNKNOWN_PARAM ? "no such plant parameter"
+                    : rc == PLANT_ERR_KIND        ? (o->plant == PLANT_OF_CHAIN ? "not a chain parameter (use j<i>.NAME)"
+                                                                                : "not a pendulum parameter (add --plant chain)")
+                                                  : "value out of range");
             return -1;
         }
     }
-    if (plant_init(&s->plant, &p, o->seed * 7919u + (uint64_t)index) != PLANT_OK) {
-        fprintf(stderr, "servo-emulator: the plant parameters are inconsistent\n");
+    return 0;
+}
+
+/* The plants: a pendulum per servo (a light link on a geared servo), or one chain whose joint
+ * i is servo i's output: each joint actuated by its servo's motor (torque constant, winding,
+ * supply, stall torque, reflected rotor inertia), light default links, then --param. */
+static int init_plants(emulator *e) {
+    const options *o = e->opt;
+    if (o->plant == PLANT_OF_PENDULUMS) {
+        for (int k = 0; k < e->count; k++) {
+            const model_info *m = o->model[k];
+            plant_params p;
+            plant_default_params(PLANT_PENDULUM, &p);
+            p.mass = 0.2;
+            p.length = 0.3;
+            p.rotor_inertia = 0.002;
+            p.damping[0] = 0.02;
+            p.coulomb[0] = 0.01;
+            p.torque_constant = m->stall_torque / m->stall_current;
+            p.supply_voltage = m->supply_v;
+            p.resistance = m->supply_v / m->stall_current;
+            p.max_effort = m->stall_torque;
+            p.latency_ticks = 1;
+            p.position_noise = 0.0002;
+            p.current_noise = 0.005;
+            if (apply_params(o, &p) != 0) return -1;
+            if (plant_init(&e->plants[k], &p, o->seed * 7919u + (uint64_t)k) != PLANT_OK) {
+                fprintf(stderr, "servo-emulator: the plant parameters are inconsistent\n");
+                return -1;
+            }
+        }
+        e->plant_count = e->count;
+        return 0;
+    }
+    plant_params p;
+    plant_default_params(PLANT_CHAIN, &p);
+    p.chain_joints = e->count;
+    p.latency_ticks = 1;
+    p.position_noise = 0.0002;
+    p.current_noise = 0.005;
+    for (int k = 0; k < e->count; k++) {
+        const model_info *m = o->model[k];
+        plant_chain_joint *j = &p.chain[k];
+        j->type = 0;
+        j->offset = k == 0 ? -M_PI / 2 : 0; /* hanging down at 0 */
+        j->length = 0.15;
+        j->com = 0.075;
+        j->mass = 0.1;
+        j->inertia = j->mass * j->length * j->length / 12;
+        j->viscous = 0.02;
+        j->coulomb = 0.01;
+        j->actuated = 1;
+        j->gain = 1;
+        j->torque_constant = m->stall_torque / m->stall_current;
+        j->resistance = m->supply_v / m->stall_current;
+        j->supply_voltage = m->supply_v;
+        j->max_effort = m->stall_torque;
+        j->rotor_inertia = m->rotor_inertia;
+        j->counts_per_rev = 4096;
+    }
+    if (apply_params(o, &p) != 0) return -1;
+    if (p.chain_joints != e->count) {
+        fprintf(stderr, "servo-emulator: --param joints=%d: the chain needs one joint per servo (--joints %d)\n",
+                p.chain_joints, e->count);
         return -1;
     }
-    double inertia = p.mass * p.length * p.length / 3 + p.rotor_inertia;
+    for (int k = 0; k < e->count; k++) {
+        if (!p.chain[k].actuated) {
+            fprintf(stderr, "servo-emulator: --param j%d.actuated=0: every chain joint is driven by its servo\n", k);
+            return -1;
+        }
+    }
+    int rc = plant_init(&e->plants[0], &p, o->seed * 7919u);
+    if (rc != PLANT_OK) {
+        fprintf(stderr, "servo-emulator: the chain parameters are inconsistent (%s)\n",
+                rc == PLANT_ERR_RANGE ? "a joint moves no mass, or backlash without rotor inertia" : "wrong kind");
+        return -1;
+    }
+    e->plant_count = 1;
+    return 0;
+}
+
+/* The inertia servo k's joint turns, the chain stretched out (its largest): what its
+ * position loop's damping is tuned for. */
+static double joint_inertia(const emulator *e, int k) {
+    const plant_params *p = &e->plants[e->opt->plant == PLANT_OF_CHAIN ? 0 : k].params;
+    if (e->opt->plant == PLANT_OF_PENDULUMS) return p->mass * p->length * p->length / 3 + p->rotor_inertia;
+    double total = p->chain[k].rotor_inertia, reach = 0;
+    for (int i = k; i < p->chain_joints; i++) {
+        const plant_chain_joint *j = &p->chain[i];
+        double d = reach + j->com;
+        total += j->type == 1 ? j->mass : j->inertia + j->mass * d * d;
+        reach += j->length;
+    }
+    return total;
+}
+
+static int init_servo(emulator *e, servo *s, int index) {
+    const options *o = e->opt;
+    const model_info *m = o->model[index];
+    memset(s, 0, sizeof *s);
+    s->model = m;
+    s->plant = &e->plants[o->plant == PLANT_OF_CHAIN ? 0 : index];
+    s->joint = o->plant == PLANT_OF_CHAIN ? index : 0;
+    s->zero_counts = o->zero_counts[index];
+    s->direction = o->direction[index];
+    double inertia = joint_inertia(e, index);
     s->kp = m->stall_torque / 0.15;
     s->kd = 2 * 0.8 * sqrt(s->kp * inertia);
     s->kv = m->stall_torque / 3.0;
-    uint8_t id = (uint8_t)(o->first_id + index);
+    uint8_t id = o->ids[index];
     uint8_t baud = (uint8_t)baud_value(o->bus, o->baud);
     if (o->bus == SB_DYNAMIXEL) {
         put_le(s->table, DXL_MODEL, 2, m->number);
@@ -755,6 +972,8 @@ static int init_servo(emulator *e, servo *s, int index) {
         s->table[FT_BAUD] = baud;
         s->table[FT_RDT] = 250;
         s->table[FT_MODE] = 0;
+        put_le(s->table, FT_MAX_TORQUE, 2, 1000);
+        s->table[FT_P_GAIN] = 32;
         s->table[FT_LOCK] = 1;
         memcpy(s->saved, s->table, sizeof s->saved);
     }
@@ -886,7 +1105,7 @@ static void print_stats(const emulator *e) {
                 "servo-emulator: servo %u: heard %u, replies %u, crc errors %u, torque %s, watchdog trips %u, "
                 "position %.4f rad; saved id %u baud %d%s\n",
                 servo_id(s), s->heard, s->replies, s->check_errors, torque_on(s) ? "on" : "off", s->watchdog_trips,
-                plant_true_position(&s->plant, 0), dxl ? servo_id(s) : s->saved[FT_ID],
+                plant_true_position(s->plant, s->joint), dxl ? servo_id(s) : s->saved[FT_ID],
                 baud_of(e->bus, dxl ? s->table[DXL_BAUD] : s->saved[FT_BAUD]),
                 !dxl && s->unsaved_writes > 0 ? " (EEPROM writes while locked were not saved)" : "");
     }
@@ -901,6 +1120,7 @@ int main(int argc, char **argv) {
     e.count = opt.joints;
     e.rng = opt.seed ^ 0x5E4B0B05ull;
     sb_receiver_init(&e.rx, opt.bus);
+    if (init_plants(&e) != 0) return 2;
     for (int k = 0; k < e.count; k++)
         if (init_servo(&e, &e.servos[k], k) != 0) return 2;
     if (open_pty(&e) != 0) return 1;

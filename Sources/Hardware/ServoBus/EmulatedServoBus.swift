@@ -27,6 +27,43 @@ public enum EmulatedServoBus {
         return (emulator, c)
     }
 
+    /// `servo-emulator` arguments for a robot file's servo link: its servos (ids, models, baud,
+    /// mounting) in front of one `chain` plant with `plantParameters` (the names of
+    /// firmware-proto/plant/include/plant.h: `RobotSpec.plantParameters()`; later values win).
+    public static func arguments(link: ServoLink, plantParameters: [(name: String, value: Double)], seed: UInt64) -> [String] {
+        func list<T>(_ values: [T]) -> String { values.map { "\($0)" }.joined(separator: ",") }
+        var args = [
+            "--bus", link.bus.rawValue, "--joints", "\(link.ids.count)", "--ids", list(link.ids),
+            "--model", list(link.models.map { $0.name.lowercased() }), "--baud", "\(link.baud)", "--plant", "chain",
+            "--zero-counts", list(link.zeroOffsetCounts), "--direction", list(link.directions), "--seed", "\(seed)",
+            "--param", "joints=\(link.ids.count)",
+        ]
+        for p in plantParameters { args += ["--param", "\(p.name)=\(p.value)"] }
+        return args
+    }
+
+    /// Starts `servo-emulator` (beside the running executable) as the robot a robot file's
+    /// servo link describes, its joints one coupled `chain` plant with `plantParameters`
+    /// (`RobotSpec.plantParameters()`, plus any reality-gap overrides), and returns it with the
+    /// ServoBusRobot configured for its pty (not yet `configure`d). `extraArguments`: fault
+    /// injection (`--silent 2 --silent-at 3`, `--drop 0.001`, ...). The bring-up's call for
+    /// `link.port == "emulator"` on a dynamixel or feetech robot.
+    public static func start(
+        link: ServoLink, plantParameters: [(name: String, value: Double)], seed: UInt64 = 1, extraArguments: [String] = []
+    ) throws -> (emulator: EmulatorProcess, robot: ServoBusRobot) {
+        let path = try EmulatorProcess.locateBesideExecutable(named: "servo-emulator")
+        let emulator = try EmulatorProcess(
+            executable: path, arguments: arguments(link: link, plantParameters: plantParameters, seed: seed) + extraArguments,
+            realtimePriority: 50)
+        var c = link.configuration(devicePath: emulator.ptyPath)
+        // The emulator shares this host: let the link stall up to 100 ms before latching.
+        c.maxConsecutiveFailures = 20
+        let pty = emulator.ptyPath
+        let baud = link.baud
+        let robot = ServoBusRobot(configuration: c) { try TermiosTransport(path: pty, baudRate: baud) }
+        return (emulator, robot)
+    }
+
     /// The reference pendulum on a servo: one XM430-W350 in current (torque) mode carrying
     /// Gymnasium Pendulum-v1's rod (m = 1 kg, l = 1 m, g = 10), 0 rad upright, torque in N·m
     /// through the servo's torque constant (stall 4.1 N·m at 2.3 A: 1.78 N·m/A).

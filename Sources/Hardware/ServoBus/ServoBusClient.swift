@@ -114,10 +114,13 @@ public final class ServoBusClient {
         if bus == .dynamixel {
             return s.data.count >= 2 ? UInt16(s.data[0]) | UInt16(s.data[1]) << 8 : 0
         }
+        // The servo answered the ping: its model-number read may wait longer (a scan's short ping
+        // timeout on a loaded host would report a present servo as "unknown").
         guard
             let m = try request(
                 id: id, instruction: 0x02, parameters: [UInt8(FeetechMemoryTable.modelNumber.address), 2],
-                replyFrom: id, attempts: attempts, timeoutNanos: timeoutNanos), m.data.count == 2
+                replyFrom: id, attempts: max(3, attempts ?? self.attempts),
+                timeoutNanos: max(30_000_000, timeoutNanos ?? replyTimeoutNanos)), m.data.count == 2
         else { return 0 }
         return UInt16(m.data[0]) | UInt16(m.data[1]) << 8
     }

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The `bus` section of a robot file for a servo robot (documented in docs/servo-dynamixel.md
-/// and docs/servo-feetech.md):
+/// The `bus` section of a robot file for a servo robot (the older robot-config format; robot files use `link`, docs/buses/dynamixel.md
+/// and docs/buses/feetech.md):
 ///
 ///     "bus": {
 ///       "type": "feetech", "port": "/dev/ttyACM0", "baud": 1000000,

@@ -29,11 +29,17 @@ public struct ServoBusTiming: Sendable, Equatable {
     /// From sending the sync read to the last status packet, nanoseconds.
     public var totalReadNanos: UInt64 = 0
     public var maxReadNanos: UInt64 = 0
+    /// Sync writes measured, and the time the host spent handing each to the port (a USB
+    /// adapter or the pty buffers it: the bytes then take their wire time without the host).
+    public var writes = 0
+    public var totalWriteNanos: UInt64 = 0
+    public var maxWriteNanos: UInt64 = 0
     /// Bytes of the sync read and its replies at the configured baud, nanoseconds.
     public var theoreticalReadNanos: UInt64 = 0
     /// Sync read, replies and sync write at the configured baud, nanoseconds.
     public var theoreticalTickNanos: UInt64 = 0
     public var meanReadNanos: UInt64 { ticks > 0 ? totalReadNanos / UInt64(ticks) : 0 }
+    public var meanWriteNanos: UInt64 { writes > 0 ? totalWriteNanos / UInt64(writes) : 0 }
     public init() {}
 }
 
@@ -242,9 +248,14 @@ public final class ServoBusRobot: RobotInterface {
         let n = client.dialect.encode(
             id: broadcastID, instruction: 0x83, parameters: UnsafeRawBufferPointer(start: params, count: p), into: tx,
             capacity: ServoBusRobot.txCapacity)
+        let start = monotonicNanos()
         let w = client.transport.write(
-            UnsafeRawBufferPointer(start: tx, count: n), deadlineNanos: monotonicNanos() &+ configuration.replyBudgetNanos)
+            UnsafeRawBufferPointer(start: tx, count: n), deadlineNanos: start &+ configuration.replyBudgetNanos)
         guard w.status == .ok else { return fail(w.status == .timeout ? .timeout : .disconnected, 0) }
+        let spent = monotonicNanos() &- start
+        timing.writes += 1
+        timing.totalWriteNanos &+= spent
+        timing.maxWriteNanos = max(timing.maxWriteNanos, spent)
         counters.syncWrites += 1
         lastCommandSequence = command.sequence
         return .ok
@@ -460,7 +471,7 @@ public final class ServoBusRobot: RobotInterface {
     /// rate, for run summaries. Set-up call.
     public var busTimeSummary: String {
         let t = timing
-        return "servo bus (\(configuration.bus), \(jointCount) joints at \(configuration.baudRate) baud): sync read exchange \(t.meanReadNanos / 1000) µs mean, \(t.maxReadNanos / 1000) µs max over \(t.ticks) ticks; wire time \(t.theoreticalReadNanos / 1000) µs (whole tick with the sync write \(t.theoreticalTickNanos / 1000) µs); retries \(counters.retries), timeouts \(counters.timeouts)"
+        return "servo bus (\(configuration.bus), \(jointCount) joints at \(configuration.baudRate) baud): sync read exchange \(t.meanReadNanos / 1000) µs mean, \(t.maxReadNanos / 1000) µs max over \(t.ticks) ticks; sync write \(t.meanWriteNanos / 1000) µs mean of host time; wire time \(t.theoreticalReadNanos / 1000) µs (whole tick with the sync write \(t.theoreticalTickNanos / 1000) µs); retries \(counters.retries), timeouts \(counters.timeouts)"
     }
 
     // MARK: Fault description (set-up)

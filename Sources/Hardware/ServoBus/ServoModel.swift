@@ -98,6 +98,13 @@ public struct ServoModel: Sendable, Equatable, CustomStringConvertible {
     /// The first RAM address: writes below it go to EEPROM (Dynamixel: only with torque off;
     /// Feetech: persist only while unlocked).
     public var firstRAMAddress: UInt16
+    /// Stall torque (N·m) and stall current (A) at the rated supply, from the data sheet:
+    /// their ratio is the nominal torque constant for torque mode (`nominalTorqueConstantNmPerAmp`).
+    public var stallTorqueNm: Double = 0
+    public var stallCurrentAmps: Double = 0
+
+    /// N·m per ampere at the output (gears included), stall torque over stall current; 0 if unknown.
+    public var nominalTorqueConstantNmPerAmp: Double { stallCurrentAmps > 0 ? stallTorqueNm / stallCurrentAmps : 0 }
 
     public var description: String { name }
 

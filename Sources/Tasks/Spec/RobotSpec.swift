@@ -70,6 +70,8 @@ public struct RobotSpec: Sendable, Hashable {
         public var baud: Int
         /// Servo IDs per joint (servo buses); empty for `firmware`.
         public var servoIDs: [Int]
+        /// Servo model per joint (servo buses, e.g. "XM430-W350"); empty: the bus's default model.
+        public var servoModels: [String] = []
     }
 
     public struct GPIOLines: Sendable, Hashable {
@@ -146,6 +148,13 @@ public struct RobotSpec: Sendable, Hashable {
             throw l.fail("ids", "has \(ids.count) servo IDs for \(joints.count) joints; give one ID per joint in joint order")
         }
         if Set(ids).count != ids.count { throw l.fail("ids", "holds a servo ID twice; every servo needs its own ID") }
+        let models = try l.has("models") ? l.strings("models") : []
+        if bus == .firmware, !models.isEmpty {
+            throw l.fail("models", "names servo models but bus is 'firmware'; remove it, or set bus to dynamixel or feetech")
+        }
+        if !models.isEmpty, models.count != joints.count {
+            throw l.fail("models", "has \(models.count) servo models for \(joints.count) joints; give one model per joint in joint order")
+        }
         try l.finish()
         var gpio: GPIOLines?
         if var g = try root.optionalObject("gpio") {
@@ -157,8 +166,9 @@ public struct RobotSpec: Sendable, Hashable {
         try root.finish()
         let spec = RobotSpec(
             id: id, joints: joints, gravity: gravity, sensing: sensing,
-            link: Link(bus: bus, port: port, baud: baud, servoIDs: ids), gpio: gpio, source: root.file)
+            link: Link(bus: bus, port: port, baud: baud, servoIDs: ids, servoModels: models), gpio: gpio, source: root.file)
         _ = try spec.chain()
+        try spec.checkServoModels()
         return spec
     }
 

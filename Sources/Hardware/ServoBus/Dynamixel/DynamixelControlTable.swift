@@ -37,8 +37,10 @@ public enum DynamixelControlTable {
     public static func busWatchdogValue(millis: Int) -> UInt8 { UInt8(min(127, max(1, (millis + 19) / 20))) }
 
     /// One X-series model; `currentUnitAmps` 0 means the model has no current sensing.
-    static func xSeries(_ name: String, number: UInt16, currentUnitAmps: Double) -> ServoModel {
-        ServoModel(
+    static func xSeries(
+        _ name: String, number: UInt16, currentUnitAmps: Double, stallTorqueNm: Double, stallCurrentAmps: Double
+    ) -> ServoModel {
+        var model = ServoModel(
             name: name, bus: .dynamixel, modelNumber: number, countsPerRevolution: 4096, positionWraps: false,
             radiansPerSecondPerVelocityUnit: 0.229 * 2 * Double.pi / 60, ampsPerCurrentUnit: currentUnitAmps,
             signBit: 0, currentModeValue: currentUnitAmps > 0 ? 0 : nil, velocityModeValue: 1, positionModeValue: 4,
@@ -48,15 +50,19 @@ public enum DynamixelControlTable {
             stateBlock: ServoRegister(126, 10), positionInBlock: ServoRegister(6, 4),
             velocityInBlock: ServoRegister(2, 4), currentInBlock: currentUnitAmps > 0 ? ServoRegister(0, 2) : nil,
             busWatchdog: busWatchdog, hardwareError: hardwareErrorStatus, eepromLock: nil, firstRAMAddress: 64)
+        model.stallTorqueNm = stallTorqueNm
+        model.stallCurrentAmps = stallCurrentAmps
+        return model
     }
 
     /// The models robotctl knows (Koch arms: XL430 + XL330; research arms: XM430).
     /// XL430-W250 reports Present Load (0.1 %), not current, at 126: no current mode, no effort.
     public static let models: [ServoModel] = [
-        xSeries("XL430-W250", number: 1060, currentUnitAmps: 0),
-        xSeries("XM430-W210", number: 1030, currentUnitAmps: 0.00269),
-        xSeries("XM430-W350", number: 1020, currentUnitAmps: 0.00269),
-        xSeries("XL330-M288", number: 1200, currentUnitAmps: 0.001),
-        xSeries("XL330-M077", number: 1190, currentUnitAmps: 0.001),
+        // Stall torque and current from the e-manual (XL430/XM430 at 12 V, XL330 at 5 V).
+        xSeries("XL430-W250", number: 1060, currentUnitAmps: 0, stallTorqueNm: 1.5, stallCurrentAmps: 1.4),
+        xSeries("XM430-W210", number: 1030, currentUnitAmps: 0.00269, stallTorqueNm: 3.0, stallCurrentAmps: 2.3),
+        xSeries("XM430-W350", number: 1020, currentUnitAmps: 0.00269, stallTorqueNm: 4.1, stallCurrentAmps: 2.3),
+        xSeries("XL330-M288", number: 1200, currentUnitAmps: 0.001, stallTorqueNm: 0.52, stallCurrentAmps: 1.47),
+        xSeries("XL330-M077", number: 1190, currentUnitAmps: 0.001, stallTorqueNm: 0.215, stallCurrentAmps: 1.47),
     ]
 }

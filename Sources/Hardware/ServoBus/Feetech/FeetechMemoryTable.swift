@@ -52,7 +52,7 @@ public enum FeetechMemoryTable {
         torqueEnable: torqueEnable, goalCurrent: nil, goalVelocity: goalSpeed, goalPosition: goalPosition,
         stateBlock: ServoRegister(56, 15), positionInBlock: ServoRegister(0, 2), velocityInBlock: ServoRegister(2, 2),
         currentInBlock: ServoRegister(13, 2), busWatchdog: nil, hardwareError: nil, eepromLock: lock,
-        firstRAMAddress: 40)
+        firstRAMAddress: 40, stallTorqueNm: 1.6, stallCurrentAmps: 2.7)
 
     public static let models: [ServoModel] = [sts3215]
 }
