@@ -101,6 +101,12 @@ public struct GapDefinition: Sendable, Equatable {
     /// and inertia; not back-EMF, sensors or sub-tick latency): the sim of the
     /// `sac-matched-sim` reference method, an approximate oracle.
     public var simMatch: [String] = []
+    /// The paper's kind of gap: onboard simulator assignments that edit the sim away from
+    /// the real plant (gravity, friction, actuator gain, action noise), applied before any
+    /// `--sim-param`.
+    public var sim: [String] = []
+    /// The gap-free setting: every method's sim domain is the real plant itself (no gap at all).
+    public var simIsPlant = false
 
     /// `name=value` pairs in name order, for reports.
     public var plantAssignments: [String] {
