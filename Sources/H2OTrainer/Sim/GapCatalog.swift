@@ -1,9 +1,12 @@
 /// The tasks and named dynamics gaps of the gap benchmark (`robotctl bench gap`).
 ///
-/// The onboard simulator is always the task's nominal model (no friction, ideal actuator,
-/// no latency, exact sensors). A gap is the set of real plant parameters (plant.h names)
-/// that differ from the emulated robot's reference plant; `none` is the reference plant
-/// itself, which already differs from the nominal model a little (see each task's `none`).
+/// Two kinds of gap. Real-plant gaps: the onboard simulator is the task's nominal model (no
+/// friction, ideal actuator, no latency, exact sensors) and the gap is the set of real plant
+/// parameters (plant.h names) that differ from the emulated robot's reference plant; `none`
+/// is the reference plant itself, which already differs from the nominal model a little (see
+/// each task's `none`). The paper's kind (`sim-*`): the reference plant, and the simulator
+/// edited away from it (`GapDefinition.sim`). `identical` has no gap at all: the sim domain
+/// is the real plant.
 public enum GapTaskName: String, CaseIterable, Sendable, Codable {
     case pendulum
     case cartpole
@@ -60,6 +63,28 @@ public enum GapTaskName: String, CaseIterable, Sendable, Codable {
                     name: "latency", plant: ["latency_ticks": 16],
                     doc: "16 ms actuation latency on the real plant (reference 5 ms; the sim assumes 0)",
                     simMatch: base),
+                // The paper's kind: the reference plant, the simulator edited (sizes chosen by
+                // measurement, BENCHMARKS.md "Sizing the paper's kind of gap").
+                GapDefinition(
+                    name: "sim-gravity", plant: [:],
+                    doc: "the paper's kind: the reference plant, the sim's gravity doubled (20 m/s^2, the plant's 10)",
+                    simMatch: base + ["gravity=10"], sim: ["gravity=20"]),
+                GapDefinition(
+                    name: "sim-noise", plant: [:],
+                    doc: "the paper's kind: the reference plant, Gaussian noise of std 2 N*m (the full torque range) on the sim's executed torque",
+                    simMatch: base + ["action_noise=0"], sim: ["action_noise=2"]),
+                GapDefinition(
+                    name: "sim-gain", plant: [:],
+                    doc: "the paper's kind: the reference plant, the sim's motor delivering 2x the commanded torque",
+                    simMatch: base + ["actuator_gain=1"], sim: ["actuator_gain=2"]),
+                GapDefinition(
+                    name: "sim-friction", plant: [:],
+                    doc: "the paper's kind: the reference plant, the sim's viscous friction 0.6 N*m*s/rad (the plant's 0.05)",
+                    simMatch: base, sim: ["damping=0.6"]),
+                GapDefinition(
+                    name: "identical", plant: [:],
+                    doc: "no gap: every method's sim domain is the real (reference) plant itself, as a check that the discriminators' weights stay near 1",
+                    simIsPlant: true),
             ]
         case .cartpole:
             let base = ["damping=0.5", "coulomb=0.3", "damping1=0.002"]
@@ -81,6 +106,10 @@ public enum GapTaskName: String, CaseIterable, Sendable, Codable {
                     name: "pole", plant: ["mass": 0.3, "length": 1.5],
                     doc: "the real pole weighs 0.3 kg and is 1.5 m long (the sim assumes 0.1 kg and 1 m)",
                     simMatch: base + ["mass=0.3", "length=1.5"]),
+                GapDefinition(
+                    name: "identical", plant: [:],
+                    doc: "no gap: every method's sim domain is the real (reference) plant itself, as a check that the discriminators' weights stay near 1",
+                    simIsPlant: true),
             ]
         }
     }
