@@ -84,7 +84,7 @@ struct GapCeilingTests {
         o.seeds = [1]
         o.ceiling = nil
         let r = try GapBenchmark.run(o)
-        #expect(r.simAssignments == ["gravity=20"] && r.plantAssignments.isEmpty && r.ceilings.isEmpty)
+        #expect(r.simAssignments == ["gravity=14"] && r.plantAssignments.isEmpty && r.ceilings.isEmpty)
         for name in ["sim-gravity", "sim-noise", "sim-gain", "sim-friction"] {
             let g = try #require(GapTaskName.pendulum.gap(named: name))
             #expect(!g.sim.isEmpty && g.plant.isEmpty && !g.simIsPlant)

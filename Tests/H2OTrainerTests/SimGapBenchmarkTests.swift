@@ -53,6 +53,8 @@ struct SimGapBenchmarkTests {
         #expect(h2oPlus.allSatisfy { $0.simWeightMean >= 1e-5 && $0.simWeightMean <= 1 && $0.alpha > 0 })
         #expect(csv.count == 1 + r.curves.count + r.references.count + r.ceilings.count)
         #expect(r.ceilings.count == 1 && r.ceilings[0].realReturn > r.references[1].realReturn + 300)
+        // Row names carry no commas: every row has the header's 11 fields.
+        #expect(csv.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 11 })
         #expect(csv.dropFirst().allSatisfy { $0.hasPrefix("pendulum,friction,") })
 
         let svg = GapReport.svg(r)
@@ -66,7 +68,7 @@ struct SimGapBenchmarkTests {
         for s in GapReport.scores(r) {
             #expect(md.contains("| \(s.method) | 2 | \(GapReport.f1(s.mean)) ["))
         }
-        #expect(md.contains("| ceiling: dynamic programming on the real plant (31×31 grid, 5 actions"))
+        #expect(md.contains("| ceiling: dynamic programming on the real plant (31×31 grid; 5 actions"))
         #expect(md.contains("| h2o+ | sac-sim |") && md.contains("(exact, 6)"))
         #expect(md.contains("| reference: scripted swing-up controller | – |"))
         #expect(md.contains("| reference: zero action | – |"))

@@ -5,7 +5,8 @@
 #   and `sac-real-oracle`, SAC trained on the real plant itself) and `sac-matched-sim`;
 #   each seed scored by the mean of its last 5 evaluations x 20 episodes, 95 % bootstrap
 #   intervals over seeds, one-sided permutation tests (GapStatistics).
-#   Headline, 10 seeds: pendulum x GAP_HEADLINE (the paper's kind of gap, default sim-noise)
+#   Headline, 10 seeds: pendulum x GAP_HEADLINE (the paper's kind of gap, default sim-gain: SAC
+#   learns it in the sim (return -101) and loses 45 % of the ceiling on the real plant)
 #   and pendulum x friction. Elsewhere 5 seeds: pendulum x actuator-gain, pendulum x identical
 #   (no gap: the dynamics-weight check), cartpole x pole, pendulum x friction with teleop data.
 # Runs at most GAP_JOBS configurations at once (default 2). Writes per configuration
@@ -14,16 +15,22 @@
 # full run (docs/gap/, with its findings in docs/gap/FINDINGS.md); configurations that run has
 # no files for are listed as not run.
 #
-# Wall time (estimated from the reduced run of 2026-12-04, BENCHMARKS.md, on the shared 2-core
-# VM): see GAP_WALL_ESTIMATE below; it does NOT fit in 90 minutes on this machine when it is
-# shared, which is why `make bench` assembles instead.
+# Wall time, estimated (not measured end to end) from the per-run times of the reduced run of
+# 2026-12-04 (BENCHMARKS.md) on the shared 2-core VM: at 20 000 updates H2O+ took 90-160 s per
+# seed, SAC 7-13 s, sac-real-oracle 7-19 s, the DP ceiling 54-85 s. Scaled to 30 000 updates
+# (H2O as H2O+, IQL and sac-matched-sim as SAC), one seed of an all-method pendulum
+# configuration costs about 340 s (quiet machine) to 550 s (load average ~15); the script holds
+# 28 such seed-equivalents (2 x 10 headline, 5, the cart-pole's 5 at about 0.6 of a pendulum
+# seed) plus `identical` (about 13 min) and teleop (about 25 min): about 195 min of one core,
+# so about 100 min with GAP_JOBS=2 on two free cores and about 160 min at today's load. It
+# does NOT fit in 90 minutes here; `make bench` assembles (GAP_ASSEMBLE_ONLY=1) instead.
 # Reproduce: scripts/bench/60-gap.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out="${BENCH_OUT:-$PWD/bench-results}"
 mkdir -p "$out/gap"
 jobs="${GAP_JOBS:-2}"
-headline="${GAP_HEADLINE:-sim-noise}"
+headline="${GAP_HEADLINE:-sim-gain}"
 source_dir="$out/gap"
 files_dir="bench-results/gap"
 if [ "${GAP_ASSEMBLE_ONLY:-0}" = 1 ]; then
@@ -69,6 +76,12 @@ wait
     echo "Each table: per-seed score = mean real-plant return of the last 5 evaluations (older tables: the final evaluation), mean over seeds with a 95 % bootstrap interval, normalised by the ceiling; then the stated tests."
     echo "\`sac-matched-sim\` and \`sac-real-oracle\` are not competitors: SAC on a sim with the gap's parameters set, and SAC on the real plant itself (a ceiling)."
     echo "Learning curves: the SVG beside each table (mean ± std over seeds), raw points in the CSV."
+    # The dated reduced-budget runs (issue 17), kept beside the full run's tables.
+    for reduced in docs/gap/*-reduced/README.md; do
+        [ -f "$reduced" ] || continue
+        echo
+        cat "$reduced"
+    done
     for c in "${configs[@]}"; do
         read -r name task gap budget data seeds methods <<< "$c"
         echo

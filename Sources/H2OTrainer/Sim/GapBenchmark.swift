@@ -136,7 +136,7 @@ public enum GapBenchmark {
                     { plant, episodes in
                         let dp = try PendulumCeiling(task: real, plantParameters: gap.plant, options: grid)
                         return (
-                            "dynamic programming on the real plant (\(grid.angleCells)×\(grid.speedCells) grid, \(grid.actions) actions, \(dp.iterations) sweeps)",
+                            "dynamic programming on the real plant (\(grid.angleCells)×\(grid.speedCells) grid; \(grid.actions) actions; \(dp.iterations) sweeps)",
                             dp.evaluate(on: &plant, episodes: episodes)
                         )
                     }
