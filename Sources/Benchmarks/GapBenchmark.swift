@@ -28,8 +28,15 @@ public enum GapBenchmark {
         public var budgetUpdates = 20_000
         /// Learning-curve evaluation period in updates (rounded to whole epochs; the last epoch is always evaluated).
         public var evaluateEveryUpdates = 2000
-        /// Deterministic real-plant (and sim) episodes per evaluation.
-        public var evaluationEpisodes = 5
+        /// Deterministic real-plant (and sim) episodes per evaluation. A seed's score is the
+        /// mean of its last `GapStatistics.scorePoints` (5) evaluations, 100 episodes in all.
+        public var evaluationEpisodes = 20
+        /// Also run `sac-real-oracle`: SAC trained on the real plant itself (a ceiling, not a competitor).
+        public var realOracle = false
+        /// The dynamic-programming ceiling's grid (pendulum only; nil: no DP ceiling row).
+        public var ceiling: PendulumCeiling.Options? = PendulumCeiling.Options()
+        /// Where the onboard simulator's training episodes start.
+        public var simReset = SimResetMode.task
         /// Network sizes, losses and the per-epoch loop (γ is set to the task's).
         public var hyperparameters: Hyperparameters = .robot
         /// Which real dataset, how many episodes, and (medium kinds) the behaviour training budget.
@@ -82,6 +89,11 @@ public enum GapBenchmark {
         public var evaluationEpisodes: Int
         public var seeds: [UInt64]
         public var references: [Reference]
+        /// Ceilings measured on the real plant (the dynamic-programming optimum of the pendulum).
+        public var ceilings: [Reference] = []
+        /// Episodes of every reference and ceiling row (`GapStatistics.scorePoints` × evaluation episodes).
+        public var referenceEpisodes: Int = 0
+        public var simReset: SimResetMode = .task
         public var curves: [CurvePoint]
         public var wallSeconds: Double
 
@@ -114,7 +126,7 @@ public enum GapBenchmark {
         switch o.task {
         case .pendulum:
             var p = o.task.pendulumTask.parameters
-            try p.apply(assignments: o.simAssignments)
+            try p.apply(assignments: gap.sim + o.simAssignments)
             let real = o.task.pendulumTask
             let controller = PendulumSwingUpController(task: real)
             var matched = p
@@ -123,6 +135,15 @@ public enum GapBenchmark {
                 o, gap: gap, simTask: PendulumTask(parameters: p), matchedSimTask: PendulumTask(parameters: matched),
                 realTask: real,
                 scripted: ("scripted swing-up controller", { obs, a in a[0] = controller.action(observation: obs) }),
+                ceiling: o.ceiling.map { grid in
+                    { plant, episodes in
+                        let dp = try PendulumCeiling(task: real, plantParameters: gap.plant, options: grid)
+                        return (
+                            "dynamic programming on the real plant (\(grid.angleCells)×\(grid.speedCells) grid; \(grid.actions) actions; \(dp.iterations) sweeps)",
+                            dp.evaluate(on: &plant, episodes: episodes)
+                        )
+                    }
+                },
                 teleop: { directory in
                     var t = TeleopDataset.Options()
                     t.episodes = o.realEpisodes
@@ -135,21 +156,23 @@ public enum GapBenchmark {
                 }, progress: progress)
         case .cartpole:
             var p = o.task.cartPoleTask.parameters
-            try p.apply(assignments: o.simAssignments)
+            try p.apply(assignments: gap.sim + o.simAssignments)
             var matched = p
             try matched.apply(assignments: gap.simMatch)
             return try run(
                 o, gap: gap, simTask: CartPoleTask(parameters: p), matchedSimTask: CartPoleTask(parameters: matched),
-                realTask: o.task.cartPoleTask, scripted: nil,
+                realTask: o.task.cartPoleTask, scripted: nil, ceiling: nil,
                 teleop: nil, progress: progress)
         }
     }
 
     typealias Policy = (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void
+    /// Measures a ceiling on the given real plant over the given number of episodes: its row name and return.
+    typealias Ceiling<T: PlantBackedTask> = (inout RealPlantEnvironment<T>, Int) throws -> (String, Double)
 
     static func run<T: SimulatedTask & PlantBackedTask>(
         _ o: Options, gap: GapDefinition, simTask: T, matchedSimTask: T, realTask: T, scripted: (String, Policy)?,
-        teleop: ((String) throws -> GapRealData.Summary)?, progress: (String) -> Void
+        ceiling: Ceiling<T>?, teleop: ((String) throws -> GapRealData.Summary)?, progress: (String) -> Void
     ) throws -> Report {
         let wallStart = Date()
         var h = o.hyperparameters
@@ -158,24 +181,33 @@ public enum GapBenchmark {
         h.evaluateEveryEpochs = Int.max / 2
         if o.budgetUpdates < h.updatesPerEpoch { h.updatesPerEpoch = max(o.budgetUpdates, 1) }
         try h.validate()
-        guard !o.seeds.isEmpty, !o.algorithms.isEmpty || o.matchedSim else {
+        guard !o.seeds.isEmpty, !o.algorithms.isEmpty || o.matchedSim || o.realOracle else {
             throw SimError("--seeds and --methods need at least one value each")
         }
         let epochs = max(1, (o.budgetUpdates + h.updatesPerEpoch - 1) / h.updatesPerEpoch)
         let evaluateEvery = max(1, o.evaluateEveryUpdates / h.updatesPerEpoch)
 
-        // References on the real plant.
+        // References and ceilings on the real plant, over as many episodes as a seed's score.
+        let referenceEpisodes = GapStatistics.scorePoints * o.evaluationEpisodes
         var references: [Reference] = []
+        var ceilings: [Reference] = []
         var plant = try RealPlantEnvironment(task: realTask, parameters: gap.plant, seed: 0xBEEF)
         if let (name, policy) = scripted {
-            references.append(Reference(name: name, realReturn: referenceReturn(&plant, episodes: o.evaluationEpisodes, policy: policy)))
+            references.append(Reference(name: name, realReturn: referenceReturn(&plant, episodes: referenceEpisodes, policy: policy)))
         }
         references.append(
             Reference(
                 name: "zero action",
-                realReturn: referenceReturn(&plant, episodes: o.evaluationEpisodes) { _, a in
+                realReturn: referenceReturn(&plant, episodes: referenceEpisodes) { _, a in
                     for j in 0..<realTask.actionSize { a[j] = 0 }
                 }))
+        if let ceiling {
+            let started = Date()
+            var ceilingPlant = try RealPlantEnvironment(task: realTask, parameters: gap.plant, seed: 0xCE11)
+            let (name, r) = try ceiling(&ceilingPlant, referenceEpisodes)
+            ceilings.append(Reference(name: name, realReturn: r))
+            progress("ceiling, \(name): real return \(String(format: "%.1f", r)) (\(String(format: "%.0f", Date().timeIntervalSince(started))) s)")
+        }
 
         // The real dataset: recorded once, shared by every run (as a lab's logged data is).
         let directory = FileManager.default.temporaryDirectory
@@ -205,19 +237,33 @@ public enum GapBenchmark {
         let arrays = try DatasetReader(directory: directory).d4rlArrays()
 
         var curves: [CurvePoint] = []
-        var methods = o.algorithms.map { (name: $0.rawValue, algorithm: $0, sim: simTask) }
-        if o.matchedSim { methods.append((name: "sac-matched-sim", algorithm: .sacSim, sim: matchedSimTask)) }
-        for (name, algorithm, methodSim) in methods {
+        // Each method's training environment for a seed: the (edited) onboard simulator, or the real plant.
+        typealias Environment = (UInt64) throws -> GapTrainingEnvironment<T>
+        let simulator: Environment = { seed in GapTrainingEnvironment(task: simTask, reset: o.simReset, seed: seed ^ 0x51) }
+        let realPlant: Environment = { seed in
+            GapTrainingEnvironment(
+                plant: try RealPlantEnvironment(task: realTask, parameters: gap.plant, seed: seed ^ 0x51), task: simTask,
+                seed: seed ^ 0x51)
+        }
+        var methods: [(name: String, algorithm: Algorithm, environment: Environment)] = o.algorithms.map {
+            ($0.rawValue, $0, gap.simIsPlant ? realPlant : simulator)
+        }
+        if o.matchedSim {
+            methods.append(
+                ("sac-matched-sim", .sacSim, { seed in GapTrainingEnvironment(task: matchedSimTask, reset: o.simReset, seed: seed ^ 0x51) }))
+        }
+        if o.realOracle { methods.append(("sac-real-oracle", .sacSim, realPlant)) }
+        for (name, algorithm, environment) in methods {
             for seed in o.seeds {
                 let start = Date()
                 var hs = h
                 hs.seed = seed
                 let run = try TrainingRun(
                     algorithm: algorithm, hyperparameters: hs, real: replayBuffer(arrays), agent: nil,
-                    simEnvironment: SimEnvironment(task: methodSim, seed: seed ^ 0x51),
+                    simEnvironment: try environment(seed),
                     evalEnvironment: try RealPlantEnvironment(task: realTask, parameters: gap.plant, seed: seed ^ 0xE7A1))
                 run.warmUp(simSteps: max(hs.batchSize, hs.simStepsPerEpoch))
-                func point(_ epoch: TrainingRun<SimEnvironment<T>, RealPlantEnvironment<T>>.EpochReport? = nil) -> CurvePoint {
+                func point(_ epoch: TrainingRun<GapTrainingEnvironment<T>, RealPlantEnvironment<T>>.EpochReport? = nil) -> CurvePoint {
                     var simEval = SimEnvironment(task: simTask, seed: 0x5EE ^ seed)
                     let simReturn = run.learner.evaluate(in: &simEval, episodes: o.evaluationEpisodes)
                     let means = epoch.map { Dictionary($0.means, uniquingKeysWith: { a, _ in a }) } ?? [:]
@@ -240,9 +286,10 @@ public enum GapBenchmark {
         }
         return Report(
             task: o.task, gap: gap.name, gapDoc: gap.doc, plantAssignments: gap.plantAssignments,
-            simAssignments: o.simAssignments, realData: realData, budgetUpdates: epochs * h.updatesPerEpoch,
+            simAssignments: gap.sim + o.simAssignments, realData: realData, budgetUpdates: epochs * h.updatesPerEpoch,
             updatesPerEpoch: h.updatesPerEpoch, simStepsPerEpoch: h.simStepsPerEpoch, hyperparameters: h,
-            evaluationEpisodes: o.evaluationEpisodes, seeds: o.seeds, references: references, curves: curves,
+            evaluationEpisodes: o.evaluationEpisodes, seeds: o.seeds, references: references, ceilings: ceilings,
+            referenceEpisodes: referenceEpisodes, simReset: o.simReset, curves: curves,
             wallSeconds: Date().timeIntervalSince(wallStart))
     }
 

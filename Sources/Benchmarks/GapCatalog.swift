@@ -2,10 +2,13 @@ import H2OTrainer
 import Tasks
 /// The tasks and named dynamics gaps of the gap benchmark (`robotctl bench gap`).
 ///
-/// The onboard simulator is always the task's nominal model (no friction, ideal actuator,
-/// no latency, exact sensors). A gap is the set of real plant parameters (plant.h names)
-/// that differ from the emulated robot's reference plant; `none` is the reference plant
-/// itself, which already differs from the nominal model a little (see each task's `none`).
+/// Two kinds of gap. Real-plant gaps: the onboard simulator is the task's nominal model (no
+/// friction, ideal actuator, no latency, exact sensors) and the gap is the set of real plant
+/// parameters (plant.h names) that differ from the emulated robot's reference plant; `none`
+/// is the reference plant itself, which already differs from the nominal model a little (see
+/// each task's `none`). The paper's kind (`sim-*`): the reference plant, and the simulator
+/// edited away from it (`GapDefinition.sim`). `identical` has no gap at all: the sim domain
+/// is the real plant.
 public enum GapTaskName: String, CaseIterable, Sendable, Codable {
     case pendulum
     case cartpole
@@ -62,6 +65,30 @@ public enum GapTaskName: String, CaseIterable, Sendable, Codable {
                     name: "latency", plant: ["latency_ticks": 16],
                     doc: "16 ms actuation latency on the real plant (reference 5 ms; the sim assumes 0)",
                     simMatch: base),
+                // The paper's kind: the reference plant, the simulator edited. Sizes chosen by
+                // measurement so that SAC sim-only loses at least 30 % of the DP ceiling (5 seeds,
+                // 20 000 updates; BENCHMARKS.md, 2026-12-04 "Sizing the paper's kind of gap"):
+                // gravity 14: 37 %, noise 3 N*m: 45 % (2 N*m: only 27 %), gain 2: 45 %, damping 0.6: 53 %.
+                GapDefinition(
+                    name: "sim-gravity", plant: [:],
+                    doc: "the paper's kind: the reference plant, the sim's gravity 14 m/s^2 (the plant's 10; at 20 SAC cannot swing up even in the sim)",
+                    simMatch: base + ["gravity=10"], sim: ["gravity=14"]),
+                GapDefinition(
+                    name: "sim-noise", plant: [:],
+                    doc: "the paper's kind: the reference plant, Gaussian noise of std 3 N*m (1.5x the torque limit) on the sim's executed torque",
+                    simMatch: base + ["action_noise=0"], sim: ["action_noise=3"]),
+                GapDefinition(
+                    name: "sim-gain", plant: [:],
+                    doc: "the paper's kind: the reference plant, the sim's motor delivering 2x the commanded torque",
+                    simMatch: base + ["actuator_gain=1"], sim: ["actuator_gain=2"]),
+                GapDefinition(
+                    name: "sim-friction", plant: [:],
+                    doc: "the paper's kind: the reference plant, the sim's viscous friction 0.6 N*m*s/rad (the plant's 0.05; SAC barely swings up in that sim)",
+                    simMatch: base, sim: ["damping=0.6"]),
+                GapDefinition(
+                    name: "identical", plant: [:],
+                    doc: "no gap: every method's sim domain is the real (reference) plant itself, as a check that the discriminators' weights stay near 1",
+                    simIsPlant: true),
             ]
         case .cartpole:
             let base = ["damping=0.5", "coulomb=0.3", "damping1=0.002"]
@@ -83,6 +110,10 @@ public enum GapTaskName: String, CaseIterable, Sendable, Codable {
                     name: "pole", plant: ["mass": 0.3, "length": 1.5],
                     doc: "the real pole weighs 0.3 kg and is 1.5 m long (the sim assumes 0.1 kg and 1 m)",
                     simMatch: base + ["mass=0.3", "length=1.5"]),
+                GapDefinition(
+                    name: "identical", plant: [:],
+                    doc: "no gap: every method's sim domain is the real (reference) plant itself, as a check that the discriminators' weights stay near 1",
+                    simIsPlant: true),
             ]
         }
     }
@@ -103,6 +134,12 @@ public struct GapDefinition: Sendable, Equatable {
     /// and inertia; not back-EMF, sensors or sub-tick latency): the sim of the
     /// `sac-matched-sim` reference method, an approximate oracle.
     public var simMatch: [String] = []
+    /// The paper's kind of gap: onboard simulator assignments that edit the sim away from
+    /// the real plant (gravity, friction, actuator gain, action noise), applied before any
+    /// `--sim-param`.
+    public var sim: [String] = []
+    /// The gap-free setting: every method's sim domain is the real plant itself (no gap at all).
+    public var simIsPlant = false
 
     /// `name=value` pairs in name order, for reports.
     public var plantAssignments: [String] {

@@ -56,7 +56,81 @@ public enum GapReport {
         for ref in r.references {
             lines.append("\(r.task.rawValue),\(r.gap),reference/\(ref.name),0,0,0,\(number(ref.realReturn)),,0,,")
         }
+        for c in r.ceilings {
+            lines.append("\(r.task.rawValue),\(r.gap),ceiling/\(c.name),0,0,0,\(number(c.realReturn)),,0,,")
+        }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One method's honest score over seeds (`GapStatistics`).
+    public struct Score: Sendable, Equatable {
+        public var method: String
+        /// Per-seed scores: the mean real return of the last `GapStatistics.scorePoints` evaluations.
+        public var seedScores: [Double]
+        public var mean: Double
+        public var interval: GapStatistics.Interval
+        /// (R − R_zero)/(R_ceiling − R_zero) of the mean, with its interval (nil without a ceiling).
+        public var normalised: Double?
+        public var normalisedInterval: GapStatistics.Interval?
+        /// (R − R_sac-sim)/(R_ceiling − R_sac-sim), with its interval (nil without a ceiling or sac-sim).
+        public var gapClosed: Double?
+        public var gapClosedInterval: GapStatistics.Interval?
+        /// Mean clipped sim weight over the last evaluation points' epochs (NaN without discriminators).
+        public var simWeight: Double
+    }
+
+    /// The ceiling the scores are normalised by: the dynamic-programming optimum when measured,
+    /// else the `sac-real-oracle` method's per-seed scores; nil when neither ran.
+    public static func ceiling(_ r: GapBenchmark.Report) -> (name: String, values: [Double])? {
+        if let c = r.ceilings.first { return ("ceiling: \(c.name)", [c.realReturn]) }
+        let oracle = GapStatistics.seedScores(r.curves, method: "sac-real-oracle").map(\.score)
+        return oracle.isEmpty ? nil : ("sac-real-oracle (mean score)", oracle)
+    }
+
+    /// Every method's score with its 95 % bootstrap intervals over seeds, in run order.
+    /// Intervals resample each group (the method's seeds, sac-sim's, the oracle's) independently;
+    /// the zero-action return and a dynamic-programming ceiling are fixed.
+    public static func scores(_ r: GapBenchmark.Report) -> [Score] {
+        let zero = r.references.first { $0.name == "zero action" }?.realReturn
+        let top = ceiling(r)
+        let sac = GapStatistics.seedScores(r.curves, method: "sac-sim").map(\.score)
+        return methods(r).map { m in
+            let v = GapStatistics.seedScores(r.curves, method: m).map(\.score)
+            let weights = r.curves.filter { $0.method == m && $0.updates > 0 && $0.simWeightMean.isFinite }
+            let lastWeights = Dictionary(grouping: weights, by: \.seed).values.flatMap { $0.suffix(GapStatistics.scorePoints) }
+            var s = Score(
+                method: m, seedScores: v, mean: GapStatistics.mean(v), interval: GapStatistics.meanInterval(v),
+                simWeight: lastWeights.isEmpty ? .nan : GapStatistics.mean(lastWeights.map(\.simWeightMean)))
+            if let zero, let top {
+                let c = GapStatistics.mean(top.values)
+                s.normalised = GapStatistics.normalised(s.mean, zero: zero, ceiling: c)
+                s.normalisedInterval = GapStatistics.bootstrap([v, top.values]) {
+                    GapStatistics.normalised(GapStatistics.mean($0[0]), zero: zero, ceiling: GapStatistics.mean($0[1]))
+                }
+                if !sac.isEmpty && m != "sac-sim" {
+                    s.gapClosed = GapStatistics.gapClosed(s.mean, baseline: GapStatistics.mean(sac), ceiling: c)
+                    s.gapClosedInterval = GapStatistics.bootstrap([v, sac, top.values]) {
+                        GapStatistics.gapClosed(
+                            GapStatistics.mean($0[0]), baseline: GapStatistics.mean($0[1]), ceiling: GapStatistics.mean($0[2]))
+                    }
+                }
+            }
+            return s
+        }
+    }
+
+    /// The stated tests: H2O+ against every other competitor, and every competitor against
+    /// sac-sim (one-sided "A beats B" on per-seed scores). Ceilings are not competitors.
+    public static func comparisons(_ r: GapBenchmark.Report) -> [GapStatistics.Comparison] {
+        let all = methods(r)
+        let competitors = all.filter { $0 != "sac-real-oracle" && $0 != "sac-matched-sim" }
+        func scores(_ m: String) -> [Double] { GapStatistics.seedScores(r.curves, method: m).map(\.score) }
+        var pairs: [(String, String)] = []
+        if competitors.contains("h2o+") { pairs += competitors.filter { $0 != "h2o+" }.map { ("h2o+", $0) } }
+        if competitors.contains("sac-sim") {
+            for m in competitors where m != "sac-sim" && m != "h2o+" { pairs.append((m, "sac-sim")) }
+        }
+        return pairs.map { GapStatistics.compare($0.0, scores($0.0), $0.1, scores($0.1)) }
     }
 
     /// Real-plant return against updates: per method the mean over seeds with a band of ± one std.
@@ -100,24 +174,56 @@ public enum GapReport {
                 + (r.simAssignments.isEmpty ? "" : " with \(r.simAssignments.joined(separator: ", "))") + ".",
             "- Real data: \(r.realData.kind.rawValue), \(r.realData.episodes) episodes, \(r.realData.records) records, mean return \(String(format: "%.1f", r.realData.meanReturn)).",
             "- Budget: \(r.budgetUpdates) updates per run (\(r.budgetUpdates / max(r.updatesPerEpoch, 1)) epochs of \(r.simStepsPerEpoch) sim steps then \(r.updatesPerEpoch) updates), hidden \(h.hiddenSize), batch \(h.batchSize), learning rate \(number(h.learningRate)), discriminators \(h.discriminatorHiddenSize), λ \(number(h.exploitCoefficient)), sim weight clip [\(number(h.simWeightMin)), \(number(h.simWeightMax))], τe \(number(h.expectile)), γ \(number(h.gamma)).",
-            "- Metric: mean undiscounted return of \(r.evaluationEpisodes) deterministic episodes from hanging on the real plant after the last update; mean ± std (n − 1) over seeds \(r.seeds.map(String.init).joined(separator: ",")). Sim return: the same policy in the onboard simulator from its own reset distribution.",
+            "- Sim training starts: \(r.simReset.rawValue) (`--sim-reset`).",
+            "- Score: per seed, the mean real-plant return (undiscounted, deterministic, from hanging) of the last \(GapStatistics.scorePoints) evaluation points × \(r.evaluationEpisodes) episodes; the table gives the mean over seeds \(r.seeds.map(String.init).joined(separator: ",")) with a 95 % percentile-bootstrap interval over seeds (\(GapStatistics.bootstrapResamples) resamples, seeded). Normalised: (R − R_zero)/(R_ceiling − R_zero). Gap closed: (R − R_sac-sim)/(R_ceiling − R_sac-sim). Final: the last point alone. Sim return: the last policy in the onboard simulator from its own reset distribution. w_c: mean clipped sim weight over the scored epochs. References and ceilings: \(r.referenceEpisodes) episodes each.",
             "- Run \(date), wall time \(String(format: "%.0f", r.wallSeconds)) s for everything below.",
             "- Command: `\(command)`",
         ]
         if !files.isEmpty { lines.append("- Files: " + files.map { "`\($0)`" }.joined(separator: ", ")) }
+        let top = ceiling(r)
         lines += [
-            "", "| method | seeds | real return (mean ± std) | min | max | sim return (mean ± std) | s per run |",
-            "|---|---|---|---|---|---|---|",
+            "", "Normalised by: \(top?.name ?? "no ceiling measured")." , "",
+            "| method | seeds | score [95 % CI] | normalised [95 % CI] | gap closed vs sac-sim [95 % CI] | final (mean ± std) | sim return | w_c | s per run |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
-        for s in summary(r) {
+        let summaries = Dictionary(summary(r).map { ($0.method, $0) }, uniquingKeysWith: { a, _ in a })
+        for s in scores(r) {
+            let f = summaries[s.method]!
             lines.append(
-                "| \(s.method) | \(s.real.count) | \(pm(s.real)) | \(f1(s.real.min)) | \(f1(s.real.max)) | \(pm(s.sim)) | \(String(format: "%.0f", s.seconds.mean)) |"
+                "| \(s.method) | \(s.seedScores.count) | \(f1(s.mean)) [\(interval(s.interval, f1))] | \(optional(s.normalised, s.normalisedInterval)) | \(optional(s.gapClosed, s.gapClosedInterval)) | \(pm(f.real)) | \(pm(f.sim)) | \(s.simWeight.isFinite ? String(format: "%.2f", s.simWeight) : "–") | \(String(format: "%.0f", f.seconds.mean)) |"
             )
         }
+        let zero = r.references.first { $0.name == "zero action" }?.realReturn
+        for c in r.ceilings {
+            lines.append("| ceiling: \(c.name) | – | \(f1(c.realReturn)) | 1.00 | | | | | |")
+        }
         for ref in r.references {
-            lines.append("| reference: \(ref.name) | – | \(f1(ref.realReturn)) | | | | |")
+            let n = zero.flatMap { z in top.map { GapStatistics.normalised(ref.realReturn, zero: z, ceiling: GapStatistics.mean($0.values)) } }
+            lines.append("| reference: \(ref.name) | – | \(f1(ref.realReturn)) | \(n.map(f2) ?? "") | | | | | |")
+        }
+        let tests = comparisons(r)
+        if !tests.isEmpty {
+            lines += [
+                "",
+                "\"A beats B\" on per-seed scores: one-sided permutation test (stated test; exact over all relabellings where they are at most 10⁶, else 100 000 seeded ones) and Welch's one-sided t beside it.",
+                "",
+                "| A | B | mean A − B | permutation p | Welch t (df), p |", "|---|---|---|---|---|",
+            ]
+            for t in tests {
+                let w = t.welch.map { String(format: "%.2f (%.1f), %.4f", $0.t, $0.degreesOfFreedom, $0.pOneSided) } ?? "–"
+                lines.append(
+                    "| \(t.a) | \(t.b) | \(f1(t.meanDifference)) | \(String(format: "%.4f", t.permutation.pOneSided))\(t.permutation.exact ? " (exact, \(t.permutation.count))" : "") | \(w) |"
+                )
+            }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func f2(_ v: Double) -> String { String(format: "%.2f", v) }
+    static func interval(_ i: GapStatistics.Interval, _ format: (Double) -> String) -> String { "\(format(i.lower)), \(format(i.upper))" }
+    static func optional(_ v: Double?, _ i: GapStatistics.Interval?) -> String {
+        guard let v else { return "–" }
+        return i.map { "\(f2(v)) [\(interval($0, f2))]" } ?? f2(v)
     }
 
     static func pm(_ s: Stats) -> String { "\(f1(s.mean)) ± \(f1(s.std))" }

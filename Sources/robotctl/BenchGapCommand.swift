@@ -46,14 +46,20 @@ struct BenchGapCommand: ParsableCommand {
     var seeds = "5"
     @Option(
         name: [.customLong("methods"), .customLong("algorithms")],
-        help: "Comma-separated methods: h2o+, h2o, sac-sim, iql-real, and sac-matched-sim (SAC on the sim with the gap's parameters set: an approximate oracle, not a competitor).")
+        help: "Comma-separated methods: h2o+, h2o, sac-sim, iql-real, sac-matched-sim (SAC on the sim with the gap's parameters set: an approximate oracle, not a competitor) and sac-real-oracle (SAC trained on the real plant itself: a ceiling).")
     var methods = "h2o+,h2o,sac-sim,iql-real"
     @Option(help: "Updates per run (whole epochs).")
     var budgetUpdates = 20_000
     @Option(help: "Learning-curve evaluation period, updates.")
     var evalEvery = 2000
-    @Option(help: "Deterministic evaluation episodes per point.")
-    var evalEpisodes = 5
+    @Option(help: "Deterministic evaluation episodes per point (a seed's score: the mean of its last 5 points).")
+    var evalEpisodes = 20
+    @Option(help: "Pendulum: nodes per axis of the dynamic-programming ceiling's (θ, θ̇) grid; 0 leaves the ceiling out.")
+    var ceilingGrid = 201
+    @Option(help: "Pendulum: evenly spaced actions in [-1, 1] of the dynamic-programming ceiling.")
+    var ceilingActions = 21
+    @Option(help: "Where the sim's training episodes start: task (the simulator's own reset), hanging (as the real data) or mixed (alternating).")
+    var simReset = "task"
     @Option(help: "Hyperparameter preset: robot or mujoco.")
     var preset = "robot"
     @Option(help: "Updates per epoch (preset value when omitted).")
@@ -112,19 +118,21 @@ struct BenchGapCommand: ParsableCommand {
                 return s
             }
         }
-        let allowed = (Algorithm.allCases.map(\.rawValue) + ["sac-matched-sim"]).joined(separator: ", ")
+        let allowed = (Algorithm.allCases.map(\.rawValue) + ["sac-matched-sim", "sac-real-oracle"]).joined(separator: ", ")
         o.algorithms = []
         for part in methods.split(separator: ",") {
             let name = part.trimmingCharacters(in: .whitespaces)
             if name == "sac-matched-sim" {
                 o.matchedSim = true
+            } else if name == "sac-real-oracle" {
+                o.realOracle = true
             } else if let a = Algorithm(rawValue: name) {
                 o.algorithms.append(a)
             } else {
                 throw UserError("--methods: unknown method '\(name)'; use one of: \(allowed)")
             }
         }
-        guard !o.algorithms.isEmpty || o.matchedSim else { throw UserError("--methods: give at least one of \(allowed)") }
+        guard !o.algorithms.isEmpty || o.matchedSim || o.realOracle else { throw UserError("--methods: give at least one of \(allowed)") }
         guard var h = Hyperparameters.preset(named: preset) else {
             throw UserError("--preset \(preset): unknown preset; use one of: \(Hyperparameters.presetNames.joined(separator: ", "))")
         }
@@ -150,6 +158,22 @@ struct BenchGapCommand: ParsableCommand {
         o.realEpisodes = realEpisodes
         o.behaviourUpdates = behaviourUpdates
         o.simAssignments = simParams
+        guard let reset = SimResetMode(rawValue: simReset) else {
+            throw UserError("--sim-reset \(simReset): unknown start distribution; use one of: \(SimResetMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        o.simReset = reset
+        guard ceilingGrid == 0 || ceilingGrid >= 4, ceilingActions >= 2 else {
+            throw UserError("--ceiling-grid \(ceilingGrid) --ceiling-actions \(ceilingActions): use a grid of 0 (no ceiling) or ≥ 4 nodes and ≥ 2 actions")
+        }
+        if ceilingGrid == 0 {
+            o.ceiling = nil
+        } else {
+            var c = PendulumCeiling.Options()
+            c.angleCells = ceilingGrid
+            c.speedCells = ceilingGrid
+            c.actions = ceilingActions
+            o.ceiling = c
+        }
         for assignment in plantParams {
             let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let value = Double(parts[1]) else {

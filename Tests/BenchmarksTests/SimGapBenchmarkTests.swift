@@ -21,6 +21,11 @@ private func tinyOptions(task: GapTaskName = .pendulum, gap: String = "friction"
     o.behaviourUpdates = 40
     o.hyperparameters.updatesPerEpoch = 20
     o.hyperparameters.simStepsPerEpoch = 50
+    var grid = PendulumCeiling.Options()
+    grid.angleCells = 31
+    grid.speedCells = 31
+    grid.actions = 5
+    o.ceiling = grid
     return o
 }
 
@@ -41,14 +46,17 @@ struct SimGapBenchmarkTests {
         #expect(r.references[0].realReturn > r.references[1].realReturn + 500)
         #expect(r.realData.kind == .mediumReplay && r.realData.episodes == 2)
         #expect(r.plantAssignments == ["coulomb=0.3", "damping=0.15"])
-        #expect(lines.count == 3 + methods.count * 2)
+        #expect(lines.count == 4 + methods.count * 2)  // 3 references, the ceiling, one per run
 
         let csv = GapReport.csv(r).split(separator: "\n")
         #expect(csv.first == "task,gap,method,seed,updates,sim_steps,real_return,sim_return,seconds,sim_weight_mean,alpha")
         // Sim weights are measured where discriminators exist and stay in [1e-5, 1].
         let h2oPlus = r.curves.filter { $0.method == "h2o+" && $0.updates > 0 }
         #expect(h2oPlus.allSatisfy { $0.simWeightMean >= 1e-5 && $0.simWeightMean <= 1 && $0.alpha > 0 })
-        #expect(csv.count == 1 + r.curves.count + r.references.count)
+        #expect(csv.count == 1 + r.curves.count + r.references.count + r.ceilings.count)
+        #expect(r.ceilings.count == 1 && r.ceilings[0].realReturn > r.references[1].realReturn + 300)
+        // Row names carry no commas: every row has the header's 11 fields.
+        #expect(csv.allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == 11 })
         #expect(csv.dropFirst().allSatisfy { $0.hasPrefix("pendulum,friction,") })
 
         let svg = GapReport.svg(r)
@@ -58,10 +66,12 @@ struct SimGapBenchmarkTests {
 
         let md = GapReport.markdown(r, command: "robotctl bench gap --tiny", date: "2026-01-01T00:00:00Z")
         #expect(md.contains("`robotctl bench gap --tiny`") && md.contains("2026-01-01T00:00:00Z"))
-        #expect(md.contains("| method | seeds | real return (mean ± std) |"))
-        for s in GapReport.summary(r) {
-            #expect(md.contains("| \(s.method) | 2 | \(GapReport.pm(s.real)) |"))
+        #expect(md.contains("| method | seeds | score [95 % CI] | normalised [95 % CI] |"))
+        for s in GapReport.scores(r) {
+            #expect(md.contains("| \(s.method) | 2 | \(GapReport.f1(s.mean)) ["))
         }
+        #expect(md.contains("| ceiling: dynamic programming on the real plant (31×31 grid; 5 actions"))
+        #expect(md.contains("| h2o+ | sac-sim |") && md.contains("(exact, 6)"))
         #expect(md.contains("| reference: scripted swing-up controller | – |"))
         #expect(md.contains("| reference: zero action | – |"))
     }
