@@ -54,8 +54,8 @@ public struct H2OAgent: ~Copyable, @unchecked Sendable {
         let H = h.hiddenSize, D = h.discriminatorHiddenSize
         return (
             MLPShape(layerSizes: [S, H, H, 2 * A], hidden: .relu),
-            MLPShape(layerSizes: [S + A, H, H, 1], hidden: .relu),
-            MLPShape(layerSizes: [S, H, H, 1], hidden: .relu),
+            MLPShape(layerSizes: [S + A, H, H, 1], hidden: .relu, layerNorm: h.criticLayernorm),
+            MLPShape(layerSizes: [S, H, H, 1], hidden: .relu, layerNorm: h.criticLayernorm),
             MLPShape(layerSizes: [S + A, D, D, 2], hidden: .relu, output: .tanh),
             MLPShape(layerSizes: [2 * S + A, D, D, 2], hidden: .relu, output: .tanh)
         )
