@@ -31,9 +31,15 @@ extension MLP {
         var spare = pong
         for l in 0..<layerCount {
             let g = layers[l]
+            let normalizes = g.normOffset >= 0
             denseSingle(
                 source, g.inputs, params + g.weightOffset, params + g.biasOffset, target, g.outputStride,
-                g.activation)
+                normalizes ? .identity : g.activation)
+            if normalizes {
+                _ = layerNormRow(
+                    target, columns: g.outputs, stride: g.outputStride, gain: params + g.normOffset,
+                    bias: params + g.normOffset + g.outputStride, normalized: nil, g.activation)
+            }
             source = UnsafePointer(target)
             swap(&target, &spare)
         }
@@ -136,6 +142,68 @@ func denseSingle(
         activate((a0 + a1) + (a2 + a3), activation).store(y + j + column)
         column += 16
     }
+}
+
+/// LayerNorm then the activation, in place on one row `z` of `stride` floats whose columns
+/// `columns..<stride` are zero: `z ← act(γ ⊙ (z − mean)·r + β)` with mean and biased variance
+/// over the first `columns` entries and `r = 1/√(var + ε)`. Writes x̂ = (z − mean)·r (padding
+/// zero) to `normalized` when given (the backward pass needs it) and returns `r`. Padding stays
+/// zero (γ and β are zero there). Real-time safe: does not allocate, lock or throw.
+@inline(__always)
+func layerNormRow(
+    _ z: UnsafeMutablePointer<Float>, columns n: Int, stride: Int, gain: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>, normalized: UnsafeMutablePointer<Float>?, _ activation: Activation
+) -> Float {
+    var sum = SIMD16<Float>.zero
+    var j = 0
+    while j < stride {
+        sum += SIMD16<Float>.load(z + j)
+        j += 16
+    }
+    let inverseCount = 1 / Float(n)
+    let mean = sum.sum() * inverseCount
+    var squares = SIMD16<Float>.zero
+    j = 0
+    while j < stride {
+        let d = paddingMasked(SIMD16<Float>.load(z + j) - mean, from: n - j)
+        squares = squares.addingProduct(d, d)
+        j += 16
+    }
+    // ε = 1e-5 = MLPShape.layerNormEpsilon, written out: the `@_noAllocation` checker rejects
+    // reading a static of another file, and calls to `squareRoot`, in debug builds.
+    let r = inverseSquareRoot(squares.sum() * inverseCount + 1e-5)
+    j = 0
+    while j < stride {
+        let xHat = paddingMasked((SIMD16<Float>.load(z + j) - mean) * r, from: n - j)
+        if let normalized { xHat.store(normalized + j) }
+        activate(SIMD16<Float>.load(bias + j).addingProduct(xHat, SIMD16<Float>.load(gain + j)), activation)
+            .store(z + j)
+        j += 16
+    }
+    return r
+}
+
+/// 1/√v for v > 0 in plain arithmetic (the `@_noAllocation` checker rejects `squareRoot()` in
+/// debug builds): the exponent-halving first guess, then four Newton steps r ← r·(1.5 − ½v·r²),
+/// which leave a relative error of a few ulp (the guess is within 3.5 %; each step squares the
+/// error).
+@inline(__always)
+func inverseSquareRoot(_ v: Float) -> Float {
+    var r = Float(bitPattern: 0x5f37_59df &- (v.bitPattern >> 1))
+    let half = 0.5 * v
+    r = r * (1.5 - half * r * r)
+    r = r * (1.5 - half * r * r)
+    r = r * (1.5 - half * r * r)
+    r = r * (1.5 - half * r * r)
+    return r
+}
+
+/// `v` with lanes `valid..<16` set to zero (`valid ≥ 16` keeps every lane).
+@inline(__always)
+func paddingMasked(_ v: SIMD16<Float>, from valid: Int) -> SIMD16<Float> {
+    if valid >= 16 { return v }
+    let lanes = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    return v.replacing(with: 0, where: lanes .>= Float(valid))
 }
 
 /// The activation applied to 16 lanes.

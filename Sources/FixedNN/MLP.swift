@@ -48,7 +48,8 @@ public struct MLP: ~Copyable, @unchecked Sendable {
     deinit { layers.deallocate() }
 
     /// Re-draws every parameter: hidden layers weight and bias ~ U(−1/√fan_in, 1/√fan_in)
-    /// (PyTorch `nn.Linear` default); the last layer as `lastLayer` says. Padding stays zero.
+    /// (PyTorch `nn.Linear` default); the last layer as `lastLayer` says; LayerNorm gains 1 and
+    /// biases 0 (PyTorch `nn.LayerNorm`, no draws). Padding stays zero.
     /// Draw order: layer by layer, weights in PyTorch order (`[out][in]`, row-major), then biases.
     public mutating func initialize(
         lastLayer: LastLayerInitialization, using rng: inout some RandomNumberGenerator
@@ -71,6 +72,9 @@ public struct MLP: ~Copyable, @unchecked Sendable {
             }
             for o in 0..<fanOut {
                 setBias(layer: l, output: o, biasBound == 0 ? 0 : uniform(biasBound, &rng))
+            }
+            if shape.hasLayerNorm(l) {
+                for o in 0..<fanOut { setLayerNormGain(layer: l, output: o, 1) }
             }
         }
     }
@@ -107,6 +111,40 @@ public struct MLP: ~Copyable, @unchecked Sendable {
     /// Sets the bias of `output` in layer `layer`.
     public mutating func setBias(layer: Int, output: Int, _ value: Float) {
         parameters[biasIndex(layer: layer, output: output)] = value
+    }
+
+    /// Index in `parameters` of the LayerNorm gain γ of `output` in hidden layer `layer`
+    /// (PyTorch `nn.LayerNorm.weight[output]`).
+    public func layerNormGainIndex(layer: Int, output: Int) -> Int {
+        precondition(output >= 0 && output < shape.layerSizes[layer + 1], "MLP.layerNormGainIndex: output out of range")
+        return shape.layerNormGainOffset(ofLayer: layer) + output
+    }
+
+    /// Index in `parameters` of the LayerNorm bias β of `output` in hidden layer `layer`
+    /// (PyTorch `nn.LayerNorm.bias[output]`).
+    public func layerNormBiasIndex(layer: Int, output: Int) -> Int {
+        precondition(output >= 0 && output < shape.layerSizes[layer + 1], "MLP.layerNormBiasIndex: output out of range")
+        return shape.layerNormBiasOffset(ofLayer: layer) + output
+    }
+
+    /// The LayerNorm gain γ of `output` in hidden layer `layer`.
+    public func layerNormGain(layer: Int, output: Int) -> Float {
+        parameters[layerNormGainIndex(layer: layer, output: output)]
+    }
+
+    /// Sets the LayerNorm gain γ of `output` in hidden layer `layer`.
+    public mutating func setLayerNormGain(layer: Int, output: Int, _ value: Float) {
+        parameters[layerNormGainIndex(layer: layer, output: output)] = value
+    }
+
+    /// The LayerNorm bias β of `output` in hidden layer `layer`.
+    public func layerNormBias(layer: Int, output: Int) -> Float {
+        parameters[layerNormBiasIndex(layer: layer, output: output)]
+    }
+
+    /// Sets the LayerNorm bias β of `output` in hidden layer `layer`.
+    public mutating func setLayerNormBias(layer: Int, output: Int, _ value: Float) {
+        parameters[layerNormBiasIndex(layer: layer, output: output)] = value
     }
 
     /// Copies every parameter of `other` (same shape). Real-time safe: does not allocate, lock or throw.

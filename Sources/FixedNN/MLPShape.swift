@@ -12,26 +12,56 @@
 /// streams each panel contiguously. Use ``weightIndex(layer:output:input:)`` rather than
 /// computing offsets. Padding entries are zero and stay zero (their gradients are zero).
 /// Files use PyTorch's `[out][in]`; see ``SafeTensors``.
+///
+/// With `layerNorm`, every hidden layer `l` (all but the last) normalises its affine output
+/// before the activation: `y = act(γ ⊙ (z − mean z)/√(var z + ε) + β)` over the layer's
+/// `out` columns (biased variance, ε = ``layerNormEpsilon``, PyTorch `nn.LayerNorm`), with a
+/// learnable gain γ (init 1) and bias β (init 0). Those parameters sit **after** every layer's
+/// weights and biases, so the weight/bias offsets are those of the same shape without
+/// normalisation: for each hidden layer in order, γ `[outStride]` then β `[outStride]`
+/// (``layerNormGainOffset(ofLayer:)``, ``layerNormBiasOffset(ofLayer:)``); padding stays zero.
 public struct MLPShape: Sendable, Hashable, CustomStringConvertible {
     /// Widths from input to output; at least two entries, each ≥ 1.
     public let layerSizes: [Int]
     /// One activation per affine layer (`layerSizes.count − 1` entries).
     public let activations: [Activation]
+    /// True when every hidden layer has a LayerNorm between its affine map and its activation.
+    public let layerNorm: Bool
+
+    /// ε of the LayerNorm variance (PyTorch's `nn.LayerNorm` default).
+    public static let layerNormEpsilon: Float = 1e-5
 
     /// A network with `hidden` after every layer but the last and `output` after the last.
-    public init(layerSizes: [Int], hidden: Activation, output: Activation = .identity) {
+    public init(layerSizes: [Int], hidden: Activation, output: Activation = .identity, layerNorm: Bool = false) {
         precondition(layerSizes.count >= 2, "MLPShape needs at least input and output sizes")
         let acts = Array(repeating: hidden, count: layerSizes.count - 2) + [output]
-        self.init(layerSizes: layerSizes, activations: acts)
+        self.init(layerSizes: layerSizes, activations: acts, layerNorm: layerNorm)
     }
 
     /// A network with an explicit activation per layer.
-    public init(layerSizes: [Int], activations: [Activation]) {
+    public init(layerSizes: [Int], activations: [Activation], layerNorm: Bool = false) {
         precondition(layerSizes.count >= 2, "MLPShape needs at least input and output sizes")
         precondition(layerSizes.allSatisfy { $0 >= 1 }, "MLPShape layer sizes must be ≥ 1")
         precondition(activations.count == layerSizes.count - 1, "MLPShape needs one activation per layer")
         self.layerSizes = layerSizes
         self.activations = activations
+        self.layerNorm = layerNorm
+    }
+
+    /// True when layer `l` has a LayerNorm (a hidden layer of a `layerNorm` shape).
+    public func hasLayerNorm(_ l: Int) -> Bool { layerNorm && l < layerCount - 1 }
+
+    /// Offset (in floats) of hidden layer `l`'s LayerNorm gain γ `[outStride]`.
+    public func layerNormGainOffset(ofLayer l: Int) -> Int {
+        precondition(hasLayerNorm(l), "MLPShape.layerNormGainOffset: layer \(l) has no LayerNorm")
+        var offset = weightOffset(ofLayer: layerCount)
+        for k in 0..<l { offset += 2 * outputStride(ofLayer: k) }
+        return offset
+    }
+
+    /// Offset (in floats) of hidden layer `l`'s LayerNorm bias β `[outStride]`.
+    public func layerNormBiasOffset(ofLayer l: Int) -> Int {
+        layerNormGainOffset(ofLayer: l) + outputStride(ofLayer: l)
     }
 
     /// Number of affine layers.
@@ -85,11 +115,18 @@ public struct MLPShape: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Floats in the parameter buffer, padding included.
-    public var parameterCount: Int { weightOffset(ofLayer: layerCount) }
+    public var parameterCount: Int {
+        (0..<layerCount).reduce(weightOffset(ofLayer: layerCount)) {
+            $0 + (hasLayerNorm($1) ? 2 * outputStride(ofLayer: $1) : 0)
+        }
+    }
 
-    /// Trainable scalars (weights and biases, padding excluded), as PyTorch counts them.
+    /// Trainable scalars (weights, biases and LayerNorm gains and biases, padding excluded), as
+    /// PyTorch counts them.
     public var logicalParameterCount: Int {
-        (0..<layerCount).reduce(0) { $0 + (layerSizes[$1] + 1) * layerSizes[$1 + 1] }
+        (0..<layerCount).reduce(0) {
+            $0 + (layerSizes[$1] + 1) * layerSizes[$1 + 1] + (hasLayerNorm($1) ? 2 * layerSizes[$1 + 1] : 0)
+        }
     }
 
     /// Widest padded activation row (scratch size for single-sample inference).
@@ -103,7 +140,7 @@ public struct MLPShape: Sendable, Hashable, CustomStringConvertible {
     /// `"8→256→256→4 (tanh,tanh,identity)"`.
     public var description: String {
         layerSizes.map(String.init).joined(separator: "→") + " ("
-            + activations.map(\.rawValue).joined(separator: ",") + ")"
+            + activations.map(\.rawValue).joined(separator: ",") + (layerNorm ? "; layernorm" : "") + ")"
     }
 }
 
@@ -117,6 +154,8 @@ struct LayerGeometry: Sendable {
     @usableFromInline var weightOffset: Int
     @usableFromInline var biasOffset: Int
     @usableFromInline var activation: Activation
+    /// Offset of the LayerNorm gain γ (β follows at `+ outputStride`); −1 without LayerNorm.
+    @usableFromInline var normOffset: Int
 }
 
 extension MLPShape {
@@ -129,7 +168,7 @@ extension MLPShape {
                     inputs: layerSizes[l], outputs: layerSizes[l + 1],
                     inputStride: MLPShape.stride(layerSizes[l]), outputStride: outputStride(ofLayer: l),
                     weightOffset: weightOffset(ofLayer: l), biasOffset: biasOffset(ofLayer: l),
-                    activation: activations[l]))
+                    activation: activations[l], normOffset: hasLayerNorm(l) ? layerNormGainOffset(ofLayer: l) : -1))
         }
         return table
     }

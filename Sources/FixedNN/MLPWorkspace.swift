@@ -32,6 +32,13 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
     let deltaA: FloatBuffer
     let deltaB: FloatBuffer
     let transposed: FloatBuffer  // Wᵀ of the layer being back-propagated, [outStride][inStride]
+    /// LayerNorm layers: x̂ of each row (`maxBatch × stride` per normalised layer, at
+    /// `normSlots[l]`; −1 for a layer without LayerNorm) and 1/√(var + ε) per row
+    /// (`maxBatch` per normalised layer, at `rowSlots[l]`).
+    let normalized: FloatBuffer
+    let inverseStd: FloatBuffer
+    let normSlots: UnsafeMutablePointer<Int>
+    let rowSlots: UnsafeMutablePointer<Int>
 
     /// A workspace for batches of up to `maxBatch` rows of `shape`. Allocates.
     public init(shape: MLPShape, maxBatch: Int) {
@@ -49,6 +56,22 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
             total += maxBatch * MLPShape.stride(size)
         }
         activations = FloatBuffer(count: total)
+        normSlots = .allocate(capacity: shape.layerCount)
+        rowSlots = .allocate(capacity: shape.layerCount)
+        var normTotal = 0, rowTotal = 0
+        for l in 0..<shape.layerCount {
+            if shape.hasLayerNorm(l) {
+                normSlots[l] = normTotal
+                rowSlots[l] = rowTotal
+                normTotal += maxBatch * shape.outputStride(ofLayer: l)
+                rowTotal += maxBatch
+            } else {
+                normSlots[l] = -1
+                rowSlots[l] = -1
+            }
+        }
+        normalized = FloatBuffer(count: normTotal)
+        inverseStd = FloatBuffer(count: rowTotal)
         gradOut = FloatBuffer(count: maxBatch * outputStride)
         gradIn = FloatBuffer(count: maxBatch * inputStride)
         let widest = shape.maxStride
@@ -63,6 +86,8 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
 
     deinit {
         slotOffsets.deallocate()
+        normSlots.deallocate()
+        rowSlots.deallocate()
         layers.deallocate()
     }
 
@@ -107,7 +132,17 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
                     ldc: g.outputStride)
                 column += width
             }
-            applyActivation(y, count: batch * g.outputStride, g.activation)
+            if g.normOffset >= 0 {
+                let xHat = normalized.baseAddress + normSlots[l], r = inverseStd.baseAddress + rowSlots[l]
+                for row in 0..<batch {
+                    r[row] = layerNormRow(
+                        y + row * g.outputStride, columns: g.outputs, stride: g.outputStride,
+                        gain: params + g.normOffset, bias: params + g.normOffset + g.outputStride,
+                        normalized: xHat + row * g.outputStride, g.activation)
+                }
+            } else {
+                applyActivation(y, count: batch * g.outputStride, g.activation)
+            }
         }
     }
 
@@ -117,7 +152,11 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
         guard network.layerCount == layerCount else { return false }
         for l in 0..<layerCount {
             let a = layers[l], b = network.layers[l]
-            if a.inputs != b.inputs || a.outputs != b.outputs || a.activation != b.activation { return false }
+            if a.inputs != b.inputs || a.outputs != b.outputs || a.activation != b.activation
+                || a.normOffset != b.normOffset
+            {
+                return false
+            }
         }
         return true
     }
@@ -166,6 +205,14 @@ public struct MLPWorkspace: ~Copyable, @unchecked Sendable {
             activationBackward(
                 upstream: upstream, output: y, delta: delta, rows: batch, columns: g.outputs,
                 stride: g.outputStride, g.activation)
+            if g.normOffset >= 0 {
+                // Through the LayerNorm: dγ, dβ, then dZ in place of dA (`layerNormBackward`).
+                layerNormBackward(
+                    delta: delta, normalized: UnsafePointer(normalized.baseAddress + normSlots[l]),
+                    inverseStd: UnsafePointer(inverseStd.baseAddress + rowSlots[l]), rows: batch, columns: g.outputs,
+                    stride: g.outputStride, gain: params + g.normOffset,
+                    gainGradient: grads.map { $0 + g.normOffset })
+            }
             if let grads {
                 // dW += Xᵀ·dZ  ([in][outStride]); db += column sums of dZ.
                 var column = 0
@@ -238,6 +285,47 @@ func activationBackward(
                 for lane in 0..<16 where j + lane >= columns { v[lane] = 0 }
             }
             v.store(d + j)
+            j += 16
+        }
+    }
+}
+
+/// The LayerNorm's backward pass for `rows` rows: `delta` holds dLoss/dA (A = γ ⊙ x̂ + β, the
+/// activation's input; padding zero) and is overwritten with dLoss/dZ (Z the affine output):
+/// with g = dA ⊙ γ, `dZ = r·(g − mean(g) − x̂·mean(g ⊙ x̂))` over the first `columns` entries,
+/// padding zero. When `gainGradient` is given, adds dγ = Σ_r dA ⊙ x̂ there and dβ = Σ_r dA at
+/// `gainGradient + stride`. Real-time safe: does not allocate, lock or throw.
+@inline(__always)
+func layerNormBackward(
+    delta: UnsafeMutablePointer<Float>, normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
+    rows: Int, columns n: Int, stride: Int, gain: UnsafePointer<Float>,
+    gainGradient: UnsafeMutablePointer<Float>?
+) {
+    let inverseCount = 1 / Float(n)
+    for row in 0..<rows {
+        let d = delta + row * stride
+        let x = normalized + row * stride
+        var sumG = SIMD16<Float>.zero, sumGX = SIMD16<Float>.zero
+        var j = 0
+        while j < stride {
+            let dA = SIMD16<Float>.load(d + j)
+            let xv = SIMD16<Float>.load(x + j)
+            if let gainGradient {
+                SIMD16<Float>.load(gainGradient + j).addingProduct(dA, xv).store(gainGradient + j)
+                (SIMD16<Float>.load(gainGradient + stride + j) + dA).store(gainGradient + stride + j)
+            }
+            let g = dA * SIMD16<Float>.load(gain + j)
+            sumG += g
+            sumGX = sumGX.addingProduct(g, xv)
+            j += 16
+        }
+        let meanG = sumG.sum() * inverseCount, meanGX = sumGX.sum() * inverseCount
+        let r = inverseStd[row]
+        j = 0
+        while j < stride {
+            let g = SIMD16<Float>.load(d + j) * SIMD16<Float>.load(gain + j)
+            let xv = SIMD16<Float>.load(x + j)
+            paddingMasked((g - meanG - xv * meanGX) * r, from: n - j).store(d + j)
             j += 16
         }
     }

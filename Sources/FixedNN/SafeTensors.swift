@@ -342,7 +342,9 @@ public struct SafeTensors: Sendable {
 
     // MARK: Networks and buffers
 
-    /// Stores `network`'s parameters as `<prefix>.<i>.weight` `[out, in]` and `<prefix>.<i>.bias` `[out]`.
+    /// Stores `network`'s parameters as `<prefix>.<i>.weight` `[out, in]` and `<prefix>.<i>.bias` `[out]`,
+    /// and a LayerNorm's gain and bias as `<prefix>.<i>.norm.weight` and `<prefix>.<i>.norm.bias`
+    /// `[out]` (PyTorch `nn.LayerNorm` names) for each hidden layer `i` of a `layerNorm` shape.
     public mutating func insert(_ network: borrowing MLP, prefix: String) {
         insertLayered(network.parameters, shape: network.shape, prefix: prefix)
     }
@@ -367,6 +369,13 @@ public struct SafeTensors: Sendable {
             tensors["\(prefix).\(l).bias"] = Tensor(
                 shape: [fanOut],
                 values: Array(UnsafeBufferPointer(start: buffer.baseAddress + b, count: fanOut)))
+            if shape.hasLayerNorm(l) {
+                let gain = shape.layerNormGainOffset(ofLayer: l), beta = shape.layerNormBiasOffset(ofLayer: l)
+                tensors["\(prefix).\(l).norm.weight"] = Tensor(
+                    shape: [fanOut], values: Array(UnsafeBufferPointer(start: buffer.baseAddress + gain, count: fanOut)))
+                tensors["\(prefix).\(l).norm.bias"] = Tensor(
+                    shape: [fanOut], values: Array(UnsafeBufferPointer(start: buffer.baseAddress + beta, count: fanOut)))
+            }
         }
     }
 
@@ -403,6 +412,21 @@ public struct SafeTensors: Sendable {
                 }
                 buffer.baseAddress[b + o] = bias[o]
             }
+            if shape.hasLayerNorm(l) {
+                let gain = try tensor("\(prefix).\(l).norm.weight", shape: [fanOut]).values
+                let beta = try tensor("\(prefix).\(l).norm.bias", shape: [fanOut]).values
+                let g = shape.layerNormGainOffset(ofLayer: l), n = shape.layerNormBiasOffset(ofLayer: l)
+                for o in 0..<fanOut {
+                    buffer.baseAddress[g + o] = gain[o]
+                    buffer.baseAddress[n + o] = beta[o]
+                }
+            }
+        }
+        if !shape.layerNorm, let norm = tensors.keys.sorted().first(where: { $0.hasPrefix(prefix + ".") && $0.contains(".norm.") }) {
+            throw SafeTensorsError(
+                file: source,
+                problem: "tensor '\(norm)' is a LayerNorm parameter but \(shape) has no LayerNorm",
+                fix: "load it with LayerNorm enabled (critic_layernorm true in the hyperparameters)")
         }
         if let extra = tensors.keys.sorted().first(where: {
             $0.hasPrefix(prefix + ".")

@@ -7,12 +7,17 @@ import Foundation
 /// ``SafeTensors/readLayered(prefix:shape:into:)``, so files hold PyTorch's `[out][in]` at every
 /// width, whatever the in-memory panel layout of ``MLPShape``.
 ///
-/// - Networks `policy`, `q1`, `q2`, `q1_target`, `q2_target`, `v`, `disc_sa`, `disc_sas`:
-///   `{net}.{l}.weight` F32 [out, in] (PyTorch's layout) and `{net}.{l}.bias` F32 [out], l = 0, 1, 2.
+/// - Networks `policy`, `q1`, `q2`, `q1_target`, `q2_target`, `v`, `disc_sa`, `disc_sas`, and for
+///   an ensemble of N > 2 critics `q3`…`qN` with `q3_target`…`qN_target`:
+///   `{net}.{l}.weight` F32 [out, in] (PyTorch's layout) and `{net}.{l}.bias` F32 [out], l = 0, 1, 2;
+///   with LayerNorm critics (`critic_layernorm`) also `{net}.{l}.norm.weight` (gain) and
+///   `{net}.{l}.norm.bias` F32 [out], l = 0, 1, for every Q, Q target and `v`. Files without
+///   these (the default networks) load as before; the metadata's hyperparameters say which
+///   tensors to expect.
 /// - `policy.log_std_multiplier`, `policy.log_std_offset`, `log_alpha`: F32 [1].
 /// - Adam moments `adam.m.{name}`, `adam.v.{name}` for every trained tensor above (not the
 ///   targets), same shapes; step counts `adam.step.{policy,q,v,disc_sa,disc_sas,log_alpha}`
-///   I64 scalars (Q1 and Q2 share the `q` count, the policy's m and c the `policy` count).
+///   I64 scalars (every Q shares the `q` count, the policy's m and c the `policy` count).
 /// - Metadata `h2o.hyperparameters`: the hyperparameters as JSON (snake_case keys; missing keys
 ///   take the defaults), `h2o.algorithm`.
 public enum AgentFile {
@@ -46,6 +51,11 @@ public enum AgentFile {
         put("v", agent.value)
         put("disc_sa", agent.discriminatorSA)
         put("disc_sas", agent.discriminatorSAS)
+        for k in 0..<agent.extraCritics.count {
+            put("q\(k + 3)", agent.extraCritics[k])
+            put("q\(k + 3)_target", agent.extraCriticTargets[k])
+            putMoments("q\(k + 3)", agent.extraCritics[k].shape, agent.extraCriticOptimizers[k])
+        }
         file.tensors["policy.log_std_multiplier"] = NumpyArray([agent.logStd[0]])
         file.tensors["policy.log_std_offset"] = NumpyArray([agent.logStd[1]])
         file.tensors["log_alpha"] = NumpyArray([agent.logAlpha[0]])
@@ -141,6 +151,17 @@ public enum AgentFile {
         try load("v", into: &agent.value.parameters, shape: agent.value.shape)
         try load("disc_sa", into: &agent.discriminatorSA.parameters, shape: agent.discriminatorSA.shape)
         try load("disc_sas", into: &agent.discriminatorSAS.parameters, shape: agent.discriminatorSAS.shape)
+        let extraCritics = agent.extraCritics.base, extraTargets = agent.extraCriticTargets.base
+        let extraOptimizers = agent.extraCriticOptimizers.base
+        for k in 0..<agent.extraCritics.count {
+            try load("q\(k + 3)", into: &extraCritics[k].parameters, shape: extraCritics[k].shape)
+            try load("q\(k + 3)_target", into: &extraTargets[k].parameters, shape: extraTargets[k].shape)
+            if hasMoments {
+                try load("adam.m.q\(k + 3)", into: &extraOptimizers[k].firstMoment, shape: extraCritics[k].shape)
+                try load("adam.v.q\(k + 3)", into: &extraOptimizers[k].secondMoment, shape: extraCritics[k].shape)
+            }
+            extraOptimizers[k].stepCount = try steps("q")
+        }
         agent.logStd[0] = try scalar("policy.log_std_multiplier")
         agent.logStd[1] = try scalar("policy.log_std_offset")
         agent.logAlpha[0] = try scalar("log_alpha")

@@ -78,7 +78,7 @@ package struct BaselineFlags: Sendable, Equatable {
 extension H2OPlusStep {
     // MARK: H2O: the CQL-style critic penalty
 
-    /// H2O's penalty, Σ_j β·clip(log Σ_i ω_i exp(Q_j(s_i,a_i)) − mean_real Q_j, −1000, 1000) over
+    /// H2O's penalty, Σ_j (over the N critics) β·clip(log Σ_i ω_i exp(Q_j(s_i,a_i)) − mean_real Q_j, −1000, 1000) over
     /// the sim rows, with ω_i = u_i / Σ u and u_i = clip(mean_k −(D_sas[0] − D_sas[1])(s_i, a_i,
     /// s'_ik), 1e-45, 10) on K noisy copies s'_ik = s'_i + ratio·σ_real ⊙ ε_ik (σ_real: the real
     /// set's per-dimension observation std, `StepInputs.nextStateStd`), with the updated D_sas.
@@ -86,7 +86,6 @@ extension H2OPlusStep {
     /// gradient); returns its value. Real-time safe: does not allocate, lock or throw.
     mutating func h2oPenalty(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs) -> Float {
         let stage = discriminators
-        let c2 = criticTwo
         let Ns = simRows, Nr = realRows, K = copies
         guard Ns > 0 else { return 0 }
         let x = stage.pointee.discSAS.input, stride = stage.pointee.discSAS.inputStride
@@ -115,9 +114,8 @@ extension H2OPlusStep {
         }
         for i in 0..<Ns { scratch[i] /= total }  // ω
         var penalty: Float = 0
-        for ws in 0..<2 {
-            let q = ws == 0 ? q1.output : c2.pointee.workspace.output
-            let g = ws == 0 ? q1.outputGradient : c2.pointee.workspace.outputGradient
+        for ws in 0..<(2 + extra) {
+            let (q, g) = criticPass(ws)
             let qo = q1.outputStride
             var maxQ = -Float.infinity
             for i in 0..<Ns { maxQ = Swift.max(maxQ, q[(Nr + i) * qo]) }
@@ -161,7 +159,7 @@ extension H2OPlusStep {
         let invB = 1 / Float(B)
         var loss: Float = 0, dm: Float = 0, dc: Float = 0
         for r in 0..<B {
-            let advantage = Swift.min(t1[(B + r) * to], t2[(B + r) * to]) - vOut[r * vo]
+            let advantage = targetMinimum(t1, t2, row: B + r, stride: to) - vOut[r * vo]
             let weight = Swift.min(Foundation.exp(iqlTemperature * advantage), iqlMaxWeight)
             var logProb: Float = 0
             for j in 0..<A {

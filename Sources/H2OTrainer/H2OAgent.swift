@@ -5,7 +5,8 @@ import Foundation
 /// the policy's log-std scale and offset, and one Adam optimiser per trained buffer with its
 /// moments and step count. A checkpoint is exactly this (see `AgentFile`).
 ///
-/// Networks (shared/spec/h2oplus.md): policy S→H→H→2A, Q1/Q2 and their targets (S+A)→H→H→1,
+/// Networks (shared/spec/h2oplus.md): policy S→H→H→2A, Q1/Q2 (and Q3…QN of a larger
+/// ensemble) and their targets (S+A)→H→H→1 (LayerNorm hidden layers with `criticLayernorm`),
 /// V S→H→H→1, D_sa (S+A)→Hd→Hd→2 and D_sas (2S+A)→Hd→Hd→2, ReLU hidden layers; the
 /// discriminators end in tanh (their logits are 2·tanh).
 ///
@@ -29,6 +30,11 @@ public struct H2OAgent: ~Copyable, @unchecked Sendable {
     /// Polyak targets of the critics.
     public var q1Target: MLP
     public var q2Target: MLP
+    /// Critics 3…N of the ensemble (`Hyperparameters.criticEnsemble` − 2 of them; none by
+    /// default), their Polyak targets and their optimisers: Q_{k+3} is `extraCritics[k]`.
+    public var extraCritics: OwnedArray<MLP>
+    public var extraCriticTargets: OwnedArray<MLP>
+    public var extraCriticOptimizers: OwnedArray<Adam>
     /// State value, trained on real data only.
     public var value: MLP
     /// Discriminator on (s, a), output 2·tanh(logits).
@@ -54,8 +60,8 @@ public struct H2OAgent: ~Copyable, @unchecked Sendable {
         let H = h.hiddenSize, D = h.discriminatorHiddenSize
         return (
             MLPShape(layerSizes: [S, H, H, 2 * A], hidden: .relu),
-            MLPShape(layerSizes: [S + A, H, H, 1], hidden: .relu),
-            MLPShape(layerSizes: [S, H, H, 1], hidden: .relu),
+            MLPShape(layerSizes: [S + A, H, H, 1], hidden: .relu, layerNorm: h.criticLayernorm),
+            MLPShape(layerSizes: [S, H, H, 1], hidden: .relu, layerNorm: h.criticLayernorm),
             MLPShape(layerSizes: [S + A, D, D, 2], hidden: .relu, output: .tanh),
             MLPShape(layerSizes: [2 * S + A, D, D, 2], hidden: .relu, output: .tanh)
         )
@@ -96,7 +102,18 @@ public struct H2OAgent: ~Copyable, @unchecked Sendable {
         discriminatorSAOptimizer = adam(s.discriminatorSA.parameterCount)
         discriminatorSASOptimizer = adam(s.discriminatorSAS.parameterCount)
         logAlphaOptimizer = adam(1)
+        // Critics 3…N draw their seeds after every other network, so N = 2 draws exactly what
+        // it always did.
+        let extra = h.criticEnsemble - 2
+        let extraSeeds = (0..<Swift.max(extra, 0)).map { _ in seeds.next() }
+        let critics = OwnedArray(count: extra) { MLP(shape: s.critic, lastLayer: small, seed: extraSeeds[$0]) }
+        extraCriticTargets = OwnedArray(count: extra) { critics[$0].clone() }
+        extraCritics = critics
+        extraCriticOptimizers = OwnedArray(count: extra) { _ in adam(s.critic.parameterCount) }
     }
+
+    /// N, the number of Q critics.
+    public var criticCount: Int { 2 + extraCritics.count }
 
     /// α = exp(logα).
     public var alpha: Float { Foundation.exp(logAlpha[0]) }
@@ -109,5 +126,42 @@ public struct H2OAgent: ~Copyable, @unchecked Sendable {
         policy.parameters.allFinite && logStd.allFinite && q1.parameters.allFinite && q2.parameters.allFinite
             && q1Target.parameters.allFinite && q2Target.parameters.allFinite && value.parameters.allFinite
             && discriminatorSA.parameters.allFinite && discriminatorSAS.parameters.allFinite && logAlpha.allFinite
+            && (0..<extraCritics.count).allSatisfy {
+                extraCritics[$0].parameters.allFinite && extraCriticTargets[$0].parameters.allFinite
+            }
+    }
+}
+
+/// A fixed number of owned, non-copyable values in one allocation (the extra critics, their
+/// workspaces): `init` allocates; the subscript reads and writes in place without copying or
+/// allocating. Thread contract: as the owner's.
+public struct OwnedArray<Element: ~Copyable>: ~Copyable, @unchecked Sendable {
+    /// Number of elements.
+    public let count: Int
+    let base: UnsafeMutablePointer<Element>
+
+    /// `count` elements, element `i` made by `make(i)`. Allocates.
+    public init(count: Int, _ make: (Int) -> Element) {
+        precondition(count >= 0, "OwnedArray count must be ≥ 0")
+        self.count = count
+        base = .allocate(capacity: Swift.max(count, 1))
+        for i in 0..<count { (base + i).initialize(to: make(i)) }
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    /// Element `i` in place.
+    public subscript(i: Int) -> Element {
+        unsafeAddress {
+            precondition(i >= 0 && i < count, "OwnedArray index out of range")
+            return UnsafePointer(base + i)
+        }
+        unsafeMutableAddress {
+            precondition(i >= 0 && i < count, "OwnedArray index out of range")
+            return base + i
+        }
     }
 }

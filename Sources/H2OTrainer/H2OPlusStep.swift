@@ -41,6 +41,13 @@ public struct H2OPlusStep: ~Copyable, @unchecked Sendable {
     var q1T: MLPWorkspace
     var q2T: MLPWorkspace
     var v: MLPWorkspace
+    /// Critics 3…N (`extra` of them): their (s, a) passes, target passes on the prelude's rows,
+    /// actor passes on (s, ã), and parameter gradients. Always on the calling thread.
+    let extra: Int
+    var extraQ: OwnedArray<MLPWorkspace>
+    var extraQT: OwnedArray<MLPWorkspace>
+    var extraQPi: OwnedArray<MLPWorkspace>
+    var gradExtra: OwnedArray<FloatBuffer>
 
     /// Parameter gradients of the last `run` (laid out like the agent's buffers).
     public var gradPolicy: FloatBuffer
@@ -116,6 +123,12 @@ public struct H2OPlusStep: ~Copyable, @unchecked Sendable {
         q1T = MLPWorkspace(shape: shapes.critic, maxBatch: 2 * B)
         q2T = MLPWorkspace(shape: shapes.critic, maxBatch: 2 * B)
         v = MLPWorkspace(shape: shapes.value, maxBatch: 2 * B)
+        precondition(agent.criticCount == h.criticEnsemble, "agent critics differ from its hyperparameters")
+        extra = agent.extraCritics.count
+        extraQ = OwnedArray(count: extra) { _ in MLPWorkspace(shape: shapes.critic, maxBatch: B) }
+        extraQT = OwnedArray(count: extra) { _ in MLPWorkspace(shape: shapes.critic, maxBatch: 2 * B) }
+        extraQPi = OwnedArray(count: extra) { _ in MLPWorkspace(shape: shapes.critic, maxBatch: B) }
+        gradExtra = OwnedArray(count: extra) { _ in FloatBuffer(count: shapes.critic.parameterCount) }
         gradPolicy = FloatBuffer(count: shapes.policy.parameterCount)
         gradLogStd = FloatBuffer(count: 2)
         gradQ1 = FloatBuffer(count: shapes.critic.parameterCount)
@@ -182,6 +195,7 @@ extension H2OPlusStep {
         let c2 = criticTwo
         c2.pointee.workspace.forward(agent.q2, batch: rows)
         q1.forward(agent.q1, batch: rows)
+        extraCriticsForward(agent)
         criticLoss(agent, inputs, into: &losses)
         criticBackward(agent)
         c2.pointee.backward(agent)
@@ -308,6 +322,10 @@ extension H2OPlusStep {
         }
         q1T.forward(agent.q1Target, batch: targetRows)
         q2T.forward(agent.q2Target, batch: targetRows)
+        for k in 0..<extra {
+            extraQT[k].input.update(from: q1T.input, count: targetRows * q1T.inputStride)
+            extraQT[k].forward(agent.extraCriticTargets[k], batch: targetRows)
+        }
         if flags.value {
             let x = v.input, stride = v.inputStride
             for r in 0..<Nr { (x + r * stride).update(from: obs + r * S, count: S) }
@@ -325,7 +343,7 @@ extension H2OPlusStep {
         guard flags.value else { return }
         let B = rows, Nr = realRows
         let t1 = q1T.output, t2 = q2T.output, to = q1T.outputStride
-        for r in 0..<Nr { valueTargets[r] = Swift.min(t1[(B + r) * to], t2[(B + r) * to]) }
+        for r in 0..<Nr { valueTargets[r] = targetMinimum(t1, t2, row: B + r, stride: to) }
         losses.value = Loss.expectile(
             predictions: v.output, predictionStride: v.outputStride, targets: valueTargets.baseAddress, count: Nr,
             tau: flags.expectile, gradient: v.outputGradient, gradientStride: v.outputStride)
@@ -349,7 +367,7 @@ extension H2OPlusStep {
             let discount = gamma * (1 - done[r])
             var explore: Float = 0
             if lambda < 1 {
-                explore = Swift.min(t1[r * to], t2[r * to]) - entropy * alpha * headNext.logProbabilities[r]
+                explore = targetMinimum(t1, t2, row: r, stride: to) - entropy * alpha * headNext.logProbabilities[r]
             }
             let exploit: Float = flags.value ? vOut[(Nr + r) * vo] : 0
             targets[r] = rew[r] + discount * (lambda * exploit + (1 - lambda) * explore)
@@ -370,18 +388,37 @@ extension H2OPlusStep {
                 (x + r * stride + S).update(from: act + r * A, count: A)
             }
         }
+        for k in 0..<extra { extraQ[k].input.update(from: q1.input, count: rows * q1.inputStride) }
+    }
+
+    /// min over the N target critics of the prelude's pass at `row` (`t1`, `t2`: Q̄1's and Q̄2's
+    /// outputs; Q̄3… from their workspaces), Q̄1 and Q̄2 first so N = 2 is `min(Q̄1, Q̄2)`.
+    func targetMinimum(_ t1: UnsafePointer<Float>, _ t2: UnsafePointer<Float>, row: Int, stride: Int) -> Float {
+        var m = Swift.min(t1[row * stride], t2[row * stride])
+        for k in 0..<extra { m = Swift.min(m, extraQT[k].output[row * stride]) }
+        return m
+    }
+
+    /// Critics 3…N on the RL batch's (s, a) rows (`loadCriticRows` wrote them).
+    mutating func extraCriticsForward(_ agent: borrowing H2OAgent) {
+        for k in 0..<extra { extraQ[k].forward(agent.extraCritics[k], batch: rows) }
+    }
+
+    /// Critic `j`'s (s, a) pass: its outputs and output gradient (0: Q1, 1: Q2, 2…: Q3…).
+    func criticPass(_ j: Int) -> (output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>) {
+        if j == 0 { return (q1.output, q1.outputGradient) }
+        if j == 1 { return (criticTwo.pointee.workspace.output, criticTwo.pointee.workspace.outputGradient) }
+        return (extraQ[j - 2].output, extraQ[j - 2].outputGradient)
     }
 
     /// L_Q = Σ_j mean_real (Q_j − y)² + mean_sim w_c (Q_j − y)² (plus H2O's penalty) from the
     /// critics' forward passes on (s, a); dL_Q/dQ_j into their output gradients.
     mutating func criticLoss(_ agent: borrowing H2OAgent, _ inputs: borrowing StepInputs, into losses: inout StepLosses) {
         let stage = discriminators
-        let c2 = criticTwo
         let Nr = realRows
         var critic: Float = 0
-        for ws in 0..<2 {
-            let out = ws == 0 ? q1.output : c2.pointee.workspace.output
-            let grad = ws == 0 ? q1.outputGradient : c2.pointee.workspace.outputGradient
+        for ws in 0..<(2 + extra) {
+            let (out, grad) = criticPass(ws)
             let o = q1.outputStride
             critic += Loss.meanSquaredError(
                 predictions: out, predictionStride: o, targets: targets.baseAddress, count: Nr, gradient: grad,
@@ -399,10 +436,15 @@ extension H2OPlusStep {
         losses.critic = critic
     }
 
-    /// ∇_{Q1} L_Q into `gradQ1` (Q2's is `CriticTwoStage.backward`, run beside it on two threads).
+    /// ∇_{Q1} L_Q into `gradQ1` and ∇_{Q3…} into `gradExtra` (Q2's is `CriticTwoStage.backward`,
+    /// run beside them on two threads).
     mutating func criticBackward(_ agent: borrowing H2OAgent) {
         gradQ1.fill(0)
         q1.backward(agent.q1, batch: rows, accumulatingInto: &gradQ1, inputGradient: false)
+        for k in 0..<extra {
+            gradExtra[k].fill(0)
+            extraQ[k].backward(agent.extraCritics[k], batch: rows, accumulatingInto: &gradExtra[k], inputGradient: false)
+        }
     }
 
     // MARK: 6. Actor
@@ -438,6 +480,10 @@ extension H2OPlusStep {
         }
         q1Pi.forward(agent.q1, batch: B)
         q2Pi.forward(agent.q2, batch: B)
+        for k in 0..<extra {
+            extraQPi[k].input.update(from: q1Pi.input, count: B * q1Pi.inputStride)
+            extraQPi[k].forward(agent.extraCritics[k], batch: B)
+        }
         let p1 = q1Pi.output, p2 = q2Pi.output, qo = q1Pi.outputStride
         let g1 = q1Pi.outputGradient, g2 = q2Pi.outputGradient
         let invB = 1 / Float(B)
@@ -446,10 +492,19 @@ extension H2OPlusStep {
         for r in 0..<B {
             let a = p1[r * qo], b = p2[r * qo]
             let logProb = headPi.logProbabilities[r]
-            actor += alpha * logProb - Swift.min(a, b)
+            // min over the N critics; the gradient goes to the first critic attaining it.
+            var smallest = Swift.min(a, b)
+            var which = a <= b ? 0 : 1
+            for k in 0..<extra {
+                let q = extraQPi[k].output[r * qo]
+                if q < smallest { (smallest, which) = (q, 2 + k) }
+                extraQPi[k].outputGradient[r * qo] = 0
+            }
+            if which >= 2 { extraQPi[which - 2].outputGradient[r * qo] = -invB }
+            actor += alpha * logProb - smallest
             logProbSum += logProb
-            g1[r * qo] = a <= b ? -invB : 0
-            g2[r * qo] = a <= b ? 0 : -invB
+            g1[r * qo] = which == 0 ? -invB : 0
+            g2[r * qo] = which == 1 ? -invB : 0
             logProbGradient[r] = alpha * invB
         }
         losses.actor = actor * invB
@@ -460,6 +515,13 @@ extension H2OPlusStep {
         let d1 = q1Pi.inputGradient, d2 = q2Pi.inputGradient, ds = q1Pi.inputStride
         for r in 0..<B {
             for j in 0..<A { actionGradient[r * A + j] = d1[r * ds + S + j] + d2[r * ds + S + j] }
+        }
+        for k in 0..<extra {
+            extraQPi[k].backwardInputOnly(agent.extraCritics[k], batch: B)
+            let dk = extraQPi[k].inputGradient
+            for r in 0..<B {
+                for j in 0..<A { actionGradient[r * A + j] += dk[r * ds + S + j] }
+            }
         }
         var dm: Float = 0, dc: Float = 0
         headPi.backward(
@@ -484,7 +546,7 @@ extension H2OPlusStep {
 
     // MARK: Updates
 
-    /// Adam on logα, V, π (with m, c), Q1, Q2 from this step's gradients — in the spec's order,
+    /// Adam on logα, V, π (with m, c), Q1, Q2, Q3… from this step's gradients — in the spec's order,
     /// every gradient taken before any of them moved — then Polyak Q̄ ← (1−ρ)Q̄ + ρQ.
     /// Real-time safe: does not allocate, lock or throw.
     mutating func applyUpdates(_ agent: inout H2OAgent, mode: UpdateMode) {
@@ -498,8 +560,11 @@ extension H2OPlusStep {
         agent.q1Optimizer.step(&agent.q1.parameters, gradient: gradQ1)
         let c2 = criticTwo
         agent.q2Optimizer.step(&agent.q2.parameters, gradient: c2.pointee.gradient)
+        for k in 0..<extra { agent.extraCriticOptimizers[k].step(&agent.extraCritics[k].parameters, gradient: gradExtra[k]) }
         agent.q1Target.polyakUpdate(toward: agent.q1, rate: polyak)
         agent.q2Target.polyakUpdate(toward: agent.q2, rate: polyak)
+        let extraTargets = agent.extraCriticTargets.base  // in place; the subscript's access would overlap
+        for k in 0..<extra { extraTargets[k].polyakUpdate(toward: agent.extraCritics[k], rate: polyak) }
     }
 
     // MARK: Results of the last step
@@ -512,6 +577,8 @@ extension H2OPlusStep {
     public var simWeights: FloatBuffer { _read { let stage = discriminators; yield stage.pointee.simWeights } }
     /// ∇_{Q2} L_Q of the last step.
     public var gradQ2: FloatBuffer { _read { let stage = criticTwo; yield stage.pointee.gradient } }
+    /// ∇_{Q3…} L_Q of the last step: `gradExtraCritic(k)` belongs to `agent.extraCritics[k]`.
+    public func gradExtraCritic(_ k: Int) -> UnsafePointer<Float> { UnsafePointer(gradExtra[k].baseAddress) }
 }
 
 /// The step's former name, still used by `VerifyStep.swift`.

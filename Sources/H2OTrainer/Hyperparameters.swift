@@ -9,6 +9,16 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
     public var hiddenSize: Int = 256
     /// Hidden width of both discriminators (two hidden layers each).
     public var discriminatorHiddenSize: Int = 256
+    /// LayerNorm in the critics (every Q of the ensemble, their targets, and V): each hidden
+    /// layer normalised after its affine map and before its ReLU, with learnable gain and bias
+    /// (as RLPD, Ball et al. 2023). Off: the authors' networks.
+    public var criticLayernorm: Bool = false
+    /// Number N ≥ 2 of Q critics, each with its Polyak target. Every target, the actor's loss
+    /// and V's regression target use the minimum over **all** N (N = 2: clipped double Q, the
+    /// authors' networks), not REDQ's random pair: deterministic, so a step stays a pure function
+    /// of (agent, inputs) and needs no extra random stream, and more pessimistic as N grows,
+    /// which works against the over-estimation that precedes a Q collapse.
+    public var criticEnsemble: Int = 2
     /// RL batch B: B/2 real and B/2 sim transitions per step; the discriminators see B + B.
     public var batchSize: Int = 256
 
@@ -118,6 +128,7 @@ public struct Hyperparameters: Codable, Sendable, Equatable {
         }
         try check(hiddenSize >= 1, "hiddenSize must be ≥ 1 (got \(hiddenSize))")
         try check(discriminatorHiddenSize >= 1, "discriminatorHiddenSize must be ≥ 1 (got \(discriminatorHiddenSize))")
+        try check(criticEnsemble >= 2 && criticEnsemble <= 16, "criticEnsemble must be in 2...16 (got \(criticEnsemble))")
         try check(batchSize >= 2 && batchSize % 2 == 0, "batchSize must be even and ≥ 2 (got \(batchSize))")
         try check(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1] (got \(gamma))")
         try check(exploitCoefficient >= 0 && exploitCoefficient <= 1, "exploitCoefficient must be in [0, 1] (got \(exploitCoefficient))")

@@ -6,8 +6,8 @@ import SystemSupport
 
 // The two-thread schedule of `H2OPlusStep`: the same functions as one thread, split so that
 // a persistent worker runs steps 1–2 (discriminators, sim weights) and Q2's (s, a) forward pass
-// while the calling thread runs the shared forward passes, V, the targets, Q1's forward pass,
-// the actor and α; then Q2's backward pass there beside Q1's here. Results are bit-identical
+// while the calling thread runs the shared forward passes, V, the targets, Q1's (and Q3…'s)
+// forward pass, the actor and α; then Q2's backward pass there beside Q1's here. Results are bit-identical
 // to one thread: every function computes the same values in the same order, only on another
 // thread, under the owner's floating-point environment.
 
@@ -29,6 +29,7 @@ extension H2OPlusStep {
             valueLoss(a.pointee, into: &losses)
             mixedTargets(a.pointee, inputs, mode: mode)
             q1.forward(a.pointee.q1, batch: rows)
+            extraCriticsForward(a.pointee)
             actorLoss(a.pointee, inputs, into: &losses, mode: mode)
             temperatureLoss(a.pointee, into: &losses, mode: mode)
             worker.wait()

@@ -76,6 +76,10 @@ struct BenchGapCommand: ParsableCommand {
     var exploitCoefficient: Double?
     @Option(help: "Lower clip of the sim importance weight; 1 turns the discriminator weighting off (preset value when omitted).")
     var simWeightMin: Double?
+    @Flag(help: "LayerNorm in every method's critics and V (Hyperparameters.criticLayernorm).")
+    var criticLayernorm = false
+    @Option(help: "Q critics per method, N ≥ 2; targets take the min over all N (Hyperparameters.criticEnsemble).")
+    var criticEnsemble: Int?
     @Option(help: "Real dataset kind: teleop, medium or medium-replay.")
     var realData = "medium-replay"
     @Option(help: "Episodes in the real dataset.")
@@ -143,6 +147,8 @@ struct BenchGapCommand: ParsableCommand {
         if let v = learningRate { h.learningRate = v }
         if let v = exploitCoefficient { h.exploitCoefficient = v }
         if let v = simWeightMin { h.simWeightMin = v }
+        if criticLayernorm { h.criticLayernorm = true }
+        if let v = criticEnsemble { h.criticEnsemble = v }
         do { try h.validate() } catch { throw UserError("\(error)") }
         o.hyperparameters = h
         guard let kind = RealDataKind(rawValue: realData) else {

@@ -60,6 +60,12 @@ struct TrainRunCommand: ParsableCommand {
     @Option(help: "Threads per update: 1, or 2 (the discriminators and Q2 on a second, persistent thread; same results).")
     var threads = 1
 
+    @Flag(help: "LayerNorm in the critics and V (Hyperparameters.criticLayernorm).")
+    var criticLayernorm = false
+
+    @Option(help: "Q critics, N ≥ 2; targets take the min over all N (Hyperparameters.criticEnsemble).")
+    var criticEnsemble = 2
+
     @Flag(help: "Do not draw the progress bar.")
     var quiet = false
 
@@ -72,6 +78,9 @@ struct TrainRunCommand: ParsableCommand {
         }
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
         guard threads == 1 || threads == 2 else { throw ValidationError("--threads must be 1 or 2") }
+        guard criticEnsemble >= 2 && criticEnsemble <= 16 else {
+            throw ValidationError("--critic-ensemble \(criticEnsemble): use 2 to 16 critics")
+        }
     }
 
     func run() throws {
@@ -80,6 +89,8 @@ struct TrainRunCommand: ParsableCommand {
         if let simSteps { h.simStepsPerEpoch = simSteps }
         if let updates { h.updatesPerEpoch = updates }
         if let evalEvery { h.evaluateEveryEpochs = evalEvery }
+        h.criticLayernorm = criticLayernorm
+        h.criticEnsemble = criticEnsemble
         var o = Training.Options(outputDirectory: out)
         o.algorithm = Algorithm(rawValue: algorithm)!
         o.hyperparameters = h

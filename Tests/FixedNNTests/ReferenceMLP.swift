@@ -9,18 +9,26 @@ struct ReferenceMLP {
     var activations: [Activation]
     var weights: [[[Double]]]  // [layer][out][in]
     var biases: [[Double]]  // [layer][out]
+    /// LayerNorm gain γ and bias β per layer (empty for a layer without LayerNorm).
+    var normGains: [[Double]]
+    var normBiases: [[Double]]
 
     init(_ net: borrowing MLP) {
         sizes = net.shape.layerSizes
         activations = net.shape.activations
         weights = []
         biases = []
+        normGains = []
+        normBiases = []
         for l in 0..<net.shape.layerCount {
             weights.append(
                 (0..<sizes[l + 1]).map { o in
                     (0..<sizes[l]).map { i in Double(net.weight(layer: l, output: o, input: i)) }
                 })
             biases.append((0..<sizes[l + 1]).map { o in Double(net.bias(layer: l, output: o)) })
+            let normed = net.shape.hasLayerNorm(l)
+            normGains.append(normed ? (0..<sizes[l + 1]).map { Double(net.layerNormGain(layer: l, output: $0)) } : [])
+            normBiases.append(normed ? (0..<sizes[l + 1]).map { Double(net.layerNormBias(layer: l, output: $0)) } : [])
         }
     }
 
@@ -30,6 +38,16 @@ struct ReferenceMLP {
             var y = biases[l]
             for o in 0..<y.count {
                 for i in 0..<h.count { y[o] += weights[l][o][i] * h[i] }
+            }
+            if !normGains[l].isEmpty {
+                // PyTorch nn.LayerNorm: biased variance, ε inside the square root.
+                let n = Double(y.count)
+                let mean = y.reduce(0, +) / n
+                let variance = y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
+                let r = 1 / (variance + Double(MLPShape.layerNormEpsilon)).squareRoot()
+                for o in 0..<y.count { y[o] = normGains[l][o] * (y[o] - mean) * r + normBiases[l][o] }
+            }
+            for o in 0..<y.count {
                 switch activations[l] {
                 case .identity: break
                 case .relu: y[o] = max(y[o], 0)
