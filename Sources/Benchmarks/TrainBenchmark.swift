@@ -17,6 +17,10 @@ public enum TrainBenchmark {
         public var hiddenSize: Int
         public var batchSize: Int
         public var discriminatorHiddenSize: Int
+        /// LayerNorm critics and V (`Hyperparameters.criticLayernorm`).
+        public var criticLayernorm: Bool
+        /// Number of Q critics (`Hyperparameters.criticEnsemble`).
+        public var criticEnsemble: Int
         public var observationSize: Int
         public var actionSize: Int
         public var steps: Int
@@ -84,7 +88,8 @@ public enum TrainBenchmark {
         let gflops = flops / (median * 1e-3) / 1e9
         return Result(
             preset: preset, algorithm: algorithm.rawValue, threads: step.threadCount, hiddenSize: h.hiddenSize,
-            batchSize: h.batchSize, discriminatorHiddenSize: h.discriminatorHiddenSize, observationSize: S, actionSize: A,
+            batchSize: h.batchSize, discriminatorHiddenSize: h.discriminatorHiddenSize, criticLayernorm: h.criticLayernorm,
+            criticEnsemble: h.criticEnsemble, observationSize: S, actionSize: A,
             steps: steps, medianMilliseconds: median, medianThreadCPUMilliseconds: cpu[steps / 2],
             medianProcessCPUMilliseconds: processCPU[steps / 2], p10Milliseconds: times[steps / 10],
             p90Milliseconds: times[(steps * 9) / 10], flopsPerStep: flops, gflops: gflops,
@@ -105,7 +110,8 @@ func cpuNanoseconds(_ clock: clockid_t) -> UInt64 {
 extension H2OPlusStep {
     /// FLOPs of the GEMMs of one `run` (forward 2·rows·in·out per layer; backward the same for
     /// the weight gradient and again for each input gradient it propagates), from the logical
-    /// layer sizes (the kernels also multiply the zero padding of outputs narrower than 16).
+    /// layer sizes (the kernels also multiply the zero padding of outputs narrower than 16;
+    /// LayerNorm's few per-element operations are not GEMMs and are not counted).
     public func flopsPerStep(_ agent: borrowing H2OAgent) -> Double {
         func macs(_ s: MLPShape) -> Double { Double(s.multiplyAddsPerSample) }
         func firstLayer(_ s: MLPShape) -> Double { Double(s.layerSizes[0] * s.layerSizes[1]) }
@@ -114,6 +120,7 @@ extension H2OPlusStep {
             2 * Double(rows) * (2 * macs(s) - (input ? 0 : firstLayer(s)))
         }
         let B = rows, Nr = realRows
+        let N = Double(agent.criticCount)  // every critic runs the same passes
         var f = 0.0
         let useValue = algorithm == .h2oPlus || algorithm == .iqlReal
         if algorithm == .h2oPlus || algorithm == .h2o {
@@ -123,13 +130,13 @@ extension H2OPlusStep {
             if algorithm == .h2o { f += fwd(agent.discriminatorSAS.shape, simRows * copies) }
         }
         f += fwd(agent.policy.shape, 2 * B)
-        f += 2 * fwd(agent.q1.shape, useValue ? B + Nr : B)
+        f += N * fwd(agent.q1.shape, useValue ? B + Nr : B)
         if useValue { f += fwd(agent.value.shape, Nr + B) + bwd(agent.value.shape, Nr, input: false) }
         if flags.valueFirst { f += fwd(agent.value.shape, Nr + B) }
-        f += 2 * (fwd(agent.q1.shape, B) + bwd(agent.q1.shape, B, input: false))
+        f += N * (fwd(agent.q1.shape, B) + bwd(agent.q1.shape, B, input: false))
         if algorithm != .iqlReal {
             // The actor's pass through the critics back-propagates to the action only.
-            f += 2 * (fwd(agent.q1.shape, B) + 2 * Double(B) * macs(agent.q1.shape))
+            f += N * (fwd(agent.q1.shape, B) + 2 * Double(B) * macs(agent.q1.shape))
         }
         f += bwd(agent.policy.shape, B, input: false)
         return f

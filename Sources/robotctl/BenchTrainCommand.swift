@@ -39,6 +39,12 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Peak single-core FLOP rate in GFLOP/s for the fraction-of-peak column (250 on a Zen 5 core).")
     var peakGflops = 250.0
 
+    @Flag(help: "LayerNorm in the critics and V (Hyperparameters.criticLayernorm).")
+    var criticLayernorm = false
+
+    @Option(help: "Q critics, N ≥ 2 (Hyperparameters.criticEnsemble).")
+    var criticEnsemble = 2
+
     func validate() throws {
         guard Algorithm(rawValue: algorithm) != nil else {
             throw ValidationError("unknown --algorithm '\(algorithm)'; use one of \(Algorithm.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -51,12 +57,15 @@ struct BenchTrainCommand: ParsableCommand {
             throw ValidationError("--cpus takes CPU numbers separated by commas, e.g. 0,1")
         }
         guard steps >= 10 else { throw ValidationError("--steps must be at least 10") }
+        guard criticEnsemble >= 2 && criticEnsemble <= 16 else { throw ValidationError("--critic-ensemble takes 2 to 16 critics") }
     }
 
     func run() throws {
         var results: [TrainBenchmark.Result] = []
         for name in presets.split(separator: ",").map(String.init) {
-            let h = Hyperparameters.preset(named: name)!
+            var h = Hyperparameters.preset(named: name)!
+            h.criticLayernorm = criticLayernorm
+            h.criticEnsemble = criticEnsemble
             results.append(
                 try TrainBenchmark.run(
                     preset: name, hyperparameters: h, algorithm: Algorithm(rawValue: algorithm)!, threads: threads,

@@ -139,6 +139,25 @@ struct CriticOptionsTests {
         #expect(throws: TrainerError.self) { _ = try AgentFile.agent(from: old, base: .robot, source: "old") }
     }
 
+    @Test("a step with LayerNorm critics and 3 critics allocates nothing after set-up", arguments: [Algorithm.h2oPlus, .h2o, .iqlReal])
+    func noAllocation(algorithm: Algorithm) {
+        let h = hyperparameters(layernorm: true, ensemble: 3)
+        var random = TrainerRandom(seed: 35)
+        let replay = SyntheticReplay(observationSize: 3, actionSize: 1, count: 512, using: &random)
+        var agent = H2OAgent(observationSize: 3, actionSize: 1, hyperparameters: h, seed: 12)
+        var inputs = StepInputs(algorithm: algorithm, observationSize: 3, actionSize: 1, hyperparameters: h)
+        var step = H2OPlusStep(agent: agent, inputs: inputs)
+        inputs.sample(real: replay.real, sim: replay.sim, using: &random)
+        _ = step.run(&agent, inputs)
+        let count = allocationsOnThisThread {
+            for _ in 0..<10 {
+                inputs.sample(real: replay.real, sim: replay.sim, using: &random)
+                _ = step.run(&agent, inputs)
+            }
+        }
+        #expect(count == 0, "\(count) allocations in 10 steps")
+    }
+
     @Test("criticEnsemble outside 2…16 is rejected with the field's name")
     func validation() {
         var h = Hyperparameters.robot
