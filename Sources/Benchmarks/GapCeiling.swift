@@ -1,3 +1,4 @@
+import Tasks
 import Foundation
 
 /// The pendulum swing-up's optimum on the real plant, by dynamic programming: value iteration

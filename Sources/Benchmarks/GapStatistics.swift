@@ -1,3 +1,4 @@
+import Tasks
 import Foundation
 
 /// The gap benchmark's statistics over seeds: a method's per-seed score (the mean real-plant

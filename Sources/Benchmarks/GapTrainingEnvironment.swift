@@ -1,3 +1,6 @@
+import Control
+import Tasks
+
 /// Where the gap benchmark's sim episodes start.
 public enum SimResetMode: String, CaseIterable, Sendable, Codable {
     /// The task's own simulator reset (the pendulum: θ ~ U[−π, π], θ̇ ~ U[−1, 1]).
@@ -64,10 +67,10 @@ public struct GapTrainingEnvironment<Task: SimulatedTask & PlantBackedTask>: Tas
         let start = task.realStartPositions
         let state = withUnsafeTemporaryAllocation(of: Double.self, capacity: 4) { values in
             for k in 0..<4 { values[k] = 0 }
-            values[0] = start.0 + random.uniform(-j, j)
+            values[0] = start[0] + random.uniform(-j, j)
             values[1] = random.uniform(-j, j)
             if simJoints >= 2 {
-                values[2] = start.1 + random.uniform(-j, j)
+                values[2] = start[1] + random.uniform(-j, j)
                 values[3] = random.uniform(-j, j)
             }
             return task.simState(from: UnsafePointer(values.baseAddress!))

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Benchmarks
+import Tasks
 import Foundation
 import H2OTrainer
 

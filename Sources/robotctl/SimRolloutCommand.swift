@@ -1,4 +1,6 @@
 import ArgumentParser
+import Benchmarks
+import Tasks
 import FixedNN
 import Foundation
 import H2OTrainer

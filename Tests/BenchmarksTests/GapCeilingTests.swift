@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import H2OTrainer
+@testable import Benchmarks
+import H2OTrainer
+import Tasks
 
 /// Tiny benchmark options: two seeds, two epochs of 20 updates, a coarse DP grid.
 private func tiny(_ task: GapTaskName = .pendulum, gap: String) -> GapBenchmark.Options {

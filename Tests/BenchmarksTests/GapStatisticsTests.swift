@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
-@testable import H2OTrainer
+@testable import Benchmarks
+import H2OTrainer
+import Tasks
 
 @Suite("Gap benchmark statistics")
 struct GapStatisticsTests {

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Tasks
 import TestSupport
+import SystemSupport
 import Testing
 
 @testable import Hardware
@@ -33,7 +34,7 @@ private func drive(_ robot: MotorBusRobot, ticks: Int, joint: Int, torque: (Int)
     command.mode = .torque
     command.jointCount = robot.info.jointCount
     var lastSent: UInt32 = 0
-    let start = Control.monotonicNanos() + 5_000_000
+    let start = SystemSupport.monotonicNanos() + 5_000_000
     var next = start
     var before: UInt64 = 0
     for k in 0..<ticks {
@@ -52,7 +53,7 @@ private func drive(_ robot: MotorBusRobot, ticks: Int, joint: Int, torque: (Int)
     }
     r.allocations = threadAllocationCount() &- before
     r.ticks = ticks
-    r.hz = Double(ticks) / (Double(Control.monotonicNanos() - start) / 1e9)
+    r.hz = Double(ticks) / (Double(SystemSupport.monotonicNanos() - start) / 1e9)
     return r
 }
 

@@ -288,9 +288,9 @@ struct ServoBusEndToEndTests {
         #expect(line.contains("link fault: no servo answered") && line.contains("torque off was broadcast") && !line.contains("\n"), "\(line)")
         // Latched: every read repeats the broadcast; keep reading past the line's return at 2.5 s.
         var st = RobotState()
-        let until = Control.monotonicNanos() + 900_000_000
+        let until = SystemSupport.monotonicNanos() + 900_000_000
         var reads = 0
-        while Control.monotonicNanos() < until {
+        while SystemSupport.monotonicNanos() < until {
             if robot.read(into: &st) == .fault { reads += 1 }
             usleep(5_000)
         }

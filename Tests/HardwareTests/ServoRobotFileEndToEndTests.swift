@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Tasks
 import TestSupport
+import SystemSupport
 import Testing
 
 @testable import Hardware
@@ -65,7 +66,7 @@ private func drive(
     var command = RobotCommand()
     command.mode = mode
     command.jointCount = robot.info.jointCount
-    var next = Control.monotonicNanos()
+    var next = SystemSupport.monotonicNanos()
     var before: UInt64 = 0
     for k in 0..<ticks {
         if k == 50 { before = threadAllocationCount() }

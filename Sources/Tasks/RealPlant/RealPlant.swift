@@ -1,5 +1,4 @@
 internal import CPlant
-import Tasks
 
 /// Which "real" plant (the emulated robot's C physics in firmware-proto/plant).
 public enum RealPlantKind: Sendable {

@@ -1,5 +1,4 @@
 import Foundation
-import Tasks
 
 /// Where the simulator-side commands find robot and task files: a task is named by its two
 /// files (`--robot FILE --task FILE`), never by a type.

@@ -1,3 +1,4 @@
+import Benchmarks
 import Control
 import Foundation
 import Tasks
@@ -9,8 +10,13 @@ import TestSupport
 /// The repository root (where robots/ and tasks/ live).
 private var repositoryRoot: String {
     var components = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-    components.removeLast(3)  // Tests/H2OTrainerTests/<file>
+    components.removeLast(3)  // Tests/BenchmarksTests/<file>
     return components.joined(separator: "/")
+}
+
+/// A shipped robot/task file pair (paths relative to the repository).
+private func fileTask(_ robot: String, _ task: String, _ assignments: [String] = []) throws -> FileTask {
+    try FileTask.load(robotFile: repositoryRoot + "/" + robot, taskFile: repositoryRoot + "/" + task, assignments: assignments)
 }
 
 @Suite("File tasks on the emulated plant, found from any directory")
