@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "FixedNN", targets: ["FixedNN"]),
         .library(name: "Control", targets: ["Control"]),
         .library(name: "Hardware", targets: ["Hardware"]),
+        .library(name: "Tasks", targets: ["Tasks"]),
         .library(name: "H2OTrainer", targets: ["H2OTrainer"]),
     ],
     dependencies: [
@@ -99,7 +100,7 @@ let package = Package(
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "H2OTrainer", "Reporting", "CFixedNN",
+                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "CFixedNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -138,7 +139,7 @@ let package = Package(
             name: "ReportingTests", dependencies: ["Reporting", "TestSupport"], exclude: ["Support"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "RobotctlTests", dependencies: ["TestSupport", "Control", "H2OTrainer", "Hardware", "FixedNN"],
+            name: "RobotctlTests", dependencies: ["TestSupport", "Control", "Tasks", "H2OTrainer", "Hardware", "FixedNN"],
             swiftSettings: swiftSettings),
     ]
 )

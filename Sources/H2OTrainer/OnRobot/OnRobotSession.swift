@@ -122,10 +122,10 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
     private let stopRequested = Atomic<Bool>(false)
 
     /// Builds everything (allocates, may throw): the slot from `policy`, the loop with the
-    /// calibration's safety limits, the dataset writer, and — when `learner` is given and
+    /// calibration's safety limits (commanding in `mode`, the task's), the dataset writer, and — when `learner` is given and
     /// `options.finetune` — the trainer thread (not started yet).
     public init(
-        robot: any RobotInterface, task: Task, policy: DeterministicPolicy, limits: SafetyLimits, schema: DatasetSchema,
+        robot: any RobotInterface, task: Task, mode: ControlMode = .torque, policy: DeterministicPolicy, limits: SafetyLimits, schema: DatasetSchema,
         learner: OnlineLearner<Learn>?, settings: OnRobotSettings, options: OnRobotOptions,
         estop: (any EmergencyStopInput)? = nil, outputs: (any StatusOutputs)? = nil
     ) throws {
@@ -140,7 +140,7 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
             pacing: options.pacing ?? .deadlines(periodNanos: UInt64((task.controlPeriod * 1e9).rounded())),
             maxTicks: nil, resetBetweenEpisodes: true, record: true, decisionTicks: options.decisionTicks)
         loop = try ControlLoop(
-            robot: robot, task: task, slot: slot, limits: limits, mode: .torque, ring: ring, estop: estop, outputs: outputs,
+            robot: robot, task: task, slot: slot, limits: limits, mode: mode, ring: ring, estop: estop, outputs: outputs,
             configuration: configuration)
         let start = monotonicNanos()
         log = RunLog(startNanos: start)

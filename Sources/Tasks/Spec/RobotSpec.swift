@@ -70,6 +70,8 @@ public struct RobotSpec: Sendable, Hashable {
         public var baud: Int
         /// Servo IDs per joint (servo buses); empty for `firmware`.
         public var servoIDs: [Int]
+        /// Servo model per joint (servo buses, e.g. "XM430-W350"); empty: the bus's default model.
+        public var servoModels: [String] = []
     }
 
     public struct GPIOLines: Sendable, Hashable {
@@ -77,6 +79,8 @@ public struct RobotSpec: Sendable, Hashable {
         public var estopLine: Int?
         public var enableLine: Int?
         public var ledLine: Int?
+        /// The e-stop input reads asserted (stop) when the line is low.
+        public var estopActiveLow = false
     }
 
     public var id: String
@@ -86,6 +90,23 @@ public struct RobotSpec: Sendable, Hashable {
     public var sensing: Sensing
     public var link: Link
     public var gpio: GPIOLines?
+    /// The robot's calibration file (absolute, or resolved against the robot file's directory);
+    /// nil: none named (the emulated robot then uses `emulatedCalibration`).
+    public var calibration: String?
+    /// Plant parameters of the emulated robot beyond what this file describes (its reality
+    /// gap: a weaker motor, friction, rotor inertia; names of firmware-proto/plant/include/plant.h),
+    /// applied after `plantParameters`, by name. Only used with `link.port` "emulator".
+    public var emulatorParameters: [PlantParameter] = []
+
+    /// One named plant parameter of the emulated robot.
+    public struct PlantParameter: Sendable, Hashable {
+        public var name: String
+        public var value: Double
+        public init(name: String, value: Double) {
+            self.name = name
+            self.value = value
+        }
+    }
     /// The file it came from (errors and provenance).
     public var source: String
 
@@ -146,18 +167,55 @@ public struct RobotSpec: Sendable, Hashable {
             throw l.fail("ids", "has \(ids.count) servo IDs for \(joints.count) joints; give one ID per joint in joint order")
         }
         if Set(ids).count != ids.count { throw l.fail("ids", "holds a servo ID twice; every servo needs its own ID") }
+        let models = try l.has("models") ? l.strings("models") : []
+        if bus == .firmware, !models.isEmpty {
+            throw l.fail("models", "names servo models but bus is 'firmware'; remove it, or set bus to dynamixel or feetech")
+        }
+        if !models.isEmpty, models.count != joints.count {
+            throw l.fail("models", "has \(models.count) servo models for \(joints.count) joints; give one model per joint in joint order")
+        }
         try l.finish()
         var gpio: GPIOLines?
         if var g = try root.optionalObject("gpio") {
             gpio = GPIOLines(
                 chip: try g.string("chip"), estopLine: try g.optionalInteger("estop_line", in: 0...1023),
-                enableLine: try g.optionalInteger("enable_line", in: 0...1023), ledLine: try g.optionalInteger("led_line", in: 0...1023))
+                enableLine: try g.optionalInteger("enable_line", in: 0...1023), ledLine: try g.optionalInteger("led_line", in: 0...1023),
+                estopActiveLow: try g.bool("estop_active_low", default: false))
+            if gpio?.ledLine != nil && gpio?.enableLine == nil {
+                throw g.fail("led_line", "is set without enable_line; set the motor-driver enable line too")
+            }
+            if gpio?.estopActiveLow == true && gpio?.estopLine == nil {
+                throw g.fail("estop_active_low", "is set without estop_line; name the e-stop input line")
+            }
             try g.finish()
         }
+        var calibration = try root.optionalString("calibration")
+        if let c = calibration, !c.hasPrefix("/") {
+            let dir = (root.file as NSString).deletingLastPathComponent
+            calibration = dir.isEmpty ? c : (dir as NSString).appendingPathComponent(c)
+        }
+        var emulatorParameters: [PlantParameter] = []
+        if var e = try root.optionalObject("emulator") {
+            if var params = try e.optionalObject("params") {
+                for key in params.values.keys.sorted() {
+                    guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+                        throw params.fail(key, "is not a plant parameter name (letters, digits, '_' and '.', e.g. j0.gain)")
+                    }
+                    emulatorParameters.append(PlantParameter(name: key, value: try params.number(key, in: -1e9...1e9)))
+                }
+                try params.finish()
+            }
+            try e.finish()
+        }
+        if port != "emulator", !emulatorParameters.isEmpty {
+            throw root.fail("emulator", "sets emulated-robot parameters but link.port is '\(port)', a real device; remove the section or set link.port to \"emulator\"")
+        }
         try root.finish()
-        let spec = RobotSpec(
+        var spec = RobotSpec(
             id: id, joints: joints, gravity: gravity, sensing: sensing,
-            link: Link(bus: bus, port: port, baud: baud, servoIDs: ids), gpio: gpio, source: root.file)
+            link: Link(bus: bus, port: port, baud: baud, servoIDs: ids, servoModels: models), gpio: gpio,
+            calibration: calibration, source: root.file)
+        spec.emulatorParameters = emulatorParameters
         _ = try spec.chain()
         return spec
     }
