@@ -41,6 +41,7 @@ let package = Package(
         .library(name: "Hardware", targets: ["Hardware"]),
         .library(name: "Tasks", targets: ["Tasks"]),
         .library(name: "H2OTrainer", targets: ["H2OTrainer"]),
+        .library(name: "Sessions", targets: ["Sessions"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -95,12 +96,16 @@ let package = Package(
         .target(
             name: "H2OTrainer", dependencies: ["FixedNN", "Control", "Tasks", "CPlant", "Reporting"],
             swiftSettings: swiftSettings),
+        // What runs on a robot (run, eval), composed from the above; never imports Hardware.
+        .target(
+            name: "Sessions", dependencies: ["FixedNN", "Control", "Tasks", "H2OTrainer", "Reporting"],
+            swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "CFixedNN",
+                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Sessions", "Reporting", "CFixedNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -129,6 +134,10 @@ let package = Package(
         .testTarget(
             name: "H2OTrainerTests",
             dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SessionsTests",
+            dependencies: ["Sessions", "H2OTrainer", "Tasks", "FixedNN", "Control", "Reporting", "TestSupport"],
             swiftSettings: swiftSettings),
         // The two-thread training step under the thread sanitizer (H2OTrainerTests cannot be
         // compiled with -sanitize=thread by swift-frontend 6.3.1; this one-file target can).

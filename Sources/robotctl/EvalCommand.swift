@@ -4,6 +4,7 @@ import FixedNN
 import Foundation
 import H2OTrainer
 import Hardware
+import Sessions
 import Tasks
 
 /// `robotctl eval`: deterministic episodes of a policy on the robot (or the emulated robot),
@@ -79,24 +80,21 @@ struct EvalCommand: ParsableCommand {
         try wrap { try StartingPolicy.checkFinite(runtime, observation: [Float](repeating: 0, count: task.observationSize), path: path) }
         try setup.connectOrFail()
         let schema = files.task.datasetSchema(robot: files.robot, calibration: files.calibration, source: "robotctl eval")
-        var options = OnRobotOptions(duration: nil, maxEpisodes: episodes, finetune: false, datasetDirectory: nil)
-        options.decisionTicks = files.task.controlTicksPerDecision
         let session = try wrap {
-            try OnRobotSession<GenericTask, FileTask>(
+            try EvalSession(
                 robot: setup.robot!, task: task, mode: task.mode, policy: runtime, limits: setup.limits, schema: schema,
-                learner: nil, settings: OnRobotSettings(seed: shared.seed), options: options, estop: setup.estop,
-                outputs: setup.outputs)
+                episodes: episodes, decisionTicks: files.task.controlTicksPerDecision, seed: shared.seed,
+                estop: setup.estop, outputs: setup.outputs)
         }
         Console.shared.log(.info, "eval: \(path) on \(setup.description), \(episodes) episode(s) of \(task.episodeTicks) ticks")
         let interrupt = StopSignal.install()
         interrupt.watch { session.requestStop() }
-        let result = try session.run { s in
-            Console.shared.status("eval: episode \(s.episodes)/\(episodes)  last return \(s.lastEpisodeReturn.map { String(format: "%.1f", $0) } ?? "–")  loop \(String(format: "%.1f", s.loopHz)) Hz")
+        let (returns, endReason) = try session.run { done, last, hz in
+            Console.shared.status("eval: episode \(done)/\(episodes)  last return \(last.map { String(format: "%.1f", $0) } ?? "–")  loop \(String(format: "%.1f", hz)) Hz")
         }
         interrupt.finish()
         Console.shared.clearStatus()
-        let returns = result.episodes.filter { !$0.aborted }.prefix(episodes).map(\.episodeReturn)
-        guard !returns.isEmpty else { throw UserError("eval: no episode finished (\(result.endReason))") }
+        guard !returns.isEmpty else { throw UserError("eval: no episode finished (\(endReason))") }
         let mean = returns.reduce(0, +) / Double(returns.count)
         let std = (returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(returns.count)).squareRoot()
         if json {

@@ -1,6 +1,7 @@
 import Control
 import Foundation
 @testable import H2OTrainer
+@testable import Sessions
 import Testing
 
 @Suite("On-robot decision rate and the robot reset")
@@ -69,16 +70,6 @@ struct OnRobotDecisionTests {
         let p = recorder.takeTransitions()
         #expect(p.count == 5)
         #expect(p.rewards == [-1, -2, -3, -4, -5])
-    }
-
-    @Test("the learner's task at 10 ticks per decision is the 20 Hz simulator pre-training task")
-    func decisionTaskMatchesPretraining() {
-        let loop = PendulumTask()
-        #expect(loop.decisionTask(ticksPerDecision: 10).parameters == loop.pretrainingTask.parameters)
-        let five = loop.decisionTask(ticksPerDecision: 5)
-        #expect(five.parameters.dt == 0.025 && five.parameters.episodeTicks == 400)
-        #expect(abs(five.parameters.discount - 0.99.squareRoot()) < 1e-12, "the same 5 s horizon")
-        #expect(loop.decisionTask(ticksPerDecision: 1).parameters.discount == pow(0.99, 0.1))
     }
 
     @Test("selection on the robot keeps a candidate only when its mean beats the running policy beyond the noise")

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 
 @testable import H2OTrainer
+@testable import Sessions
 
 @Suite("Online trainer publishing into the policy slot (ThreadSanitized)")
 struct OnlineTrainerThreadSanitizedTests {
