@@ -85,15 +85,19 @@ public enum OnlineCalibration {
     public static func fit(_ trajectories: [RealTrajectory], task: TaskSpec, nominal: FileTaskParameters) -> Fit? {
         let robot = nominal.resolvedRobot
         let n = robot.joints.count
+        // One episode (10 s at 200 Hz) is shorter than the calibration excitation the default
+        // filter is sized for: a 0.1 s low-pass keeps 40 filter margins inside 2000 ticks.
+        var options = ChainSystemID.Options()
+        options.filterLength = 20
         var fits: [ChainSystemID.Fit] = []
-        for t in trajectories where t.ticks >= 600 {
+        for t in trajectories where t.ticks >= 40 * (2 * options.filterLength + options.maxLatencyTicks + 2) {
             guard let q = positions(t, task: task, joints: n), t.actions.count == task.actionSize * t.ticks else { continue }
             var commands = [[Double]](repeating: [Double](repeating: 0, count: t.ticks), count: n)
             for (k, a) in task.actions.enumerated() {
                 for i in 0..<t.ticks { commands[a.joint][i] = min(max(Double(t.actions[i * task.actionSize + k]), -1), 1) * a.scale }
             }
             let log = ChainSysIDLog(dt: 1 / Double(task.controlRateHz), positions: q, commands: commands)
-            guard let r = try? ChainSystemID.fit(log: log, robot: robot) else { continue }
+            guard let r = try? ChainSystemID.fit(log: log, robot: robot, options: options) else { continue }
             let gains = r.values.filter { $0.key.hasSuffix(".gain") }.map(\.value)
             guard gains.allSatisfy({ $0 > 0.05 && $0.isFinite }), r.heldOutErrorAfter.isFinite else { continue }
             fits.append(r)
