@@ -192,7 +192,7 @@ public struct RobotSpec: Sendable, Hashable {
         var calibration = try root.optionalString("calibration")
         if let c = calibration, !c.hasPrefix("/") {
             let dir = (root.file as NSString).deletingLastPathComponent
-            calibration = dir.isEmpty ? c : (dir as NSString).appendingPathComponent(c)
+            calibration = dir.isEmpty ? c : ((dir as NSString).appendingPathComponent(c) as NSString).standardizingPath
         }
         var emulatorParameters: [PlantParameter] = []
         if var e = try root.optionalObject("emulator") {
