@@ -67,7 +67,7 @@ struct RunCommandTests {
         // The dataset reopens and holds the recorded ticks.
         let reader = try DatasetReader(directory: run + "/dataset")
         #expect(reader.schema.task == "pendulum-swingup" && reader.schema.controlRateHz == 200)
-        #expect(reader.schema.observation.map(\.name) == ["pendulum.cos", "pendulum.sin", "pendulum.velocity"])
+        #expect(reader.schema.observation.map(\.name) == ["cos_pendulum", "sin_pendulum", "pendulum_dot"])
         #expect(reader.transitionCount > 500)
         #expect(reader.droppedBytes == 0)
         // The saved policy loads.
