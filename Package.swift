@@ -42,8 +42,10 @@ let package = Package(
         .library(name: "FixedNN", targets: ["FixedNN"]),
         .library(name: "Control", targets: ["Control"]),
         .library(name: "Hardware", targets: ["Hardware"]),
+        .library(name: "Tasks", targets: ["Tasks"]),
         .library(name: "H2OTrainer", targets: ["H2OTrainer"]),
         .library(name: "SystemSupport", targets: ["SystemSupport"]),
+        .library(name: "Sessions", targets: ["Sessions"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
@@ -112,12 +114,16 @@ let package = Package(
             name: "Benchmarks",
             dependencies: ["FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "SystemSupport", "CFixedNN"],
             swiftSettings: swiftSettings),
+        // What runs on a robot (run, eval), composed from the above; never imports Hardware.
+        .target(
+            name: "Sessions", dependencies: ["FixedNN", "Control", "Tasks", "H2OTrainer", "Reporting"],
+            swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Reporting", "SystemSupport", "Benchmarks",
+                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Sessions", "Reporting", "SystemSupport", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -149,6 +155,10 @@ let package = Package(
         .testTarget(
             name: "H2OTrainerTests",
             dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "SystemSupport", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SessionsTests",
+            dependencies: ["Sessions", "H2OTrainer", "Tasks", "FixedNN", "Control", "Reporting", "TestSupport"],
             swiftSettings: swiftSettings),
         // The two-thread training step under the thread sanitizer (H2OTrainerTests cannot be
         // compiled with -sanitize=thread by swift-frontend 6.3.1; this one-file target can).

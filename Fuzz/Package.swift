@@ -18,6 +18,7 @@ let package = Package(
                 .product(name: "FixedNN", package: "robotctl"),
                 .product(name: "Control", package: "robotctl"),
                 .product(name: "H2OTrainer", package: "robotctl"),
+                .product(name: "Tasks", package: "robotctl"),
                 .product(name: "Hardware", package: "robotctl"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6), .treatAllWarnings(as: .error)])

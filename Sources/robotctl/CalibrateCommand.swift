@@ -52,24 +52,21 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Joint angle of the zero step's reference pose, rad (pendulum: 3.14159, hanging down).")
     var zeroAngle: Double = Double.pi
 
-    @Option(name: .customLong("emulator-param"), help: ArgumentHelp(
-        "Plant parameter of the emulated robot (robot-emulator --param), repeatable.", valueName: "name=value"))
-    var emulatorParams: [String] = []
+    @OptionGroup var emulator: EmulatorOptions
 
     func validate() throws {
         if !interactive && !sysid { throw ValidationError("nothing to do: --no-interactive without --sysid") }
         if !(sysidSeconds >= 10) { throw ValidationError("--sysid-seconds must be at least 10") }
         if !(sysidTorque > 0 && sysidTorque <= 1) { throw ValidationError("--sysid-torque must be in (0, 1]") }
         if !(pulseTorque > 0) { throw ValidationError("--pulse-torque must be > 0") }
-        for p in emulatorParams where EmulatedRobot.parse(p) == nil {
-            throw ValidationError("--emulator-param \(p): expected NAME=VALUE with a plant parameter name and a finite number, e.g. --emulator-param actuator_gain=0.8")
-        }
+        try emulator.check()
     }
 
     func run() throws {
         Console.shared.level = shared.logLevel
-        // The emulated robot is the reference robot plus the given plant parameters.
-        let setup = try shared.bringup(emulatorParameters: emulatorParams.compactMap(EmulatedRobot.parse))
+        // The robot and task files; the emulated robot is the robot file plus its reality gap.
+        let files = try RobotFiles(shared)
+        let setup = files.bringup(emulatorOverrides: emulator.parsedParameters, seed: shared.seed)
         defer { setup.close() }
         let (start, startPath) = (setup.calibration, setup.calibrationPath)
         guard start.joints.count == 1 else {

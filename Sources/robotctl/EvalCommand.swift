@@ -4,6 +4,8 @@ import FixedNN
 import Foundation
 import H2OTrainer
 import Hardware
+import Sessions
+import Tasks
 
 /// `robotctl eval`: deterministic episodes of a policy on the robot (or the emulated robot),
 /// with return statistics. Nothing is trained and nothing is recorded.
@@ -13,8 +15,8 @@ struct EvalCommand: ParsableCommand {
         abstract: "Run deterministic episodes of a policy on the robot and print return statistics.",
         discussion: """
             Each episode starts with the task's reset phase (unrecorded), then runs the policy's \
-            deterministic action for a full episode through the safety layer. Without --robot the \
-            emulated robot is used; without --policy the cached simulator-trained policy \
+            deterministic action for a full episode through the safety layer. The robot and task \
+            are files (--robot, --task; default: the emulated pendulum swing-up); without --policy the cached simulator-trained policy \
             (made by `robotctl run`).
 
             Example: robotctl eval --policy runs/2026-11-28T19-00-00Z/policy.safetensors --episodes 5
@@ -41,10 +43,11 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         Console.shared.level = shared.logLevel
-        let setup = try shared.bringup(emulatorParameters: EmulatedRobot.parameters(overriding: emulator.parsedParameters))
+        let files = try RobotFiles(shared)
+        let setup = files.bringup(emulatorOverrides: emulator.parsedParameters, seed: shared.seed)
         defer { setup.close() }
-        try setup.requirePendulum("eval")
-        let task = RobotPendulumTask()
+        let task = files.loopTask
+        let actionScale = files.task.actions.map { Float($0.scale) }
         let path: String
         if let p = policy {
             path = p
@@ -64,41 +67,41 @@ struct EvalCommand: ParsableCommand {
         let file: PolicyFile
         if path.contains("-sim-agent-") {
             let checkpoint = try wrap { try AgentFile.read(path: path) }
-            file = try wrap { try StartingPolicy.policy(fromCheckpoint: checkpoint, actionScale: [Float(task.parameters.maxTorque)], source: path) }
+            file = try wrap { try StartingPolicy.policy(fromCheckpoint: checkpoint, actionScale: actionScale, source: path) }
         } else {
             file = try wrap { try StartingPolicy.load(path: path, task: task) }
         }
+        let (sizeIn, sizeOut) = (file.observationSize, file.actionSize)
+        try asUserError { try files.task.check(policyObservationSize: sizeIn, actionSize: sizeOut, policyFile: path) }
         let runtime: DeterministicPolicy
-        do { runtime = try DeterministicPolicy(file, actionUnit: [Float(task.parameters.maxTorque)], source: path) } catch {
+        do { runtime = try DeterministicPolicy(file, actionUnit: actionScale, source: path) } catch {
             throw UserError("\(error)")
         }
-        try wrap { try StartingPolicy.checkFinite(runtime, observation: [-1, 0, 0], path: path) }
+        try wrap { try StartingPolicy.checkFinite(runtime, observation: [Float](repeating: 0, count: task.observationSize), path: path) }
         try setup.connectOrFail()
-        let schema = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl eval")
-        var options = OnRobotOptions(duration: nil, maxEpisodes: episodes, finetune: false, datasetDirectory: nil)
-        options.decisionTicks = emulator.decisionTicks
+        let schema = files.task.datasetSchema(robot: files.robot, calibration: files.calibration, source: "robotctl eval")
         let session = try wrap {
-            try OnRobotSession<RobotPendulumTask, LearnerPendulumTask>(
-                robot: setup.robot!, task: task, policy: runtime, limits: setup.limits, schema: schema,
-                learner: nil, settings: OnRobotSettings(seed: shared.seed), options: options, estop: setup.estop,
-                outputs: setup.outputs)
+            try EvalSession(
+                robot: setup.robot!, task: task, mode: task.mode, policy: runtime, limits: setup.limits, schema: schema,
+                episodes: episodes, decisionTicks: files.task.controlTicksPerDecision, seed: shared.seed,
+                estop: setup.estop, outputs: setup.outputs)
         }
         Console.shared.log(.info, "eval: \(path) on \(setup.description), \(episodes) episode(s) of \(task.episodeTicks) ticks")
         let interrupt = StopSignal.install()
         interrupt.watch { session.requestStop() }
-        let result = try session.run { s in
-            Console.shared.status("eval: episode \(s.episodes)/\(episodes)  last return \(s.lastEpisodeReturn.map { String(format: "%.1f", $0) } ?? "–")  loop \(String(format: "%.1f", s.loopHz)) Hz")
+        let (returns, endReason) = try session.run { done, last, hz in
+            Console.shared.status("eval: episode \(done)/\(episodes)  last return \(last.map { String(format: "%.1f", $0) } ?? "–")  loop \(String(format: "%.1f", hz)) Hz")
         }
         interrupt.finish()
         Console.shared.clearStatus()
-        let returns = result.episodes.filter { !$0.aborted }.prefix(episodes).map(\.episodeReturn)
-        guard !returns.isEmpty else { throw UserError("eval: no episode finished (\(result.endReason))") }
+        guard !returns.isEmpty else { throw UserError("eval: no episode finished (\(endReason))") }
         let mean = returns.reduce(0, +) / Double(returns.count)
         let std = (returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(returns.count)).squareRoot()
         if json {
             let obj: [String: Any] = [
-                "policy": path, "episodes": returns.count, "decision_ticks": emulator.decisionTicks,
-                "robot": setup.emulated ? "emulated: " + EmulatedRobot.describe(setup.emulatorParameters) : setup.description, "returns": returns, "mean": mean, "std": std,
+                "policy": path, "episodes": returns.count, "decision_ticks": files.task.controlTicksPerDecision,
+                "robot_file": files.robot.source, "task_file": files.task.source,
+                "robot": setup.emulated ? "emulated: " + setup.link.emulatorDescription : setup.description, "returns": returns, "mean": mean, "std": std,
                 "min": returns.min()!, "max": returns.max()!,
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])

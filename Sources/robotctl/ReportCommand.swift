@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Sessions
 import H2OTrainer
 import Reporting
 

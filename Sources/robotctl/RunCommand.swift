@@ -3,6 +3,7 @@ import Control
 import FixedNN
 import Foundation
 import H2OTrainer
+import Sessions
 import Hardware
 import Reporting
 import Synchronization
@@ -16,13 +17,15 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Drive the robot with a policy at 200 Hz and fine-tune it on the robot with H2O+.",
         discussion: """
-            Without --robot, the emulated robot is started (the reference firmware on this \
-            machine over a pseudo-terminal) with calibration/emulated-pendulum.json and a motor \
-            weaker than the onboard simulator assumes (actuator_gain=0.7; change it with \
-            --emulator-param). Without --policy, a policy trained only in the onboard simulator \
-            is used (trained once, then cached in runs/cache). The loop runs at 200 Hz; the \
-            policy decides every --decision-ticks ticks (20 Hz by default, the simulator's time \
-            step) and its action is held in between. Every tick is recorded to a dataset in the \
+            The robot and the task are files: --robot robots/<name>.json and --task \
+            tasks/<name>.json (default: the emulated pendulum swing-up). A robot file whose link \
+            port is "emulator" starts the emulated robot (the reference firmware on this machine \
+            over a pseudo-terminal, driving the robot file's links) with the differences the \
+            file's "emulator" section gives it (the pendulum's motor is weaker than the onboard \
+            simulator assumes: j0.gain 0.7; change them with --emulator-param). Without --policy, \
+            a policy trained only in the onboard simulator is used (trained once, then cached in \
+            runs/cache). The loop runs at the task's control rate; the policy decides at its \
+            decision rate and its action is held in between. Every tick is recorded to a dataset in the \
             run directory; on exit (duration reached or Ctrl-C) the run files and an HTML \
             report are written there.
 
@@ -58,7 +61,7 @@ struct RunCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Calibrate the onboard simulator during the run: fit inertia, actuator gain and friction to the first episodes on the robot (system identification) and fine-tune in the fitted simulator.")
     var calibrateSimulator = true
 
-    @Option(help: "Drive the pendulum on an emulated servo bus (servo-emulator) instead of robot-emulator: dynamixel.")
+    @Option(help: "Drive the emulated pendulum on an emulated servo bus (servo-emulator) instead of robot-emulator: dynamixel.")
     var servoBus: String?
 
     func validate() throws {
@@ -70,13 +73,18 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         Console.shared.level = shared.logLevel
-        let setup = try shared.bringup(emulatorParameters: EmulatedRobot.parameters(overriding: emulator.parsedParameters))
+        let files = try RobotFiles(shared)
+        let setup = files.bringup(emulatorOverrides: emulator.parsedParameters, seed: shared.seed)
+        if servoBus != nil, files.robot.joints.count != 1 || !setup.emulated {
+            throw UserError("--servo-bus: the emulated servo pendulum has one joint; \(files.robot.source) is not an emulated one-joint robot (use a servo robot file instead)")
+        }
         setup.servoBusEmulator = servoBus != nil
         defer { setup.close() }
-        try setup.requirePendulum("run")
-        let task = RobotPendulumTask()
+        let task = files.loopTask
         // The learner sees the task at the policy's time step (decisions every N loop ticks).
-        let learnerTask = LearnerPendulumTask(base: task.base.decisionTask(ticksPerDecision: emulator.decisionTicks))
+        let learnerTask = try wrap { try FileTask(robot: files.robot, task: files.task) }
+        let decisionTicks = files.task.controlTicksPerDecision
+        let actionScale = files.task.actions.map { Float($0.scale) }
         let finetuning = finetune ?? setup.emulated
         var settings = OnRobotSettings(seed: shared.seed)
         settings.hyperparameters.gamma = learnerTask.discount
@@ -90,11 +98,10 @@ struct RunCommand: ParsableCommand {
             startDescription = path
         } else {
             var plan = SimPretraining.Plan(hyperparameters: settings.hyperparameters, seed: shared.seed)
-            plan.hyperparameters.gamma = task.base.pretrainingTask.discount
             plan.updates = pretrainUpdates
             let bar = ProgressBar(label: "simulator pre-training (SAC, onboard simulator only)", total: plan.updates)
             let got = try wrap {
-                try StartingPolicy.simulatorTrained(task: task.base.pretrainingTask, plan: plan, cacheDirectory: "runs/cache") { done, total, ret in
+                try StartingPolicy.simulatorTrained(task: learnerTask, plan: plan, cacheDirectory: "runs/cache") { done, total, ret in
                     bar.update(done, note: ret.map { String(format: "sim return %.0f", $0) } ?? "")
                 }
             }
@@ -106,27 +113,28 @@ struct RunCommand: ParsableCommand {
             checkpoint = got.checkpoint
             startDescription = got.cachedPath
             policyFile = try wrap {
-                try StartingPolicy.policy(
-                    fromCheckpoint: got.checkpoint, actionScale: [Float(task.parameters.maxTorque)], source: got.cachedPath)
+                try StartingPolicy.policy(fromCheckpoint: got.checkpoint, actionScale: actionScale, source: got.cachedPath)
             }
         }
-        // The file's action_scale, honoured: the task commands maxTorque · u, the policy asks for action_scale · tanh(μ).
+        let (sizeIn, sizeOut) = (policyFile.observationSize, policyFile.actionSize)
+        try asUserError { try files.task.check(policyObservationSize: sizeIn, actionSize: sizeOut, policyFile: startDescription) }
+        // The file's action_scale, honoured: the task commands scale · u, the policy asks for action_scale · tanh(μ).
         let runtimePolicy = try wrap {
-            try DeterministicPolicy(policyFile, actionUnit: [Float(task.parameters.maxTorque)], source: startDescription)
+            try DeterministicPolicy(policyFile, actionUnit: actionScale, source: startDescription)
         }
         if finetuning && runtimePolicy.commandGain.contains(where: { $0 != 1 }) {
-            throw UserError("\(startDescription): action_scale \(policyFile.actionScale) is not the task's torque limit \(task.parameters.maxTorque) N·m, and fine-tuning learns in the task's units; run with --no-finetune, or store action_scale [\(task.parameters.maxTorque)]")
+            throw UserError("\(startDescription): action_scale \(policyFile.actionScale) is not the task's action scale \(actionScale) (\(files.task.source)), and fine-tuning learns in the task's units; run with --no-finetune, or store action_scale \(actionScale)")
         }
-        try wrap { try StartingPolicy.checkFinite(runtimePolicy, observation: [-1, 0, 0], path: startDescription) }
-        let learner: OnlineLearner<LearnerPendulumTask>? = finetuning ? try wrap {
+        try wrap { try StartingPolicy.checkFinite(runtimePolicy, observation: [Float](repeating: 0, count: task.observationSize), path: startDescription) }
+        let learner: OnlineLearner<FileTask>? = finetuning ? try wrap {
             try StartingPolicy.learner(
                 task: learnerTask, checkpoint: checkpoint, policy: policyFile, hyperparameters: settings.hyperparameters,
                 settings: settings, realCapacity: 2_000_000, source: startDescription)
         } : nil
+        let schema = files.task.datasetSchema(robot: files.robot, calibration: files.calibration, source: "robotctl run")
         if let learner, !dataset.isEmpty {
-            let recording = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl run")
             let n = try wrap {
-                try StartingPolicy.loadPriorData(dataset, into: learner, recording: recording, decisionTicks: emulator.decisionTicks)
+                try StartingPolicy.loadPriorData(dataset, into: learner, recording: schema, decisionTicks: decisionTicks)
             }
             Console.shared.log(.info, "real data: \(n) transitions from \(dataset.count) earlier dataset(s)")
         }
@@ -136,28 +144,25 @@ struct RunCommand: ParsableCommand {
         let started = Date()
         let runDir = try RunPaths.create(runDirectory)
         let datasetDir = record ?? (runDir as NSString).appendingPathComponent("dataset")
-        let schema = RunPaths.schema(task: task, calibration: setup.calibration, source: "robotctl run")
         var options = OnRobotOptions(duration: duration, finetune: finetuning, datasetDirectory: datasetDir)
         options.realtime = RealtimeOptions(fifoPriority: 80, cpu: RealtimeOptions.lastCPU)
-        options.decisionTicks = emulator.decisionTicks
+        options.decisionTicks = decisionTicks
         let session = try wrap {
-            try OnRobotSession(
-                robot: setup.robot!, task: task, policy: runtimePolicy, limits: setup.limits, schema: schema,
+            try RunSession(
+                robot: setup.robot!, task: task, mode: task.mode, policy: runtimePolicy, limits: setup.limits, schema: schema,
                 learner: learner, settings: settings, options: options, estop: setup.estop, outputs: setup.outputs)
         }
         if calibrateSimulator {
-            let loopParameters = task.parameters
-            let ticks = emulator.decisionTicks
+            let nominal = learnerTask.parameters, robotSpec = files.robot, taskSpec = files.task
             session.calibrateSimulator { trajectories in
-                OnlineCalibration.fitPendulum(trajectories, nominal: loopParameters).map { fit in
-                    (LearnerPendulumTask(base: PendulumTask(parameters: fit.parameters).decisionTask(ticksPerDecision: ticks)),
-                     fit.describe(nominal: loopParameters))
+                OnlineCalibration.fit(trajectories, task: taskSpec, nominal: nominal).flatMap { fit in
+                    (try? FileTask(robot: robotSpec, task: taskSpec, parameters: fit.parameters)).map { ($0, fit.describe(nominal: nominal)) }
                 }
             }
         }
         for r in session.recorder.writer?.recovered ?? [] { Console.shared.log(.warning, r.message(directory: datasetDir)) }
         Console.shared.log(.info, "run directory: \(runDir)")
-        Console.shared.log(.info, "robot: \(setup.description); task \(task.name) at \(Int(1 / task.controlPeriod)) Hz, episodes of \(task.episodeTicks) ticks, policy decisions every \(emulator.decisionTicks) ticks (\(String(format: "%g", 1 / learnerTask.controlPeriod)) Hz); fine-tuning \(finetuning ? "on (H2O+, γ \(learnerTask.discount) per decision)" : "off")")
+        Console.shared.log(.info, "robot: \(setup.description); task \(task.name) (\(files.task.source)) at \(files.task.controlRateHz) Hz, episodes of \(task.episodeTicks) ticks, policy decisions every \(decisionTicks) ticks (\(files.task.decisionRateHz) Hz); fine-tuning \(finetuning ? "on (H2O+, γ \(learnerTask.discount) per decision)" : "off")")
         let interrupt = StopSignal.install()
         interrupt.watch { session.requestStop() }
         let result = try session.run { Console.shared.status($0.line) }
@@ -176,10 +181,11 @@ struct RunCommand: ParsableCommand {
         try? finalCopy.save(path: finalPolicyPath)
         let summary = RunSummary(result: result)
         var config: [String: Any] = [
-            "robot": setup.description, "task": task.name, "control_rate_hz": 1 / task.controlPeriod,
-            "episode_ticks": task.episodeTicks, "decision_ticks": emulator.decisionTicks,
-            "decision_rate_hz": 1 / learnerTask.controlPeriod, "calibrate_simulator": calibrateSimulator, "gamma": learnerTask.discount, "finetune": finetuning,
-            "emulator_parameters": setup.emulated ? EmulatedRobot.describe(setup.emulatorParameters) : "none (real robot)",
+            "robot": setup.description, "robot_file": files.robot.source, "task_file": files.task.source,
+            "task": task.name, "control_rate_hz": files.task.controlRateHz,
+            "episode_ticks": task.episodeTicks, "decision_ticks": decisionTicks,
+            "decision_rate_hz": files.task.decisionRateHz, "calibrate_simulator": calibrateSimulator, "gamma": learnerTask.discount, "finetune": finetuning,
+            "emulator_parameters": setup.emulated ? setup.link.emulatorDescription : "none (real robot)",
             "starting_policy": startDescription, "dataset": datasetDir, "prior_datasets": dataset,
             "calibration": setup.calibrationPath, "seed": shared.seed,
         ]
@@ -197,7 +203,7 @@ struct RunCommand: ParsableCommand {
             throw UserError("dataset \(datasetDir): \(e); the safety layer stopped the motors (\(result.recordsWritten) records written)")
         }
         let report = try wrap { try writeRunFiles() }
-        if setup.emulated && !setup.servoBusEmulator { print("emulated robot: \(EmulatedRobot.describe(setup.emulatorParameters)) (onboard simulator: nominal)") }
+        if setup.emulated && !setup.servoBusEmulator { print("emulated robot: \(files.robot.source) with \(setup.link.emulatorDescription) (onboard simulator: the robot file)") }
         for line in summary.lines { print(line) }
         if let servo = setup.robot as? ServoBusRobot { print(servo.busTimeSummary) }
         if let c = result.events.last(where: { $0.kind == "simulator_calibrated" }) { print("onboard simulator calibrated on the robot: \(c.detail)") }
@@ -212,61 +218,7 @@ func wrap<T: ~Copyable>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as UserError { throw e } catch { throw UserError("\(error)") }
 }
 
-/// The summary printed at the end of `run` and stored in run.json. The return change is the
-/// mean of the last `window` deterministic episodes minus that of the starting policy's
-/// first episodes (up to `window`, before any candidate ran): the figure the README states,
-/// measured the same way in every run.
-struct RunSummary {
-    static let window = 5
-    let lines: [String]
-    let json: [String: Any]
-
-    init(result r: OnRobotResult) {
-        let done = r.episodes.filter { !$0.aborted }
-        // Exploring episodes (action noise for the learner) measure no policy.
-        let exploring = done.filter(\.exploring).count
-        let measured = done.filter { !$0.exploring }
-        let returns = measured.map(\.episodeReturn)
-        let n = Self.window
-        // The starting policy (version 1) runs the first episodes, before any candidate.
-        let first = measured.prefix { $0.policyVersion == 1 }.prefix(n).map(\.episodeReturn), last = returns.suffix(n)
-        func mean(_ a: some Collection<Double>) -> Double { a.isEmpty ? .nan : a.reduce(0, +) / Double(a.count) }
-        func spread(_ a: some Collection<Double>) -> Double {
-            guard a.count > 1 else { return .nan }
-            let m = mean(a)
-            return (a.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(a.count - 1)).squareRoot()
-        }
-        let s = r.statistics
-        let jitter = Double(s.periodError.percentile(0.99)) / 1000
-        let hz = r.seconds > 0 ? Double(s[.ticks]) / r.seconds : 0
-        let safety = r.events.filter { $0.kind == "safety_stop" }.count
-        let kept = r.events.filter { $0.kind == "policy_kept" }.count
-        let reverted = r.events.filter { $0.kind == "policy_reverted" }.count
-        let change = mean(last) - mean(first)
-        var lines = [
-            String(format: "run: %.0f s (%@), %llu ticks, %.1f Hz, period jitter p99 %.0f µs, %llu missed deadlines", r.seconds, r.endReason, s[.ticks], hz, jitter, s[.missedDeadlines]),
-            "episodes: \(done.count) finished (\(exploring) exploring), \(r.episodes.count - done.count) aborted; policy swaps \(r.swaps.count) (candidates kept \(kept), reverted \(reverted)), final policy v\(r.finalPolicyVersion); trainer updates \(r.trainerUpdates)",
-            String(format: "return (deterministic episodes): first %d (starting policy) %.1f ± %.1f, last %d %.1f ± %.1f, change %+.1f; best %.1f",
-                   first.count, mean(first), spread(first), last.count, mean(last), spread(last), change, returns.max() ?? .nan),
-            "records: \(r.recordsWritten) written, \(r.droppedRecords) dropped; safety stops \(safety); real-time: \(r.realtime)",
-        ]
-        if r.episodes.isEmpty { lines[2] = "return: no episode finished (the reset phase or a short duration)" }
-        self.lines = lines
-        func num(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
-        json = [
-            "seconds": r.seconds, "end_reason": r.endReason, "ticks": s[.ticks], "loop_hz": hz, "jitter_p99_us": jitter,
-            "missed_deadlines": s[.missedDeadlines], "episodes": done.count, "exploring_episodes": exploring, "aborted_episodes": r.episodes.count - done.count,
-            "policy_swaps": r.swaps.count, "candidates_kept": kept, "candidates_reverted": reverted,
-            "final_policy_version": r.finalPolicyVersion, "trainer_updates": r.trainerUpdates,
-            "return_window": n, "return_first_mean": num(mean(first)), "return_last_mean": num(mean(last)),
-            "return_first_std": num(spread(first)), "return_last_std": num(spread(last)), "return_change": num(change),
-            "return_best": num(returns.max() ?? .nan),
-            "records_written": r.recordsWritten, "records_dropped": r.droppedRecords, "safety_stops": safety,
-        ]
-    }
-}
-
-/// Run-directory and dataset-schema helpers shared by run and eval.
+/// The run directory of `run`.
 enum RunPaths {
     /// Creates `requested` or runs/<UTC timestamp> and returns it.
     static func create(_ requested: String?) throws -> String {
@@ -284,16 +236,5 @@ enum RunPaths {
             throw UserError("\(dir): cannot create the run directory (\((error as NSError).localizedDescription)); choose a writable place with --run-directory")
         }
         return dir
-    }
-
-    static func schema(task: RobotPendulumTask, calibration: RobotCalibration, source: String) -> DatasetSchema {
-        DatasetSchema(
-            robotID: calibration.robotID, task: task.name, calibrationHash: calibration.contentHash,
-            controlRateHz: 1 / task.controlPeriod,
-            observation: [DatasetChannel(name: "cos_theta", unit: "1"), DatasetChannel(name: "sin_theta", unit: "1"),
-                          DatasetChannel(name: "theta_dot", unit: "rad/s")],
-            action: [DatasetChannel(name: "torque", unit: "1 (x \(task.parameters.maxTorque) N*m)")],
-            rewardDefinition: "-(angle_normalize(theta)^2 + 0.1 theta_dot^2 + 0.001 u^2) * dt/0.05, u = action * max_torque",
-            source: source)
     }
 }

@@ -59,18 +59,14 @@ struct TeleopCommand: ParsableCommand {
     @Option(help: "Stop after this many seconds.")
     var duration: Double?
 
-    @Option(name: .customLong("emulator-param"), help: ArgumentHelp(
-        "Plant parameter of the emulated robot (robot-emulator --param), repeatable.", valueName: "name=value"))
-    var emulatorParams: [String] = []
+    @OptionGroup var emulator: EmulatorOptions
 
     func validate() throws {
         if let episodes, episodes < 1 { throw ValidationError("--episodes must be at least 1") }
         if let s = episodeSeconds, !(s > 0) { throw ValidationError("--episode-seconds must be > 0") }
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0") }
         if !(torqueStep > 0 && torqueStep <= 1) { throw ValidationError("--torque-step must be in (0, 1]") }
-        for p in emulatorParams where EmulatedRobot.parse(p) == nil {
-            throw ValidationError("--emulator-param \(p): expected NAME=VALUE with a plant parameter name and a finite number, e.g. --emulator-param actuator_gain=0.8")
-        }
+        try emulator.check()
         if gamepadAxis < 0 || gamepadAxis >= JoystickState.maxAxes {
             throw ValidationError("--gamepad-axis must be in 0...\(JoystickState.maxAxes - 1)")
         }
@@ -79,18 +75,13 @@ struct TeleopCommand: ParsableCommand {
     func run() throws {
         Console.shared.level = shared.logLevel
         Console.shared.plainInterval = 1
-        // The emulated robot is the reference robot plus the given plant parameters.
-        let setup = try shared.bringup(emulatorParameters: emulatorParams.compactMap(EmulatedRobot.parse))
+        // The robot and task files; the emulated robot is the robot file plus its reality gap.
+        var files = try RobotFiles(shared)
+        if let s = episodeSeconds { try files.setEpisodeSeconds(s) }
+        let setup = files.bringup(emulatorOverrides: emulator.parsedParameters, seed: shared.seed)
         defer { setup.close() }
-        try setup.requirePendulum("teleop")
-        let calibration = setup.calibration
-        var parameters = PendulumParameters.rate200Hz
-        parameters.dt = 1 / calibration.controlRateHz
-        parameters.maxTorque = calibration.joints[0].torqueLimit
-        parameters.episodeTicks = Int((Double(parameters.episodeTicks) * PendulumParameters.rate200Hz.dt / parameters.dt).rounded())
-        if let s = episodeSeconds { parameters.episodeTicks = max(1, Int((s / parameters.dt).rounded())) }
-        let task = PendulumTask(parameters: parameters)
-        let schema = task.datasetSchema(robotID: calibration.robotID, calibrationHash: calibration.contentHash, source: "teleop")
+        let task = files.loopTask
+        let schema = files.task.datasetSchema(robot: files.robot, calibration: files.calibration, source: "teleop")
 
         // Check the dataset before anything starts moving.
         let firstEpisode = try asUserError { try TeleopRecording.nextEpisode(directory: record, schema: schema) }
@@ -129,7 +120,7 @@ struct TeleopCommand: ParsableCommand {
         }
         let loop = try asUserError {
             try ControlLoop(
-                robot: setup.robot!, task: task, source: source, limits: setup.limits, mode: .torque, ring: ring,
+                robot: setup.robot!, task: task, source: source, limits: setup.limits, mode: task.mode, ring: ring,
                 estop: setup.estop, outputs: setup.outputs,
                 configuration: LoopConfiguration(
                     pacing: .deadlines(periodNanos: UInt64((task.controlPeriod * 1e9).rounded())),

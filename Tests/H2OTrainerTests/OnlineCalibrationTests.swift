@@ -1,3 +1,5 @@
+import Foundation
+import Tasks
 import Testing
 
 @testable import H2OTrainer
@@ -30,18 +32,34 @@ struct OnlineCalibrationTests {
         return result
     }
 
-    @Test("recovers the emulated robot's weaker motor and friction, and lowers the held-out error")
+    /// The shipped pendulum's robot and task files (the observation [cos, sin, velocity] and
+    /// the action scale 2 N·m are the ones these episodes are logged with).
+    static func files() throws -> (RobotSpec, TaskSpec) {
+        var components = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        components.removeLast(3)
+        let root = components.joined(separator: "/")
+        let robot = try RobotSpec.load(path: root + "/robots/pendulum.json")
+        return (robot, try TaskSpec.load(path: root + "/tasks/pendulum-swingup.json", robot: robot))
+    }
+
+    @Test("recovers the emulated robot's weaker motor and friction through the file task's N-joint fit, and lowers the held-out error")
     func recoversWeakerMotor() throws {
         let truth: [String: Double] = ["actuator_gain": 0.7, "damping": 0.08, "coulomb": 0.12]
         let trajectories = try Self.episodes(plant: truth, count: 3)
-        let nominal = PendulumParameters.rate200Hz
-        let fit = try #require(OnlineCalibration.fitPendulum(trajectories, nominal: nominal))
+        let (robot, task) = try Self.files()
+        let nominal = FileTaskParameters(robot: robot)
+        let fit = try #require(OnlineCalibration.fit(trajectories, task: task, nominal: nominal))
         print("online calibration: \(fit.describe(nominal: nominal))")
         #expect(fit.episodes == 3)
-        #expect(abs(fit.parameters.actuatorGain - 0.7) / 0.7 < 0.10, "gain \(fit.parameters.actuatorGain)")
-        #expect(abs(fit.parameters.damping - 0.08) / 0.08 < 0.25, "damping \(fit.parameters.damping)")
-        #expect(abs(fit.parameters.coulomb - 0.12) / 0.12 < 0.25, "coulomb \(fit.parameters.coulomb)")
+        let gain = try #require(fit.parameters.value(of: "pendulum.gain"))
+        let viscous = try #require(fit.parameters.value(of: "pendulum.viscous"))
+        let coulomb = try #require(fit.parameters.value(of: "pendulum.coulomb"))
+        #expect(abs(gain - 0.7) / 0.7 < 0.10, "gain \(gain)")
+        #expect(abs(viscous - 0.08) / 0.08 < 0.25, "viscous \(viscous)")
+        #expect(abs(coulomb - 0.12) / 0.12 < 0.25, "coulomb \(coulomb)")
         #expect(fit.oneStepError.after < fit.oneStepError.before)
+        // The fitted parameters build the learner's simulator.
+        _ = try FileTask(robot: robot, task: task, parameters: fit.parameters)
     }
 
     @Test("short or motionless episodes give no fit rather than a wrong one")
@@ -50,6 +68,7 @@ struct OnlineCalibrationTests {
             observations: [Float](repeating: 0, count: 3 * 2000).enumerated().map { $0.offset % 3 == 0 ? -1 : 0 },
             actions: [Float](repeating: 0, count: 2000))
         let short = RealTrajectory(observations: [-1, 0, 0], actions: [0])
-        #expect(OnlineCalibration.fitPendulum([still, short], nominal: .rate200Hz) == nil)
+        let (robot, task) = try! Self.files()
+        #expect(OnlineCalibration.fit([still, short], task: task, nominal: FileTaskParameters(robot: robot)) == nil)
     }
 }

@@ -22,29 +22,27 @@ private func writeTemporary(_ name: String, _ text: String) throws -> (dir: Stri
 
 @Suite("Robot bring-up: one parser, one watchdog policy, one default calibration, one emulator process")
 struct BringupTests {
-    @Test("emulator parameters: defaults overridden by name, NAME=VALUE parsed strictly, passed as --param")
+    @Test("emulator parameters: NAME=VALUE parsed strictly (joint names with a dot), passed as --param")
     func emulatorParameters() {
-        #expect(EmulatedRobot.defaultParameters.map(\.name) == ["actuator_gain"])
-        let p = EmulatedRobot.parameters(overriding: [("actuator_gain", 1), ("coulomb", 0.2)])
-        #expect(p.map(\.name) == ["actuator_gain", "coulomb"] && p.map(\.value) == [1, 0.2])
-        #expect(EmulatedRobot.arguments(p) == ["--param", "actuator_gain=1.0", "--param", "coulomb=0.2"])
+        let p: [(name: String, value: Double)] = [("j0.gain", 1), ("coulomb", 0.2)]
+        #expect(EmulatedRobot.arguments(p) == ["--param", "j0.gain=1.0", "--param", "coulomb=0.2"])
         #expect(EmulatedRobot.parse("damping=0.3")! == ("damping", 0.3))
+        #expect(EmulatedRobot.parse("j1.viscous=0.05")! == ("j1.viscous", 0.05))
         for bad in ["damping", "=1", "damping=", "damping=abc", "damping=nan", "damp ing=1", "damping=inf"] {
             #expect(EmulatedRobot.parse(bad) == nil, "\(bad)")
         }
-        #expect(EmulatedRobot.describe([]) == "reference robot")
+        #expect(EmulatedRobot.describe([]) == "as its robot file")
+        #expect(EmulatedRobot.describe(p) == "j0.gain=1.0, coulomb=0.2")
     }
 
-    @Test("the same calibration gives the same safety limits and host watchdog, emulated or from a robot file")
+    @Test("the same calibration gives the same safety limits and host watchdog, emulated or on a device")
     func sameWatchdogFromSameCalibration() throws {
-        let emulated = try RobotBringup.prepare(robotConfig: nil, calibration: repositoryCalibration)
-        let (dir, config) = try writeTemporary(
-            "robot.json", #"{"schema_version": 1, "serial_port": "/dev/ttyACM0", "calibration": "\#(repositoryCalibration)"}"#)
-        defer { removeTemporaryDirectory(dir) }
-        let real = try RobotBringup.prepare(robotConfig: config, calibration: nil)
-        #expect(emulated.emulated && !real.emulated)
-        #expect(emulated.calibration == real.calibration)
-        #expect(emulated.limits == real.limits)
+        let calibration = try RobotCalibration.load(path: repositoryCalibration)
+        let emulated = RobotBringup(link: RobotLink(bus: .firmware, port: "emulator"), calibration: calibration, calibrationPath: repositoryCalibration)
+        let real = RobotBringup(link: RobotLink(bus: .firmware, port: "/dev/ttyACM0"), calibration: calibration, calibrationPath: repositoryCalibration)
+        let servo = RobotBringup(link: RobotLink(bus: .dynamixel, port: "/dev/ttyUSB0"), calibration: calibration, calibrationPath: repositoryCalibration)
+        #expect(emulated.emulated && !real.emulated && !servo.emulated)
+        #expect(emulated.limits == real.limits && servo.limits == real.limits)
         #expect(emulated.limits == emulated.calibration.safetyLimits)
         #expect(emulated.limits.commandTimeout == 0.1 && real.limits.commandTimeout == 0.1)
         // The host watchdog is the real robot's firmware watchdog; the emulator's firmware gets more.
@@ -52,24 +50,22 @@ struct BringupTests {
         #expect(real.watchdogDescription == "host command watchdog 100 ms, firmware 100 ms")
     }
 
-    @Test("a robot file the one parser rejects names the file and the field, whoever reads it")
-    func oneParserRejects() throws {
-        for (text, field) in [
-            (#"{"serial_port": "/dev/ttyUSB0"}"#, "schema_version"),
-            (#"{"schema_version": 1, "serial_port": "/dev/ttyUSB0", "baud_rate": -5}"#, "baud_rate"),
-            (#"{"schema_version": 1, "serial_port": "/dev/ttyUSB0", "speed": 5}"#, "speed"),
-            (#"{"schema_version": 1}"#, "serial_port"),
-        ] {
-            let (dir, path) = try writeTemporary("robot.json", text)
-            defer { removeTemporaryDirectory(dir) }
-            let error = #expect(throws: CalibrationError.self) { _ = try RobotBringup.prepare(robotConfig: path, calibration: repositoryCalibration) }
-            #expect(error?.field == field, "\(text)")
-            #expect(error?.description.hasPrefix(path) == true)
-        }
-        let (dir, path) = try writeTemporary("robot.json", #"{"schema_version": 1, "serial_port": "/dev/ttyUSB0"}"#)
-        defer { removeTemporaryDirectory(dir) }
-        let missing = #expect(throws: CalibrationError.self) { _ = try RobotBringup.prepare(robotConfig: path, calibration: nil) }
-        #expect(missing?.field == "calibration")
+    @Test("a device that is not there fails connect with one line naming it, and leaves nothing open")
+    func missingDeviceOneLine() throws {
+        let calibration = try RobotCalibration.load(path: repositoryCalibration)
+        let b = RobotBringup(link: RobotLink(bus: .firmware, port: "/dev/robotctl-no-such-port"), calibration: calibration, calibrationPath: repositoryCalibration)
+        let error = #expect(throws: (any Error).self) { try b.connect(gpio: false) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("/dev/robotctl-no-such-port"))
+        #expect(b.robot == nil && b.emulator == nil)
+    }
+
+    @Test("default files: found in the working directory, else in the executable's package, for any relative name")
+    func defaultFileLookup() throws {
+        let root = (repositoryCalibration as NSString).deletingLastPathComponent.replacingOccurrences(of: "/calibration", with: "")
+        let exe = root + "/.build/x86_64-unknown-linux-gnu/debug/robotctl"
+        #expect(RobotBringup.defaultFile("robots/pendulum.json", environment: [:], workingDirectory: "/tmp", executable: exe) == root + "/robots/pendulum.json")
+        #expect(RobotBringup.defaultFile("tasks/pendulum-swingup.json", environment: [:], workingDirectory: root, executable: "/x/robotctl") == "tasks/pendulum-swingup.json")
+        #expect(RobotBringup.defaultFile("robots/none.json", environment: [:], workingDirectory: "/tmp", executable: exe) == "robots/none.json")
     }
 
     @Test("the default calibration: the environment variable, else the working directory, else beside the executable's package")

@@ -78,7 +78,7 @@ struct MCUEmulatorEndToEndTests {
     )
     func pendulumOnTheMCU() throws {
         let emulator = try MCUEmulator.start(
-            arguments: EmulatedRobot.arguments(EmulatedRobot.defaultParameters), seed: 5)
+            arguments: EmulatedRobot.arguments([(name: "actuator_gain", value: 0.7)]), seed: 5)
         defer { emulator.terminate() }
         #expect(emulator.ptyPath.hasPrefix("/dev/pts/"))
         let robot = motorBus(emulator)

@@ -65,7 +65,7 @@ func browserReportOfARealRun() throws {
     let rendered = charts(in: dom)
     let titles = rendered.map(\.title)
     #expect(titles.contains("Episode return over the run"), "\(titles)")
-    #expect(titles.contains { $0.hasPrefix("Joint theta: position") }, "\(titles)")
+    #expect(titles.contains { $0.hasPrefix("Joint pendulum: position") }, "\(titles)")
     #expect(titles.contains("Wake-up latency (actual − deadline)"), "\(titles)")
     #expect(rendered.count >= 6, "\(titles)")
     for chart in rendered {

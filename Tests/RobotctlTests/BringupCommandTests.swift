@@ -28,7 +28,7 @@ struct BringupCommandTests {
     func sameBadRobotFileRejected() throws {
         let dir = scratch("badfile")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        // No schema_version: teleop and calibrate used to accept this (their own parser).
+        // The old robot-configuration format (no "format"): refused by the one robot-file parser.
         let config = dir + "/robot.json"
         try #"{"serial_port": "/dev/ttyUSB0", "calibration": "\#(RunCommandTests.calibration)"}"#
             .write(toFile: config, atomically: true, encoding: .utf8)
@@ -39,7 +39,7 @@ struct BringupCommandTests {
             let r = try runProcess(builtProduct("robotctl"), arguments, input: "q\n", currentDirectory: dir, timeout: 60)
             #expect(r.status != 0, "\(arguments[0]) accepted it")
             let errors = errorLines(r)
-            #expect(errors.count == 1 && errors[0].contains(config) && errors[0].contains("field schema_version"),
+            #expect(errors.count == 1 && errors[0].contains(config) && errors[0].contains("format"),
                     "\(arguments[0]): \(r.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir + "/data") && !FileManager.default.fileExists(atPath: dir + "/cal.json"))

@@ -53,7 +53,9 @@ struct CalibrateCommandTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = dir + "/cal.json"
         let truth = ["rotor_inertia": 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85]
-        let params = truth.sorted { $0.key < $1.key }.flatMap { ["--emulator-param", "\($0.key)=\($0.value)"] }
+        // The emulated pendulum is the chain plant of robots/pendulum.json: its joint 0's names.
+        let plantName = ["rotor_inertia": "j0.rotor_inertia", "damping": "j0.viscous", "coulomb": "j0.coulomb", "actuator_gain": "j0.gain"]
+        let params = truth.sorted { $0.key < $1.key }.flatMap { ["--emulator-param", "\(plantName[$0.key]!)=\($0.value)"] }
         let r = try runProcess(
             builtProduct("robotctl"), ["calibrate", "--no-interactive", "--sysid", "--sysid-seconds", "40", "--output", out] + params,
             timeout: 120)

@@ -3,6 +3,7 @@ import FixedNN
 import Foundation
 import H2OTrainer
 import Hardware
+import Tasks
 import Testing
 
 /// Every committed fuzzing seed (Tests/Fixtures/fuzz/<reader>/, written by make_seeds.py) through
@@ -113,10 +114,10 @@ struct FuzzSeedBadInputTests {
         }
     }
 
-    @Test("robot configuration seeds load or are refused")
+    @Test("robot file seeds load or are refused")
     func robotConfigs() throws {
         for (path, _) in try Self.seeds("robotconfig") {
-            Self.check(path, error: Self.outcome { _ = try RobotConfigFile.load(path: path) })
+            Self.check(path, error: Self.outcome { _ = try RobotSpec.load(path: path) })
         }
     }
 

@@ -78,7 +78,7 @@ struct TeleopCommandTests {
         #expect(p.stdout.contains("(2 kept, 1 discarded)"), "\(p.stdout)")
 
         let reader = try DatasetReader(directory: data)
-        #expect(reader.schema.source == "teleop" && reader.schema.task == "pendulum")
+        #expect(reader.schema.source == "teleop" && reader.schema.task == "pendulum-swingup")
         let table = try reader.episodeTable()
         #expect(table.entries.map(\.episode) == [0, 1, 2])
         #expect(table.entries.map(\.status) == [.kept, .discarded, .kept])

@@ -3,6 +3,7 @@ import FixedNN
 import Foundation
 import H2OTrainer
 import Hardware
+import Tasks
 
 /// The readers under fuzzing: each feeds one input through a file reader and everything a
 /// command does next with what it read. An input may be accepted or refused with an error;
@@ -16,7 +17,7 @@ enum Reader: String, CaseIterable {
     case numpy
     /// Calibration JSON (RobotCalibration.parse) and the safety limits built from it.
     case calibration
-    /// Robot configuration JSON (RobotConfigFile.load, through a temporary file).
+    /// Robot file JSON (RobotSpec.load, through a temporary file, as the commands read it).
     case robotconfig
     /// A dataset's schema.json (DatasetSchema.decode) and segment scan (SegmentFormat.scan).
     case dataset
@@ -91,7 +92,7 @@ enum Reader: String, CaseIterable {
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         guard written == bytes.count else { return }
-        _ = try? RobotConfigFile.load(path: path)
+        _ = try? RobotSpec.load(path: path)
     }
 
     static func dataset(_ bytes: [UInt8]) {

@@ -25,6 +25,14 @@ public struct PolicySwap: Sendable, Equatable {
     public var trainerUpdates: Int
     /// Onboard-simulator validation return of the published policy.
     public var validationReturn: Double
+
+    public init(seconds: Double, tick: UInt64, version: UInt64, trainerUpdates: Int, validationReturn: Double) {
+        self.seconds = seconds
+        self.tick = tick
+        self.version = version
+        self.trainerUpdates = trainerUpdates
+        self.validationReturn = validationReturn
+    }
 }
 
 /// One row of trainer_metrics.csv: means over one block of updates.

@@ -2,13 +2,67 @@ import Control
 import Foundation
 import Glibc
 
+/// Where a robot is and how to reach it: the robot file's `link` and `gpio` sections as
+/// Hardware needs them (Hardware does not read robot files; robotctl composes this from a
+/// `RobotSpec`, the emulator's arguments included, so the one parser stays in Tasks).
+public struct RobotLink: Sendable, Equatable {
+    /// Which bus the robot speaks.
+    public enum Bus: String, Sendable, Equatable {
+        /// Our firmware-proto motor controller (the reference firmware).
+        case firmware, dynamixel, feetech
+    }
+
+    /// A GPIO line: chip (name like "gpiochip0" or a path) and offset, optionally active-low.
+    public struct Line: Sendable, Equatable {
+        public var chip: String
+        public var offset: Int
+        public var activeLow: Bool
+        public init(chip: String, offset: Int, activeLow: Bool = false) {
+            self.chip = chip
+            self.offset = offset
+            self.activeLow = activeLow
+        }
+    }
+
+    /// The device path for port "emulator": start the emulated robot instead of opening one.
+    public static let emulatorPort = "emulator"
+
+    public var bus: Bus
+    /// A device path, or "emulator".
+    public var port: String
+    public var baud: Int
+    /// Servo IDs and models per joint (servo buses); empty for `firmware`. An empty model list
+    /// means the bus's reference model for every joint.
+    public var servoIDs: [Int] = []
+    public var servoModels: [String] = []
+    /// E-stop input (asserted = stop), motor-driver enable output, status LED output.
+    public var estop: Line?
+    public var enable: Line?
+    public var led: Line?
+    /// The emulator's command-line arguments (plant, geometry, reality gap; `--seed` is added
+    /// by the bring-up) when `port` is "emulator".
+    public var emulatorArguments: [String] = []
+    /// One line naming the emulated robot's differences from its file ("j0.gain=0.7, …").
+    public var emulatorDescription = ""
+
+    public var emulated: Bool { port == Self.emulatorPort }
+
+    public init(bus: Bus, port: String, baud: Int = 1_000_000) {
+        self.bus = bus
+        self.port = port
+        self.baud = baud
+    }
+}
+
 /// The robot a command drives, brought up once for every command (`run`, `eval`, `teleop`,
-/// `calibrate`): the emulated robot (a `robot-emulator` beside the executable, started and
-/// stopped here) or a real one from a robot configuration file, with its calibration, the
-/// motor-bus robot configured in torque mode (inactive, torque off), the GPIO lines the file
-/// names, and one watchdog policy (`WatchdogPolicy`).
+/// `calibrate`) from the robot file's link section (`RobotLink`): with port "emulator" the
+/// emulated robot (`robot-emulator` or, on a servo bus, `servo-emulator`, beside the
+/// executable, started and stopped here), otherwise the device: `MotorBusRobot` for our
+/// firmware, `ServoBusRobot` for Dynamixel/Feetech servos; with its calibration, configured
+/// (inactive, torque off), the GPIO lines the file names, and one watchdog policy
+/// (`WatchdogPolicy`).
 ///
-/// `prepare` only reads and validates files (nothing starts moving and nothing is written);
+/// `init` only records what to bring up (nothing starts moving and nothing is written);
 /// `connect` starts the emulator or opens the port; `close` always cleans up.
 ///
 /// Thread contract: set-up object of the main thread; the robot's `read`/`write` go to the
@@ -28,35 +82,31 @@ public final class RobotBringup {
         public static let emulatedMaxConsecutiveFailures = 40
     }
 
-    /// The environment variable naming the default calibration file (used when neither
-    /// `--calibration` nor a robot configuration names one).
+    /// The environment variable naming the default calibration file.
     public static let calibrationEnvironmentVariable = "ROBOTCTL_CALIBRATION"
     /// The emulated pendulum's calibration, relative to the repository (or working directory).
     public static let emulatedCalibration = "calibration/emulated-pendulum.json"
 
+    public let link: RobotLink
     public let calibration: RobotCalibration
+    /// Where the calibration came from (a path, or a phrase like "emulated from robots/x.json").
     public let calibrationPath: String
-    /// The robot configuration file (nil: the emulated robot) and its path.
-    public let config: RobotConfigFile?
-    public let configPath: String?
-    /// Plant parameters passed to `robot-emulator` (`EmulatedRobot`); unused for a real robot.
-    public let emulatorParameters: [(name: String, value: Double)]
     public let seed: UInt64
+    /// Joint count and mode the servo path configures (the task's).
+    public var mode: ControlMode = .torque
     public private(set) var emulator: EmulatorProcess?
     public private(set) var robot: (any RobotInterface)?
     /// The emulated robot is the reference pendulum on an emulated Dynamixel bus
     /// (`servo-emulator`, an XM430-W350 in current mode) instead of `robot-emulator`.
     public var servoBusEmulator = false
-    private var servoEmulator: EmulatorProcess?
     public private(set) var estop: GPIOEmergencyStop?
     public private(set) var outputs: GPIOStatusOutputs?
-    /// One line naming the robot ("emulated pendulum (…; robot-emulator pid 123, /dev/pts/4)" or the port).
+    /// One line naming the robot ("emulated robot (…; robot-emulator pid 123, /dev/pts/4)" or the port).
     public private(set) var description = "not connected"
     private var port = ""
-    private var baud = 1_000_000
 
     /// True for the emulated robot.
-    public var emulated: Bool { config == nil }
+    public var emulated: Bool { link.emulated }
 
     /// The safety limits the loop enforces: the calibration's (`RobotCalibration.safetyLimits`),
     /// whatever the command and whether the robot is emulated.
@@ -70,113 +120,150 @@ public final class RobotBringup {
         "host command watchdog \(Int((limits.commandTimeout * 1000).rounded())) ms, firmware \(firmwareWatchdogMillis) ms"
     }
 
-    private init(calibration: RobotCalibration, calibrationPath: String, config: RobotConfigFile?, configPath: String?,
-                 emulatorParameters: [(name: String, value: Double)], seed: UInt64) {
+    /// Records the robot to bring up: `link` (from the robot file), its `calibration` (read
+    /// and checked against the robot file by the caller) and the emulator's seed. No side effects.
+    public init(link: RobotLink, calibration: RobotCalibration, calibrationPath: String, seed: UInt64 = 1) {
+        self.link = link
         self.calibration = calibration
         self.calibrationPath = calibrationPath
-        self.config = config
-        self.configPath = configPath
-        self.emulatorParameters = emulatorParameters
         self.seed = seed
     }
 
-    /// Reads and validates the robot configuration (`robotConfig`, nil: the emulated robot)
-    /// and the calibration: `calibration`, else the one the configuration names, else the
-    /// default (`defaultCalibrationPath`). No side effects. Errors name the file and field.
-    public static func prepare(
-        robotConfig: String?, calibration: String?, emulatorParameters: [(name: String, value: Double)] = [], seed: UInt64 = 1
-    ) throws(CalibrationError) -> RobotBringup {
-        let config = try robotConfig.map { path throws(CalibrationError) in try RobotConfigFile.load(path: path) }
-        let path: String
-        if let c = calibration {
-            path = c
-        } else if let c = config?.calibration {
-            path = c
-        } else if let robotConfig {
-            throw CalibrationError(
-                file: robotConfig, field: "calibration", problem: "is missing and no --calibration was given",
-                fix: "name the robot's calibration file (run `robotctl calibrate` to make one)")
-        } else {
-            path = defaultCalibrationPath()
-        }
-        let loaded = try RobotCalibration.load(path: path)
-        return RobotBringup(
-            calibration: loaded, calibrationPath: path, config: config, configPath: robotConfig,
-            emulatorParameters: emulatorParameters, seed: seed)
-    }
-
-    /// The default calibration, the same for every command from any working directory: the
-    /// file `ROBOTCTL_CALIBRATION` names; else `calibration/emulated-pendulum.json` in the
-    /// working directory; else in the package the executable was built in (it lives in
-    /// `.build/<triple>/<config>/` or `.build/<config>/`, so the nearest parent directory
-    /// holding that file); else the relative path (whose "does not exist" error names it).
-    /// (`workingDirectory` and `executable` stand in for the process's, in tests.)
-    public static func defaultCalibrationPath(
+    /// A default file (`relative`, e.g. "robots/pendulum.json"), the same for every command
+    /// from any working directory: the file `environmentVariable` names (when given and set);
+    /// else `relative` in the working directory; else in the package the executable was built
+    /// in (it lives in `.build/<triple>/<config>/` or `.build/<config>/`, so the nearest parent
+    /// directory holding that file); else the relative path (whose "does not exist" error
+    /// names it). (`workingDirectory` and `executable` stand in for the process's, in tests.)
+    public static func defaultFile(
+        _ relative: String, environmentVariable: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment, workingDirectory: String? = nil,
         executable: String? = nil
     ) -> String {
-        if let e = environment[calibrationEnvironmentVariable], !e.isEmpty { return e }
-        let local = emulatedCalibration
-        if FileManager.default.fileExists(atPath: workingDirectory.map { ($0 as NSString).appendingPathComponent(local) } ?? local) {
-            return local
+        if let v = environmentVariable, let e = environment[v], !e.isEmpty { return e }
+        if FileManager.default.fileExists(atPath: workingDirectory.map { ($0 as NSString).appendingPathComponent(relative) } ?? relative) {
+            return relative
         }
         let exe = executable ?? ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "")
         var dir = (exe as NSString).deletingLastPathComponent
         for _ in 0..<6 where !dir.isEmpty && dir != "/" {
-            let candidate = (dir as NSString).appendingPathComponent(local)
+            let candidate = (dir as NSString).appendingPathComponent(relative)
             if FileManager.default.fileExists(atPath: candidate) { return (candidate as NSString).standardizingPath }
             dir = (dir as NSString).deletingLastPathComponent
         }
-        return local
+        return relative
     }
 
-    /// Starts the emulator (or opens the configured port), configures the robot in torque mode
-    /// with `calibration`'s joints and limits, and requests the configured GPIO lines
-    /// (`gpio: false` skips them, e.g. for calibration). `joints`: configure the robot with
-    /// another calibration's joints (the calibration wizard reads raw counts through an
-    /// identity one). Throws one-line errors.
+    /// The default calibration (`defaultFile` of `emulatedCalibration`, `ROBOTCTL_CALIBRATION` first).
+    public static func defaultCalibrationPath(
+        environment: [String: String] = ProcessInfo.processInfo.environment, workingDirectory: String? = nil,
+        executable: String? = nil
+    ) -> String {
+        defaultFile(
+            emulatedCalibration, environmentVariable: calibrationEnvironmentVariable, environment: environment,
+            workingDirectory: workingDirectory, executable: executable)
+    }
+
+    /// Starts the emulator (or opens the configured port), configures the robot with
+    /// `calibration`'s joints and limits (in `mode`; torque for our firmware), and requests
+    /// the configured GPIO lines (`gpio: false` skips them, e.g. for calibration). `joints`:
+    /// configure the robot with another calibration's joints (the calibration wizard reads raw
+    /// counts through an identity one). Throws one-line errors.
     public func connect(gpio: Bool = true, joints: RobotCalibration? = nil) throws {
-        if servoBusEmulator && config == nil {
+        let cal = joints ?? calibration
+        if servoBusEmulator && emulated {
             let (e, r) = try EmulatedServoBus.pendulum(seed: seed)
-            servoEmulator = e
+            emulator = e
             robot = r
             description = "emulated Dynamixel pendulum (servo-emulator pid \(e.processID), XM430-W350 in current mode, \(e.ptyPath))"
             do {
                 try r.configure(RobotConfiguration(
                     mode: .torque, watchdogMillis: UInt16(WatchdogPolicy.firmwareMillis),
-                    setpointLimit: (joints ?? calibration).joints.map { Float($0.torqueLimit) }))
+                    setpointLimit: cal.joints.map { Float($0.torqueLimit) }))
             } catch {
                 close()
                 throw error
             }
             return
         }
-        if let config {
-            port = config.serialPort
-            baud = config.baudRate
-            description = config.serialPort
-        } else {
-            let e = try EmulatorProcess(
-                executable: try EmulatorProcess.locateBesideExecutable(),
-                arguments: ["--seed", "\(seed)"] + EmulatedRobot.arguments(emulatorParameters), realtimePriority: 70)
-            emulator = e
-            port = e.ptyPath
-            baud = 1_000_000
-            description = "emulated robot (\(EmulatedRobot.describe(emulatorParameters)); robot-emulator pid \(e.processID), \(e.ptyPath))"
-        }
         do {
-            robot = try configuredRobot(joints ?? calibration)
-            if gpio, let config {
-                func address(_ l: RobotConfigFile.Line) -> GPIOLineAddress {
+            switch link.bus {
+            case .firmware:
+                if emulated {
+                    let e = try EmulatorProcess(
+                        executable: try EmulatorProcess.locateBesideExecutable(),
+                        arguments: ["--seed", "\(seed)"] + link.emulatorArguments, realtimePriority: 70)
+                    emulator = e
+                    port = e.ptyPath
+                    description = "emulated robot (\(link.emulatorDescription.isEmpty ? "as its robot file" : link.emulatorDescription); robot-emulator pid \(e.processID), \(e.ptyPath))"
+                } else {
+                    port = link.port
+                    description = link.port
+                }
+                robot = try configuredRobot(cal)
+            case .dynamixel, .feetech:
+                robot = try servoRobot(cal)
+            }
+            if gpio {
+                func address(_ l: RobotLink.Line) -> GPIOLineAddress {
                     GPIOLineAddress(chip: l.chip, line: .offset(l.offset), activeLow: l.activeLow)
                 }
-                if let e = config.estop { estop = try GPIOEmergencyStop(line: address(e)) }
-                if let en = config.enable { outputs = try GPIOStatusOutputs(enable: address(en), led: config.led.map(address)) }
+                if let e = link.estop { estop = try GPIOEmergencyStop(line: address(e)) }
+                if let en = link.enable { outputs = try GPIOStatusOutputs(enable: address(en), led: link.led.map(address)) }
             }
         } catch {
             close()
             throw error
         }
+    }
+
+    /// A configured (inactive) servo-bus robot: the servo emulator with `calibration`'s joint
+    /// count when the port is "emulator", else the device. One model per joint (the link's, or
+    /// the bus's reference model).
+    private func servoRobot(_ calibration: RobotCalibration) throws -> ServoBusRobot {
+        let kind: ServoBusKind = link.bus == .dynamixel ? .dynamixel : .feetech
+        let fallback = kind == .dynamixel ? "XM430-W350" : "STS3215"
+        var models: [ServoModel] = []
+        for (i, name) in (link.servoModels.isEmpty ? Array(repeating: fallback, count: calibration.joints.count) : link.servoModels).enumerated() {
+            guard let m = ServoModel.named(name) else {
+                throw HardwareError(
+                    .invalidArgument, device: "link.models[\(i)]", problem: "'\(name)' is not a servo model robotctl knows",
+                    fix: "use one of \(ServoModel.known.map(\.name).joined(separator: ", "))")
+            }
+            models.append(m)
+        }
+        var configuration: ServoBusConfiguration
+        if emulated {
+            let (e, c) = try EmulatedServoBus.start(
+                bus: kind, joints: calibration.joints.count, model: models[0], baud: link.baud, seed: seed,
+                extraArguments: link.emulatorArguments)
+            emulator = e
+            configuration = c
+            description = "emulated \(kind.rawValue) bus (servo-emulator pid \(e.processID), \(calibration.joints.count) × \(models[0].name), \(e.ptyPath))"
+        } else {
+            configuration = ServoBusConfiguration(bus: kind, devicePath: link.port, joints: [])
+            configuration.baudRate = link.baud
+            description = "\(link.port) (\(kind.rawValue) bus)"
+        }
+        configuration.robotID = calibration.robotID
+        configuration.joints = calibration.joints.enumerated().map { i, j in
+            let id = i < link.servoIDs.count ? UInt8(link.servoIDs[i]) : UInt8(i + 1)
+            let model = i < models.count ? models[i] : models[0]
+            return ServoJoint(
+                name: j.name, id: id, model: model, direction: j.direction < 0 ? -1 : 1,
+                zeroOffsetCounts: emulated ? (model.positionWraps ? Int32(model.countsPerRevolution / 2) : 0) : Int32(clamping: j.zeroOffsetCounts))
+        }
+        let path = configuration.devicePath, baud = configuration.baudRate
+        let robot = ServoBusRobot(configuration: configuration) { try TermiosTransport(path: path, baudRate: baud) }
+        do {
+            try robot.configure(RobotConfiguration(
+                mode: mode, watchdogMillis: UInt16(firmwareWatchdogMillis),
+                setpointLimit: calibration.joints.map { Float(mode == .torque ? $0.torqueLimit : $0.velocityLimit) }))
+        } catch {
+            robot.shutdown()
+            throw error
+        }
+        return robot
     }
 
     /// Closes the link and opens it again with `calibration`'s joints (the emulator keeps
@@ -190,7 +277,7 @@ public final class RobotBringup {
     /// A configured (inactive) motor-bus robot on the connected port with `calibration`'s joints.
     private func configuredRobot(_ calibration: RobotCalibration) throws -> MotorBusRobot {
         var bus = MotorBusConfiguration(devicePath: port)
-        bus.baudRate = baud
+        bus.baudRate = emulated ? 1_000_000 : link.baud
         if emulated { bus.maxConsecutiveFailures = max(bus.maxConsecutiveFailures, WatchdogPolicy.emulatedMaxConsecutiveFailures) }
         bus.robotID = calibration.robotID
         bus.jointNames = calibration.joints.map(\.name)
@@ -211,8 +298,6 @@ public final class RobotBringup {
     public func close() {
         robot?.shutdown()
         robot = nil
-        servoEmulator?.terminate()
-        servoEmulator = nil
         estop = nil
         outputs = nil
         emulator?.terminate()

@@ -24,6 +24,15 @@ extension RobotSpec {
 }
 
 extension TaskSpec {
+    /// The calibration was made at this task's control rate (its limits and watchdog assume it).
+    public func check(calibration: RobotCalibration, file: String) throws(SpecError) {
+        guard abs(calibration.controlRateHz - Double(controlRateHz)) <= 1e-9 * Double(controlRateHz) else {
+            throw SpecError(
+                file: file, field: "control_rate_hz",
+                problem: "is \(calibration.controlRateHz) Hz but task \(source) runs at \(controlRateHz) Hz; use a calibration made at the task's rate, or set the task's control_rate_hz")
+        }
+    }
+
     /// A policy's sizes fit this task's observation and action.
     public func check(policyObservationSize s: Int, actionSize a: Int, policyFile: String) throws(SpecError) {
         guard s == observationSize, a == actionSize else {

@@ -64,3 +64,15 @@ extension RobotSpec {
         return RobotCalibration(robotID: id, task: task, controlRateHz: Double(controlRateHz), joints: cal)
     }
 }
+
+extension RobotSpec {
+    /// The emulated robot's reality gap: the file's `emulator.params`, then `overrides`
+    /// (`--emulator-param`) by name.
+    public func emulatorGap(overriding overrides: [(name: String, value: Double)] = []) -> [(name: String, value: Double)] {
+        var result = emulatorParameters.map { (name: $0.name, value: $0.value) }
+        for o in overrides {
+            if let i = result.firstIndex(where: { $0.name == o.name }) { result[i] = o } else { result.append(o) }
+        }
+        return result
+    }
+}

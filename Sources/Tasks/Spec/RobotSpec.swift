@@ -79,6 +79,8 @@ public struct RobotSpec: Sendable, Hashable {
         public var estopLine: Int?
         public var enableLine: Int?
         public var ledLine: Int?
+        /// The e-stop input reads asserted (stop) when the line is low.
+        public var estopActiveLow = false
     }
 
     public var id: String
@@ -88,6 +90,23 @@ public struct RobotSpec: Sendable, Hashable {
     public var sensing: Sensing
     public var link: Link
     public var gpio: GPIOLines?
+    /// The robot's calibration file (absolute, or resolved against the robot file's directory);
+    /// nil: none named (the emulated robot then uses `emulatedCalibration`).
+    public var calibration: String?
+    /// Plant parameters of the emulated robot beyond what this file describes (its reality
+    /// gap: a weaker motor, friction, rotor inertia; names of firmware-proto/plant/include/plant.h),
+    /// applied after `plantParameters`, by name. Only used with `link.port` "emulator".
+    public var emulatorParameters: [PlantParameter] = []
+
+    /// One named plant parameter of the emulated robot.
+    public struct PlantParameter: Sendable, Hashable {
+        public var name: String
+        public var value: Double
+        public init(name: String, value: Double) {
+            self.name = name
+            self.value = value
+        }
+    }
     /// The file it came from (errors and provenance).
     public var source: String
 
@@ -160,13 +179,43 @@ public struct RobotSpec: Sendable, Hashable {
         if var g = try root.optionalObject("gpio") {
             gpio = GPIOLines(
                 chip: try g.string("chip"), estopLine: try g.optionalInteger("estop_line", in: 0...1023),
-                enableLine: try g.optionalInteger("enable_line", in: 0...1023), ledLine: try g.optionalInteger("led_line", in: 0...1023))
+                enableLine: try g.optionalInteger("enable_line", in: 0...1023), ledLine: try g.optionalInteger("led_line", in: 0...1023),
+                estopActiveLow: try g.bool("estop_active_low", default: false))
+            if gpio?.ledLine != nil && gpio?.enableLine == nil {
+                throw g.fail("led_line", "is set without enable_line; set the motor-driver enable line too")
+            }
+            if gpio?.estopActiveLow == true && gpio?.estopLine == nil {
+                throw g.fail("estop_active_low", "is set without estop_line; name the e-stop input line")
+            }
             try g.finish()
         }
+        var calibration = try root.optionalString("calibration")
+        if let c = calibration, !c.hasPrefix("/") {
+            let dir = (root.file as NSString).deletingLastPathComponent
+            calibration = dir.isEmpty ? c : ((dir as NSString).appendingPathComponent(c) as NSString).standardizingPath
+        }
+        var emulatorParameters: [PlantParameter] = []
+        if var e = try root.optionalObject("emulator") {
+            if var params = try e.optionalObject("params") {
+                for key in params.values.keys.sorted() {
+                    guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
+                        throw params.fail(key, "is not a plant parameter name (letters, digits, '_' and '.', e.g. j0.gain)")
+                    }
+                    emulatorParameters.append(PlantParameter(name: key, value: try params.number(key, in: -1e9...1e9)))
+                }
+                try params.finish()
+            }
+            try e.finish()
+        }
+        if port != "emulator", !emulatorParameters.isEmpty {
+            throw root.fail("emulator", "sets emulated-robot parameters but link.port is '\(port)', a real device; remove the section or set link.port to \"emulator\"")
+        }
         try root.finish()
-        let spec = RobotSpec(
+        var spec = RobotSpec(
             id: id, joints: joints, gravity: gravity, sensing: sensing,
-            link: Link(bus: bus, port: port, baud: baud, servoIDs: ids, servoModels: models), gpio: gpio, source: root.file)
+            link: Link(bus: bus, port: port, baud: baud, servoIDs: ids, servoModels: models), gpio: gpio,
+            calibration: calibration, source: root.file)
+        spec.emulatorParameters = emulatorParameters
         _ = try spec.chain()
         try spec.checkServoModels()
         return spec

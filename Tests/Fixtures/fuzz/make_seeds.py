@@ -184,13 +184,18 @@ c["system_identification"] = {"parameters": {"mass": 1.0}, "standard_errors": {"
 c["joints"][0]["position_min_rad"], c["joints"][0]["position_max_rad"] = -1.5, 1.5
 put("calibration", "valid-with-sysid-and-range.json", json.dumps(c))
 
-robot = {"schema_version": 1, "serial_port": "/dev/ttyACM0", "baud_rate": 1000000, "calibration": "pendulum.json",
+# Robot files (robotctl-robot/1, RobotSpec.load); the old robot configuration format is gone.
+joint = {"name": "pendulum", "type": "revolute", "limits": {"velocity": 12}, "encoder": {"counts_per_rev": 4096},
+         "link": {"length": 1.0, "mass": 1.0}, "actuator": {"mode": "torque", "effort_limit": 2.0}}
+robot = {"format": "robotctl-robot/1", "id": "fuzz-pendulum", "joints": [joint],
+         "link": {"bus": "firmware", "port": "/dev/ttyACM0", "baud": 1000000}, "calibration": "pendulum.json",
          "gpio": {"chip": "gpiochip0", "estop_line": 17, "enable_line": 27, "led_line": 22, "estop_active_low": True}}
 put("robotconfig", "valid-robot.json", json.dumps(robot, indent=2))
-put("robotconfig", "valid-minimal.json", json.dumps({"schema_version": 1, "serial_port": "/dev/ttyUSB0"}))
-for label, key, value in (("baud-5e9", "baud_rate", 5e9), ("baud-negative", "baud_rate", -9600)):
-    r = dict(robot)
-    r[key] = value
+put("robotconfig", "valid-minimal.json", json.dumps({"format": "robotctl-robot/1", "id": "m", "joints": [joint],
+                                                      "link": {"bus": "firmware", "port": "/dev/ttyUSB0"}}))
+for label, value in (("baud-5e9", 5e9), ("baud-negative", -9600)):
+    r = json.loads(json.dumps(robot))
+    r["link"]["baud"] = value
     put("robotconfig", f"crash-{label}.json", json.dumps(r))
 r = json.loads(json.dumps(robot))
 r["gpio"]["estop_line"] = 1e11

@@ -1,5 +1,6 @@
 import Foundation
 @testable import H2OTrainer
+@testable import Sessions
 import Synchronization
 import Testing
 import TestSupport

@@ -1,6 +1,7 @@
 import Control
 import Foundation
 @testable import H2OTrainer
+@testable import Sessions
 import Testing
 import Tasks
 
@@ -70,36 +71,6 @@ struct OnRobotDecisionTests {
         let p = recorder.takeTransitions()
         #expect(p.count == 5)
         #expect(p.rewards == [-1, -2, -3, -4, -5])
-    }
-
-    @Test("the learner's task at 10 ticks per decision is the 20 Hz simulator pre-training task")
-    func decisionTaskMatchesPretraining() {
-        let loop = PendulumTask()
-        #expect(loop.decisionTask(ticksPerDecision: 10).parameters == loop.pretrainingTask.parameters)
-        let five = loop.decisionTask(ticksPerDecision: 5)
-        #expect(five.parameters.dt == 0.025 && five.parameters.episodeTicks == 400)
-        #expect(abs(five.parameters.discount - 0.99.squareRoot()) < 1e-12, "the same 5 s horizon")
-        #expect(loop.decisionTask(ticksPerDecision: 1).parameters.discount == pow(0.99, 0.1))
-    }
-
-    @Test("the robot reset accepts a looser start only after resetLimit seconds of reset ticks, counted by the loop")
-    func resetLooserStartAfterLimit() {
-        let task = RobotPendulumTask(resetLimit: 8)
-        var state = RobotState()
-        state.jointCount = 1
-        state.position[0] = Float(Double.pi + 0.1)  // 0.1 rad from hanging, slow: not a tight start
-        state.velocity[0] = 0.1
-        var command = RobotCommand()
-        let limitTicks = Int((8 / task.controlPeriod).rounded())
-        #expect(!task.resetStep(state, ticksInReset: 0, into: &command))
-        #expect(!task.resetStep(state, ticksInReset: limitTicks - 1, into: &command))
-        #expect(task.resetStep(state, ticksInReset: limitTicks, into: &command))
-        // A tight start is accepted at once; never one near upright, however long the reset.
-        state.position[0] = Float(Double.pi + 0.01)
-        state.velocity[0] = 0.01
-        #expect(task.resetStep(state, ticksInReset: 0, into: &command))
-        state.position[0] = 0.1
-        #expect(!task.resetStep(state, ticksInReset: 10 * limitTicks, into: &command))
     }
 
     @Test("selection on the robot keeps a candidate only when its mean beats the running policy beyond the noise")

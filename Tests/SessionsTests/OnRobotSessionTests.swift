@@ -2,6 +2,7 @@ import Control
 import FixedNN
 import Foundation
 @testable import H2OTrainer
+@testable import Sessions
 import Reporting
 import Testing
 import TestSupport
@@ -108,7 +109,7 @@ struct OnRobotSessionTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var options = OnRobotOptions(duration: 2.5, finetune: false, datasetDirectory: dir + "/dataset", realtime: OnRobotFixtures.noRealtime)
         options.maxRestarts = 3
-        let session = try OnRobotSession<QuickPendulum, QuickPendulum>(
+        let session = try RunSession<QuickPendulum, QuickPendulum>(
             robot: robot, task: task, policy: DeterministicPolicy(file), limits: OnRobotFixtures.limits,
             schema: OnRobotFixtures.schema(), learner: nil, settings: OnRobotSettings(seed: 1), options: options)
         session.faults.nanPolicyAfterSeconds = 0.8
@@ -163,7 +164,7 @@ struct OnRobotSessionTests {
         let learner = try StartingPolicy.learner(
             task: task, checkpoint: nil, policy: file, hyperparameters: h, settings: settings, realCapacity: 10_000, source: "test")
         let options = OnRobotOptions(duration: 3, finetune: true, datasetDirectory: nil, realtime: OnRobotFixtures.noRealtime)
-        let session = try OnRobotSession(
+        let session = try RunSession(
             robot: robot, task: task, policy: DeterministicPolicy(file), limits: OnRobotFixtures.limits,
             schema: OnRobotFixtures.schema(), learner: learner, settings: settings, options: options)
         session.faults.divergeAtUpdate = 25

@@ -2,6 +2,7 @@ import Control
 import FixedNN
 import Foundation
 import Tasks
+import H2OTrainer
 
 /// Where a run's first policy comes from: a policy file the user gives, or an agent trained
 /// only in the onboard simulator (cached by task, seed and hyperparameters).

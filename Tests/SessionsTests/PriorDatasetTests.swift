@@ -1,6 +1,7 @@
 import Control
 import Foundation
 @testable import H2OTrainer
+@testable import Sessions
 import Testing
 import TestSupport
 import Tasks

@@ -1,5 +1,6 @@
 import Control
 import Foundation
+import H2OTrainer
 import Glibc
 import Reporting
 

@@ -3,6 +3,7 @@ import FixedNN
 import Foundation
 import SystemSupport
 import Tasks
+import H2OTrainer
 
 /// SAC in the onboard simulator only: the starting policy of a run when none is given
 /// ("a policy trained only in the onboard simulator"). The result is a full agent checkpoint
@@ -77,38 +78,5 @@ public enum SimPretraining {
         let checkpoint = learner.checkpoint(
             extraMetadata: ["provenance.trained_in": "onboard simulator only", "provenance.sim_return": "\(simReturn)"])
         return Result(checkpoint: checkpoint, simulatorReturn: simReturn, seconds: Date().timeIntervalSince(start))
-    }
-}
-
-extension PendulumTask {
-    /// The same onboard-simulator physics at the time step of a policy that decides every
-    /// `ticksPerDecision` control ticks (the loop holds its action in between): dt ×N,
-    /// episodes N times fewer steps (same seconds), γ giving Gymnasium's 5 s horizon
-    /// (0.99 per 0.05 s), rewards scaled by dt/0.05, no actuation latency. The learner's
-    /// task in `robotctl run`; with N = 10 at 200 Hz it is `pretrainingTask`.
-    public func decisionTask(ticksPerDecision n: Int) -> PendulumTask {
-        var p = parameters
-        let seconds = Double(p.episodeTicks) * p.dt
-        p.dt *= Double(max(1, n))
-        // Gymnasium's 0.05 s exactly when that is what N ticks make (0.005 × 10 is not).
-        if abs(p.dt - 0.05) < 1e-12 { p.dt = 0.05 }
-        p.episodeTicks = max(1, Int((seconds / p.dt).rounded()))
-        p.discount = p.dt == 0.05 ? 0.99 : pow(0.99, p.dt / 0.05)
-        p.latencyTicks = 0
-        return PendulumTask(parameters: p)
-    }
-
-    /// The same onboard-simulator physics at Gymnasium's 20 Hz (dt 0.05, 200-tick episodes,
-    /// γ 0.99): ten times fewer steps per swing, so simulator pre-training fits in a couple of
-    /// minutes. The policy is a state-feedback law (observation → torque), so it transfers to
-    /// the 200 Hz loop; rewards are scaled by dt/0.05, so returns and values keep their size.
-    public var pretrainingTask: PendulumTask {
-        var p = parameters
-        let seconds = Double(p.episodeTicks) * p.dt
-        p.dt = 0.05
-        p.episodeTicks = max(1, Int((seconds / p.dt).rounded()))
-        p.discount = 0.99
-        p.latencyTicks = 0
-        return PendulumTask(parameters: p)
     }
 }

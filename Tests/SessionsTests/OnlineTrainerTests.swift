@@ -6,6 +6,7 @@ import Testing
 
 @testable import H2OTrainer
 import Tasks
+@testable import Sessions
 
 @Suite("Online trainer publishing into the policy slot (ThreadSanitized)")
 struct OnlineTrainerThreadSanitizedTests {
