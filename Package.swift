@@ -127,7 +127,7 @@ let package = Package(
             name: "TasksTests", dependencies: ["Tasks", "Control", "TestSupport", "CPlant"], swiftSettings: swiftSettings),
         .testTarget(
             name: "H2OTrainerTests",
-            dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "TestSupport"],
+            dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "Hardware", "TestSupport"],
             swiftSettings: swiftSettings),
         // The two-thread training step under the thread sanitizer (H2OTrainerTests cannot be
         // compiled with -sanitize=thread by swift-frontend 6.3.1; this one-file target can).
