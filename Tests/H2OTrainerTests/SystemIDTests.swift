@@ -1,4 +1,5 @@
 import Control
+import Tasks
 import Testing
 
 @testable import H2OTrainer
@@ -98,5 +99,47 @@ struct SystemIDTests {
             #expect(abs(got - value) / value < 0.05, "\(name): fitted \(got), true \(value)")
         }
         #expect(fit.heldOutErrorAfter < 0.5 * fit.heldOutErrorBefore)
+    }
+}
+
+/// The robot file of the pendulum the fits above assume (mass 1 kg, length 1 m, g = 10).
+private func pendulumRobot() throws -> RobotSpec {
+    var components = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    components.removeLast(3)
+    return try RobotSpec.load(path: components.joined(separator: "/") + "/robots/pendulum.json")
+}
+
+/// The N-joint fit's values in the pendulum fit's names (inertia about the pivot).
+func pendulumValues(_ fit: ChainSystemID.Fit) -> [String: Double] {
+    let m = fit.values["pendulum.mass"]!, c = fit.values["pendulum.com"]!
+    return [
+        "inertia": fit.values["pendulum.inertia"]! + m * c * c, "actuator_gain": fit.values["pendulum.gain"]!,
+        "damping": fit.values["pendulum.viscous"]!, "coulomb": fit.values["pendulum.coulomb"]!,
+        "latency_ticks": fit.values["latency_ticks"]!,
+    ]
+}
+
+@Suite("The N-joint fit on the pendulum, beside the pendulum's own fit")
+struct ChainFitOnPendulumTests {
+    @Test("same real-plant log: both recover inertia, gain, damping, Coulomb friction within 10 % and latency 1; both shrink the one-step error")
+    func sameLog() throws {
+        let truth: [String: Double] = ["rotor_inertia": 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85]
+        let log = try exciteRealPlant(truth, seconds: 40, seed: 3)
+        let expected: [String: Double] = ["inertia": 1.0 / 3 + 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85]
+        let pendulum = try PendulumSystemID.fit(theta: log.theta, torque: log.torque, dt: 0.005, nominal: .rate200Hz)
+        let robot = try pendulumRobot()
+        let chain = try ChainSystemID.fit(
+            log: ChainSysIDLog(dt: 0.005, positions: [log.theta], commands: [log.torque]), robot: robot)
+        let generic = pendulumValues(chain)
+        print("pendulum fit:  \(pendulum.values.sorted { $0.key < $1.key }); one-step error \(pendulum.heldOutErrorBefore) → \(pendulum.heldOutErrorAfter) (rad/s per tick, low-passed acceleration)")
+        print("N-joint fit:   \(generic.sorted { $0.key < $1.key }); one-step error \(chain.heldOutErrorBefore) → \(chain.heldOutErrorAfter) rad/s (velocity a tick later); anchor \(chain.anchorDescription)")
+        for (name, value) in expected {
+            let p = pendulum.values[name]!, g = generic[name]!
+            print("  \(name): true \(value), pendulum fit \(p) (\(String(format: "%+.1f", 100 * (p - value) / value)) %), N-joint fit \(g) (\(String(format: "%+.1f", 100 * (g - value) / value)) %)")
+            #expect(abs(g - value) / value < 0.10, "N-joint \(name): fitted \(g), true \(value)")
+            #expect(abs(p - value) / value < 0.10, "pendulum \(name): fitted \(p), true \(value)")
+        }
+        #expect(generic["latency_ticks"] == 1 && pendulum.values["latency_ticks"] == 1)
+        #expect(chain.heldOutErrorAfter < 0.7 * chain.heldOutErrorBefore)
     }
 }

@@ -33,7 +33,7 @@ extension ChainSystemID.Fit {
         return values.keys.sorted().map { name in
             let v = values[name]!, se = standardErrors[name] ?? 0
             let before = nominal.value(of: name) ?? 0
-            let note = identifiable.contains(name) ? "" : "   (not determined by the data: kept at the robot file's value)"
+            let note = identifiable.contains(name) ? "" : "   (not determined on its own: moved only along combinations the data determine)"
             return "  " + name.padding(toLength: 18, withPad: " ", startingAt: 0)
                 + String(format: "%10.4f ± %.4f   robot file %.4f", v, se, before) + note
         }
