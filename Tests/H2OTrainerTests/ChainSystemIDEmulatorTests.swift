@@ -156,7 +156,7 @@ private func baseOffByMoreThan10Percent(_ fit: ChainSystemID.Fit, truth: RobotSp
     return bad
 }
 
-@Suite("N-joint system identification on the emulated robot")
+@Suite("N-joint system identification on the emulated robot", .serialized)
 struct ChainSystemIDEmulatorTests {
     @Test("emulated acrobot (passive shoulder): elbow gain 0.7, friction, masses ×1.15 — identifiable values within 10 %, one-step error shrinks; the fit becomes the file task's simulator and the calibration block")
     func acrobot() throws {
