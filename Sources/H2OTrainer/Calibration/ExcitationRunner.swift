@@ -74,9 +74,10 @@ public struct ChainExcitationLog: Sendable, Equatable {
     public var readFailures = 0
     public var missedDeadlines: UInt64 = 0
 
-    /// The fit's input (`ChainSystemID.fit`).
+    /// The fit's input (`ChainSystemID.fit`), with the sample times (rows around late ticks
+    /// are left out of the fit).
     public func sysIDLog(periodSeconds: Double) -> ChainSysIDLog {
-        ChainSysIDLog(dt: periodSeconds, positions: positions, commands: commands)
+        ChainSysIDLog(dt: periodSeconds, positions: positions, commands: commands, time: time)
     }
 }
 
