@@ -83,22 +83,27 @@ func exciteEmulated(
 ) throws -> (log: ChainExcitationLog, excitation: ChainExcitation) {
     let rate = 200
     let excitation = try ChainExcitation(robot: truth, controlRateHz: rate, seconds: seconds, band: band, seed: seed)
-    // On this shared 2-core machine a host stall can cut the emulated link (the safety layer
-    // then stops the run, as it must); such a run is repeated, up to three times in all.
-    for attempt in 1...3 {
+    let log = try retryingLinkFailures { () throws -> ChainExcitationLog in
         let emulated = try EmulatedFileRobot(truth, controlRateHz: rate, seed: seed)
         defer { emulated.close() }
-        do {
-            let log = try withRealtimePriority {
-                try ExcitationRunner.run(
-                    robot: emulated.robot, limits: emulated.calibration.safetyLimits, periodSeconds: 1 / Double(rate), excitation: excitation)
-            }
-            return (log, excitation)
-        } catch let e as H2OTrainer.ExcitationError where attempt < 3 && e.description.contains("link failure") {
+        return try withRealtimePriority {
+            try ExcitationRunner.run(
+                robot: emulated.robot, limits: emulated.calibration.safetyLimits, periodSeconds: 1 / Double(rate), excitation: excitation)
+        }
+    }
+    return (log, excitation)
+}
+
+/// Runs `body` (one excitation on a fresh emulator) again when a host stall cut the emulated
+/// link: on this shared 2-core machine the safety layer then stops the run, as it must. Up to
+/// four attempts in all; any other error, or a fourth link failure, is thrown.
+func retryingLinkFailures<T>(_ body: () throws -> T) throws -> T {
+    for attempt in 1..<4 {
+        do { return try body() } catch let e as H2OTrainer.ExcitationError where e.description.contains("link failure") {
             print("excitation attempt \(attempt) stopped by a link failure (host stall), repeating: \(e)")
         }
     }
-    preconditionFailure("unreachable: the third attempt returns or throws")
+    return try body()
 }
 
 /// Runs `body` under SCHED_FIFO when permitted (as the control thread runs), so parallel work
@@ -244,13 +249,21 @@ struct ChainSystemIDEmulatorTests {
         truth.joints[0].actuator!.gain = 0.8
         truth.joints[1].actuator!.gain = 0.9
         truth.sensing.latencyTicks = 1
-        let (log, _) = try exciteEmulated(truth: truth, seconds: 60, band: 0.2...1.5, seed: 5)
-        #expect(log.commands.allSatisfy { $0.map(abs).max()! > 0.3 }, "both joints are driven")
         var options = ChainSystemID.Options()
         let elbow = truth.joints[1].body
         options.anchor = .firstMoment(joint: 1, value: elbow.mass * elbow.com)
         options.coulombModel = .simulatorStep
-        let fit = try ChainSystemID.fit(log: log.sysIDLog(periodSeconds: 0.005), robot: nominal, options: options)
+        // What `calibrate --sysid` calls: excite on the robot, then fit the robot file.
+        let (fit, log) = try retryingLinkFailures { () throws -> (fit: ChainSystemID.Fit, log: ChainExcitationLog) in
+            let emulated = try EmulatedFileRobot(truth, seed: 5)
+            defer { emulated.close() }
+            return try withRealtimePriority {
+                try ChainCalibration.identify(
+                    robot: emulated.robot, spec: nominal, calibration: emulated.calibration, seconds: 60, band: 0.2...1.5, seed: 5,
+                    options: options)
+            }
+        }
+        #expect(log.commands.allSatisfy { $0.map(abs).max()! > 0.3 }, "both joints are driven")
         let bad = offByMoreThan10Percent(fit, truth: truth, title: "emulated two-link arm")
         #expect(bad.isEmpty, "\(bad)")
         for name in ["shoulder.gain", "elbow.gain", "shoulder.viscous", "elbow.viscous", "shoulder.coulomb", "elbow.coulomb"] {
