@@ -19,8 +19,9 @@ public struct RealTrajectory: Sendable {
     }
 }
 
-/// The onboard simulator calibrated during a run: `PendulumSystemID` fitted to each of the
-/// run's recent finished episodes (the policy's own swing-ups, exploring ones included),
+/// The onboard simulator calibrated during a run: the N-joint fit (`ChainSystemID`; for the
+/// pendulum task through `PendulumSystemID`, its one-joint case) fitted to each of the run's
+/// recent finished episodes (the policy's own swing-ups, exploring ones included),
 /// the median of each parameter taken, and the learner's simulator rebuilt with it. The
 /// simulator keeps its form (a uniform rod with inertia, actuator gain, viscous and Coulomb
 /// friction); what it cannot express (back-EMF, encoder quantisation, the serial link) stays a
