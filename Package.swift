@@ -154,7 +154,7 @@ let package = Package(
             name: "TasksTests", dependencies: ["Tasks", "Control", "FixedNN", "TestSupport", "CPlant"], swiftSettings: swiftSettings),
         .testTarget(
             name: "H2OTrainerTests",
-            dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "SystemSupport", "TestSupport"],
+            dependencies: ["H2OTrainer", "Tasks", "FixedNN", "Control", "SystemSupport", "Hardware", "TestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SessionsTests",

@@ -145,6 +145,7 @@ struct TeleopCommand: ParsableCommand {
             }
         }
         var meter = RateMeter()
+        let jointNames = files.robot.joints.map(\.name), jointUnits = files.robot.joints.map(\.unit)
         let outcome = try asUserError {
             try runner.run(superviseNanos: 100_000_000, supervise: {
                 if stop.isSet { loop.requestStop() }
@@ -155,7 +156,8 @@ struct TeleopCommand: ParsableCommand {
                     ? "recording ep \(stats.value(.episode)) tick \(stats.value(.episodeTick))/\(loop.episodeTicks)"
                     : "\(stats.phase) (next: ep \(stats.value(.episode)))"
                 Console.shared.status(
-                    "teleop | \(phase) | " + String(format: "action %+.2f | %.0f rec/s written", source.action, recordsPerSecond)
+                    "teleop | \(phase) | " + TeleopStatus.joints(names: jointNames, units: jointUnits, statistics: stats)
+                        + String(format: " | action %+.2f | %.0f rec/s written", source.action, recordsPerSecond)
                         + ", \(logger.durable) durable | kept \(stats.value(.keptEpisodes)), discarded \(stats.value(.discardedEpisodes)) | missed \(stats.value(.missedDeadlines))")
             })
         }

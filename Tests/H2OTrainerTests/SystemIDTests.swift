@@ -1,4 +1,5 @@
 import Control
+import Tasks
 import Testing
 
 @testable import H2OTrainer
@@ -91,7 +92,10 @@ struct SystemIDTests {
             torque.append(u)
             _ = task.stepSim(&state, torque: u, random: &random)
         }
-        let fit = try PendulumSystemID.fit(theta: theta, torque: torque, dt: 0.005, nominal: .rate200Hz)
+        // PendulumTask steps once per tick (semi-implicit Euler): its command acts at its tick.
+        var options = PendulumSystemID.Options()
+        options.commandTiming = .stepAtTick
+        let fit = try PendulumSystemID.fit(theta: theta, torque: torque, dt: 0.005, nominal: .rate200Hz, options: options)
         #expect(fit.values["latency_ticks"] == 2, "latency residuals \(fit.residualByLatency)")
         let expected = ["inertia": 0.4, "damping": 0.1, "coulomb": 0.05, "actuator_gain": 1.2]
         for (name, value) in expected {
@@ -99,5 +103,46 @@ struct SystemIDTests {
             #expect(abs(got - value) / value < 0.05, "\(name): fitted \(got), true \(value)")
         }
         #expect(fit.heldOutErrorAfter < 0.5 * fit.heldOutErrorBefore)
+    }
+}
+
+/// The robot file of the pendulum the fits above assume (mass 1 kg, length 1 m, g = 10).
+private func pendulumRobot() throws -> RobotSpec {
+    var components = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    components.removeLast(3)
+    return try RobotSpec.load(path: components.joined(separator: "/") + "/robots/pendulum.json")
+}
+
+/// The N-joint fit's values in the pendulum fit's names (inertia about the pivot).
+func pendulumValues(_ fit: ChainSystemID.Fit) -> [String: Double] {
+    let m = fit.values["pendulum.mass"]!, c = fit.values["pendulum.com"]!
+    return [
+        "inertia": fit.values["pendulum.inertia"]! + m * c * c, "actuator_gain": fit.values["pendulum.gain"]!,
+        "damping": fit.values["pendulum.viscous"]!, "coulomb": fit.values["pendulum.coulomb"]!,
+        "latency_ticks": fit.values["latency_ticks"]!,
+    ]
+}
+
+@Suite("The pendulum fit is the N-joint fit's one-joint case")
+struct ChainFitOnPendulumTests {
+    @Test("same real-plant log: PendulumSystemID gives ChainSystemID's values on robots/pendulum.json, all within 10 %, latency 1")
+    func sameLog() throws {
+        let truth: [String: Double] = ["rotor_inertia": 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85]
+        let log = try exciteRealPlant(truth, seconds: 40, seed: 3)
+        let expected: [String: Double] = ["inertia": 1.0 / 3 + 0.05, "damping": 0.08, "coulomb": 0.15, "actuator_gain": 0.85]
+        let pendulum = try PendulumSystemID.fit(theta: log.theta, torque: log.torque, dt: 0.005, nominal: .rate200Hz)
+        let chain = try ChainSystemID.fit(
+            log: ChainSysIDLog(dt: 0.005, positions: [log.theta], commands: [log.torque]), robot: try pendulumRobot())
+        let generic = pendulumValues(chain)
+        print("pendulum fit: \(pendulum.values.sorted { $0.key < $1.key }); one-step error \(pendulum.heldOutErrorBefore) → \(pendulum.heldOutErrorAfter) rad/s")
+        print("N-joint fit on robots/pendulum.json: \(generic.sorted { $0.key < $1.key }); anchor \(chain.anchorDescription)")
+        for (name, value) in expected {
+            let p = pendulum.values[name]!, g = generic[name]!
+            print("  \(name): true \(value), fitted \(p) (\(String(format: "%+.1f", 100 * (p - value) / value)) %)")
+            #expect(abs(p - value) / value < 0.10, "\(name): fitted \(p), true \(value)")
+            #expect(abs(p - g) <= 1e-9 * max(1, abs(g)), "\(name): the wrapper \(p), ChainSystemID \(g)")
+        }
+        #expect(generic["latency_ticks"] == 1 && pendulum.values["latency_ticks"] == 1)
+        #expect(chain.heldOutErrorAfter < 0.7 * chain.heldOutErrorBefore)
     }
 }

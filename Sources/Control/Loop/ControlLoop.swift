@@ -244,7 +244,7 @@ public final class ControlLoop<Task: ControlTask, Source: ActionSource>: @unchec
         let readStatus = robot.read(into: &state)
         let t1 = monotonicNanos()
         stats.read.record(t1 &- t0)
-        if readStatus != .ok { stats.add(.readFailures) }
+        if readStatus != .ok { stats.add(.readFailures) } else { stats.publishJoints(state) }
         safety.checkRead(readStatus, state: state, now: t1)
         if readStatus == .ok { safety.checkState(state, now: t1) }
         if let estop, estop.isTriggered() { safety.trip(.estopInput, state: state, now: t1) }

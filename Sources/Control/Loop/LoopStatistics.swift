@@ -34,13 +34,45 @@ public final class LoopStatistics: @unchecked Sendable {
     /// Where the loop is (from the `phase` counter), from any thread.
     public var phase: LoopPhase { LoopPhase(rawValue: UInt8(truncatingIfNeeded: value(.phase))) ?? .finished }
     private let counters: UnsafeMutablePointer<UInt64>
+    /// The last good read's joint count, then positions and velocities (Float bit patterns).
+    private let joints: UnsafeMutablePointer<UInt64>
 
     public init() {
         counters = .allocate(capacity: Counter.allCases.count)
         counters.initialize(repeating: 0, count: Counter.allCases.count)
+        joints = .allocate(capacity: 1 + 2 * maxJoints)
+        joints.initialize(repeating: 0, count: 1 + 2 * maxJoints)
     }
 
-    deinit { counters.deallocate() }
+    deinit {
+        counters.deallocate()
+        joints.deallocate()
+    }
+
+    /// Publishes a good read's joint positions and velocities for status displays (each
+    /// value is its own relaxed atomic: a reader may see joints of neighbouring ticks).
+    /// Real-time safe: does not allocate, lock or throw.
+    @inline(__always)
+    public func publishJoints(_ state: RobotState) {
+        let n = min(max(state.jointCount, 0), maxJoints)
+        for i in 0..<n {
+            atomicStoreRelaxed(joints + 1 + i, UInt64(state.position[i].bitPattern))
+            atomicStoreRelaxed(joints + 1 + maxJoints + i, UInt64(state.velocity[i].bitPattern))
+        }
+        atomicStoreRelaxed(joints, UInt64(n))
+    }
+
+    /// Joints of the last published read (0 before the first), from any thread.
+    public var publishedJointCount: Int { Int(atomicLoadRelaxed(joints)) }
+    /// Joint `i`'s position and velocity at the last published read, from any thread.
+    public func jointPosition(_ i: Int) -> Float {
+        guard i >= 0 && i < maxJoints else { return 0 }
+        return Float(bitPattern: UInt32(truncatingIfNeeded: atomicLoadRelaxed(joints + 1 + i)))
+    }
+    public func jointVelocity(_ i: Int) -> Float {
+        guard i >= 0 && i < maxJoints else { return 0 }
+        return Float(bitPattern: UInt32(truncatingIfNeeded: atomicLoadRelaxed(joints + 1 + maxJoints + i)))
+    }
 
     /// Adds `n` to a counter. Real-time safe: does not allocate, lock or throw.
     @inline(__always)
@@ -60,6 +92,7 @@ public final class LoopStatistics: @unchecked Sendable {
     public func reset() {
         for h in [wakeLatency, periodError, read, infer, write, record, total] { h.reset() }
         for c in Counter.allCases { atomicStoreRelaxed(counters + c.rawValue, 0) }
+        for i in 0...(2 * maxJoints) { atomicStoreRelaxed(joints + i, 0) }
     }
 
     /// A copy of everything, from any thread (allocates).

@@ -1,4 +1,4 @@
-import Synchronization
+import CRealtime
 
 /// How the robot gets back to a start state between teleop episodes (never recorded).
 public enum TeleopResetMode: String, Sendable, CaseIterable {
@@ -10,8 +10,8 @@ public enum TeleopResetMode: String, Sendable, CaseIterable {
 }
 
 /// The operator as the loop's action source (teleoperation with recording): the input
-/// devices are polled once per tick, their action drives action component 0 (the others are
-/// 0), and their events steer the loop — "next" ends the episode being recorded and keeps it
+/// devices are polled once per tick, their actions drive the task's action components (the
+/// mappings say which key or axis drives which), and their events steer the loop — "next" ends the episode being recorded and keeps it
 /// (during the reset phase: starts recording now), "redo" discards it (during the reset
 /// phase: discards the episode just finished), "stop" asks for an orderly stop (the episode
 /// in progress is kept), "e-stop" or a lost device latches an emergency stop (the episode is
@@ -29,7 +29,8 @@ public final class OperatorSource: ActionSource, @unchecked Sendable {
     public let observationSize: Int
     public let actionSize: Int
     private var input = OperatorInput()
-    private let actionBits = Atomic<UInt32>(0)
+    /// Every action component's bit pattern, for readers on other threads (relaxed atomics).
+    private let actionBits: UnsafeMutablePointer<UInt64>
     private var lastCompleted: EpisodeOutcome?
     private var kept = 0
     private var statistics: LoopStatistics?
@@ -41,16 +42,27 @@ public final class OperatorSource: ActionSource, @unchecked Sendable {
     ) throws(ControlLoopError) {
         guard !inputs.isEmpty else { throw .mismatch("teleop needs at least one operator input (keyboard or gamepad)") }
         guard actionSize >= 1 else { throw .mismatch("teleop drives action component 0; the task has no action") }
+        guard actionSize <= maxJoints else { throw .mismatch("teleop drives at most \(maxJoints) action components; the task has \(actionSize)") }
         self.inputs = inputs
         self.observationSize = observationSize
         self.actionSize = actionSize
         self.reset = reset
         self.maxEpisodes = maxEpisodes
         self.outcomes = outcomes
+        actionBits = .allocate(capacity: maxJoints)
+        actionBits.initialize(repeating: 0, count: maxJoints)
     }
 
-    /// The operator's action now (for a status line). Any thread.
-    public var action: Float { Float(bitPattern: actionBits.load(ordering: .relaxed)) }
+    deinit { actionBits.deallocate() }
+
+    /// The operator's action component 0 now (for a status line). Any thread.
+    public var action: Float { action(0) }
+
+    /// The operator's action component `i` now (for a status line). Any thread.
+    public func action(_ i: Int) -> Float {
+        guard i >= 0 && i < maxJoints else { return 0 }
+        return Float(bitPattern: UInt32(truncatingIfNeeded: crt_atomic_load_relaxed(actionBits + i)))
+    }
 
     public var recordFlags: TransitionFlags { .teleop }
     public var keepsEpisodeOnStop: Bool { true }
@@ -64,7 +76,7 @@ public final class OperatorSource: ActionSource, @unchecked Sendable {
     public func poll(statistics: LoopStatistics) -> ActionRequests {
         input.events = []
         for i in 0..<inputs.count { inputs[i].poll(into: &input) }
-        actionBits.store(input.action.bitPattern, ordering: .relaxed)
+        for i in 0..<actionSize { crt_atomic_store_relaxed(actionBits + i, UInt64(input.actions[i].bitPattern)) }
         var requests: ActionRequests = []
         if input.events.contains(.emergencyStop) || input.deviceLost { requests.insert(.emergencyStop) }
         if input.events.contains(.stop) { requests.insert(.stop) }
@@ -116,8 +128,7 @@ public final class OperatorSource: ActionSource, @unchecked Sendable {
 
     @inline(__always)
     private func write(_ action: UnsafeMutablePointer<Float>) {
-        for i in 0..<actionSize { action[i] = 0 }
-        action[0] = input.action
+        for i in 0..<actionSize { action[i] = input.actions[i] }
     }
 
     /// "Redo" during the reset phase: discards the episode just finished.

@@ -82,6 +82,10 @@ public final class JoystickReader: OperatorInputSource {
         ownsDescriptor = takingOwnership
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         buffer = UnsafeMutableRawPointer.allocate(byteCount: JoystickReader.capacity, alignment: 8)
+        // Set-up: run the mapping once, so that what it needs on first use (a debug build's
+        // generic metadata) is made here and not in the control thread's first poll.
+        var scratch = OperatorInput()
+        apply(operatorState, to: &scratch)
     }
 
     deinit {
@@ -132,10 +136,19 @@ public final class JoystickReader: OperatorInputSource {
             input.deviceLost = true
         case .events(let n):
             guard n > 0 else { return }
-            let axis = mapping.axis < JoystickState.maxAxes ? operatorState.axes[mapping.axis] : 0
-            let s = operatorState
-            mapping.apply(axisValue: axis, pressed: { s.wasPressed($0) }, to: &input)
+            apply(operatorState, to: &input)
         }
+    }
+
+    /// Every binding's axis into its action component, pressed buttons into events.
+    /// Real-time safe: does not allocate, lock or throw.
+    private func apply(_ s: JoystickState, to input: inout OperatorInput) {
+        for i in 0..<mapping.bindings.count {
+            let b = mapping.bindings[i]
+            let v = b.axis >= 0 && b.axis < JoystickState.maxAxes ? s.axes[b.axis] : 0
+            input.actions[b.component] = mapping.action(axisValue: v, scale: b.scale)
+        }
+        mapping.applyButtons(pressed: { s.wasPressed($0) }, to: &input)
     }
 
     /// Waits up to `timeoutNanos` for the device to become readable. Returns false on

@@ -77,6 +77,11 @@ public final class KeyboardReader: OperatorInputSource {
         fd = fileDescriptor
         self.mapping = mapping
         buffer = .allocate(capacity: KeyboardReader.capacity)
+        // Set-up: run the mapping once (a debug build's generic metadata is made here, not in
+        // the control thread's first poll); key 0 changes nothing.
+        var scratch = OperatorInput()
+        mapping.apply(.character(0), to: &scratch)
+        mapping.apply(.left, to: &scratch)
     }
 
     deinit { buffer.deallocate() }

@@ -1,3 +1,4 @@
+import Control
 import Foundation
 
 /// A task defined as data (`tasks/<name>.json`, format `robotctl-task/1`) over a robot file's
@@ -60,6 +61,31 @@ public struct TaskSpec: Sendable, Hashable {
         case operatorReady
     }
 
+    /// How the operator drives one acted-on joint in teleop: the action component, a key
+    /// pair (decrease, increase) moving it by `step` per press, and a gamepad axis scaled by
+    /// `scale` (negative: inverted).
+    public struct TeleopBinding: Sendable, Hashable {
+        public var joint: Int
+        /// Index into `actions`.
+        public var component: Int
+        /// Lower-case ASCII letters or digits.
+        public var decreaseKey: UInt8
+        public var increaseKey: UInt8
+        public var step: Double
+        public var axis: Int
+        public var scale: Double
+    }
+
+    /// Axes of the Linux joystick API the teleop section may name (Hardware's
+    /// `JoystickState.maxAxes`).
+    public static let teleopAxes = 16
+    /// The default key pairs of action components 0, 1, …: `a`/`d` (today's pendulum keys),
+    /// then `j`/`l`, `z`/`c`, `u`/`o`, `f`/`h`, `v`/`b`, `t`/`y`, `1`/`2`.
+    public static let defaultTeleopKeys: [(UInt8, UInt8)] = ["ad", "jl", "zc", "uo", "fh", "vb", "ty", "12"].map {
+        let u = Array($0.utf8)
+        return (u[0], u[1])
+    }
+
     public var name: String
     /// The robot id this task was written for; nil for any robot with the named joints.
     public var robotID: String?
@@ -78,6 +104,10 @@ public struct TaskSpec: Sendable, Hashable {
     /// Names bound to expressions, in the order of the variable vector.
     public var variables: [String]
     public var source: String
+    /// One binding per action component, in the order of `actions` (the file's `teleop`
+    /// section, or the defaults: component i on key pair i of `defaultTeleopKeys`, axis i,
+    /// step 0.25, scale 1).
+    public var teleop: [TeleopBinding] = []
 
     public var observationSize: Int { features.reduce(0) { $0 + $1.width } }
     public var actionSize: Int { actions.count }
@@ -275,14 +305,99 @@ public struct TaskSpec: Sendable, Hashable {
             }
             try s.finish()
         }
+        let teleop = try parseTeleop(&root, robot: robot, actions: actions)
         try root.finish()
         return TaskSpec(
             name: name, robotID: robotID, controlRateHz: controlRate, decisionRateHz: decisionRate, episodeSeconds: episode,
             discount: discount, features: features, actions: actions, reward: reward, termination: termination, reset: reset,
-            startPosition: startPosition, startVelocity: startVelocity, variables: variables, source: root.file)
+            startPosition: startPosition, startVelocity: startVelocity, variables: variables, source: root.file, teleop: teleop)
+    }
+
+    /// The `teleop` section: `{"joints": [{"joint", "keys": ["a", "d"], "axis", "step", "scale"}]}`,
+    /// one entry per acted-on joint that the operator drives (an acted-on joint left out is
+    /// held at 0). Absent: the defaults for every action component.
+    static func parseTeleop(_ root: inout SpecObject, robot: RobotSpec, actions: [ActionMap]) throws(SpecError) -> [TeleopBinding] {
+        guard var t = try root.optionalObject("teleop") else { return defaultTeleop(actions) }
+        var out: [TeleopBinding] = []
+        let reserved = Set("nrqxs ".utf8)
+        for var b in try t.objects("joints", count: 1...maxChainJoints) {
+            let jointName = try b.string("joint")
+            guard let j = robot.jointIndex(jointName) else {
+                throw b.fail("joint", "'\(jointName)' is not a joint of \(robot.source) (joints: \(robot.joints.map(\.name).joined(separator: ", ")))")
+            }
+            guard let component = actions.firstIndex(where: { $0.joint == j }) else {
+                throw b.fail("joint", "'\(jointName)' has no action in this task; teleop drives the joints of 'action'")
+            }
+            if out.contains(where: { $0.joint == j }) { throw b.fail("joint", "'\(jointName)' is mapped twice; keep one entry per joint") }
+            let keys = try b.strings("keys")
+            var pair = defaultTeleopKeys[component]
+            if b.has("keys") || !keys.isEmpty {
+                guard keys.count == 2, keys.allSatisfy({ $0.utf8.count == 1 }) else {
+                    throw b.fail("keys", "must be two one-character keys [decrease, increase], e.g. [\"a\", \"d\"]")
+                }
+                let k = keys.map { $0.lowercased().utf8.first! }
+                for c in k where !((c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))) {
+                    throw b.fail("keys", "'\(Character(Unicode.Scalar(c)))' is not a letter or digit; use letters or digits (arrows and space are taken)")
+                }
+                guard k[0] != k[1] else { throw b.fail("keys", "uses '\(keys[0])' twice; give two different keys") }
+                pair = (k[0], k[1])
+            }
+            for c in [pair.0, pair.1] {
+                let key = "'\(Character(Unicode.Scalar(c)))'"
+                if reserved.contains(c) {
+                    throw b.fail("keys", "\(key) is taken (n next, r redo, q stop, x e-stop, s zero); choose another key")
+                }
+                if let other = out.first(where: { $0.decreaseKey == c || $0.increaseKey == c }) {
+                    throw b.fail("keys", "\(key) is a duplicate key: it already drives '\(robot.joints[other.joint].name)'; give each joint its own keys")
+                }
+            }
+            let axis = try b.integer("axis", in: -1_000_000...1_000_000, default: component)
+            guard (0..<teleopAxes).contains(axis) else {
+                throw b.fail("axis", "\(axis) is out of range; gamepad axes are 0...\(teleopAxes - 1) (jstest lists them)")
+            }
+            if let other = out.first(where: { $0.axis == axis }) {
+                throw b.fail("axis", "\(axis) already drives '\(robot.joints[other.joint].name)'; give each joint its own axis")
+            }
+            let step = try b.number("step", in: 0.001...1, default: 0.25)
+            let scale = try b.number("scale", in: -1...1, default: 1)
+            guard scale != 0 else { throw b.fail("scale", "0 would make the axis do nothing; use 1 (or -1 to invert)") }
+            out.append(TeleopBinding(joint: j, component: component, decreaseKey: pair.0, increaseKey: pair.1, step: step, axis: axis, scale: scale))
+            try b.finish()
+        }
+        try t.finish()
+        return out
     }
 
     private static func derived(_ text: String, _ variables: [String], _ o: SpecObject, _ key: String) throws(SpecError) -> Expression {
         do { return try Expression(text, variables: variables) } catch { throw o.fail(key, error.description) }
+    }
+}
+
+extension TaskSpec {
+    /// The default teleop bindings of `actions`: component i on key pair i, axis i, step 0.25, scale 1.
+    public static func defaultTeleop(_ actions: [ActionMap]) -> [TeleopBinding] {
+        actions.indices.map { i in
+            TeleopBinding(
+                joint: actions[i].joint, component: i, decreaseKey: defaultTeleopKeys[i].0, increaseKey: defaultTeleopKeys[i].1,
+                step: 0.25, axis: i, scale: 1)
+        }
+    }
+
+    /// `teleop`, or the defaults for a spec built in code without one.
+    public var teleopBindings: [TeleopBinding] { teleop.isEmpty ? Self.defaultTeleop(actions) : teleop }
+
+    /// The joint names of `teleopBindings`, in order (for the key summary).
+    public func teleopJointNames(robot: RobotSpec) -> [String] { teleopBindings.map { robot.joints[$0.joint].name } }
+
+    /// The keyboard layout of the `teleop` section.
+    public var keyboardMapping: KeyboardTeleopMapping {
+        KeyboardTeleopMapping(bindings: teleopBindings.map {
+            TeleopKeyBinding(component: $0.component, decrease: $0.decreaseKey, increase: $0.increaseKey, step: Float($0.step))
+        })
+    }
+
+    /// The gamepad layout of the `teleop` section (buttons as `GamepadTeleopMapping`'s defaults).
+    public var gamepadMapping: GamepadTeleopMapping {
+        GamepadTeleopMapping(bindings: teleopBindings.map { TeleopAxisBinding(component: $0.component, axis: $0.axis, scale: Float($0.scale)) })
     }
 }

@@ -14,11 +14,15 @@ public struct ChainSysIDLog: Sendable, Equatable {
     /// Torque/force commands after the safety filter (N·m or N), joint-major; a passive
     /// joint's row is all zeros (or empty).
     public var commands: [[Double]]
+    /// The robot's measurement time of each sample, s (nil: every tick exactly `dt` apart).
+    /// Rows whose filter window holds an irregular spacing (a late host tick) are left out.
+    public var time: [Double]?
 
-    public init(dt: Double, positions: [[Double]], commands: [[Double]]) {
+    public init(dt: Double, positions: [[Double]], commands: [[Double]], time: [Double]? = nil) {
         self.dt = dt
         self.positions = positions
         self.commands = commands
+        self.time = time
     }
 }
 
@@ -80,8 +84,19 @@ public enum ChainSystemID {
         case simulatorStep = "simulator_step"
     }
 
+    /// When a command acts within the tick it was sent for.
+    public enum CommandTiming: String, Sendable, Equatable, CaseIterable {
+        /// Held from its tick to the next (a real or emulated robot, a sub-stepped simulator):
+        /// the second difference at tick k sees the mean of the commands of ticks k − 1 − d and k − d.
+        case heldThroughTick = "held"
+        /// Applied in one step at its tick (a simulator integrating once per control tick with
+        /// semi-implicit Euler): the second difference at tick k sees the command of tick k − d.
+        case stepAtTick = "step"
+    }
+
     public struct Options: Sendable {
         public var maxLatencyTicks = 4
+        public var commandTiming = CommandTiming.heldThroughTick
         /// Each moving average's length, ticks (the low-pass spans 2·length − 1).
         public var filterLength = 80
         /// Moving-average length of the velocity inside Y (Coriolis and centripetal terms) and
@@ -245,7 +260,29 @@ public enum ChainSystemID {
         let filteredCommands = commands.map { triangular($0, options.predictionFilterLength) }
         let first = margin, last = n - margin
         let heldOutStart = first + Int(Double(last - first) * (1 - options.heldOutFraction))
-        let fitRange = first..<heldOutStart, heldOutRange = heldOutStart..<(last - 1)
+        // Irregular samples (host jitter, late ticks) break the fixed-spacing differences: a row
+        // is used only if its whole window (filter, difference and latency shift) is regular.
+        // The tolerance widens (25 %, 50 %, 100 % of dt) until a third of the rows are left.
+        func rows(tolerance: Double) -> (fit: [Int], heldOut: [Int]) {
+            guard let time = log.time, time.count == n else { return (Array(first..<heldOutStart), Array(heldOutStart..<(last - 1))) }
+            var badBefore = [Int](repeating: 0, count: n + 1)
+            for k in 0..<n {
+                let bad = k > 0 && !(abs(time[k] - time[k - 1] - dt) <= tolerance * dt)
+                badBefore[k + 1] = badBefore[k] + (bad ? 1 : 0)
+            }
+            let span = max(m, options.predictionFilterLength, options.velocityFilterLength)
+            func regular(_ k: Int) -> Bool {
+                let lo = max(0, k - span - options.maxLatencyTicks - 2), hi = min(n, k + span + 2)
+                return badBefore[hi] == badBefore[lo]
+            }
+            return ((first..<heldOutStart).filter(regular), (heldOutStart..<(last - 1)).filter(regular))
+        }
+        var selected = rows(tolerance: 0.25)
+        for tolerance in [0.5, 1.0] where selected.fit.count < (heldOutStart - first) / 3 { selected = rows(tolerance: tolerance) }
+        let fitRange = selected.fit, heldOutRange = selected.heldOut
+        guard fitRange.count >= 10 * (2 * m - 1), heldOutRange.count >= 2 * (2 * m - 1) else {
+            throw FitError("too many late ticks (\(n - fitRange.count - heldOutRange.count) of \(n) samples unusable) to fit and hold data out; excite again on a less loaded machine, or longer")
+        }
 
         // The anchor: index into the parameter vector and its value.
         let anchorIndex: Int, anchorValue: Double, anchorText: String
@@ -281,7 +318,11 @@ public enum ChainSystemID {
         var referenceWeights: [Double]?
         for d in 0...options.maxLatencyTicks {
             let gainColumns = actuated.map { j in
-                triangular((0..<n).map { $0 >= d + 1 ? -0.5 * (commands[j][$0 - d] + commands[j][$0 - d - 1]) : 0 }, m)
+                triangular(
+                    (0..<n).map { k in
+                        guard k >= d + 1 else { return 0 }
+                        return options.commandTiming == .stepAtTick ? -commands[j][k - d] : -0.5 * (commands[j][k - d] + commands[j][k - d - 1])
+                    }, m)
             }
             func row(_ r: Int, _ k: Int, _ out: inout [Double]) {
                 for c in 0..<(pi3 + 2 * nj) { out[c] = columns[r][c][k] }
@@ -505,7 +546,7 @@ public enum ChainSystemID {
     /// Held-out one-step error of `robot`'s model (ChainSimulator's physics: gain × delayed
     /// command, the robot's firmware sub-steps, RK4 with the stick–slip Coulomb step).
     static func predictionError(
-        _ robot: RobotSpec, positions: [[Double]], velocity: [[Double]], commands: [[Double]], range: Range<Int>, dt: Double
+        _ robot: RobotSpec, positions: [[Double]], velocity: [[Double]], commands: [[Double]], range: [Int], dt: Double
     ) -> Double {
         guard let chain = try? robot.chain() else { return .infinity }
         let nj = robot.joints.count
