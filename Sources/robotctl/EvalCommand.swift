@@ -92,7 +92,11 @@ struct EvalCommand: ParsableCommand {
         interrupt.finish()
         Console.shared.clearStatus()
         let returns = result.episodes.filter { !$0.aborted }.prefix(episodes).map(\.episodeReturn)
-        guard !returns.isEmpty else { throw UserError("eval: no episode finished (\(result.endReason))") }
+        let status = ExitStatus.ofRun(result, signal: interrupt.kind, openEnded: false)
+        guard !returns.isEmpty else {
+            try status.finish("eval", why: "no episode finished (\(result.endReason))")
+            throw CommandFailure(.failure, "eval ended: no episode finished (\(result.endReason))")
+        }
         let mean = returns.reduce(0, +) / Double(returns.count)
         let std = (returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(returns.count)).squareRoot()
         if json {
@@ -107,5 +111,6 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "eval: %d episodes, return mean %.1f std %.1f min %.1f max %.1f", returns.count, mean, std, returns.min()!, returns.max()!))
             print("returns: " + returns.map { String(format: "%.1f", $0) }.joined(separator: " "))
         }
+        try status.finish("eval", why: result.endReason)
     }
 }

@@ -192,7 +192,7 @@ struct RunCommand: ParsableCommand {
             // The dataset could not be written (the loop latched a safety stop at once); the run
             // files, likely on the same full disk, are best effort: the one line is this one.
             _ = try? writeRunFiles()
-            throw UserError("dataset \(datasetDir): \(e); the safety layer stopped the motors (\(result.recordsWritten) records written)")
+            throw CommandFailure(.recordingFailed, "dataset \(datasetDir): \(e); the safety layer stopped the motors (\(result.recordsWritten) records written)")
         }
         let report = try wrap { try writeRunFiles() }
         if setup.emulated && !setup.servoBusEmulator { print("emulated robot: \(EmulatedRobot.describe(setup.emulatorParameters)) (onboard simulator: nominal)") }
@@ -202,6 +202,7 @@ struct RunCommand: ParsableCommand {
         print("dataset: \(datasetDir) (\(result.recordsWritten) records)")
         print("final policy: \(finalPolicyPath)")
         print("report: \(report)")
+        try ExitStatus.ofRun(result, signal: interrupt.kind, openEnded: duration == nil).finish("run", why: result.endReason)
     }
 }
 
