@@ -249,6 +249,9 @@ public final class OnRobotSession<Task: ControlTask, Learn: SimulatedTask>: @unc
                     activationRetries += 1
                     _ = robot.emergencyStop()
                     try? robot.clearFault()
+                    // The stop the loop latched before (re-)activating failed is cleared too, or
+                    // the retry would end at "a stop is latched".
+                    try? loop.clearStop()
                     usleep(200_000)
                     log.event("restarted", "\(error.description); fault cleared, retrying (restart \(restarts + 1) of at most \(options.maxRestarts))", tick: ticks, at: now)
                     return .restart
