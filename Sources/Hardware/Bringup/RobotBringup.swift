@@ -59,17 +59,8 @@ public final class RobotBringup {
     public var emulated: Bool { config == nil }
 
     /// The safety limits the loop enforces: the calibration's (`RobotCalibration.safetyLimits`),
-    /// whatever the command. For the emulated robot only, the loop tolerates as many failed
-    /// reads in a row as its link does (`WatchdogPolicy.emulatedMaxConsecutiveFailures`, 200 ms):
-    /// on a loaded host its pseudo-terminal stalls for tens of ms while the kernel's tty work
-    /// waits behind other processes; the firmware watchdog (250 ms) still cuts the motors.
-    public var limits: SafetyLimits {
-        var l = calibration.safetyLimits
-        if emulated {
-            l.maxConsecutiveReadFailures = max(l.maxConsecutiveReadFailures, WatchdogPolicy.emulatedMaxConsecutiveFailures)
-        }
-        return l
-    }
+    /// whatever the command and whether the robot is emulated.
+    public var limits: SafetyLimits { calibration.safetyLimits }
 
     /// The firmware's command watchdog this bring-up configures, milliseconds.
     public var firmwareWatchdogMillis: Int { emulated ? WatchdogPolicy.emulatedFirmwareMillis : WatchdogPolicy.firmwareMillis }
