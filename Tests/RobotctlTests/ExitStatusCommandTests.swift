@@ -189,6 +189,28 @@ struct ExitStatusCommandTests {
         }
     }
 
+    @Test("eval and teleop use the same statuses: a motor fault during eval is 3, teleop's lost gamepad (an e-stop) is 4")
+    func evalAndTeleop() throws {
+        let dir = Self.scratch("evalteleop")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (emulator, config) = try Self.externalRobot(dir, ["--motor-fault-at", "2"])
+        defer { _ = emulator.terminate() }
+        try RunCommandTests.writePolicy(dir + "/p.safetensors")
+        let eval = try runProcess(
+            builtProduct("robotctl"), ["eval", "--robot", config, "--policy", dir + "/p.safetensors", "--episodes", "5"],
+            currentDirectory: dir, timeout: 120)
+        #expect(eval.status == 3, "status \(eval.status): \(eval.stderr)")
+        #expect(Self.errorLines(eval.stderr).count == 1 && eval.stderr.contains("eval ended"), "\(eval.stderr)")
+        // A gamepad FIFO nobody writes to: the lost device e-stops teleop at once.
+        let fifo = dir + "/js"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let teleop = try runProcess(
+            builtProduct("robotctl"), ["teleop", "--record", dir + "/data", "--joystick", fifo, "--calibration", RunCommandTests.calibration],
+            currentDirectory: dir, timeout: 60)
+        #expect(teleop.status == 4, "status \(teleop.status): \(teleop.stderr)")
+        #expect(Self.errorLines(teleop.stderr).count == 1 && teleop.stderr.contains("teleop ended: safety stop"), "\(teleop.stderr)")
+    }
+
     @Test("two runs started in the same second get their own run directories")
     func sameSecond() throws {
         let dir = Self.scratch("same")
