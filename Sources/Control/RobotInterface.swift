@@ -185,6 +185,14 @@ public protocol RobotInterface: AnyObject {
     /// Requests an immediate motor stop on the robot (latches `.estop` there).
     /// Real-time safe: does not allocate, lock or throw.
     func emergencyStop() -> IOStatus
+    /// Why clearing the latched fault cannot help (nil: it may), in one line: e.g. a link
+    /// slower than the control rate allows. A restart policy ends the run on it. Set-up call.
+    var unrecoverableFault: String? { get }
+}
+
+extension RobotInterface {
+    /// A robot whose faults can always be cleared and retried.
+    public var unrecoverableFault: String? { nil }
 }
 
 /// A digital safety input, e.g. an e-stop button on GPIO.

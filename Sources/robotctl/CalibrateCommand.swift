@@ -101,10 +101,15 @@ struct CalibrateCommand: ParsableCommand {
             let amplitude = sysidTorque * calibration.joints[0].torqueLimit
             print(String(format: "system identification: exciting the joint with ±%.2f N·m for %.0f s (keep clear)", amplitude, sysidSeconds))
             let bar = ProgressBar(label: "excitation", total: ticks)
-            let log = try asUserError {
-                try ExcitationRunner.run(
+            let log: ExcitationLog
+            do {
+                log = try ExcitationRunner.run(
                     robot: setup.robot!, limits: calibration.safetyLimits, periodSeconds: period, ticks: ticks,
                     signal: PRBSExcitation(amplitude: amplitude, seed: shared.seed), progress: { bar.update($0) })
+            } catch let e as H2OTrainer.ExcitationError {
+                throw CommandFailure(ExitStatus(ending: e.ending, signal: nil, openEnded: false), e.description)
+            } catch {
+                throw CommandFailure(.robotFailed, "\(error)")
             }
             bar.finish("\(ticks) ticks logged, \(fitTicksNote(log, period)), \(log.readFailures) failed reads, \(log.missedDeadlines) missed deadlines")
             var nominal = PendulumParameters.rate200Hz

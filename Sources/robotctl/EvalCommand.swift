@@ -89,12 +89,16 @@ struct EvalCommand: ParsableCommand {
         Console.shared.log(.info, "eval: \(path) on \(setup.description), \(episodes) episode(s) of \(task.episodeTicks) ticks")
         let interrupt = StopSignal.install()
         interrupt.watch { session.requestStop() }
-        let (returns, endReason) = try session.run { done, last, hz in
+        let (result, returns) = try session.run { done, last, hz in
             Console.shared.status("eval: episode \(done)/\(episodes)  last return \(last.map { String(format: "%.1f", $0) } ?? "–")  loop \(String(format: "%.1f", hz)) Hz")
         }
         interrupt.finish()
         Console.shared.clearStatus()
-        guard !returns.isEmpty else { throw UserError("eval: no episode finished (\(endReason))") }
+        let status = ExitStatus.ofRun(result, signal: interrupt.kind, openEnded: false)
+        guard !returns.isEmpty else {
+            try status.finish("eval", why: "no episode finished (\(result.endReason))")
+            throw CommandFailure(.failure, "eval ended: no episode finished (\(result.endReason))")
+        }
         let mean = returns.reduce(0, +) / Double(returns.count)
         let std = (returns.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(returns.count)).squareRoot()
         if json {
@@ -110,5 +114,6 @@ struct EvalCommand: ParsableCommand {
             print(String(format: "eval: %d episodes, return mean %.1f std %.1f min %.1f max %.1f", returns.count, mean, std, returns.min()!, returns.max()!))
             print("returns: " + returns.map { String(format: "%.1f", $0) }.joined(separator: " "))
         }
+        try status.finish("eval", why: result.endReason)
     }
 }

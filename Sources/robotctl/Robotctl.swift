@@ -14,7 +14,9 @@ struct Robotctl: ParsableCommand {
             pseudo-terminal.
 
             Example: robotctl run --duration 60
-            """,
+
+            Exit status (every command; README "Exit codes"):
+            """ + "\n" + ExitStatus.table,
         subcommands: [
             RunCommand.self,
             TeleopCommand.self,

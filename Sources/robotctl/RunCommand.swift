@@ -200,7 +200,7 @@ struct RunCommand: ParsableCommand {
             // The dataset could not be written (the loop latched a safety stop at once); the run
             // files, likely on the same full disk, are best effort: the one line is this one.
             _ = try? writeRunFiles()
-            throw UserError("dataset \(datasetDir): \(e); the safety layer stopped the motors (\(result.recordsWritten) records written)")
+            throw CommandFailure(.recordingFailed, "dataset \(datasetDir): \(e); the safety layer stopped the motors (\(result.recordsWritten) records written)")
         }
         let report = try wrap { try writeRunFiles() }
         if setup.emulated && !setup.servoBusEmulator { print("emulated robot: \(files.robot.source) with \(setup.link.emulatorDescription) (onboard simulator: the robot file)") }
@@ -210,6 +210,7 @@ struct RunCommand: ParsableCommand {
         print("dataset: \(datasetDir) (\(result.recordsWritten) records)")
         print("final policy: \(finalPolicyPath)")
         print("report: \(report)")
+        try ExitStatus.ofRun(result, signal: interrupt.kind, openEnded: duration == nil).finish("run", why: result.endReason)
     }
 }
 

@@ -121,9 +121,17 @@ struct RobotFiles {
 }
 
 extension RobotBringup {
-    /// Starts or opens the robot (`connect`) with one-line errors.
+    /// Starts or opens the robot (`connect`) with one-line errors: a robot that does not
+    /// answer (or too slowly, or in another protocol) exits with `ExitStatus.robotFailed`, a
+    /// wrong port or file with `badInput`.
     func connectOrFail(gpio: Bool = true, joints: RobotCalibration? = nil) throws {
-        try asUserError { try connect(gpio: gpio, joints: joints) }
+        do {
+            try connect(gpio: gpio, joints: joints)
+        } catch let e as HardwareError where ExitStatus(hardware: e) == .robotFailed {
+            throw CommandFailure(.robotFailed, e.description)
+        } catch {
+            throw UserError("\(error)")
+        }
         Console.shared.log(.info, "robot: \(description); \(watchdogDescription)")
         if let emulator, !emulator.isRealtime {
             Console.shared.log(.debug, "emulator runs at normal priority (SCHED_FIFO not permitted)")

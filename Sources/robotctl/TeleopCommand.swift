@@ -169,18 +169,25 @@ struct TeleopCommand: ParsableCommand {
         let result: LoopResult
         switch outcome {
         case .success(let r): result = r
-        case .failure(let e): throw UserError("\(e)")
+        case .failure(let e): throw CommandFailure(.robotFailed, "\(e)")
         }
-        if let loggerFailure { throw UserError("\(loggerFailure)") }
+        if let loggerFailure { throw CommandFailure(.recordingFailed, "\(loggerFailure)") }
         if let tableError { throw UserError("\(tableError)") }
         let kept = outcomes.filter { !$0.discarded }
         print("teleop: \(result.records) records in \(outcomes.count) episodes (\(stats.value(.keptEpisodes)) kept, \(stats.value(.discardedEpisodes)) discarded) written to \(record); \(logger.durable) records durable; ring drops \(ring.droppedTotal); stop: \(result.reasons)")
         if !kept.isEmpty {
             print("kept episodes: " + kept.map { "\($0.episode) (\($0.records) ticks, \($0.reason))" }.joined(separator: ", "))
         }
+        var ending = RunEnding.completed
         if result.latched {
-            throw UserError("teleop: stopped by a safety stop (\(result.reasons)); the data recorded so far is kept in \(record)")
+            var state = RobotState()
+            _ = setup.robot?.read(into: &state)
+            ending = RunEnding.latched(result.reasons, robotFaults: state.faults)
+        } else if stop.isSet {
+            ending = .stopRequested
         }
+        try ExitStatus(ending: ending, signal: stop.kind, openEnded: duration == nil)
+            .finish("teleop", why: "\(ending); the data recorded so far is kept in \(record)")
     }
 }
 

@@ -4,7 +4,7 @@ import TestSupport
 
 /// The crashing policy files of issue 13 through the command line: `robotctl policy info`
 /// allocated 4 TB and aborted on a 288-byte file declaring huge layers, and printed action
-/// scales of −2, 1e30 and ∞ as if valid. Each is now an exit status 1 with one line naming the file.
+/// scales of −2, 1e30 and ∞ as if valid. Each is now exit status 2 (bad input) with one line naming the file.
 @Suite("robotctl readers bad input")
 struct ReaderBadInputTests {
     static let seeds: String = {
@@ -20,7 +20,7 @@ struct ReaderBadInputTests {
         for name in names {
             let path = Self.seeds + name
             let r = try runProcess(builtProduct("robotctl"), ["policy", "info", path])
-            #expect(r.status == 1, "\(name): status \(r.status), stderr \(r.stderr)")
+            #expect(r.status == 2, "\(name): status \(r.status), stderr \(r.stderr)")
             let lines = r.stderr.split(separator: "\n")
             #expect(lines.count == 1 && lines[0].contains(path), "\(name): \(r.stderr)")
         }

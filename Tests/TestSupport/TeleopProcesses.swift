@@ -12,9 +12,10 @@ public final class LiveProcess: @unchecked Sendable {
     private var err = Data()
 
     /// Starts `executable`; `stdin` is /dev/null when nil (the descriptor is not closed).
-    public init(_ executable: String, _ arguments: [String], stdin: Int32? = nil) throws {
+    public init(_ executable: String, _ arguments: [String], stdin: Int32? = nil, currentDirectory: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let o = Pipe(), e = Pipe()
         process.standardOutput = o
         process.standardError = e

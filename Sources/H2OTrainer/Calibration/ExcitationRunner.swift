@@ -212,6 +212,7 @@ public enum ExcitationRunner {
         try robot.deactivate()
         if safety.isLatched {
             throw ExcitationError(
+                ending: RunEnding.latched(safety.reasons, robotFaults: faults),
                 "the safety layer stopped the excitation after \(k) ticks (\(safety.reasons)\(faults.isEmpty ? "" : "; robot reports " + faultNames(faults))); lower the excitation torque (--sysid-torque), check the limits in the calibration, or run on a less loaded machine (a host stall trips the firmware watchdog)")
         }
         return (readFailures, missed)
@@ -221,7 +222,12 @@ public enum ExcitationRunner {
 /// An excitation that could not finish.
 public struct ExcitationError: Error, CustomStringConvertible {
     public let description: String
-    init(_ d: String) { description = "system identification: " + d }
+    /// What stopped it, for the exit status.
+    public let ending: RunEnding
+    init(ending: RunEnding = .robotFailed("the excitation could not finish"), _ d: String) {
+        description = "system identification: " + d
+        self.ending = ending
+    }
 }
 
 /// "watchdog, link" for a fault set.

@@ -12,7 +12,13 @@ public struct MotorBusConfiguration: Sendable, Equatable {
     public var jointNames: [String] = []
     /// Per-joint calibration; empty = identity (zero 0, direction +1, firmware counts/rev).
     public var calibration: [EncoderConversion] = []
-    /// The longest `read` waits for the reply to the last request, nanoseconds.
+    /// The control loop's period, nanoseconds (200 Hz). The link is pipelined: a reply may
+    /// be used one period late, so the round trip may reach `roundTripAllowanceNanos` (two
+    /// periods less a fifth of one: 9 ms at 200 Hz); a robot slower than that is refused at
+    /// `configure`, or stops the link with `MotorBusRobot.unrecoverableFault` set.
+    public var controlPeriodNanos: UInt64 = 5_000_000
+    /// The longest `read` waits for the reply to the last request, nanoseconds (then the
+    /// reply, when it comes, is used by the next tick).
     public var replyBudgetNanos: UInt64 = 3_000_000
     /// Within one `read`, the request is sent again if no valid reply came for this long
     /// (or at once after a corrupted frame), nanoseconds.

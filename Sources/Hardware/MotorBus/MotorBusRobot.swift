@@ -8,9 +8,13 @@ import SystemSupport
 ///
 /// Each tick: `read` returns the STATE answering the last request (the COMMAND of the
 /// previous tick, or a STATE_REQUEST it sends itself), resending the request within the tick
-/// budget if the reply is late or corrupted; `write` sends the COMMAND for this tick. After
-/// `maxConsecutiveFailures` failed ticks the robot sends ESTOP and latches
-/// `RobotFaults.link` (lifecycle `.fault`).
+/// budget if the reply is late or corrupted; `write` sends the COMMAND for this tick. The
+/// link is pipelined (`LinkPipeline`): a reply still out after the budget is used by the next
+/// tick, so round trips up to `MotorBusConfiguration.roundTripAllowanceNanos` (9 ms at 200 Hz)
+/// cost no failed tick. After `maxConsecutiveFailures` failed ticks the robot sends ESTOP and
+/// latches `RobotFaults.link` (lifecycle `.fault`); when the replies did come but too late,
+/// `unrecoverableFault` says so. A robot slower than the allowance at the handshake is refused
+/// by `configure`.
 ///
 /// Thread contract: set-up calls (`configure`, `activate`, `deactivate`, `clearFault`,
 /// `reconnect`, `shutdown`, parameters) must not overlap `read`/`write`/`emergencyStop`; call
@@ -32,14 +36,20 @@ public final class MotorBusRobot: RobotInterface {
     private var jointCount = 0
 
     // Real-time state.
-    private var hasPending = false
-    private var pendingSequence: UInt16 = 0
-    private var pendingIsCommand = false
-    private var pendingCommandSequence: UInt32 = 0
+    private var pipeline = LinkPipeline()
     private var lastCommandEcho: UInt32 = 0
     private var hostFaults: RobotFaults = []
     /// Failed ticks in a row (reset by a good reply).
     public private(set) var consecutiveFailures = 0
+    /// The round trip of the late replies when the link failed for slowness (0: it did not).
+    private var tooSlowRoundTripNanos: UInt64 = 0
+
+    /// Why clearing the fault cannot bring the link back (nil: it can): the link failed
+    /// because the robot answers slower than `roundTripAllowanceNanos`. One line naming the
+    /// port, the measured and the allowed round trip, and the fix. Set-up call.
+    public var unrecoverableFault: String? {
+        tooSlowRoundTripNanos == 0 ? nil : "\(configuration.devicePath): \(configuration.tooSlowMessage(roundTripNanos: tooSlowRoundTripNanos))"
+    }
     /// The newest STATE as received (raw wire units).
     public private(set) var lastWireState = WireState()
 
@@ -70,32 +80,46 @@ public final class MotorBusRobot: RobotInterface {
 
     // MARK: Real-time calls
 
-    /// Reads the STATE answering the last request into `state`.
+    /// Reads the newest STATE into `state`. Pipelined (PROTOCOL.md section 8): the reply to
+    /// the last tick's request is awaited up to `replyBudgetNanos` (resending it within the tick
+    /// if it is late or corrupted); if it is still out, it stays in flight and the next tick
+    /// uses it (waiting for it until `roundTripAllowanceNanos` after it was sent), taking the
+    /// fresher reply as well when that one is in already. So a round trip up to two periods
+    /// less a fifth costs one tick of observation age, never a failed tick, and the waiting
+    /// never drifts the loop's writes later.
     /// Real-time safe: does not allocate, lock or throw.
     public func read(into state: inout RobotState) -> IOStatus {
         guard let link else { return .disconnected }
         let start = monotonicNanos()
-        let deadline = start &+ configuration.replyBudgetNanos
-        if !hasPending {
-            let (seq, st) = link.send(.stateRequest, deadlineNanos: deadline)
+        if pipeline.newest == nil && pipeline.older == nil {
+            let (seq, st) = link.send(.stateRequest, deadlineNanos: start &+ configuration.replyBudgetNanos)
             guard st == .ok else { return fail(st == .timeout ? .timeout : .disconnected) }
-            hasPending = true
-            pendingSequence = seq
-            pendingIsCommand = false
+            pipeline.sent(InFlightRequest(sequence: seq, sentNanos: start, isCommand: false, commandSequence: 0))
         }
+        let allowance = configuration.roundTripAllowanceNanos
+        // Due now: the older request (pipelined) or else the newest one.
+        let pipelined = pipeline.older != nil
+        let due = (pipeline.older ?? pipeline.newest)!
+        let deadline = pipelined ? min(start &+ configuration.replyBudgetNanos, due.sentNanos &+ allowance)
+                                 : start &+ configuration.replyBudgetNanos
         var retries = 0
         var nextRetry = start &+ configuration.retryIntervalNanos
         var sawCorruption = false
+        var accepted: IOStatus?
         while true {
-            let canRetry = retries < configuration.maxRetriesPerTick
-            let waitUntil = canRetry ? min(nextRetry, deadline) : deadline
+            // Resending helps only the newest request (the link keeps its frame).
+            let canRetry = !pipelined && accepted == nil && retries < configuration.maxRetriesPerTick
+            let waitUntil: UInt64 = accepted != nil ? 0 : (canRetry ? min(nextRetry, deadline) : deadline)
             switch link.receive(deadlineNanos: waitUntil) {
             case .message(.state(let s)):
-                guard s.echoSequence == pendingSequence else {
+                guard let request = pipeline.answer(echo: s.echoSequence, now: monotonicNanos()) else {
                     link.counters.staleReplies += 1
                     continue
                 }
-                return accept(s, into: &state)
+                accepted = accept(s, answering: request, into: &state)
+                // The newest request answered: nothing fresher can be in. Otherwise take what
+                // else has arrived already (the newest reply) without waiting for it.
+                if pipeline.newest == nil { return accepted! }
             case .message:
                 continue  // ACK of an ESTOP, a late set-up reply: not this tick's business.
             case .corrupted:
@@ -107,10 +131,17 @@ public final class MotorBusRobot: RobotInterface {
                     nextRetry = monotonicNanos() &+ configuration.retryIntervalNanos
                 }
             case .timeout:
+                if let accepted { return accepted }
                 let now = monotonicNanos()
                 if now >= deadline {
                     link.counters.timeouts += 1
-                    hasPending = false
+                    // Past the allowance a reply is of no use: give the request up. Within it,
+                    // the newest stays in flight for the next tick.
+                    if pipelined {
+                        pipeline.dropOlder()
+                    } else if now &- due.sentNanos >= allowance {
+                        pipeline.dropNewest()
+                    }
                     return fail(sawCorruption ? .corrupted : .timeout)
                 }
                 if canRetry && now >= nextRetry {
@@ -120,11 +151,14 @@ public final class MotorBusRobot: RobotInterface {
                     nextRetry = now &+ configuration.retryIntervalNanos
                 }
             case .disconnected:
-                hasPending = false
+                pipeline.forget()
                 return fail(.disconnected)
             }
         }
     }
+
+    /// Round trips of the link so far (read on the control thread or with the loop stopped).
+    public var roundTrip: LinkRoundTrip { pipeline.timing }
 
     /// Sends this tick's COMMAND (setpoints clamped to the configured limits, converted with
     /// the calibration). Real-time safe: does not allocate, lock or throw.
@@ -152,10 +186,7 @@ public final class MotorBusRobot: RobotInterface {
             .command(count: jointCount, setpoints: setpoints),
             deadlineNanos: monotonicNanos() &+ configuration.retryIntervalNanos)
         guard st == .ok else { return fail(st == .timeout ? .timeout : .disconnected) }
-        hasPending = true
-        pendingSequence = seq
-        pendingIsCommand = true
-        pendingCommandSequence = command.sequence
+        pipeline.sent(InFlightRequest(sequence: seq, sentNanos: monotonicNanos(), isCommand: true, commandSequence: command.sequence))
         return .ok
     }
 
@@ -165,16 +196,15 @@ public final class MotorBusRobot: RobotInterface {
         hostFaults.insert(.estop)
         if lifecycle != .unconfigured { setLifecycle(.fault) }
         guard let link else { return .disconnected }
-        hasPending = false
+        pipeline.forget()
         let st = link.send(.estop, deadlineNanos: monotonicNanos() &+ configuration.retryIntervalNanos).status
         return st == .ok ? .ok : .disconnected
     }
 
-    private func accept(_ s: WireState, into state: inout RobotState) -> IOStatus {
-        hasPending = false
+    private func accept(_ s: WireState, answering request: InFlightRequest, into state: inout RobotState) -> IOStatus {
         consecutiveFailures = 0
         lastWireState = s
-        if pendingIsCommand { lastCommandEcho = pendingCommandSequence }
+        if request.isCommand { lastCommandEcho = request.commandSequence }
         state.hostTimeNanos = monotonicNanos()
         state.deviceTimeMicros = s.timestampMicros
         let n = min(s.count, jointCount)
@@ -203,7 +233,11 @@ public final class MotorBusRobot: RobotInterface {
             if let link {
                 _ = link.send(.estop, deadlineNanos: monotonicNanos() &+ configuration.retryIntervalNanos)
             }
-            hasPending = false
+            pipeline.forget()
+            // Replies that came, only too late: the robot is slower than the link allows, and
+            // clearing the fault would not help.
+            let late = pipeline.timing.lateMinNanos
+            if late > configuration.roundTripAllowanceNanos { tooSlowRoundTripNanos = late }
             return .fault
         }
         return hostFaults.contains(.link) ? .fault : status
@@ -258,6 +292,13 @@ public final class MotorBusRobot: RobotInterface {
         robotConfiguration = configuration
         commandMode = configuration.mode
         try sendConfigure(mode: 0)
+        // The handshake's quickest round trip: slower than the pipelined link allows, every
+        // tick would fail. Refuse now, before any motion, with the figures.
+        let setupRoundTrip = pipeline.timing.setupMinNanos
+        if setupRoundTrip > self.configuration.roundTripAllowanceNanos {
+            throw setupError(
+                .noResponse, self.configuration.tooSlowProblem(roundTripNanos: setupRoundTrip), MotorBusConfiguration.tooSlowFix)
+        }
         capabilities = caps
         let names =
             self.configuration.jointNames.count == n
@@ -267,7 +308,7 @@ public final class MotorBusRobot: RobotInterface {
             encoderCountsPerRevolution: (0..<n).map { Int(calibration[$0].countsPerRevolution) },
             firmwareVersion: "\(caps.firmwareMajor).\(caps.firmwareMinor).\(caps.firmwarePatch)",
             robotID: self.configuration.robotID)
-        hasPending = false
+        pipeline.forget()
         setLifecycle(.inactive)
     }
 
@@ -278,7 +319,7 @@ public final class MotorBusRobot: RobotInterface {
                 lifecycle == .fault ? "clear the fault first" : "configure first")
         }
         try sendConfigure(mode: mode.rawValue + 1)
-        hasPending = false
+        pipeline.forget()
         consecutiveFailures = 0
         setLifecycle(.active)
     }
@@ -286,7 +327,7 @@ public final class MotorBusRobot: RobotInterface {
     public func deactivate() throws {
         guard lifecycle == .active else { return }
         try sendConfigure(mode: 0)
-        hasPending = false
+        pipeline.forget()
         setLifecycle(.inactive)
     }
 
@@ -303,8 +344,9 @@ public final class MotorBusRobot: RobotInterface {
         }
         try sendConfigure(mode: 0)
         hostFaults = []
+        tooSlowRoundTripNanos = 0
         consecutiveFailures = 0
-        hasPending = false
+        pipeline.forget()
         setLifecycle(.inactive)
     }
 
@@ -316,7 +358,7 @@ public final class MotorBusRobot: RobotInterface {
         if let link { link.replaceTransport(transport) } else { link = MotorBusLink(transport: transport) }
         _ = try handshake()
         link?.counters.reconnects += 1
-        hasPending = false
+        pipeline.forget()
         consecutiveFailures = 0
         switch lifecycle {
         case .active:
@@ -341,7 +383,7 @@ public final class MotorBusRobot: RobotInterface {
             link.transport.close()
         }
         link = nil
-        hasPending = false
+        pipeline.forget()
         setLifecycle(.unconfigured)
     }
 
@@ -449,7 +491,8 @@ public final class MotorBusRobot: RobotInterface {
         for _ in 0..<max(1, configuration.setupAttempts) {
             // Whatever has arrived answers older requests: count it and move past it.
             link.drainArrived()
-            let deadline = monotonicNanos() &+ configuration.setupReplyTimeoutNanos
+            let sent = monotonicNanos()
+            let deadline = sent &+ configuration.setupReplyTimeoutNanos
             let (seq, st) = link.send(message, deadlineNanos: deadline)
             if st == .disconnected || st == .ioError {
                 throw setupError(
@@ -458,7 +501,10 @@ public final class MotorBusRobot: RobotInterface {
             waiting: while true {
                 switch link.receive(deadlineNanos: deadline) {
                 case .message(let m):
-                    if MotorBusRobot.echo(of: m) == seq { return m }
+                    if MotorBusRobot.echo(of: m) == seq {
+                        pipeline.setupRoundTrip(monotonicNanos() &- sent)
+                        return m
+                    }
                 case .corrupted: continue
                 case .timeout: break waiting
                 case .disconnected:

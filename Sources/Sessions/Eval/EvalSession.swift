@@ -29,9 +29,10 @@ public final class EvalSession<Task: ControlTask>: @unchecked Sendable {
     public func requestStop() { session.requestStop() }
 
     /// Runs the episodes; `status(finishedEpisodes, lastReturn, loopHz)` about twice a second.
-    /// Returns the finished episodes' returns (at most `episodes`) and why the session ended.
-    public func run(status: (Int, Double?, Double) -> Void) throws -> (returns: [Double], endReason: String) {
+    /// Returns the session's result (episodes, how it ended) and the finished episodes' returns
+    /// (at most `episodes`).
+    public func run(status: (Int, Double?, Double) -> Void) throws -> (result: OnRobotResult, returns: [Double]) {
         let result = try session.run { s in status(s.episodes, s.lastEpisodeReturn, s.loopHz) }
-        return (result.episodes.filter { !$0.aborted }.prefix(episodes).map(\.episodeReturn), result.endReason)
+        return (result, result.episodes.filter { !$0.aborted }.prefix(episodes).map(\.episodeReturn))
     }
 }

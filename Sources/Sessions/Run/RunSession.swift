@@ -91,6 +91,8 @@ public struct OnRobotResult: Sendable {
     public var datasetError: String?
     /// Why the run ended ("duration reached", "interrupted", "episodes done", a latched stop).
     public var endReason: String
+    /// The same, for the exit status (`RunEnding`).
+    public var ending: RunEnding
     /// The parameters of the policy running at the end (to save it).
     public var finalPolicyParameters: [Float]
 }
@@ -187,6 +189,7 @@ public final class RunSession<Task: ControlTask, Learn: SimulatedTask>: @uncheck
         let start = log.startNanos
         var activationRetries = 0
         var endReason = "requested"
+        var ending = RunEnding.stopRequested
         var lastStatusTime = monotonicNanos()
         var lastTicks: UInt64 = 0
         var lastUpdates = 0
@@ -202,12 +205,14 @@ public final class RunSession<Task: ControlTask, Learn: SimulatedTask>: @uncheck
             let elapsed = Double(now &- start) / 1e9
             if let d = options.duration, elapsed >= d, !stopRequested.load(ordering: .relaxed) {
                 endReason = "duration reached"
+                ending = .completed
                 requestStop()
             }
             if let n = options.maxEpisodes, recorder.episodes.filter({ !$0.aborted }).count >= n,
                 !stopRequested.load(ordering: .relaxed)
             {
                 endReason = "\(n) episodes done"
+                ending = .completed
                 requestStop()
             }
             if !nanInjected, let at = faults.nanPolicyAfterSeconds, let bad = faults.nanPolicyParameters, elapsed >= at {
@@ -247,12 +252,16 @@ public final class RunSession<Task: ControlTask, Learn: SimulatedTask>: @uncheck
                     activationRetries += 1
                     _ = robot.emergencyStop()
                     try? robot.clearFault()
+                    // The stop the loop latched before (re-)activating failed is cleared too, or
+                    // the retry would end at "a stop is latched".
+                    try? loop.clearStop()
                     usleep(200_000)
                     log.event("restarted", "\(error.description); fault cleared, retrying (restart \(restarts + 1) of at most \(options.maxRestarts))", tick: ticks, at: now)
                     return .restart
                 }
                 log.event("loop_error", error.description, tick: ticks, at: now)
                 endReason = "loop error: \(error)"
+                ending = .robotFailed(error.description)
                 return .finish
             case .success(let r):
                 activationRetries = 0
@@ -286,21 +295,40 @@ public final class RunSession<Task: ControlTask, Learn: SimulatedTask>: @uncheck
                                             trainerUpdates: trainer?.updateCount ?? 0, validationReturn: .nan))
                     } else {
                         endReason = "policy v\(r.policyVersion) outputs non-finite actions and there is no earlier good policy"
+                        ending = .safetyStop(.nonFiniteAction)
                         log.event("run_ended", endReason, tick: ticks, at: now)
                         return .finish
                     }
                 }
-                guard canRecover else {
-                    endReason = "latched stop: \(r.reasons)"
+                // A robot that cannot come back by clearing (a link slower than the rate allows)
+                // ends the run with its one line instead of restarting it again and again.
+                if let fatal = robot.unrecoverableFault {
+                    endReason = fatal
+                    ending = .robotFailed(fatal)
+                    log.event("run_ended", fatal, tick: ticks, at: now)
                     return .finish
                 }
-                if r.reasons.contains(.robotFault) || r.reasons.contains(.ioFailure) || robot.lifecycle == .fault {
-                    // Torque is already off. An e-stop request puts the robot in `.fault` on both
-                    // sides, so `clearFault` clears whatever the firmware latched (its watchdog).
-                    _ = robot.emergencyStop()
-                    try robot.clearFault()
+                guard canRecover else {
+                    endReason = "latched stop: \(r.reasons)"
+                    ending = RunEnding.latched(r.reasons, robotFaults: state.faults)
+                    return .finish
                 }
-                try loop.clearStop()
+                do {
+                    if r.reasons.contains(.robotFault) || r.reasons.contains(.ioFailure) || robot.lifecycle == .fault {
+                        // Torque is already off. An e-stop request puts the robot in `.fault` on both
+                        // sides, so `clearFault` clears whatever the firmware latched (its watchdog).
+                        _ = robot.emergencyStop()
+                        try robot.clearFault()
+                    }
+                    try loop.clearStop()
+                } catch {
+                    // The link is gone (a cut cable, a stall longer than the set-up retries): the
+                    // run ends here and its files are written.
+                    endReason = "robot lost: \(error)"
+                    ending = .robotFailed("\(r.reasons), then clearing the stop failed: \(error)")
+                    log.event("run_ended", endReason, tick: ticks, at: now)
+                    return .finish
+                }
                 log.event("restarted", "stop cleared, loop restarted (restart \(restarts + 1) of at most \(options.maxRestarts))", tick: ticks, at: now)
                 return .restart
             }
@@ -325,16 +353,11 @@ public final class RunSession<Task: ControlTask, Learn: SimulatedTask>: @uncheck
             statistics: stats, periodNanos: loop.periodNanos, realtime: runner.realtime,
             seconds: log.seconds(at: monotonicNanos()), trainerUpdates: trainer?.updateCount ?? 0,
             finalPolicyVersion: version, recordsWritten: recorder.writer.map { UInt64($0.recordsAppended) } ?? 0,
-            droppedRecords: ring.droppedTotal, datasetError: datasetError?.description, endReason: endReason,
+            droppedRecords: ring.droppedTotal, datasetError: datasetError?.description, endReason: endReason, ending: ending,
             finalPolicyParameters: finalParameters)
     }
 
-    private func describe(_ f: RobotFaults) -> String {
-        let names: [(RobotFaults, String)] = [(.watchdog, "watchdog"), (.estop, "e-stop"), (.motor, "motor"), (.encoder, "encoder"),
-                                              (.limit, "limit"), (.link, "link")]
-        let parts = names.filter { f.contains($0.0) }.map(\.1)
-        return parts.isEmpty ? "none" : parts.joined(separator: "+")
-    }
+    private func describe(_ f: RobotFaults) -> String { RunEnding.describe(f) }
 
     private func snapshot(seconds: Double, loopHz: Double, updatesPerSecond: Double, restarts: Int) -> OnRobotStatus {
         let stats = loop.statistics
