@@ -7,6 +7,7 @@
 //   Hardware     serial motor bus, GPIO, teleop devices, robot bring-up, emulator process; conforms to Control's protocol
 //   H2OTrainer   replay, H2O+ and baselines, onboard simulator and tasks, system id
 //   Reporting    run-directory files, SVG charts and the offline HTML report
+//   LiveView     the live web page and WebSocket of a running robot (--serve), fed from the logger side
 //   robotctl     the command-line tool: parses, wires modules, prints
 import Foundation
 import PackageDescription
@@ -42,7 +43,8 @@ let package = Package(
         .library(name: "H2OTrainer", targets: ["H2OTrainer"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: C libraries, one system-library target each, imported only where needed.
@@ -82,6 +84,14 @@ let package = Package(
         .target(
             name: "FixedNN", dependencies: ["CFixedNN"], exclude: ["README.md"], swiftSettings: swiftSettings),
         .target(name: "Reporting", swiftSettings: swiftSettings),
+        // The live view (`--serve`): a small web page and a WebSocket fed from the logger side.
+        .target(
+            name: "LiveView",
+            dependencies: [
+                "Control", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .target(
             name: "Control", dependencies: ["FixedNN", "CRealtime"], exclude: ["DATASET.md"],
             swiftSettings: swiftSettings),
@@ -99,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "H2OTrainer", "Reporting", "CFixedNN",
+                "FixedNN", "Control", "Hardware", "H2OTrainer", "Reporting", "CFixedNN", "LiveView",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -140,6 +150,8 @@ let package = Package(
         .testTarget(
             name: "RobotctlTests", dependencies: ["TestSupport", "Control", "H2OTrainer", "Hardware", "FixedNN"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LiveViewTests", dependencies: ["LiveView", "Control", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )
 

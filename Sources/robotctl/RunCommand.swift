@@ -4,6 +4,7 @@ import FixedNN
 import Foundation
 import H2OTrainer
 import Hardware
+import LiveView
 import Reporting
 import Synchronization
 
@@ -31,6 +32,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var shared: SharedOptions
 
     @OptionGroup var emulator: EmulatorOptions
+
+    @OptionGroup var live: LiveViewOptions
 
     @Option(help: ArgumentHelp("Starting policy (.safetensors). Default: the simulator-trained one.", valueName: "policy"))
     var policy: String?
@@ -138,10 +141,14 @@ struct RunCommand: ParsableCommand {
         var options = OnRobotOptions(duration: duration, finetune: finetuning, datasetDirectory: datasetDir)
         options.realtime = RealtimeOptions(fifoPriority: 80, cpu: RealtimeOptions.lastCPU)
         options.decisionTicks = emulator.decisionTicks
+        let liveView = try live.start(schema: schema, title: "robotctl run — \(task.name) on \(setup.description)")
+        defer { liveView?.stop() }
+        options.extraSinks = liveView.map { [$0.feed] } ?? []
         let session = try wrap {
             try OnRobotSession(
                 robot: setup.robot!, task: task, policy: runtimePolicy, limits: setup.limits, schema: schema,
-                learner: learner, settings: settings, options: options, estop: setup.estop, outputs: setup.outputs)
+                learner: learner, settings: settings, options: options,
+                estop: liveView?.emergencyStop(with: setup.estop) ?? setup.estop, outputs: setup.outputs)
         }
         if calibrateSimulator {
             let loopParameters = task.parameters
@@ -158,7 +165,10 @@ struct RunCommand: ParsableCommand {
         Console.shared.log(.info, "robot: \(setup.description); task \(task.name) at \(Int(1 / task.controlPeriod)) Hz, episodes of \(task.episodeTicks) ticks, policy decisions every \(emulator.decisionTicks) ticks (\(String(format: "%g", 1 / learnerTask.controlPeriod)) Hz); fine-tuning \(finetuning ? "on (H2O+, γ \(learnerTask.discount) per decision)" : "off")")
         let interrupt = StopSignal.install()
         interrupt.watch { session.requestStop() }
-        let result = try session.run { Console.shared.status($0.line) }
+        let result = try session.run { s in
+            Console.shared.status(s.line)
+            liveView?.feed.post(status: LiveFeed.Status(s))
+        }
         interrupt.finish()
         Console.shared.clearStatus()
 
