@@ -23,7 +23,18 @@ public final class LiveFeed: TransitionSink, @unchecked Sendable {
         public var trainerUpdates: Int = 0
         /// The command's own one-line console status.
         public var line: String = ""
-        public init() {}
+        public init(
+            seconds: Double = 0, loopHz: Double = 0, jitterP99Micros: Double = 0, missedDeadlines: UInt64 = 0,
+            safetyStops: Int = 0, trainerUpdates: Int = 0, line: String = ""
+        ) {
+            self.seconds = seconds
+            self.loopHz = loopHz
+            self.jitterP99Micros = jitterP99Micros
+            self.missedDeadlines = missedDeadlines
+            self.safetyStops = safetyStops
+            self.trainerUpdates = trainerUpdates
+            self.line = line
+        }
     }
 
     /// One finished episode.

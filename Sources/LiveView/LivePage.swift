@@ -3,7 +3,7 @@
 /// when the E-STOP button is pressed.
 ///
 /// `?selftest=N` (for the browser test): after N state messages the page presses its own
-/// E-STOP button, and once a snapshot confirms the stop it writes the outcome into
+/// E-STOP button, and once the server confirms the stop it writes the outcome into
 /// `#selftest` (`messages=K rate=R estop=confirmed`).
 enum LivePage {
     static let html = #"""
@@ -121,16 +121,19 @@ function onState(m) {
   drawDials(obs);
   rows("joints", angleJoints().map(j => [j.name, fmt(Math.atan2(obs[j.sin], obs[j.cos]), 3) + " rad"]));
   drawReturns();
-  if (m.estop_pressed) {
-    document.getElementById("banner").style.display = "block";
-    document.getElementById("estop").classList.add("pressed");
-    if (selftest && pressedAt) {
-      const seconds = (performance.now() - firstAt) / 1000;
-      document.getElementById("selftest").textContent =
-        "messages=" + messages + " rate=" + (messages / Math.max(seconds, 1e-3)).toFixed(1) + " estop=confirmed";
-    }
-  }
+  if (m.estop_pressed) showStopped();
   if (selftest && messages >= selftest && !pressedAt) { pressedAt = performance.now(); document.getElementById("estop").click(); }
+}
+
+// The server confirmed an e-stop (its ack, or a snapshot saying so).
+function showStopped() {
+  document.getElementById("banner").style.display = "block";
+  document.getElementById("estop").classList.add("pressed");
+  if (selftest && pressedAt) {
+    const seconds = (performance.now() - firstAt) / 1000;
+    document.getElementById("selftest").textContent =
+      "messages=" + messages + " rate=" + (messages / Math.max(seconds, 1e-3)).toFixed(1) + " estop=confirmed";
+  }
 }
 
 function connect() {
@@ -146,6 +149,7 @@ function connect() {
       document.title = "robotctl live — " + m.title;
       if (m.latest && m.latest.type === "state") onState(Object.assign({}, m.latest, {finished_episodes: []}));
     } else if (m.type === "state" && info) onState(m);
+    else if (m.type === "estop_ack") showStopped();
   };
 }
 document.getElementById("estop").addEventListener("click", () => {

@@ -8,7 +8,7 @@ import Synchronization
 /// The live view's web server (`robotctl run|teleop --serve PORT`): `GET /` is the page,
 /// `GET /state` the latest snapshot as JSON, `/ws` a WebSocket that sends a `hello` and then
 /// every snapshot the feed publishes, and accepts `{"type":"estop"}` (the page's button),
-/// which calls `onEmergencyStop` — wire it to a `SoftwareEmergencyStop` in the loop's e-stop
+/// answered at once with `{"type":"estop_ack"}`, which calls `onEmergencyStop` — wire it to a `SoftwareEmergencyStop` in the loop's e-stop
 /// group, so the stop goes through the safety layer.
 ///
 /// Thread contract: `init`/`stop` from the set-up thread; `broadcast` from any thread (the
@@ -179,6 +179,10 @@ public final class LiveServer: Sendable {
                 if LiveServer.isEmergencyStop(payload.readString(length: payload.readableBytes) ?? "") {
                     hub.feed.noteEmergencyStop()
                     hub.onEmergencyStop()
+                    // Confirms to the pressing page at once: the run may end (and this server
+                    // stop) before the next snapshot goes out.
+                    let ack = context.channel.allocator.buffer(string: #"{"type":"estop_ack"}"#)
+                    context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: ack)), promise: nil)
                 }
             case .ping:
                 context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)

@@ -95,13 +95,14 @@ struct LiveViewTests {
         while !estop.isTriggered() && Date() < deadline { usleep(10_000) }
         #expect(estop.isTriggered())
         #expect(estop.pressCount == 1)
-        // Later snapshots say so (every page shows the banner).
-        var confirmed = false
+        // The pressing client gets an ack at once; later snapshots say so (every page shows the banner).
+        var acked = false, confirmed = false
         for _ in 0..<40 where !confirmed {
             let m = try object(try client.receiveText())
+            acked = acked || m["type"] as? String == "estop_ack"
             confirmed = m["estop_pressed"] as? Bool == true
         }
-        #expect(confirmed)
+        #expect(acked && confirmed)
     }
 
     @Test("GET / is the page with its E-STOP button, /state the latest snapshot, anything else 404")
