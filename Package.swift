@@ -10,6 +10,7 @@
 //   H2OTrainer   replay, H2O+ and baselines, the learner, training runs
 //   Benchmarks   the gap, simulator, training, loop, link and inference benchmarks (not in the product modules)
 //   Reporting    run-directory files, SVG charts and the offline HTML report
+//   LiveView     the live web page and WebSocket of a running robot (--serve), fed from the logger side
 //   robotctl     the command-line tool: parses, wires modules, prints
 import Foundation
 import PackageDescription
@@ -48,7 +49,8 @@ let package = Package(
         .library(name: "Sessions", targets: ["Sessions"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: C libraries, one system-library target each, imported only where needed.
@@ -92,6 +94,14 @@ let package = Package(
         // absolute sleep, threads, real-time set-up, atomic file writes, CRC-32. The only
         // importer of CRealtime.
         .target(name: "SystemSupport", dependencies: ["CRealtime"], swiftSettings: swiftSettings),
+        // The live view (`--serve`): a small web page and a WebSocket fed from the logger side.
+        .target(
+            name: "LiveView",
+            dependencies: [
+                "Control", "SystemSupport", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOWebSocket", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .target(
             name: "Control", dependencies: ["FixedNN", "SystemSupport"], exclude: ["DATASET.md"],
             swiftSettings: swiftSettings),
@@ -123,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "robotctl",
             dependencies: [
-                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Sessions", "Reporting", "SystemSupport", "Benchmarks",
+                "FixedNN", "Control", "Hardware", "Tasks", "H2OTrainer", "Sessions", "Reporting", "SystemSupport", "Benchmarks", "LiveView",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -175,6 +185,8 @@ let package = Package(
         .testTarget(
             name: "RobotctlTests", dependencies: ["TestSupport", "Control", "H2OTrainer", "Tasks", "Hardware", "FixedNN"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "LiveViewTests", dependencies: ["LiveView", "Control", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )
 

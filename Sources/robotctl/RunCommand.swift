@@ -5,6 +5,7 @@ import Foundation
 import H2OTrainer
 import Sessions
 import Hardware
+import LiveView
 import Reporting
 import Synchronization
 import SystemSupport
@@ -36,6 +37,8 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var shared: SharedOptions
 
     @OptionGroup var emulator: EmulatorOptions
+
+    @OptionGroup var live: LiveViewOptions
 
     @Option(help: ArgumentHelp("Starting policy (.safetensors). Default: the simulator-trained one.", valueName: "policy"))
     var policy: String?
@@ -147,10 +150,14 @@ struct RunCommand: ParsableCommand {
         var options = OnRobotOptions(duration: duration, finetune: finetuning, datasetDirectory: datasetDir)
         options.realtime = RealtimeOptions(fifoPriority: 80, cpu: RealtimeOptions.lastCPU)
         options.decisionTicks = decisionTicks
+        let liveView = try live.start(schema: schema, title: "robotctl run — \(task.name) on \(setup.description)")
+        defer { liveView?.stop() }
+        options.extraSinks = liveView.map { [$0.feed] } ?? []
         let session = try wrap {
             try RunSession(
                 robot: setup.robot!, task: task, mode: task.mode, policy: runtimePolicy, limits: setup.limits, schema: schema,
-                learner: learner, settings: settings, options: options, estop: setup.estop, outputs: setup.outputs)
+                learner: learner, settings: settings, options: options,
+                estop: liveView?.emergencyStop(with: setup.estop) ?? setup.estop, outputs: setup.outputs)
         }
         if calibrateSimulator {
             let nominal = learnerTask.parameters, robotSpec = files.robot, taskSpec = files.task
@@ -165,7 +172,10 @@ struct RunCommand: ParsableCommand {
         Console.shared.log(.info, "robot: \(setup.description); task \(task.name) (\(files.task.source)) at \(files.task.controlRateHz) Hz, episodes of \(task.episodeTicks) ticks, policy decisions every \(decisionTicks) ticks (\(files.task.decisionRateHz) Hz); fine-tuning \(finetuning ? "on (H2O+, γ \(learnerTask.discount) per decision)" : "off")")
         let interrupt = StopSignal.install()
         interrupt.watch { session.requestStop() }
-        let result = try session.run { Console.shared.status($0.line) }
+        let result = try session.run { s in
+            Console.shared.status(s.line)
+            liveView?.feed.post(status: LiveFeed.Status(s))
+        }
         interrupt.finish()
         Console.shared.clearStatus()
 

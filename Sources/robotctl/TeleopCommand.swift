@@ -5,6 +5,7 @@ import H2OTrainer
 import Hardware
 import SystemSupport
 import Tasks
+import LiveView
 
 extension TeleopResetMode: ExpressibleByArgument {}
 
@@ -61,6 +62,8 @@ struct TeleopCommand: ParsableCommand {
 
     @OptionGroup var emulator: EmulatorOptions
 
+    @OptionGroup var live: LiveViewOptions
+
     func validate() throws {
         if let episodes, episodes < 1 { throw ValidationError("--episodes must be at least 1") }
         if let s = episodeSeconds, !(s > 0) { throw ValidationError("--episode-seconds must be > 0") }
@@ -111,7 +114,9 @@ struct TeleopCommand: ParsableCommand {
         }
         let table = try asUserError { try EpisodeTableWriter(directory: record) }
         let ring = TransitionRing(capacity: 8192, observationCount: task.observationSize, actionCount: task.actionSize)
-        let logger = TransitionLogger(ring: ring, writer: writer)
+        let liveView = try live.start(schema: schema, title: "robotctl teleop — \(task.name) on \(setup.description)")
+        defer { liveView?.stop() }
+        let logger = TransitionLogger(ring: ring, writer: writer, sink: liveView?.feed)
         let rate = 1 / task.controlPeriod
         let source = try asUserError {
             try OperatorSource(
@@ -121,7 +126,7 @@ struct TeleopCommand: ParsableCommand {
         let loop = try asUserError {
             try ControlLoop(
                 robot: setup.robot!, task: task, source: source, limits: setup.limits, mode: task.mode, ring: ring,
-                estop: setup.estop, outputs: setup.outputs,
+                estop: liveView?.emergencyStop(with: setup.estop) ?? setup.estop, outputs: setup.outputs,
                 configuration: LoopConfiguration(
                     pacing: .deadlines(periodNanos: UInt64((task.controlPeriod * 1e9).rounded())),
                     maxTicks: duration.map { UInt64($0 * rate) }, firstEpisode: firstEpisode))
@@ -155,6 +160,8 @@ struct TeleopCommand: ParsableCommand {
                 let phase = stats.phase == .recording
                     ? "recording ep \(stats.value(.episode)) tick \(stats.value(.episodeTick))/\(loop.episodeTicks)"
                     : "\(stats.phase) (next: ep \(stats.value(.episode)))"
+                liveView?.feed.post(status: LiveFeed.Status(
+                    seconds: Double(stats.value(.ticks)) / rate, missedDeadlines: stats.value(.missedDeadlines), line: phase))
                 Console.shared.status(
                     "teleop | \(phase) | " + TeleopStatus.joints(names: jointNames, units: jointUnits, statistics: stats)
                         + String(format: " | action %+.2f | %.0f rec/s written", source.action, recordsPerSecond)

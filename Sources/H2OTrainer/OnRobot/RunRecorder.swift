@@ -73,14 +73,17 @@ public final class RunRecorder: @unchecked Sendable {
     }
     private let sink: Sink
 
-    public init(ring: TransitionRing, writer: DatasetWriter?, startNanos: UInt64, feedsTrainer: Bool, decisionTicks: Int = 1) {
+    public init(
+        ring: TransitionRing, writer: DatasetWriter?, startNanos: UInt64, feedsTrainer: Bool, decisionTicks: Int = 1,
+        extraSinks: [any TransitionSink] = []
+    ) {
         precondition(decisionTicks >= 1, "decisionTicks must be at least 1")
         self.decisionTicks = decisionTicks
         self.ring = ring
         self.feedsTrainer = feedsTrainer
         sink = Sink(S: ring.observationCount, A: ring.actionCount, startNanos: startNanos, feedsTrainer: feedsTrainer,
                     decisionTicks: decisionTicks)
-        logger = TransitionLogger(ring: ring, writer: writer, sink: sink)
+        logger = TransitionLogger(ring: ring, writer: writer, sink: TransitionSinkGroup.combining([sink] + extraSinks))
     }
 
     /// Records drained from the ring so far (any thread).

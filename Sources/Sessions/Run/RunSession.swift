@@ -27,6 +27,8 @@ public struct OnRobotOptions: Sendable {
     /// Loop ticks per policy decision: the loop holds each action this many ticks and the
     /// trainer learns from one transition per decision (`LoopConfiguration.decisionTicks`).
     public var decisionTicks = 1
+    /// More sinks for the logger thread's records besides the run's own (e.g. the live view).
+    public var extraSinks: [any TransitionSink & Sendable] = []
 
     public init(duration: Double?, maxEpisodes: Int? = nil, finetune: Bool, datasetDirectory: String?,
                 realtime: RealtimeOptions = RealtimeOptions(fifoPriority: 80, cpu: RealtimeOptions.lastCPU)) {
@@ -151,7 +153,7 @@ public final class RunSession<Task: ControlTask, Learn: SimulatedTask>: @uncheck
         log = RunLog(startNanos: start)
         let writer = try options.datasetDirectory.map { try DatasetWriter(directory: $0, schema: schema) }
         recorder = RunRecorder(ring: ring, writer: writer, startNanos: start, feedsTrainer: options.finetune && learner != nil,
-                               decisionTicks: options.decisionTicks)
+                               decisionTicks: options.decisionTicks, extraSinks: options.extraSinks)
         if options.finetune, let learner {
             let stats = loop.statistics
             trainer = OnlineTrainer(
