@@ -108,10 +108,11 @@ struct RobotFiles {
         }
         let gap = r.emulatorGap(overriding: overrides)
         if link.emulated {
-            // The servo emulator's plant is its own; only the firmware bus runs the robot file's chain.
+            // robot-emulator runs the robot file's chain behind our firmware; servo-emulator the
+            // same chain behind the servos (its `--param`s only).
             link.emulatorArguments = r.link.bus == .firmware
                 ? r.emulatorArguments(controlRateHz: task.controlRateHz, overriding: gap)
-                : EmulatedRobot.arguments(gap)
+                : (r.plantParameters(controlRateHz: task.controlRateHz) + gap).flatMap { ["--param", "\($0.name)=\($0.value)"] }
             link.emulatorDescription = EmulatedRobot.describe(gap)
         }
         let b = RobotBringup(link: link, calibration: calibration, calibrationPath: calibrationPath, seed: seed)

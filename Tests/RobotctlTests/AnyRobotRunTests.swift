@@ -65,6 +65,38 @@ struct AnyRobotRunTests {
         #expect(stats["episodes"] as? Int == 1 && (stats["mean"] as? Double)?.isFinite == true, "\(eval.stdout)")
     }
 
+    /// The servo robots the README's bus pages describe, on their emulated buses (servo-emulator
+    /// with the robot file's chain behind the servos).
+    static var servoCases: [(robot: String, task: String, bus: String)] {
+        [(root + "/robots/koch-dynamixel.json", root + "/tasks/koch-reach.json", "Dynamixel Protocol 2.0"),
+         (root + "/robots/so101-feetech.json", root + "/tasks/so101-reach.json", "Feetech STS/SCS")]
+    }
+
+    @Test("run on the emulated servo arms (Dynamixel, Feetech): records, fine-tunes, reports the bus time per tick; eval runs", arguments: 0..<2)
+    func runOnServoArms(_ index: Int) throws {
+        let c = Self.servoCases[index]
+        let dir = RunCommandTests.scratch("servo\(index)")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let robotctl = builtProduct("robotctl")
+        let run = dir + "/run"
+        let result = try runProcess(
+            robotctl, ["run", "--robot", c.robot, "--task", c.task, "--duration", "30", "--pretrain-updates", "300", "--run-directory", run],
+            currentDirectory: dir, timeout: 200)
+        #expect(result.status == 0, "\(c.robot): \(result.stderr.suffix(2000))")
+        #expect(result.stderr.contains("servo-emulator pid") && result.stderr.contains("chain plant"), "\(result.stderr.suffix(1000))")
+        #expect(result.stdout.contains("servo bus (\(c.bus), 2 joints at 1000000 baud): sync read exchange"), "\(result.stdout.suffix(1500))")
+        for name in ["run.json", "report.html", "policy.safetensors", "dataset/schema.json"] {
+            #expect(FileManager.default.fileExists(atPath: run + "/" + name), "\(c.robot): \(name) missing")
+        }
+        let info = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/run.json"))) as? [String: Any])
+        let summary = try #require(info["summary"] as? [String: Any])
+        #expect(((summary["records_written"] as? NSNumber)?.intValue ?? 0) > 1000, "\(summary)")
+        let eval = try runProcess(
+            robotctl, ["eval", "--robot", c.robot, "--task", c.task, "--policy", run + "/policy.safetensors", "--episodes", "1", "--json"],
+            currentDirectory: dir, timeout: 120)
+        #expect(eval.status == 0, "\(c.robot): \(eval.stderr.suffix(2000))")
+    }
+
     /// Writes `text` as `name` in `dir` and returns the path.
     static func write(_ dir: String, _ name: String, _ text: String) throws -> String {
         let path = dir + "/" + name

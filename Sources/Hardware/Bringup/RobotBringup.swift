@@ -234,12 +234,25 @@ public final class RobotBringup {
         }
         var configuration: ServoBusConfiguration
         if emulated {
-            let (e, c) = try EmulatedServoBus.start(
-                bus: kind, joints: calibration.joints.count, model: models[0], baud: link.baud, seed: seed,
-                extraArguments: link.emulatorArguments)
+            // The robot file's servos in front of one coupled chain plant (its links, friction
+            // and gap: `link.emulatorArguments` holds the plant's `--param`s).
+            let n = calibration.joints.count
+            let servoLink = try ServoLink(
+                bus: kind.rawValue, port: link.port, baud: link.baud,
+                ids: link.servoIDs.isEmpty ? Array(1...n) : link.servoIDs, models: models.map(\.name),
+                jointNames: calibration.joints.map(\.name), robotID: calibration.robotID, file: "robot file link")
+            let (e, r) = try EmulatedServoBus.start(link: servoLink, plantParameters: [], seed: seed, extraArguments: link.emulatorArguments)
             emulator = e
-            configuration = c
-            description = "emulated \(kind.rawValue) bus (servo-emulator pid \(e.processID), \(calibration.joints.count) × \(models[0].name), \(e.ptyPath))"
+            description = "emulated \(kind.rawValue) bus (servo-emulator pid \(e.processID), \(models.map(\.name).joined(separator: " + ")), chain plant, \(e.ptyPath))"
+            do {
+                try r.configure(RobotConfiguration(
+                    mode: mode, watchdogMillis: UInt16(firmwareWatchdogMillis),
+                    setpointLimit: calibration.joints.map { Float(mode == .torque ? $0.torqueLimit : $0.velocityLimit) }))
+            } catch {
+                r.shutdown()
+                throw error
+            }
+            return r
         } else {
             configuration = ServoBusConfiguration(bus: kind, devicePath: link.port, joints: [])
             configuration.baudRate = link.baud
