@@ -39,14 +39,14 @@ struct TeleopCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Linux joystick device (or a FIFO of js_event records) to drive with.", valueName: "/dev/input/jsN"))
     var joystick: String?
 
-    @Option(help: "Joystick axis that drives the torque (0: left stick, horizontal).")
-    var gamepadAxis: Int = 0
+    @Option(help: "Joystick axis of the first teleop joint (default: the task file's teleop section, else 0, the left stick's horizontal).")
+    var gamepadAxis: Int?
 
-    @Flag(help: "Flip the sign of the gamepad axis.")
+    @Flag(help: "Flip the sign of the first teleop joint's gamepad axis.")
     var gamepadInvert = false
 
-    @Option(help: "Change of the torque per a/d key press, as a fraction of the torque limit.")
-    var torqueStep: Float = 0.25
+    @Option(help: "Change of every teleop joint's action per key press, as a fraction of its limit (default: the task file's teleop section, else 0.25).")
+    var torqueStep: Float?
 
     @Option(help: "Who brings the robot back between episodes: task (its reset controller) or operator (you drive, unrecorded, and press n).")
     var reset: TeleopResetMode = .task
@@ -68,9 +68,9 @@ struct TeleopCommand: ParsableCommand {
         if let episodes, episodes < 1 { throw ValidationError("--episodes must be at least 1") }
         if let s = episodeSeconds, !(s > 0) { throw ValidationError("--episode-seconds must be > 0") }
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0") }
-        if !(torqueStep > 0 && torqueStep <= 1) { throw ValidationError("--torque-step must be in (0, 1]") }
+        if let t = torqueStep, !(t > 0 && t <= 1) { throw ValidationError("--torque-step must be in (0, 1]") }
         try emulator.check()
-        if gamepadAxis < 0 || gamepadAxis >= JoystickState.maxAxes {
+        if let a = gamepadAxis, a < 0 || a >= JoystickState.maxAxes {
             throw ValidationError("--gamepad-axis must be in 0...\(JoystickState.maxAxes - 1)")
         }
     }
@@ -89,18 +89,22 @@ struct TeleopCommand: ParsableCommand {
         // Check the dataset before anything starts moving.
         let firstEpisode = try asUserError { try TeleopRecording.nextEpisode(directory: record, schema: schema) }
 
+        // The task file's teleop section (keys and axes per joint); the flags override it.
+        let teleopNames = files.task.teleopJointNames(robot: files.robot)
+        var keys = files.task.keyboardMapping
+        if let t = torqueStep { for i in keys.bindings.indices { keys.bindings[i].step = t } }
+        var pad = files.task.gamepadMapping
+        if let a = gamepadAxis { pad.axis = a }
+        if gamepadInvert { pad.invert = true }
         var inputs: [any OperatorInputSource] = []
         var rawMode: RawTerminalMode?
         if isatty(STDIN_FILENO) == 1 {
             rawMode = try asUserError { try RawTerminalMode() }
-            inputs.append(KeyboardReader(fileDescriptor: STDIN_FILENO, mapping: KeyboardTeleopMapping(step: torqueStep)))
+            inputs.append(KeyboardReader(fileDescriptor: STDIN_FILENO, mapping: keys))
         }
         defer { rawMode?.restore() }
         if let joystick {
-            var mapping = GamepadTeleopMapping()
-            mapping.axis = gamepadAxis
-            mapping.invert = gamepadInvert
-            inputs.append(try asUserError { try JoystickReader(path: joystick, mapping: mapping) })
+            inputs.append(try asUserError { try JoystickReader(path: joystick, mapping: pad) })
         }
         guard !inputs.isEmpty else {
             throw UserError("standard input: not a terminal and no --joystick given; run teleop in a terminal, or pass --joystick /dev/input/js0")
@@ -137,7 +141,7 @@ struct TeleopCommand: ParsableCommand {
 
         let runner = LoopRunner(loop: loop, realtime: RealtimeOptions(lockMemory: false), threadName: "robotctl-teleop")
         Console.shared.log(.info, "teleop: \(setup.description); recording into \(record) from episode \(firstEpisode), episodes of \(loop.episodeTicks) ticks at \(Int(rate)) Hz; reset: \(reset.rawValue)")
-        Console.shared.log(.info, "keys: \(KeyboardTeleopMapping.summary)\(joystick == nil ? "" : "; gamepad \(joystick!): axis \(gamepadAxis), buttons 0 next, 1 redo, 2 stop, 3 e-stop")")
+        Console.shared.log(.info, "keys: \(keys.summary(names: teleopNames))\(joystick == nil ? "" : "; gamepad \(joystick!): " + zip(pad.bindings, teleopNames).map { "axis \($0.axis) \($1)" }.joined(separator: ", ") + ", buttons 0 next, 1 redo, 2 stop, 3 e-stop")")
 
         var outcomes: [EpisodeOutcome] = []
         var tableError: Error?

@@ -98,6 +98,39 @@ struct TeleopCommandTests {
         #expect(kept.count == keptRecords - 2)
     }
 
+    @Test("N joints: the task file's default keys (a/d first joint, j/l second) drive each joint of a file-defined 2-link arm")
+    func twoJointKeys() throws {
+        let dir = temporaryDirectory("teleop-arm2")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fixtures = #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/") + "/Fixtures/tasks"
+        let data = dir + "/data"
+        let pty = try KeyTerminal()
+        let p = try LiveProcess(
+            builtProduct("robotctl"),
+            ["teleop", "--robot", fixtures + "/arm2-robot.json", "--task", fixtures + "/arm2-reach.json", "--record", data, "--reset", "operator"],
+            stdin: pty.slave)
+        #expect(p.waitForStderr(timeout: 30) { $0.contains("recording into") }, "teleop did not start: \(p.stderr)")
+        #expect(p.stderr.contains("a/←−d/→+ shoulder, j−l+ elbow"), "key summary: \(p.stderr.suffix(600))")
+        pty.type("n")  // episode 0 starts
+        usleep(200_000)
+        pty.type("d")  // shoulder +0.25
+        usleep(200_000)
+        for _ in 0..<2 {  // elbow −0.25, −0.5
+            pty.type("j")
+            usleep(200_000)
+        }
+        usleep(300_000)
+        pty.type("q")
+        let status = p.wait(timeout: 20)
+        #expect(status == 0, "exit \(status): \(p.stderr)")
+        let reader = try DatasetReader(directory: data)
+        #expect(reader.schema.task == "arm2-reach" && reader.schema.actionCount == 2)
+        let all = reader.transitions()
+        #expect(Set(all.map { $0.action[0] }).isSuperset(of: [0, 0.25]))
+        #expect(Set(all.map { $0.action[1] }).isSuperset(of: [0, -0.25, -0.5]))
+        #expect(all.last.map { [$0.action[0], $0.action[1]] } == [0.25, -0.5])
+    }
+
     @Test("gamepad events through a FIFO drive the torque and the episode buttons")
     func gamepadThroughFIFO() throws {
         let dir = temporaryDirectory("teleop-js")
