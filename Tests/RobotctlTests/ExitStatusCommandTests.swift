@@ -24,16 +24,22 @@ struct ExitStatusCommandTests {
         let emulator = try EmulatorProcess(
             executable: try EmulatorProcess.locateBesideExecutable(), arguments: ["--seed", "5"] + arguments, realtimePriority: 70)
         let config = dir + "/robot.json"
-        try #"{"schema_version": 1, "serial_port": "\#(emulator.ptyPath)", "baud_rate": 1000000, "calibration": "\#(RunCommandTests.calibration)"}"#
+        try RunCommandTests.pendulumRobotFile(link: #""link": { "bus": "firmware", "port": "\#(emulator.ptyPath)", "baud": 1000000 }"#)
             .write(toFile: config, atomically: true, encoding: .utf8)
         return (emulator, config)
+    }
+
+    /// The shipped pendulum task file (a robot file naming a device needs its task named).
+    static var pendulumTask: String {
+        (RunCommandTests.calibration as NSString).deletingLastPathComponent.replacingOccurrences(of: "/calibration", with: "")
+            + "/tasks/pendulum-swingup.json"
     }
 
     /// `robotctl run` with a small fixed policy and no fine-tuning (quick to start).
     static func runArguments(_ dir: String, _ extra: [String]) throws -> [String] {
         try RunCommandTests.writePolicy(dir + "/p.safetensors")
         return ["run", "--policy", dir + "/p.safetensors", "--no-finetune", "--run-directory", dir + "/run",
-                "--calibration", RunCommandTests.calibration] + extra
+                "--calibration", RunCommandTests.calibration, "--task", pendulumTask] + extra
     }
 
     /// The run files every ending leaves.
@@ -197,7 +203,7 @@ struct ExitStatusCommandTests {
         defer { _ = emulator.terminate() }
         try RunCommandTests.writePolicy(dir + "/p.safetensors")
         let eval = try runProcess(
-            builtProduct("robotctl"), ["eval", "--robot", config, "--policy", dir + "/p.safetensors", "--episodes", "5"],
+            builtProduct("robotctl"), ["eval", "--robot", config, "--task", Self.pendulumTask, "--policy", dir + "/p.safetensors", "--episodes", "5"],
             currentDirectory: dir, timeout: 120)
         #expect(eval.status == 3, "status \(eval.status): \(eval.stderr)")
         #expect(Self.errorLines(eval.stderr).count == 1 && eval.stderr.contains("eval ended"), "\(eval.stderr)")
