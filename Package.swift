@@ -126,7 +126,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         // What runs on a robot (run, eval), composed from the above; never imports Hardware.
         .target(
-            name: "Sessions", dependencies: ["FixedNN", "Control", "Tasks", "H2OTrainer", "Reporting"],
+            name: "Sessions", dependencies: ["FixedNN", "Control", "Tasks", "H2OTrainer", "Reporting", "SystemSupport"],
             swiftSettings: swiftSettings),
 
         // MARK: The command-line tool
@@ -168,7 +168,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SessionsTests",
-            dependencies: ["Sessions", "H2OTrainer", "Tasks", "FixedNN", "Control", "Reporting", "TestSupport"],
+            dependencies: ["Sessions", "H2OTrainer", "Tasks", "FixedNN", "Control", "Reporting", "TestSupport", "Hardware", "SystemSupport"],
             swiftSettings: swiftSettings),
         // The two-thread training step under the thread sanitizer (H2OTrainerTests cannot be
         // compiled with -sanitize=thread by swift-frontend 6.3.1; this one-file target can).

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
-import H2OTrainer
+import Sessions
 import Hardware
 import Tasks
 
@@ -106,7 +106,7 @@ struct CalibrateCommand: ParsableCommand {
                 log = try ExcitationRunner.run(
                     robot: setup.robot!, limits: calibration.safetyLimits, periodSeconds: period, ticks: ticks,
                     signal: PRBSExcitation(amplitude: amplitude, seed: shared.seed), progress: { bar.update($0) })
-            } catch let e as H2OTrainer.ExcitationError {
+            } catch let e as Sessions.ExcitationError {
                 throw CommandFailure(ExitStatus(ending: e.ending, signal: nil, openEnded: false), e.description)
             } catch {
                 throw CommandFailure(.robotFailed, "\(error)")

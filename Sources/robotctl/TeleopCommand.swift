@@ -1,7 +1,7 @@
 import ArgumentParser
 import Control
 import Foundation
-import H2OTrainer
+import Sessions
 import Hardware
 import SystemSupport
 import Tasks

@@ -2,6 +2,7 @@ import Control
 import Foundation
 import Synchronization
 import SystemSupport
+import Tasks
 
 /// One finished (or aborted) episode on the robot.
 public struct EpisodeRecord: Sendable, Equatable {

@@ -4,7 +4,7 @@ import Hardware
 import Tasks
 import Testing
 
-@testable import H2OTrainer
+@testable import Sessions
 
 private func repositoryFile(_ relative: String) -> String {
     var components = #filePath.split(separator: "/", omittingEmptySubsequences: false).map(String.init)

@@ -1,4 +1,3 @@
-import Tasks
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)

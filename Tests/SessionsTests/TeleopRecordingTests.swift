@@ -1,6 +1,6 @@
 import Control
 import Foundation
-import H2OTrainer
+import Sessions
 import Testing
 import TestSupport
 

@@ -1,9 +1,7 @@
 import Foundation
-import Tasks
 import Testing
 
-@testable import H2OTrainer
-import Tasks
+@testable import Tasks
 
 @Suite("Online calibration of the onboard simulator from the robot's own episodes")
 struct OnlineCalibrationTests {

@@ -1,9 +1,7 @@
 import Control
-import Tasks
 import Testing
 
-@testable import H2OTrainer
-import Tasks
+@testable import Tasks
 
 /// Logs a PRBS excitation of the C real plant at 200 Hz (plant stepped at 1 kHz, encoder
 /// quantised, noisy), as the emulator's firmware would see it.

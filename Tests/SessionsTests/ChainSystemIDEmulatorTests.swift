@@ -4,7 +4,7 @@ import Hardware
 import Tasks
 import Testing
 
-@testable import H2OTrainer
+@testable import Sessions
 
 /// The repository root (robots/ and tasks/ live there).
 private func repositoryFile(_ relative: String) -> String {
@@ -99,7 +99,7 @@ func exciteEmulated(
 /// four attempts in all; any other error, or a fourth link failure, is thrown.
 func retryingLinkFailures<T>(_ body: () throws -> T) throws -> T {
     for attempt in 1..<4 {
-        do { return try body() } catch let e as H2OTrainer.ExcitationError where e.description.contains("link failure") {
+        do { return try body() } catch let e as Sessions.ExcitationError where e.description.contains("link failure") {
             print("excitation attempt \(attempt) stopped by a link failure (host stall), repeating: \(e)")
         }
     }

@@ -1,5 +1,4 @@
 import Control
-import Tasks
 
 extension PendulumTask {
     /// The dataset schema of pendulum recordings (teleop, run, eval write the same channels,
