@@ -112,9 +112,9 @@ let package = Package(
         // (latency, encoder, firmware velocity filter), robot and task files, reward expressions;
         // the pendulum and cart-pole tasks with their onboard simulators and parameters, system
         // identification, and the real plant (CPlant) stepped directly.
-        .target(name: "Tasks", dependencies: ["Control", "FixedNN", "SystemSupport", "CPlant"], swiftSettings: swiftSettings),
+        .target(name: "Tasks", dependencies: ["Control", "FixedNN", "CPlant"], swiftSettings: swiftSettings),
         .target(
-            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "Tasks", "SystemSupport", "Reporting"],
+            name: "H2OTrainer", dependencies: ["FixedNN", "Control", "Tasks", "SystemSupport"],
             swiftSettings: swiftSettings),
 
         // Benchmarks, out of the product modules: the sim-to-real gap benchmark, the simulator,

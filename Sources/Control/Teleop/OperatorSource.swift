@@ -1,4 +1,4 @@
-import CRealtime
+import SystemSupport
 
 /// How the robot gets back to a start state between teleop episodes (never recorded).
 public enum TeleopResetMode: String, Sendable, CaseIterable {
@@ -61,7 +61,7 @@ public final class OperatorSource: ActionSource, @unchecked Sendable {
     /// The operator's action component `i` now (for a status line). Any thread.
     public func action(_ i: Int) -> Float {
         guard i >= 0 && i < maxJoints else { return 0 }
-        return Float(bitPattern: UInt32(truncatingIfNeeded: crt_atomic_load_relaxed(actionBits + i)))
+        return Float(bitPattern: UInt32(truncatingIfNeeded: atomicLoadRelaxed(actionBits + i)))
     }
 
     public var recordFlags: TransitionFlags { .teleop }
@@ -76,7 +76,7 @@ public final class OperatorSource: ActionSource, @unchecked Sendable {
     public func poll(statistics: LoopStatistics) -> ActionRequests {
         input.events = []
         for i in 0..<inputs.count { inputs[i].poll(into: &input) }
-        for i in 0..<actionSize { crt_atomic_store_relaxed(actionBits + i, UInt64(input.actions[i].bitPattern)) }
+        for i in 0..<actionSize { atomicStoreRelaxed(actionBits + i, UInt64(input.actions[i].bitPattern)) }
         var requests: ActionRequests = []
         if input.events.contains(.emergencyStop) || input.deviceLost { requests.insert(.emergencyStop) }
         if input.events.contains(.stop) { requests.insert(.stop) }
