@@ -50,7 +50,7 @@ cross-test:
 # Timing-sensitive suites (a real-time loop, the emulated robot over a pty, wall-clock bounds)
 # run one at a time after the rest, never beside the CPU-heavy suites: a regex over suite type
 # names. A new suite that drives the emulator or judges time belongs here.
-TIMING_SUITES := EmulatorEndToEndTests|AnyRobotRunTests|HardwareCommandTests|TransportTests|SerialErrorTests|EmulatorDrivingCommandTests|RunCommandTests|OnRobotDecisionTests|OnRobotSessionTests|SystemIDTests|TeleopSessionTests|TeleopLoopTests|LoopTests|PacerTests|RealtimeSetupTests|CrashSafetyTests|BringupTests|BringupCommandTests|ServoBusEndToEndTests|ServoBusRunTests|ServoBusSetupTests|EmulatedServoPendulumTests|ServoRobotFileEndToEndTests|MCUEmulatorEndToEndTests|ChainSystemIDEmulatorTests|TeleopEmulatorTests|LiveViewEndToEndTests|browserReportOfARealRun
+TIMING_SUITES := EmulatorEndToEndTests|AnyRobotRunTests|HardwareCommandTests|TransportTests|SerialErrorTests|EmulatorDrivingCommandTests|RunCommandTests|OnRobotDecisionTests|OnRobotSessionTests|SystemIDTests|TeleopSessionTests|TeleopLoopTests|LoopTests|PacerTests|RealtimeSetupTests|CrashSafetyTests|BringupTests|BringupCommandTests|ServoBusEndToEndTests|ServoBusRunTests|ServoBusSetupTests|MCURobotRunTests|ServoRobotFileEndToEndTests|MCUEmulatorEndToEndTests|ChainSystemIDEmulatorTests|TeleopEmulatorTests|LiveViewEndToEndTests|browserReportOfARealRun
 
 swift-test:
 	$(SWIFT) build $(SWIFT_TEST_FLAGS) --build-tests

@@ -64,12 +64,8 @@ struct RunCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Calibrate the onboard simulator during the run: fit inertia, actuator gain and friction to the first episodes on the robot (system identification) and fine-tune in the fitted simulator.")
     var calibrateSimulator = true
 
-    @Option(help: "Drive the emulated pendulum on an emulated servo bus (servo-emulator) instead of robot-emulator: dynamixel.")
-    var servoBus: String?
-
     func validate() throws {
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be > 0 seconds (got \(d))") }
-        if let b = servoBus, b != "dynamixel" { throw ValidationError("--servo-bus \(b): the emulated servo pendulum is a Dynamixel one; use --servo-bus dynamixel") }
         try emulator.check()
         if pretrainUpdates < 1 { throw ValidationError("--pretrain-updates must be ≥ 1") }
     }
@@ -78,10 +74,6 @@ struct RunCommand: ParsableCommand {
         Console.shared.level = shared.logLevel
         let files = try RobotFiles(shared)
         let setup = files.bringup(emulatorOverrides: emulator.parsedParameters, seed: shared.seed)
-        if servoBus != nil, files.robot.joints.count != 1 || !setup.emulated {
-            throw UserError("--servo-bus: the emulated servo pendulum has one joint; \(files.robot.source) is not an emulated one-joint robot (use a servo robot file instead)")
-        }
-        setup.servoBusEmulator = servoBus != nil
         defer { setup.close() }
         let task = files.loopTask
         // The learner sees the task at the policy's time step (decisions every N loop ticks).
@@ -213,7 +205,7 @@ struct RunCommand: ParsableCommand {
             throw CommandFailure(.recordingFailed, "dataset \(datasetDir): \(e); the safety layer stopped the motors (\(result.recordsWritten) records written)")
         }
         let report = try wrap { try writeRunFiles() }
-        if setup.emulated && !setup.servoBusEmulator { print("emulated robot: \(files.robot.source) with \(setup.link.emulatorDescription) (onboard simulator: the robot file)") }
+        if setup.emulated { print("emulated robot: \(files.robot.source) \(setup.link.emulatorDescription == EmulatedRobot.describe([]) ? "" : "with ")\(setup.link.emulatorDescription) (onboard simulator: the robot file)") }
         for line in summary.lines { print(line) }
         if let servo = setup.robot as? ServoBusRobot { print(servo.busTimeSummary) }
         if let c = result.events.last(where: { $0.kind == "simulator_calibrated" }) { print("onboard simulator calibrated on the robot: \(c.detail)") }

@@ -69,7 +69,7 @@ struct RobotFiles {
         if let path {
             calibration = try asUserError { try RobotCalibration.load(path: path) }
             calibrationPath = path
-        } else if robot.link.port == RobotLink.emulatorPort {
+        } else if RobotLink.isEmulated(port: robot.link.port, bus: RobotLink.Bus(rawValue: robot.link.bus.rawValue) ?? .firmware) {
             calibration = robot.emulatedCalibration(controlRateHz: task.controlRateHz, task: task.name)
             calibrationPath = "emulated calibration of \(robotPath)"
         } else {
@@ -93,8 +93,8 @@ struct RobotFiles {
     }
 
     /// The one bring-up of this robot: the robot file's link and GPIO lines, and for the
-    /// emulated robot `robot-emulator`'s chain plant from the robot file plus its reality gap
-    /// (`emulator.params`, overridden by `overrides`).
+    /// emulated robot (robot-emulator, the emulated MCU or servo-emulator) the chain plant
+    /// from the robot file plus its reality gap (`emulator.params`, overridden by `overrides`).
     func bringup(emulatorOverrides overrides: [(name: String, value: Double)], seed: UInt64) -> RobotBringup {
         let r = robot
         var link = RobotLink(
@@ -108,11 +108,10 @@ struct RobotFiles {
         }
         let gap = r.emulatorGap(overriding: overrides)
         if link.emulated {
-            // robot-emulator runs the robot file's chain behind our firmware; servo-emulator the
-            // same chain behind the servos (its `--param`s only).
-            link.emulatorArguments = r.link.bus == .firmware
-                ? r.emulatorArguments(controlRateHz: task.controlRateHz, overriding: gap)
-                : (r.plantParameters(controlRateHz: task.controlRateHz) + gap).flatMap { ["--param", "\($0.name)=\($0.value)"] }
+            // robot-emulator (or the MCU) runs the robot file's chain behind our firmware,
+            // servo-emulator the same chain behind the servos; the bring-up formats it.
+            link.plantParameters = r.plantParameters(controlRateHz: task.controlRateHz) + gap
+            link.firmwareRateHz = r.sensing.firmwareRateHz
             link.emulatorDescription = EmulatedRobot.describe(gap)
         }
         let b = RobotBringup(link: link, calibration: calibration, calibrationPath: calibrationPath, seed: seed)

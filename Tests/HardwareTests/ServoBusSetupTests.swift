@@ -70,18 +70,21 @@ struct ServoBusSetupTests {
     }
 }
 
-@Suite("robotctl run on the emulated Dynamixel pendulum", .serialized)
+@Suite("robotctl run on the emulated Dynamixel pendulum (robots/pendulum-dynamixel.json)", .serialized)
 struct ServoBusRunTests {
-    @Test("robotctl run --servo-bus dynamixel: 200 Hz on the servo emulator, bus time beside the wire time in the summary")
+    @Test("run --robot robots/pendulum-dynamixel.json: 200 Hz on the servo emulator, bus time beside the wire time in the summary")
     func run() throws {
+        let root = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
         let dir = NSTemporaryDirectory() + "servo-run-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let r = try runProcess(
             builtProduct("robotctl"),
-            ["run", "--servo-bus", "dynamixel", "--duration", "6", "--pretrain-updates", "100", "--no-finetune", "--run-directory", dir],
+            ["run", "--robot", root + "/robots/pendulum-dynamixel.json", "--task", root + "/tasks/pendulum-swingup.json",
+             "--duration", "6", "--pretrain-updates", "100", "--no-finetune", "--run-directory", dir],
             timeout: 240)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("emulated Dynamixel pendulum (servo-emulator"), "\(r.stderr)")
+        #expect(r.stderr.contains("emulated dynamixel bus (servo-emulator pid") && r.stderr.contains("XM430-W350, chain plant"), "\(r.stderr)")
+        #expect(r.stdout.contains("emulated robot: \(root)/robots/pendulum-dynamixel.json with j0.coulomb=0.1, j0.gain=0.7"), "\(r.stdout)")
         let bus = r.stdout.split(separator: "\n").first { $0.hasPrefix("servo bus (Dynamixel Protocol 2.0, 1 joints at 1000000 baud)") }
         #expect(bus != nil, "\(r.stdout)")
         #expect(bus?.contains("wire time 360 µs") == true, "\(bus ?? "")")

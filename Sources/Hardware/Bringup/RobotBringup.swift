@@ -5,7 +5,7 @@ import Glibc
 /// Where a robot is and how to reach it: the robot file's `link` and `gpio` sections as
 /// Hardware needs them (Hardware does not read robot files; robotctl composes this from a
 /// `RobotSpec`, the emulator's arguments included, so the one parser stays in Tasks).
-public struct RobotLink: Sendable, Equatable {
+public struct RobotLink: Sendable {
     /// Which bus the robot speaks.
     public enum Bus: String, Sendable, Equatable {
         /// Our firmware-proto motor controller (the reference firmware).
@@ -39,13 +39,32 @@ public struct RobotLink: Sendable, Equatable {
     public var estop: Line?
     public var enable: Line?
     public var led: Line?
-    /// The emulator's command-line arguments (plant, geometry, reality gap; `--seed` is added
-    /// by the bring-up) when `port` is "emulator".
-    public var emulatorArguments: [String] = []
+    /// The emulated robot's plant parameters (names of firmware-proto/plant/include/plant.h):
+    /// the robot file's mechanism as one `chain` (`RobotSpec.plantParameters`), then its
+    /// reality gap (later values win). Empty: the emulator's reference pendulum. The bring-up
+    /// formats them once (`EmulatedRobot.arguments`) for robot-emulator, the MCU or
+    /// servo-emulator.
+    public var plantParameters: [(name: String, value: Double)] = []
+    /// The emulated firmware's tick rate (the robot file's `sensing.firmware_rate_hz`).
+    public var firmwareRateHz = 1000
     /// One line naming the emulated robot's differences from its file ("j0.gain=0.7, …").
     public var emulatorDescription = ""
 
-    public var emulated: Bool { port == Self.emulatorPort }
+    /// True for a port that starts an emulated robot: "emulator" (robot-emulator or
+    /// servo-emulator) or "qemu-stm32f405" (`MCUEmulator.port`, the firmware bus only).
+    public static func isEmulated(port: String, bus: Bus) -> Bool {
+        port == emulatorPort || (bus == .firmware && port == MCUEmulator.port)
+    }
+
+    public var emulated: Bool { Self.isEmulated(port: port, bus: bus) }
+    /// True when the firmware runs on the emulated STM32F405 under qemu-system-arm.
+    public var onEmulatedMCU: Bool { bus == .firmware && port == MCUEmulator.port }
+
+    /// robot-emulator's (and the MCU runner's) arguments for `plantParameters`: the chain at
+    /// `firmwareRateHz`, or nothing (the reference pendulum) when there are none.
+    public var firmwareEmulatorArguments: [String] {
+        plantParameters.isEmpty ? [] : ["--task", "chain", "--rate", "\(firmwareRateHz)"] + EmulatedRobot.arguments(plantParameters)
+    }
 
     public init(bus: Bus, port: String, baud: Int = 1_000_000) {
         self.bus = bus
@@ -57,7 +76,8 @@ public struct RobotLink: Sendable, Equatable {
 /// The robot a command drives, brought up once for every command (`run`, `eval`, `teleop`,
 /// `calibrate`) from the robot file's link section (`RobotLink`): with port "emulator" the
 /// emulated robot (`robot-emulator` or, on a servo bus, `servo-emulator`, beside the
-/// executable, started and stopped here), otherwise the device: `MotorBusRobot` for our
+/// executable, started and stopped here), with port "qemu-stm32f405" our firmware on the
+/// emulated Cortex-M4F (`MCUEmulator`, qemu-system-arm), otherwise the device: `MotorBusRobot` for our
 /// firmware, `ServoBusRobot` for Dynamixel/Feetech servos; with its calibration, configured
 /// (inactive, torque off), the GPIO lines the file names, and one watchdog policy
 /// (`WatchdogPolicy`).
@@ -96,9 +116,6 @@ public final class RobotBringup {
     public var mode: ControlMode = .torque
     public private(set) var emulator: EmulatorProcess?
     public private(set) var robot: (any RobotInterface)?
-    /// The emulated robot is the reference pendulum on an emulated Dynamixel bus
-    /// (`servo-emulator`, an XM430-W350 in current mode) instead of `robot-emulator`.
-    public var servoBusEmulator = false
     public private(set) var estop: GPIOEmergencyStop?
     public private(set) var outputs: GPIOStatusOutputs?
     /// One line naming the robot ("emulated robot (…; robot-emulator pid 123, /dev/pts/4)" or the port).
@@ -171,31 +188,24 @@ public final class RobotBringup {
     /// counts through an identity one). Throws one-line errors.
     public func connect(gpio: Bool = true, joints: RobotCalibration? = nil) throws {
         let cal = joints ?? calibration
-        if servoBusEmulator && emulated {
-            let (e, r) = try EmulatedServoBus.pendulum(seed: seed)
-            emulator = e
-            robot = r
-            description = "emulated Dynamixel pendulum (servo-emulator pid \(e.processID), XM430-W350 in current mode, \(e.ptyPath))"
-            do {
-                try r.configure(RobotConfiguration(
-                    mode: .torque, watchdogMillis: UInt16(WatchdogPolicy.firmwareMillis),
-                    setpointLimit: cal.joints.map { Float($0.torqueLimit) }))
-            } catch {
-                close()
-                throw error
-            }
-            return
-        }
         do {
             switch link.bus {
             case .firmware:
-                if emulated {
-                    let e = try EmulatorProcess(
-                        executable: try EmulatorProcess.locateBesideExecutable(),
-                        arguments: ["--seed", "\(seed)"] + link.emulatorArguments, realtimePriority: 70)
+                let differences = link.emulatorDescription.isEmpty ? "as its robot file" : link.emulatorDescription
+                if link.onEmulatedMCU {
+                    // The same firmware core and plant, on the emulated Cortex-M4F (run-qemu.sh
+                    // builds the image when it is missing or stale).
+                    let e = try MCUEmulator.start(arguments: link.firmwareEmulatorArguments, seed: seed, realtimePriority: 70)
                     emulator = e
                     port = e.ptyPath
-                    description = "emulated robot (\(link.emulatorDescription.isEmpty ? "as its robot file" : link.emulatorDescription); robot-emulator pid \(e.processID), \(e.ptyPath))"
+                    description = "emulated robot on an STM32F405 under qemu-system-arm (\(differences); \(MCUEmulator.runnerName) pid \(e.processID), \(e.ptyPath))"
+                } else if emulated {
+                    let e = try EmulatorProcess(
+                        executable: try EmulatorProcess.locateBesideExecutable(),
+                        arguments: ["--seed", "\(seed)"] + link.firmwareEmulatorArguments, realtimePriority: 70)
+                    emulator = e
+                    port = e.ptyPath
+                    description = "emulated robot (\(differences); robot-emulator pid \(e.processID), \(e.ptyPath))"
                 } else {
                     port = link.port
                     description = link.port
@@ -217,57 +227,37 @@ public final class RobotBringup {
         }
     }
 
-    /// A configured (inactive) servo-bus robot: the servo emulator with `calibration`'s joint
-    /// count when the port is "emulator", else the device. One model per joint (the link's, or
-    /// the bus's reference model).
+    /// A configured (inactive) servo-bus robot for `calibration`'s joints: on the servo
+    /// emulator when the port is "emulator" (started on the first call, kept by `reopen`),
+    /// else on the device. The robot file's ids (default 1...n) and models (default the bus's
+    /// reference model) as one `ServoLink`; on a device the calibration's encoder zero and
+    /// direction, on the emulator its servos' own (the middle of their range, +1, which the
+    /// emulated calibration's 0 offsets match).
     private func servoRobot(_ calibration: RobotCalibration) throws -> ServoBusRobot {
-        let kind: ServoBusKind = link.bus == .dynamixel ? .dynamixel : .feetech
-        let fallback = kind == .dynamixel ? "XM430-W350" : "STS3215"
-        var models: [ServoModel] = []
-        for (i, name) in (link.servoModels.isEmpty ? Array(repeating: fallback, count: calibration.joints.count) : link.servoModels).enumerated() {
-            guard let m = ServoModel.named(name) else {
-                throw HardwareError(
-                    .invalidArgument, device: "link.models[\(i)]", problem: "'\(name)' is not a servo model robotctl knows",
-                    fix: "use one of \(ServoModel.known.map(\.name).joined(separator: ", "))")
-            }
-            models.append(m)
-        }
-        var configuration: ServoBusConfiguration
+        let n = calibration.joints.count
+        let servoLink = try ServoLink(
+            bus: link.bus.rawValue, port: link.port, baud: link.baud,
+            ids: link.servoIDs.isEmpty ? Array(1...max(1, n)) : link.servoIDs, models: link.servoModels,
+            jointNames: calibration.joints.map(\.name),
+            directions: emulated ? [] : calibration.joints.map(\.direction),
+            zeroOffsetCounts: emulated ? [] : calibration.joints.map(\.zeroOffsetCounts),
+            robotID: calibration.robotID, file: "robot file link")
+        let robot: ServoBusRobot
         if emulated {
             // The robot file's servos in front of one coupled chain plant (its links, friction
-            // and gap: `link.emulatorArguments` holds the plant's `--param`s).
-            let n = calibration.joints.count
-            let servoLink = try ServoLink(
-                bus: kind.rawValue, port: link.port, baud: link.baud,
-                ids: link.servoIDs.isEmpty ? Array(1...n) : link.servoIDs, models: models.map(\.name),
-                jointNames: calibration.joints.map(\.name), robotID: calibration.robotID, file: "robot file link")
-            let (e, r) = try EmulatedServoBus.start(link: servoLink, plantParameters: [], seed: seed, extraArguments: link.emulatorArguments)
-            emulator = e
-            description = "emulated \(kind.rawValue) bus (servo-emulator pid \(e.processID), \(models.map(\.name).joined(separator: " + ")), chain plant, \(e.ptyPath))"
-            do {
-                try r.configure(RobotConfiguration(
-                    mode: mode, watchdogMillis: UInt16(firmwareWatchdogMillis),
-                    setpointLimit: calibration.joints.map { Float(mode == .torque ? $0.torqueLimit : $0.velocityLimit) }))
-            } catch {
-                r.shutdown()
-                throw error
+            // and gap: `link.plantParameters`).
+            if let e = emulator {
+                robot = EmulatedServoBus.robot(link: servoLink, emulator: e)
+            } else {
+                let (e, r) = try EmulatedServoBus.start(link: servoLink, plantParameters: link.plantParameters, seed: seed)
+                emulator = e
+                robot = r
             }
-            return r
+            description = "emulated \(servoLink.bus.rawValue) bus (servo-emulator pid \(emulator!.processID), \(servoLink.models.map(\.name).joined(separator: " + ")), chain plant, \(emulator!.ptyPath))"
         } else {
-            configuration = ServoBusConfiguration(bus: kind, devicePath: link.port, joints: [])
-            configuration.baudRate = link.baud
-            description = "\(link.port) (\(kind.rawValue) bus)"
+            robot = servoLink.robot()
+            description = "\(link.port) (\(servoLink.bus.rawValue) bus)"
         }
-        configuration.robotID = calibration.robotID
-        configuration.joints = calibration.joints.enumerated().map { i, j in
-            let id = i < link.servoIDs.count ? UInt8(link.servoIDs[i]) : UInt8(i + 1)
-            let model = i < models.count ? models[i] : models[0]
-            return ServoJoint(
-                name: j.name, id: id, model: model, direction: j.direction < 0 ? -1 : 1,
-                zeroOffsetCounts: emulated ? (model.positionWraps ? Int32(model.countsPerRevolution / 2) : 0) : Int32(clamping: j.zeroOffsetCounts))
-        }
-        let path = configuration.devicePath, baud = configuration.baudRate
-        let robot = ServoBusRobot(configuration: configuration) { try TermiosTransport(path: path, baudRate: baud) }
         do {
             try robot.configure(RobotConfiguration(
                 mode: mode, watchdogMillis: UInt16(firmwareWatchdogMillis),
@@ -284,7 +274,10 @@ public final class RobotBringup {
     public func reopen(with calibration: RobotCalibration) throws {
         robot?.shutdown()
         robot = nil
-        robot = try configuredRobot(calibration)
+        switch link.bus {
+        case .firmware: robot = try configuredRobot(calibration)
+        case .dynamixel, .feetech: robot = try servoRobot(calibration)
+        }
     }
 
     /// A configured (inactive) motor-bus robot on the connected port with `calibration`'s joints.

@@ -20,6 +20,8 @@ public enum MCUEmulator {
     public static let runnerEnvironmentVariable = "ROBOTCTL_MCU_RUNNER"
     /// The runner inside the package.
     public static let runnerInPackage = "firmware-proto/mcu/run-qemu.sh"
+    /// The process the runner becomes (run-qemu.sh execs it; it starts and stops QEMU).
+    public static let runnerName = "robot-mcu-qemu"
 
     /// True when `name` is an executable on PATH.
     public static func onPath(
