@@ -39,6 +39,7 @@ typedef struct {
     unsigned rate_hz;
     emu_link_faults to_mcu, to_host;
     double stall_at, stall_for; /* seconds; stall_at < 0: never */
+    double latency_from;        /* seconds: --latency-ms applies from then on (0: from the start) */
     double fault_at, fault_for; /* seconds; fault_at < 0: never; fault_for <= 0: forever */
     double duration;            /* seconds; <= 0: until a signal */
     const char *link_path;      /* optional symlink to the pty */
@@ -143,6 +144,7 @@ static void emu_usage(FILE *f) {
             "  --corrupt P                flip one bit of each byte with probability P, both directions\n"
             "  --corrupt-to-mcu P, --corrupt-to-host P    the same, one direction\n"
             "  --latency-ms MS            delay every byte by MS milliseconds, each direction\n"
+            "  --latency-from T           apply --latency-ms only from T s on (a robot that turns slow)\n"
             "  --stall-at T --stall-for D the link goes dead (bytes both ways lost) from T s for D s\n"
             "  --motor-fault-at T [--motor-fault-for D]   assert the driver fault input at T s (for D s;\n"
             "                             default: for ever)\n"
@@ -252,6 +254,8 @@ static int emu_parse(int argc, char **argv, emu_options *o) {
         } else if (strcmp(a, "--latency-ms") == 0) {
             if (emu_number(a, v, 0, 10000, &x) != 0) return -1;
             o->to_mcu.latency_us = o->to_host.latency_us = (uint32_t)(x * 1000.0);
+        } else if (strcmp(a, "--latency-from") == 0) {
+            if (emu_number(a, v, 0, 1e9, &o->latency_from) != 0) return -1;
         } else if (strcmp(a, "--stall-at") == 0) {
             if (emu_number(a, v, 0, 1e9, &o->stall_at) != 0) return -1;
         } else if (strcmp(a, "--stall-for") == 0) {
@@ -369,6 +373,8 @@ int main(int argc, char **argv) {
     }
     emu_link_init(&e.to_mcu, opt.to_mcu, opt.seed ^ 0x6D63755F6C696E6Bull);
     emu_link_init(&e.to_host, opt.to_host, opt.seed ^ 0x686F73745F6C6E6Bull);
+    /* --latency-from: no delay until then (bytes queued before keep their release time). */
+    if (opt.latency_from > 0) e.to_mcu.faults.latency_us = e.to_host.faults.latency_us = 0;
 
     fp_board board;
     memset(&board, 0, sizeof board);
@@ -419,6 +425,11 @@ int main(int argc, char **argv) {
         e.now_us = emu_monotonic_us() - start;
         if (opt.duration > 0 && (double)e.now_us * 1e-6 >= opt.duration) break;
         if (++parent_check % 64 == 0 && getppid() != parent) break;
+        if (opt.latency_from > 0 && e.to_mcu.faults.latency_us != opt.to_mcu.latency_us &&
+            (double)e.now_us * 1e-6 >= opt.latency_from) {
+            e.to_mcu.faults.latency_us = opt.to_mcu.latency_us;
+            e.to_host.faults.latency_us = opt.to_host.latency_us;
+        }
 
         emu_pump(&e);
         fp_firmware_poll(&fw);

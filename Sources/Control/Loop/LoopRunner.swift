@@ -17,6 +17,12 @@ public enum LoopRestart: Sendable, Equatable {
 /// policy: which latched stops are recoverable, how many restarts, what to clear). Used by
 /// `robotctl run`/`eval` (the on-robot session) and `robotctl teleop`.
 ///
+/// With SCHED_FIFO asked for, the kernel's unbound kworkers (which carry a serial port's or
+/// pseudo-terminal's received bytes to the reader, and which the loop's `read` waits for) run
+/// at SCHED_FIFO `ttyWorkerPriority` while the loop runs (`TTYWorkerPriority`, refreshed every
+/// 250 ms from the supervising thread, put back at the end): at normal priority a loaded
+/// machine starved them and the loop with them (issue 13).
+///
 /// Thread contract: `run` on one set-up thread, which is the only one calling `supervise` and
 /// `restart`; `realtime` from any thread.
 public final class LoopRunner<Task: ControlTask, Source: ActionSource>: @unchecked Sendable {
@@ -27,11 +33,19 @@ public final class LoopRunner<Task: ControlTask, Source: ActionSource>: @uncheck
     public private(set) var restarts = 0
     private let shared = Outcome()
 
-    /// `threadName`: at most 15 characters are shown by `top -H`.
-    public init(loop: ControlLoop<Task, Source>, realtime: RealtimeOptions, threadName: String = "robotctl-loop") {
+    /// SCHED_FIFO priority of the unbound kworkers while the loop runs (nil: left alone).
+    public let ttyWorkerPriority: Int32?
+    /// Kworkers at `ttyWorkerPriority` at the last refresh (0: none, or not permitted).
+    public private(set) var ttyWorkersRaised = 0
+
+    /// `threadName`: at most 15 characters are shown by `top -H`. `ttyWorkerPriority`: by
+    /// default 20 below the loop's SCHED_FIFO priority (60 for 80), nil without SCHED_FIFO.
+    public init(loop: ControlLoop<Task, Source>, realtime: RealtimeOptions, threadName: String = "robotctl-loop",
+                ttyWorkerPriority: Int32?? = nil) {
         self.loop = loop
         options = realtime
         self.threadName = threadName
+        self.ttyWorkerPriority = ttyWorkerPriority ?? realtime.fifoPriority.map { max(1, $0 - 20) }
     }
 
     /// The real-time settings the control thread got, in words ("SCHED_FIFO 80, mlockall, CPU
@@ -48,7 +62,16 @@ public final class LoopRunner<Task: ControlTask, Source: ActionSource>: @uncheck
         restart: (Result<LoopResult, ControlLoopError>) throws -> LoopRestart = { _ in .finish }
     ) throws -> Result<LoopResult, ControlLoopError> {
         let loop = self.loop, options = self.options, shared = self.shared
+        let workers = ttyWorkerPriority.map { TTYWorkerPriority(priority: $0) }
+        defer { workers?.restore() }
+        var nextRefresh: UInt64 = 0
+        func refreshWorkers() {
+            guard let workers, monotonicNanos() >= nextRefresh else { return }
+            ttyWorkersRaised = workers.refresh()
+            nextRefresh = monotonicNanos() &+ 250_000_000
+        }
         while true {
+            refreshWorkers()
             shared.result.withLock { $0 = nil }
             let thread = try NativeThread(name: threadName) {
                 let report = RealtimeSetup.apply(options)
@@ -62,6 +85,7 @@ public final class LoopRunner<Task: ControlTask, Source: ActionSource>: @uncheck
             }
             while shared.result.withLock({ $0 == nil }) {
                 usleep(useconds_t(min(superviseNanos / 1000, 1_000_000)))
+                refreshWorkers()
                 supervise()
             }
             thread.join()
