@@ -59,14 +59,14 @@ struct AnyRobotRunTests {
         }
     }
 
-    /// 30 s of `run` (over 1000 records; the trainer starts after 400 real transitions, 20 s at 20 Hz decisions) and one `eval` episode.
+    /// 45 s of `run` (over 1000 records; the trainer starts after 400 real transitions, 20 s at 20 Hz decisions, after calibration and pre-training: at 30 s the pendulum had not started under CI) and one `eval` episode.
     static func runAndEval(_ c: RobotCase, tag: String) throws {
         let dir = RunCommandTests.scratch(tag)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let robotctl = builtProduct("robotctl")
         let run = dir + "/run"
         let result = try runProcess(
-            robotctl, ["run", "--robot", c.robot, "--task", c.task, "--duration", "30", "--pretrain-updates", "300", "--run-directory", run],
+            robotctl, ["run", "--robot", c.robot, "--task", c.task, "--duration", "45", "--pretrain-updates", "300", "--run-directory", run],
             currentDirectory: dir, timeout: 200)
         #expect(result.status == 0, "\(c.robot): \(result.stderr.suffix(2000))")
         for name in ["run.json", "episodes.csv", "report.html", "policy.safetensors", "dataset/schema.json"] {

@@ -259,7 +259,7 @@ struct ChainSystemIDEmulatorTests {
             defer { emulated.close() }
             return try withRealtimePriority {
                 try ChainCalibration.identify(
-                    robot: emulated.robot, spec: nominal, calibration: emulated.calibration, seconds: 60, band: 0.2...1.5, seed: 5,
+                    robot: emulated.robot, spec: nominal, calibration: emulated.calibration, seconds: 90, band: 0.2...1.5, seed: 5,
                     options: options)
             }
         }
